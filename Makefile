@@ -1,0 +1,94 @@
+# holeheap build. `make` builds the libraries; `make demo`, `make test`,
+# `make bench`, `make fuzz`, `make install PREFIX=...`. Parts of the project
+# add their own targets from mk/*.mk.
+
+CC      ?= cc
+CLANG   ?= clang
+AR      ?= ar
+PREFIX  ?= /usr/local
+BUILD   := build
+VERSION := 0.1.0
+
+WARN := -std=c11 -Wall -Wextra -Wpedantic -Werror -Wconversion -Wsign-conversion \
+        -Wshadow -Wcast-align -Wstrict-prototypes -Wmissing-prototypes -Wvla
+CORE_CFLAGS := $(WARN) -Iinclude -Isrc -fno-strict-aliasing
+CORE_SRCS := $(wildcard src/*.c)
+CORE_HDRS := include/holeheap.h $(wildcard src/*.h)
+
+# Core variants: build/<variant>/libholeheap.a. Each sets a compiler and flags.
+VARIANTS := fast table asan asan-table m32 m32-table fuzz
+VCC_fast       := $(CC)
+VFLAGS_fast    := -O2 -g -fPIC
+VCC_table      := $(CC)
+VFLAGS_table   := -O2 -g -DHH_INDEX_TABLE
+SAN            := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+VCC_asan       := $(CLANG)
+VFLAGS_asan    := -O1 -g $(SAN)
+VCC_asan-table := $(CLANG)
+VFLAGS_asan-table := -O1 -g $(SAN) -DHH_INDEX_TABLE
+VCC_m32        := $(CC)
+VFLAGS_m32     := -m32 -O2 -g
+VCC_m32-table  := $(CC)
+VFLAGS_m32-table := -m32 -O2 -g -DHH_INDEX_TABLE
+VCC_fuzz       := $(CLANG)
+VFLAGS_fuzz    := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+
+define variant_rules
+$(BUILD)/$(1)/obj/%.o: src/%.c $(CORE_HDRS)
+	@mkdir -p $$(@D)
+	$$(VCC_$(1)) $$(CORE_CFLAGS) $$(VFLAGS_$(1)) -c $$< -o $$@
+$(BUILD)/$(1)/libholeheap.a: $(patsubst src/%.c,$(BUILD)/$(1)/obj/%.o,$(CORE_SRCS))
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach v,$(VARIANTS),$(eval $(call variant_rules,$(v))))
+
+LIB_A  := $(BUILD)/fast/libholeheap.a
+LIB_SO := $(BUILD)/fast/libholeheap.so
+
+.PHONY: all lib demo test bench fuzz install clean freestanding
+all: lib
+lib: $(LIB_A) $(LIB_SO)
+
+$(LIB_SO): $(patsubst src/%.c,$(BUILD)/fast/obj/%.o,$(CORE_SRCS))
+	$(CC) -shared -Wl,-soname,libholeheap.so.0 -o $@ $^
+
+# The core alone, freestanding, for both targets: proves it needs no libc.
+freestanding:
+	@for arch in -m64 -m32; do \
+	  mkdir -p $(BUILD)/free$$arch; \
+	  for f in $(CORE_SRCS); do \
+	    $(CC) $$arch $(CORE_CFLAGS) -O2 -ffreestanding -fno-builtin -nostdlib \
+	      -c $$f -o $(BUILD)/free$$arch/$$(basename $$f .c).o || exit 1; \
+	  done; \
+	  undef=$$(nm -u $(BUILD)/free$$arch/*.o | awk '{print $$2}' | sort -u | \
+	    grep -vxE 'memcpy|memset|memmove|_GLOBAL_OFFSET_TABLE_|__x86.get_pc_thunk.*' || true); \
+	  if [ -n "$$undef" ]; then echo "freestanding core ($$arch) needs: $$undef"; exit 1; fi; \
+	  echo "freestanding core ($$arch): calls only memcpy/memset/memmove"; \
+	done
+
+# ---- tests: every part appends make targets to CHECKS; `make test` runs them all
+CHECKS :=
+include $(sort $(wildcard mk/*.mk))
+
+test:
+	@pass=0; fail=0; failed=""; \
+	for t in $(CHECKS); do \
+	  echo "=== $$t"; \
+	  if $(MAKE) --no-print-directory $$t; then pass=$$((pass+1)); \
+	  else fail=$$((fail+1)); failed="$$failed $$t"; fi; \
+	done; \
+	echo; [ -z "$$failed" ] || echo "failed:$$failed"; \
+	echo "$$pass passed, $$fail failed"; [ $$fail = 0 ]
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 include/holeheap.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libholeheap.so.0
+	ln -sf libholeheap.so.0 $(DESTDIR)$(PREFIX)/lib/libholeheap.so
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' holeheap.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/holeheap.pc
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,176 @@
+/*
+ * holeheap: a checkable blocks-and-holes heap over memory its caller hands it.
+ *
+ * Freestanding: this header includes only <stddef.h>, <stdint.h> and <stdbool.h>.
+ * The library calls nothing outside itself but memcpy, memset and memmove.
+ *
+ * Thread safety: a heap is safe to share between threads only when the caller
+ * supplies lock/unlock callbacks in hh_options; otherwise the caller serialises
+ * every call on one heap. Different heaps never share state.
+ *
+ * Conventions for every function below that takes a block pointer p: p must be
+ * NULL or a pointer returned by this heap and not yet freed. Anything else is
+ * detected (see "Bad input" in docs/design.md), reported through on_error and
+ * the call then does nothing: it returns NULL, 0 or void as its kind allows.
+ */
+#ifndef HOLEHEAP_H
+#define HOLEHEAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hh_heap hh_heap; /* opaque; lives inside the region */
+
+/* A detected problem: its HH_E_* code, the address involved, a static text. */
+typedef struct hh_problem {
+    int code;
+    const void *where;
+    const char *what;
+} hh_problem;
+
+typedef struct hh_stats {
+    size_t region_bytes; /* bytes the heap spans now (grows and shrinks) */
+    size_t used_bytes;   /* bytes in blocks, headers and footers included */
+    size_t free_bytes;   /* bytes in holes */
+    size_t blocks, holes, largest_hole, peak_used_bytes;
+} hh_stats;
+
+typedef struct hh_options {
+    /* Make [end, end+n) usable, n >= min_bytes; return n, or 0 on failure. */
+    size_t (*grow)(void *ctx, void *end, size_t min_bytes);
+    /* [new_end, new_end+bytes) may be given back; return the bytes released,
+     * which must be a multiple of 16 taken from the top: the heap then ends at
+     * new_end + bytes - released. */
+    size_t (*shrink)(void *ctx, void *new_end, size_t bytes);
+    void (*lock)(void *ctx);   /* both lock and unlock, or neither */
+    void (*unlock)(void *ctx);
+    /* Called for every detected misuse or corruption, with the lock held. */
+    void (*on_error)(void *ctx, const hh_problem *problem);
+    void *ctx;
+    size_t max_size; /* the heap never grows past mem + max_size (0: no growth) */
+    uint32_t key;    /* mixed into every check value (0: a fixed default) */
+    uint32_t flags;  /* HH_CHECK_ALWAYS, HH_POISON */
+} hh_options;
+
+/* hh_options.flags */
+enum {
+    HH_CHECK_ALWAYS = 1u << 0, /* full hh_check before and after every call */
+    HH_POISON = 1u << 1        /* fill holes with a pattern; verify it on reuse */
+};
+
+/* Problem codes. The first five are fixed; the rest are holeheap's own. */
+enum {
+    HH_OK = 0,
+    HH_E_BAD_POINTER, /* not a live block of this heap: outside, interior, misaligned */
+    HH_E_DOUBLE_FREE, /* the block is already a hole */
+    HH_E_CORRUPT,     /* a header, footer or fence failed its check value */
+    HH_E_INDEX,       /* the hole index disagrees with the heap */
+    HH_E_BAD_SIZE,    /* a size no heap could serve: SIZE_MAX, n*size overflow */
+    HH_E_BAD_ALIGN,   /* alignment zero, not a power of two, or too large */
+    HH_E_POISON,      /* a hole's poison pattern changed: a write after free */
+    HH_E_STATS,       /* the running totals disagree with the walk */
+    HH_E_CALLBACK,    /* grow or shrink returned an impossible value */
+    HH_E_COUNT
+};
+
+/* Start a heap in [mem, mem+size). The heap's control data lives at the start
+ * of the region. opt NULL means defaults (no growth, no lock, key 0, no flags).
+ * Returns NULL, having written nothing, when the region is too small (see
+ * hh_min_region), larger than HH_MAX_SPAN, or the options are invalid
+ * (max_size non-zero but below size or without grow; only one of lock and
+ * unlock; unknown flags). O(1), O(size) with HH_POISON. */
+hh_heap *hh_init(void *mem, size_t size, const hh_options *opt);
+
+/* malloc: at least size bytes, 16-aligned on 64-bit (8 on 32-bit). size 0
+ * gives a unique minimal block. Returns NULL iff no hole fits and growth fails
+ * or is not configured, or size can never fit (then HH_E_BAD_SIZE is reported).
+ * Exact best fit: the smallest hole that fits, the lowest address among equals.
+ * O(log holes) with the default index, O(holes) with the ordered table. */
+void *hh_alloc(hh_heap *h, size_t size);
+
+/* aligned_alloc: align is a power of two, at most HH_MAX_ALIGN (1 GiB).
+ * A bad align is reported as HH_E_BAD_ALIGN and gives NULL. */
+void *hh_alloc_aligned(hh_heap *h, size_t size, size_t align);
+
+/* calloc: n*size zeroed bytes; overflow of n*size is HH_E_BAD_SIZE, NULL. */
+void *hh_calloc(hh_heap *h, size_t n, size_t size);
+
+/* realloc: p NULL is hh_alloc(size); size 0 frees p and returns NULL. Shrinks
+ * in place, grows in place into a following hole, else moves. On failure it
+ * returns NULL and p is untouched. */
+void *hh_realloc(hh_heap *h, void *p, size_t size);
+
+/* free: p NULL does nothing. Coalesces with both neighbours and may give the
+ * heap's trailing memory back through shrink. O(log holes). */
+void hh_free(hh_heap *h, void *p);
+
+/* malloc_usable_size: bytes usable at p (>= the size asked for); 0 for NULL
+ * or a bad pointer (reported). */
+size_t hh_usable_size(hh_heap *h, const void *p);
+
+/* Walk the whole heap and verify every invariant of docs/design.md.
+ * Returns 0 if consistent; else the first problem's HH_E_* code, and *out (if
+ * not NULL) names it. Does not call on_error. O(blocks + holes log holes). */
+int hh_check(hh_heap *h, hh_problem *out);
+
+/* Running totals, O(1). */
+void hh_stats_get(hh_heap *h, hh_stats *out);
+
+/* ---- additions beside the fixed API ---- */
+
+#define HH_MAX_ALIGN ((size_t)1 << 30)
+
+/* The most a heap can span (region plus growth): 16 GiB on 64-bit targets,
+ * the whole address space on 32-bit ones. */
+#if SIZE_MAX > 0xFFFFFFFFu
+#define HH_MAX_SPAN ((size_t)1 << 34)
+#else
+#define HH_MAX_SPAN SIZE_MAX
+#endif
+
+/* One block or hole as hh_walk shows it. */
+typedef struct hh_span {
+    const void *start; /* its header */
+    size_t size;       /* header to end of footer */
+    void *payload;     /* what hh_alloc returned for it (for holes: the unused bytes) */
+    bool is_hole;
+} hh_span;
+
+/* Call visit for every block and hole in address order while it returns 0;
+ * returns the first non-zero value visit returned, or 0, or -1 when a tag is
+ * corrupt (the walk stops there; hh_check says more). */
+int hh_walk(hh_heap *h, int (*visit)(void *ctx, const hh_span *span), void *ctx);
+
+/* The most recent problem reported by any call on this heap (code HH_OK if
+ * none yet); *out (if not NULL) gets it. Returns its code. Also how problems
+ * are seen when no on_error callback is set. */
+int hh_last_problem(hh_heap *h, hh_problem *out);
+
+/* Number of problems reported on this heap since hh_init. */
+size_t hh_problem_count(hh_heap *h);
+
+/* A static name for a code: "HH_E_DOUBLE_FREE", ...; "HH_E_?" if unknown. */
+const char *hh_code_name(int code);
+
+/* Smallest size hh_init accepts for this build (control data and one hole). */
+size_t hh_min_region(void);
+
+/* Bytes of per-block overhead (header plus footer). */
+#define HH_OVERHEAD 16
+
+/* Write a one-line text map of the heap into buf (NUL-terminated, at most cap
+ * bytes): each of `columns` cells covers an equal share of the region and shows
+ * '#' all in blocks, '.' all in holes, '+' both, '=' control data. Returns the
+ * number of characters written, not counting the NUL. */
+size_t hh_map_text(hh_heap *h, char *buf, size_t cap, size_t columns);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HOLEHEAP_H */
