@@ -1,0 +1,182 @@
+/*
+ * The ordered table, as in the seed: an array of hole positions kept sorted by
+ * key (size_g, pos), so the first slot whose key is >= (n, 0) is the exact best
+ * fit for n granules. Binary search finds a slot in O(log holes); insert and
+ * remove shift the tail with memmove, O(holes).
+ *
+ *   slots: | pos of smallest hole | ... | pos of largest hole | unused ... |
+ *          0                            count-1                capacity
+ *
+ * The heap places the slots after its control block, sized by
+ * idx_storage_bytes for the largest span the heap may ever reach, which is
+ * more holes than that span can hold: the table cannot fill up. Insert still
+ * refuses to write past the end if it is ever called when full.
+ */
+#ifdef HH_INDEX_TABLE
+
+#include "index.h"
+#include "tag.h"
+
+/* The core includes no libc header; memmove is one of the three calls it may make. */
+void *memmove(void *dst, const void *src, size_t n);
+
+/* Slots beyond the bound on holes, for the prologue/epilogue slack. */
+#define IDX_SLACK_SLOTS 8u
+
+static inline uint64_t idx_key(uint32_t size_g, uint32_t pos)
+{
+    return (uint64_t)size_g << 32 | pos;
+}
+
+static inline uint64_t idx_key_of(const hh_heap *h, uint32_t pos)
+{
+    return idx_key(tag_size_g(block_at(h, pos)), pos);
+}
+
+/* The first slot whose key is >= key (count if none). */
+static size_t idx_lower_bound(const hh_heap *h, uint64_t key)
+{
+    size_t lo = 0, hi = h->idx.count;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (idx_key_of(h, h->idx.slots[mid]) < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The slot holding pos, or count if it is not in the table. */
+static size_t idx_find(const hh_heap *h, uint32_t pos)
+{
+    size_t i = idx_lower_bound(h, idx_key_of(h, pos));
+    return i < h->idx.count && h->idx.slots[i] == pos ? i : h->idx.count;
+}
+
+/* Holes never touch and each block or hole takes at least 32 bytes, so a
+ * span of max_span bytes holds at most max_span / 64 + 1 holes. */
+size_t idx_storage_bytes(size_t max_span)
+{
+    return (max_span / (2 * HH_MIN_BLOCK) + 1 + IDX_SLACK_SLOTS) * sizeof(uint32_t);
+}
+
+void idx_init(hh_heap *h, void *storage, size_t storage_bytes)
+{
+    h->idx.slots = storage;
+    h->idx.capacity = storage ? storage_bytes / sizeof(uint32_t) : 0;
+    h->idx.count = 0;
+}
+
+void idx_insert(hh_heap *h, struct tag *hole)
+{
+    uint32_t pos = block_pos(h, hole);
+    size_t i = idx_lower_bound(h, idx_key_of(h, pos));
+    uint32_t *slots = h->idx.slots;
+
+    if (h->idx.count >= h->idx.capacity)
+        return; /* cannot happen when sized by idx_storage_bytes; verify reports it */
+    if (i < h->idx.count && slots[i] == pos)
+        return; /* already present */
+    memmove(&slots[i + 1], &slots[i], (h->idx.count - i) * sizeof slots[0]);
+    slots[i] = pos;
+    h->idx.count++;
+}
+
+void idx_remove(hh_heap *h, struct tag *hole)
+{
+    size_t i = idx_find(h, block_pos(h, hole));
+    uint32_t *slots = h->idx.slots;
+
+    if (i == h->idx.count)
+        return;
+    memmove(&slots[i], &slots[i + 1], (h->idx.count - i - 1) * sizeof slots[0]);
+    h->idx.count--;
+}
+
+struct tag *idx_best_fit(hh_heap *h, uint32_t size_g)
+{
+    size_t i = idx_lower_bound(h, idx_key(size_g, 0));
+    return i < h->idx.count ? block_at(h, h->idx.slots[i]) : NULL;
+}
+
+size_t idx_count(const hh_heap *h) { return h->idx.count; }
+
+uint32_t idx_largest_g(const hh_heap *h)
+{
+    if (h->idx.count == 0)
+        return 0;
+    return tag_size_g(block_at(h, h->idx.slots[h->idx.count - 1]));
+}
+
+static inline uint32_t idx_span_g(const hh_heap *h)
+{
+    return (uint32_t)((size_t)(h->end - h->base) / HH_GRANULE);
+}
+
+bool idx_contains(const hh_heap *h, const struct tag *hole)
+{
+    uint32_t pos = block_pos(h, hole);
+    return pos < idx_span_g(h) && idx_find(h, pos) < h->idx.count;
+}
+
+/* ---- verification (invariant I10), trusting nothing it reads ---- */
+
+static int idx_fail(hh_problem *out, const void *where, const char *what)
+{
+    if (out) {
+        out->code = HH_E_INDEX;
+        out->where = where;
+        out->what = what;
+    }
+    return HH_E_INDEX;
+}
+
+/* I10a: the slot names a sealed hole lying wholly inside the heap. */
+static int idx_check_slot(const hh_heap *h, size_t i, hh_problem *out)
+{
+    uint32_t span_g = idx_span_g(h);
+    uint32_t pos = h->idx.slots[i];
+    const tag *t;
+
+    if (pos >= span_g)
+        return idx_fail(out, &h->idx.slots[i], "index slot outside the heap");
+    t = block_at(h, pos);
+    if (!tag_sealed(h, t, pos) || !tag_is_hole(t))
+        return idx_fail(out, t, "index slot is not a sealed hole");
+    if (tag_size_g(t) < HH_MIN_BLOCK / HH_GRANULE || tag_size_g(t) > span_g - pos)
+        return idx_fail(out, t, "index slot's hole size out of bounds");
+    return 0;
+}
+
+/*
+ * I10, the ordered table's structure:
+ *   a. every used slot names a sealed hole inside the heap (bounds-checked first);
+ *   b. keys (size_g, pos) strictly increase from slot to slot (no hole twice);
+ *   e. count <= capacity, and a table with slots has storage.
+ */
+int idx_verify(const hh_heap *h, hh_problem *out)
+{
+    uint64_t prev = 0;
+    int rc;
+
+    if (h->end < h->base)
+        return idx_fail(out, h, "heap bounds wrong");
+    if (h->idx.count > h->idx.capacity || (h->idx.capacity != 0 && h->idx.slots == NULL))
+        return idx_fail(out, &h->idx, "index count exceeds its capacity"); /* I10e */
+    for (size_t i = 0; i < h->idx.count; i++) {
+        uint64_t key;
+        if ((rc = idx_check_slot(h, i, out)) != 0) /* I10a */
+            return rc;
+        key = idx_key_of(h, h->idx.slots[i]);
+        if (i > 0 && key <= prev)
+            return idx_fail(out, &h->idx.slots[i], "index out of order"); /* I10b */
+        prev = key;
+    }
+    return 0;
+}
+
+#else
+typedef int idx_table_unused; /* the default build uses index_fast.c */
+#endif /* HH_INDEX_TABLE */
