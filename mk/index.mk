@@ -1,0 +1,40 @@
+# The hole index's unit tests: tests/test_index.c compiled against each index
+# (src/index_fast.c, or src/index_table.c with -DHH_INDEX_TABLE) and nothing
+# else of the core, in plain, sanitizer and 32-bit builds.
+#   check-index-fast   check-index-table   check-index-asan   check-index-m32
+
+IDXT_DEPS := tests/test_index.c src/index_fast.c src/index_table.c $(CORE_HDRS)
+IDXT_DEF_fast  :=
+IDXT_DEF_table := -DHH_INDEX_TABLE
+IDXT_CC_plain  := $(CC)
+IDXT_FLAGS_plain := -O2 -g
+IDXT_CC_asan   := $(CLANG)
+IDXT_FLAGS_asan := -O1 -g $(SAN)
+IDXT_CC_m32    := $(CC)
+IDXT_FLAGS_m32 := -m32 -O2 -g
+
+define idxt_rule
+$(BUILD)/test/index-$(1)-$(2): $(IDXT_DEPS)
+	@mkdir -p $$(@D)
+	$$(IDXT_CC_$(2)) $$(CORE_CFLAGS) $$(IDXT_FLAGS_$(2)) $$(IDXT_DEF_$(1)) \
+	  tests/test_index.c src/index_$(1).c -o $$@ -lcmocka
+endef
+$(foreach i,fast table,$(foreach k,plain asan m32,$(eval $(call idxt_rule,$(i),$(k)))))
+
+.PHONY: check-index-fast check-index-table check-index-asan check-index-m32
+check-index-fast: $(BUILD)/test/index-fast-plain
+	./$<
+check-index-table: $(BUILD)/test/index-table-plain
+	./$<
+check-index-asan: $(BUILD)/test/index-fast-asan $(BUILD)/test/index-table-asan
+	./$(BUILD)/test/index-fast-asan && ./$(BUILD)/test/index-table-asan
+
+# 32-bit needs gcc-multilib and the i386 cmocka: SKIP when they cannot link.
+IDXT_M32_OK = $(shell printf '#include <stdarg.h>\n#include <stddef.h>\n#include <setjmp.h>\n#include <stdint.h>\n#include <cmocka.h>\nint main(void){return 0;}\n' | \
+  $(CC) -m32 -x c - -o /dev/null -lcmocka 2>/dev/null && echo yes)
+check-index-m32:
+	@if [ "$(IDXT_M32_OK)" != yes ]; then echo "SKIP: $(CC) -m32 cannot link cmocka (gcc-multilib, libcmocka-dev:i386)"; \
+	else $(MAKE) --no-print-directory $(BUILD)/test/index-fast-m32 $(BUILD)/test/index-table-m32 && \
+	  ./$(BUILD)/test/index-fast-m32 && ./$(BUILD)/test/index-table-m32; fi
+
+CHECKS += check-index-fast check-index-table check-index-asan check-index-m32

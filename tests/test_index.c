@@ -1,0 +1,617 @@
+/*
+ * Unit tests of the hole index (src/index.h), run against whichever
+ * implementation is compiled in: the AVL tree by default, the ordered table
+ * with -DHH_INDEX_TABLE. Only the index source is linked: the test builds a
+ * fake arena by hand (control block, fences, blocks and holes written with
+ * tag_write) and compares every answer with a plain array scanned linearly.
+ *
+ * The fake arena is cut into equal slots; slot i starts at granule i * slot_g
+ * and holds either one used block, or a hole of size_g[i] granules followed by
+ * a used block filling the rest, so no two holes ever touch.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "index.h"
+#include "tag.h"
+
+#ifdef HH_INDEX_TABLE
+#define IMPL "table"
+#else
+#define IMPL "fast"
+#endif
+
+/* ---- a fake arena ---- */
+
+typedef struct fake {
+    hh_heap *h;
+    uint32_t slot_g, nslots;
+    uint32_t *size_g; /* the reference: hole size of each slot, 0 if none */
+} fake;
+
+#define SMALL_SPAN ((size_t)2 << 20)
+#define ARENA_BYTES(span) ((span) + (span) / 16 + 4096)
+static _Alignas(16) char small_buf[ARENA_BYTES(SMALL_SPAN)];
+
+static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+/* Bytes of buffer a fake arena of span bytes needs. */
+static size_t fake_bytes(size_t span)
+{
+    return round16(sizeof(hh_heap)) + round16(idx_storage_bytes(span)) + 16 + span + 16;
+}
+
+static tag *slot_tag(const fake *f, uint32_t i) { return block_at(f->h, i * f->slot_g); }
+
+/* Write slot i as a hole of size_g granules and a block (size_g 0: one block). */
+static void slot_write(fake *f, uint32_t i, uint32_t size_g)
+{
+    tag *b = slot_tag(f, i);
+    if (size_g == 0) {
+        tag_write(f->h, b, (size_t)f->slot_g * HH_GRANULE, false);
+    } else {
+        tag_write(f->h, b, (size_t)size_g * HH_GRANULE, true);
+        tag_write(f->h, block_next(b), (size_t)(f->slot_g - size_g) * HH_GRANULE, false);
+    }
+    f->size_g[i] = size_g;
+}
+
+static fake fake_open(void *buf, size_t buf_bytes, uint32_t slot_g, uint32_t nslots)
+{
+    size_t span = (size_t)slot_g * nslots * HH_GRANULE;
+    size_t storage = idx_storage_bytes(span);
+    char *mem = buf;
+    fake f = {(hh_heap *)buf, slot_g, nslots, calloc(nslots, sizeof(uint32_t))};
+
+    assert_true(fake_bytes(span) <= buf_bytes);
+    assert_non_null(f.size_g);
+    memset(mem, 0, sizeof(hh_heap));
+    f.h->key = 0x2545F491u;
+    f.h->magic = HH_MAGIC ^ f.h->key;
+    f.h->mem = mem;
+    f.h->base = mem + round16(sizeof(hh_heap)) + round16(storage) + 8;
+    f.h->end = f.h->base + span;
+    assert_int_equal((uintptr_t)f.h->base % 16, 8);
+    fence_write(f.h, heap_prologue(f.h), HH_NIL);
+    fence_write(f.h, heap_epilogue(f.h), (uint32_t)(span / HH_GRANULE));
+    idx_init(f.h, storage ? mem + round16(sizeof(hh_heap)) : NULL, storage);
+    for (uint32_t i = 0; i < nslots; i++)
+        slot_write(&f, i, 0);
+    return f;
+}
+
+static void fake_close(fake *f) { free(f->size_g); }
+
+/* Make slot i a hole of size_g granules and index it. */
+static void add_hole(fake *f, uint32_t i, uint32_t size_g)
+{
+    slot_write(f, i, size_g);
+    idx_insert(f->h, slot_tag(f, i));
+}
+
+/* Unindex slot i's hole and turn the slot back into a block. */
+static void drop_hole(fake *f, uint32_t i)
+{
+    idx_remove(f->h, slot_tag(f, i));
+    slot_write(f, i, 0);
+}
+
+/* ---- the reference ---- */
+
+static tag *ref_best_fit(const fake *f, uint32_t want_g)
+{
+    uint32_t best = UINT32_MAX;
+    for (uint32_t i = 0; i < f->nslots; i++)
+        if (f->size_g[i] != 0 && f->size_g[i] >= want_g &&
+            (best == UINT32_MAX || f->size_g[i] < f->size_g[best]))
+            best = i;
+    return best == UINT32_MAX ? NULL : slot_tag(f, best);
+}
+
+static uint32_t ref_largest(const fake *f)
+{
+    uint32_t largest = 0;
+    for (uint32_t i = 0; i < f->nslots; i++)
+        largest = f->size_g[i] > largest ? f->size_g[i] : largest;
+    return largest;
+}
+
+static size_t ref_count(const fake *f)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < f->nslots; i++)
+        n += f->size_g[i] != 0;
+    return n;
+}
+
+static void assert_verifies(const fake *f)
+{
+    hh_problem p = {0, NULL, NULL};
+    int rc = idx_verify(f->h, &p);
+    if (rc != 0)
+        fail_msg("idx_verify: %d at %p: %s", rc, p.where, p.what ? p.what : "?");
+}
+
+/* The index agrees with the reference on count, largest, contains and best fit
+ * for every size up to one past the slot. */
+static void assert_matches(const fake *f)
+{
+    assert_verifies(f);
+    assert_int_equal(idx_count(f->h), ref_count(f));
+    assert_int_equal(idx_largest_g(f->h), ref_largest(f));
+    for (uint32_t i = 0; i < f->nslots; i++)
+        assert_int_equal(idx_contains(f->h, slot_tag(f, i)), f->size_g[i] != 0);
+    for (uint32_t n = 0; n <= f->slot_g + 1; n++)
+        assert_ptr_equal(idx_best_fit(f->h, n), ref_best_fit(f, n));
+}
+
+/* ---- hand-made cases ---- */
+
+static void test_empty(void **state)
+{
+    fake f = fake_open(small_buf, sizeof small_buf, 16, 8);
+    (void)state;
+    assert_int_equal(idx_count(f.h), 0);
+    assert_int_equal(idx_largest_g(f.h), 0);
+    assert_null(idx_best_fit(f.h, 0));
+    assert_null(idx_best_fit(f.h, 2));
+    assert_false(idx_contains(f.h, slot_tag(&f, 3)));
+    assert_matches(&f);
+    fake_close(&f);
+}
+
+static void test_ties_exact_and_no_fit(void **state)
+{
+    static const uint32_t sizes[] = {5, 3, 5, 8, 3, 0, 14, 2};
+    fake f = fake_open(small_buf, sizeof small_buf, 16, 8);
+    (void)state;
+    for (uint32_t i = 0; i < 8; i++) {
+        if (sizes[i] != 0)
+            add_hole(&f, i, sizes[i]);
+        assert_matches(&f);
+    }
+    assert_ptr_equal(idx_best_fit(f.h, 0), slot_tag(&f, 7)); /* smallest overall */
+    assert_ptr_equal(idx_best_fit(f.h, 3), slot_tag(&f, 1)); /* exact, lowest of a tie */
+    assert_ptr_equal(idx_best_fit(f.h, 4), slot_tag(&f, 0)); /* next size up, lowest of a tie */
+    assert_ptr_equal(idx_best_fit(f.h, 8), slot_tag(&f, 3)); /* exact */
+    assert_ptr_equal(idx_best_fit(f.h, 9), slot_tag(&f, 6));
+    assert_null(idx_best_fit(f.h, 15)); /* no fit */
+    assert_int_equal(idx_largest_g(f.h), 14);
+    assert_false(idx_contains(f.h, slot_tag(&f, 5)));
+
+    drop_hole(&f, 1);
+    assert_matches(&f);
+    assert_ptr_equal(idx_best_fit(f.h, 3), slot_tag(&f, 4)); /* the other 3 */
+    drop_hole(&f, 0);
+    assert_ptr_equal(idx_best_fit(f.h, 4), slot_tag(&f, 2)); /* the other 5 */
+    drop_hole(&f, 6);
+    assert_int_equal(idx_largest_g(f.h), 8);
+    assert_matches(&f);
+    for (uint32_t i = 0; i < 8; i++) {
+        if (f.size_g[i] != 0)
+            drop_hole(&f, i);
+        assert_matches(&f);
+    }
+    assert_int_equal(idx_count(f.h), 0);
+    fake_close(&f);
+}
+
+static void test_insert_twice_is_harmless(void **state)
+{
+    fake f = fake_open(small_buf, sizeof small_buf, 16, 4);
+    (void)state;
+    add_hole(&f, 1, 4);
+    add_hole(&f, 2, 6);
+    idx_insert(f.h, slot_tag(&f, 1));
+    assert_matches(&f);
+    fake_close(&f);
+}
+
+/* Ascending, descending and zig-zag insertion force every rotation case;
+ * removal from the middle out forces the two-children case. */
+static void test_orders_and_rotations(void **state)
+{
+    enum { N = 300 };
+    fake f = fake_open(small_buf, sizeof small_buf, 8, N);
+    (void)state;
+    for (uint32_t i = 0; i < N; i++) { /* ascending key: size then position */
+        add_hole(&f, i, 2 + i % 6);
+        assert_matches(&f);
+    }
+    for (uint32_t k = 0; k < N; k++) { /* remove from the middle outwards */
+        uint32_t i = k % 2 ? N / 2 + k / 2 + 1 : N / 2 - k / 2 - 1;
+        if (i < N && f.size_g[i] != 0)
+            drop_hole(&f, i);
+        if (k % 7 == 0)
+            assert_matches(&f);
+    }
+    for (uint32_t i = 0; i < N; i++)
+        if (f.size_g[i] != 0)
+            drop_hole(&f, i);
+    assert_matches(&f);
+    for (uint32_t k = 0; k < N; k++) { /* descending, then zig-zag */
+        uint32_t i = k < N / 2 ? N / 2 - 1 - k : (k % 2 ? k : N - 1 - (k - N / 2));
+        if (f.size_g[i] == 0)
+            add_hole(&f, i, 6 - i % 4);
+        if (k % 5 == 0)
+            assert_matches(&f);
+    }
+    assert_matches(&f);
+    fake_close(&f);
+}
+
+/* ---- randomized against the reference ---- */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15u;
+
+static uint32_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 32);
+}
+
+/* Mostly a few small sizes (many ties), sometimes any size that fits a slot. */
+static uint32_t random_size(const fake *f)
+{
+    if (rng() % 2)
+        return 2 + rng() % 8;
+    return 2 + rng() % (f->slot_g - 3);
+}
+
+static void random_step(fake *f)
+{
+    uint32_t i = rng() % f->nslots;
+    uint32_t op = rng() % 100;
+
+    if (op < 40) { /* a hole appears or disappears */
+        if (f->size_g[i] != 0)
+            drop_hole(f, i);
+        else
+            add_hole(f, i, random_size(f));
+    } else if (op < 55 && f->size_g[i] != 0) { /* a hole changes size */
+        drop_hole(f, i);
+        add_hole(f, i, random_size(f));
+    } else { /* a lookup */
+        uint32_t want = rng() % (f->slot_g + 2);
+        assert_ptr_equal(idx_best_fit(f->h, want), ref_best_fit(f, want));
+        assert_int_equal(idx_contains(f->h, slot_tag(f, i)), f->size_g[i] != 0);
+        assert_int_equal(idx_largest_g(f->h), ref_largest(f));
+    }
+}
+
+static void test_random_against_reference(void **state)
+{
+    enum { OPS = 100000, SLOTS = 512 };
+    fake f = fake_open(small_buf, sizeof small_buf, 256, SLOTS);
+    (void)state;
+    print_message("random: %d operations, %d slots, seed %llx\n", OPS, SLOTS,
+                  (unsigned long long)rng_state);
+    for (uint32_t k = 0; k < OPS; k++) {
+        random_step(&f);
+        if (k % 97 == 0) {
+            assert_verifies(&f);
+            assert_int_equal(idx_count(f.h), ref_count(&f));
+        }
+    }
+    assert_matches(&f);
+    fake_close(&f);
+}
+
+/* ---- scale: a million holes ---- */
+
+#ifndef HH_INDEX_TABLE
+/* The real height of the tree under pos (trusting it: run after idx_verify). */
+static uint32_t tree_height(const hh_heap *h, uint32_t pos)
+{
+    const idx_node *n;
+    uint32_t l, r;
+    if (pos == HH_NIL)
+        return 0;
+    n = block_payload(block_at(h, pos));
+    l = tree_height(h, n->left);
+    r = tree_height(h, n->right);
+    return 1 + (l > r ? l : r);
+}
+
+/* The greatest height an AVL tree of n nodes can have: the largest k whose
+ * sparsest tree, N(k) = N(k-1) + N(k-2) + 1 nodes, still fits in n. */
+static uint32_t avl_max_height(size_t n)
+{
+    size_t a = 0, b = 1; /* N(0), N(1) */
+    uint32_t k = 1;
+    while (a + b + 1 <= n) {
+        size_t c = a + b + 1;
+        a = b;
+        b = c;
+        k++;
+    }
+    return k;
+}
+
+static void shuffle(uint32_t *v, uint32_t n)
+{
+    for (uint32_t i = n - 1; i > 0; i--) {
+        uint32_t j = rng() % (i + 1), t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+    }
+}
+#endif
+
+/* Insertion order: random for the tree, ascending for the table (whose
+ * insertion elsewhere costs a shift of the tail: a million of those is the
+ * O(n^2) the fast index exists to avoid). */
+static uint32_t *insertion_order(uint32_t n)
+{
+    uint32_t *order = malloc((size_t)n * sizeof *order);
+    assert_non_null(order);
+    for (uint32_t i = 0; i < n; i++)
+        order[i] = i;
+#ifndef HH_INDEX_TABLE
+    shuffle(order, n);
+#endif
+    return order;
+}
+
+static void test_million_holes(void **state)
+{
+    enum { N = 1000000 };
+    size_t bytes = fake_bytes((size_t)N * 4 * HH_GRANULE);
+    void *buf = aligned_alloc(16, round16(bytes));
+    uint32_t *order = insertion_order(N);
+    fake f;
+    (void)state;
+    assert_non_null(buf);
+    f = fake_open(buf, bytes, 4, N);
+    for (uint32_t k = 0; k < N; k++)
+        add_hole(&f, order[k], 2);
+    assert_verifies(&f);
+    assert_int_equal(idx_count(f.h), N);
+    assert_ptr_equal(idx_best_fit(f.h, 2), slot_tag(&f, 0));
+    assert_null(idx_best_fit(f.h, 3));
+    assert_int_equal(idx_largest_g(f.h), 2);
+    assert_true(idx_contains(f.h, slot_tag(&f, N - 1)));
+#ifndef HH_INDEX_TABLE
+    {
+        uint32_t height = tree_height(f.h, f.h->idx.root);
+        print_message("1000000 holes: tree height %u, AVL bound %u\n", height, avl_max_height(N));
+        assert_true(height <= avl_max_height(N));
+        for (uint32_t k = 0; k < N; k += 2) /* remove half, in random order */
+            drop_hole(&f, order[k]);
+        assert_verifies(&f);
+        height = tree_height(f.h, f.h->idx.root);
+        print_message("after removing half: height %u, bound %u\n", height,
+                      avl_max_height(idx_count(f.h)));
+        assert_true(height <= avl_max_height(idx_count(f.h)));
+    }
+#endif
+    free(order);
+    fake_close(&f);
+    free(buf);
+}
+
+/* ---- deliberate corruption: idx_verify must catch it ---- */
+
+static void assert_corrupt(const fake *f, const char *why)
+{
+    hh_problem p = {0, NULL, NULL};
+    int rc = idx_verify(f->h, &p);
+    if (rc != HH_E_INDEX)
+        fail_msg("%s: idx_verify returned %d, not HH_E_INDEX", why, rc);
+    assert_int_equal(p.code, HH_E_INDEX);
+    assert_non_null(p.where);
+    assert_non_null(p.what);
+    assert_int_equal(idx_verify(f->h, NULL), HH_E_INDEX);
+}
+
+static fake corruption_fixture(void)
+{
+    fake f = fake_open(small_buf, sizeof small_buf, 16, 64);
+    for (uint32_t i = 0; i < 64; i += 2)
+        add_hole(&f, i, 2 + i % 9);
+    assert_verifies(&f);
+    return f;
+}
+
+static void test_corrupt_seal(void **state)
+{
+    fake f = corruption_fixture();
+    tag *t = slot_tag(&f, 10);
+    (void)state;
+    t->seal ^= 1u << 7;
+    assert_corrupt(&f, "seal flipped");
+    t->seal ^= 1u << 7;
+    assert_verifies(&f);
+    t->word &= ~1u; /* the hole, still indexed, marked used (then resealed) */
+    t->seal = tag_seal(f.h, t->word, block_pos(f.h, t));
+    assert_corrupt(&f, "indexed block is not a hole");
+    t->word |= 1u;
+    t->seal = tag_seal(f.h, t->word, block_pos(f.h, t));
+    assert_verifies(&f);
+    fake_close(&f);
+}
+
+static void test_corrupt_count(void **state)
+{
+    fake f = corruption_fixture();
+    (void)state;
+#ifdef HH_INDEX_TABLE
+    /* The table's count says which slots are used: one too many takes in a
+     * stale slot (here one naming a used block); one too few is not
+     * structural (the heap's walk finds the hole missing from the index). */
+    f.h->idx.slots[f.h->idx.count] = 1 * 16;
+    f.h->idx.count++;
+    assert_corrupt(&f, "count too high");
+    f.h->idx.count--;
+#else
+    f.h->idx.count++;
+    assert_corrupt(&f, "count too high");
+    f.h->idx.count -= 2;
+    assert_corrupt(&f, "count too low");
+    f.h->idx.count++;
+#endif
+    assert_verifies(&f);
+    fake_close(&f);
+}
+
+#ifndef HH_INDEX_TABLE
+static idx_node *node_at(const fake *f, uint32_t pos) { return block_payload(block_at(f->h, pos)); }
+
+static uint32_t some_leaf(const fake *f)
+{
+    uint32_t pos = f->h->idx.root;
+    while (node_at(f, pos)->left != HH_NIL || node_at(f, pos)->right != HH_NIL)
+        pos = node_at(f, pos)->left != HH_NIL ? node_at(f, pos)->left : node_at(f, pos)->right;
+    return pos;
+}
+
+/* Set *link to bad, expect verify to fail, put it back. */
+static void corrupt_link(const fake *f, uint32_t *link, uint32_t bad, const char *why)
+{
+    uint32_t saved = *link;
+    *link = bad;
+    assert_corrupt(f, why);
+    *link = saved;
+    assert_verifies(f);
+}
+
+static void test_corrupt_links(void **state)
+{
+    fake f = corruption_fixture();
+    uint32_t root = f.h->idx.root, leaf = some_leaf(&f);
+    uint32_t span_g = (uint32_t)((size_t)(f.h->end - f.h->base) / HH_GRANULE);
+    (void)state;
+    corrupt_link(&f, &node_at(&f, root)->left, span_g + 5, "link outside the heap");
+    corrupt_link(&f, &node_at(&f, root)->left, HH_NIL - 1, "link far outside the heap");
+    corrupt_link(&f, &node_at(&f, leaf)->left, root, "cycle back to the root");
+    corrupt_link(&f, &node_at(&f, leaf)->right, leaf, "node links to itself");
+    corrupt_link(&f, &node_at(&f, leaf)->left, 1 * 16 + 0, "link to a used block");
+    corrupt_link(&f, &node_at(&f, leaf)->left, 2 * 16 + 1, "link into a hole's middle");
+    corrupt_link(&f, &node_at(&f, leaf)->parent, leaf, "wrong parent");
+    corrupt_link(&f, &node_at(&f, root)->parent, leaf, "root with a parent");
+    corrupt_link(&f, &node_at(&f, root)->meta, node_at(&f, root)->meta + 1, "wrong height");
+    corrupt_link(&f, &f.h->idx.root, leaf, "root is a leaf");
+    corrupt_link(&f, &f.h->idx.root, span_g, "root outside the heap");
+    fake_close(&f);
+}
+
+/* A chain of n holes, each the right child of the previous one, with true
+ * heights: ordered and linked correctly but not balanced. */
+static void build_chain(fake *f, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        idx_node *node;
+        slot_write(f, i, 4);
+        node = node_at(f, i * f->slot_g);
+        node->left = HH_NIL;
+        node->right = i + 1 < n ? (i + 1) * f->slot_g : HH_NIL;
+        node->parent = i > 0 ? (i - 1) * f->slot_g : HH_NIL;
+        node->meta = n - i;
+    }
+    f->h->idx.root = 0;
+    f->h->idx.count = n;
+}
+
+static void test_corrupt_balance_and_depth(void **state)
+{
+    fake f = fake_open(small_buf, sizeof small_buf, 16, 64);
+    hh_problem p;
+    (void)state;
+    build_chain(&f, 3);
+    assert_corrupt(&f, "a chain of three");
+    build_chain(&f, 60);
+    assert_corrupt(&f, "a chain of sixty");
+    idx_verify(f.h, &p);
+    assert_string_equal(p.what, "index deeper than any valid tree");
+    build_chain(&f, 2);
+    assert_verifies(&f); /* two in a row is still balanced */
+    fake_close(&f);
+}
+#else
+static void test_corrupt_slots(void **state)
+{
+    fake f = corruption_fixture();
+    uint32_t *slots = f.h->idx.slots;
+    uint32_t span_g = (uint32_t)((size_t)(f.h->end - f.h->base) / HH_GRANULE);
+    uint32_t s0 = slots[0], s1 = slots[1];
+    (void)state;
+    slots[1] = span_g + 3;
+    assert_corrupt(&f, "slot outside the heap");
+    slots[1] = 1 * 16;
+    assert_corrupt(&f, "slot names a used block");
+    slots[1] = s0;
+    assert_corrupt(&f, "a hole twice");
+    slots[0] = s1;
+    assert_corrupt(&f, "out of order");
+    slots[0] = s0;
+    slots[1] = s1;
+    assert_verifies(&f);
+    f.h->idx.count = f.h->idx.capacity + 1;
+    assert_corrupt(&f, "count over capacity");
+    fake_close(&f);
+}
+
+/* Full (only possible if storage was undersized): insert writes nothing. */
+static void test_full_table_writes_nothing(void **state)
+{
+    fake f = fake_open(small_buf, sizeof small_buf, 16, 8);
+    uint32_t *slots = f.h->idx.slots;
+    (void)state;
+    add_hole(&f, 0, 3);
+    add_hole(&f, 2, 5);
+    f.h->idx.capacity = 2;
+    slots[2] = 0xA5A5A5A5u;
+    slot_write(&f, 4, 2);
+    idx_insert(f.h, slot_tag(&f, 4));
+    assert_int_equal(slots[2], 0xA5A5A5A5u);
+    assert_int_equal(idx_count(f.h), 2);
+    assert_false(idx_contains(f.h, slot_tag(&f, 4)));
+    assert_verifies(&f);
+    fake_close(&f);
+}
+#endif
+
+static void test_storage_bound(void **state)
+{
+    (void)state;
+#ifdef HH_INDEX_TABLE
+    /* room for max_span/64 + 1 holes, whatever the span */
+    for (size_t span = 0; span < 100000; span += 16)
+        assert_true(idx_storage_bytes(span) / sizeof(uint32_t) >= span / 64 + 1);
+    assert_true(idx_storage_bytes(HH_MAX_SPAN) / sizeof(uint32_t) >= HH_MAX_SPAN / 64 + 1);
+#else
+    assert_int_equal(idx_storage_bytes(HH_MAX_SPAN), 0);
+#endif
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_ties_exact_and_no_fit),
+        cmocka_unit_test(test_insert_twice_is_harmless),
+        cmocka_unit_test(test_orders_and_rotations),
+        cmocka_unit_test(test_random_against_reference),
+        cmocka_unit_test(test_million_holes),
+        cmocka_unit_test(test_corrupt_seal),
+        cmocka_unit_test(test_corrupt_count),
+#ifndef HH_INDEX_TABLE
+        cmocka_unit_test(test_corrupt_links),
+        cmocka_unit_test(test_corrupt_balance_and_depth),
+#else
+        cmocka_unit_test(test_corrupt_slots),
+        cmocka_unit_test(test_full_table_writes_nothing),
+#endif
+        cmocka_unit_test(test_storage_bound),
+    };
+    return cmocka_run_group_tests_name("index (" IMPL ")", tests, NULL, NULL);
+}
