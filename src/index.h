@@ -31,6 +31,7 @@ typedef struct idx_state {
 #else
 typedef struct idx_state {
     uint32_t root;  /* position of the tree's root hole, HH_NIL if empty */
+    uint32_t last;  /* position of the largest key's hole (rightmost), HH_NIL if empty */
     size_t count;
 } idx_state;
 #endif

@@ -163,6 +163,7 @@ void idx_init(hh_heap *h, void *storage, size_t storage_bytes)
     (void)storage;
     (void)storage_bytes;
     h->idx.root = HH_NIL;
+    h->idx.last = HH_NIL;
     h->idx.count = 0;
 }
 
@@ -191,6 +192,8 @@ void idx_insert(hh_heap *h, struct tag *hole)
     }
     idx_attach_leaf(h, pos, parent);
     *link = pos;
+    if (h->idx.last == HH_NIL || key > idx_key_of(h, h->idx.last))
+        h->idx.last = pos;
     h->idx.count++;
     idx_retrace(h, parent);
 }
@@ -200,6 +203,21 @@ static uint32_t idx_leftmost(const hh_heap *h, uint32_t pos)
     while (idx_left(h, pos) != HH_NIL)
         pos = idx_left(h, pos);
     return pos;
+}
+
+static uint32_t idx_rightmost(const hh_heap *h, uint32_t pos)
+{
+    while (idx_right(h, pos) != HH_NIL)
+        pos = idx_right(h, pos);
+    return pos;
+}
+
+/* The rightmost node has no right child: its predecessor is the rightmost of
+ * its left subtree (in an AVL tree, that lone child itself), else its parent. */
+static uint32_t idx_predecessor_of_last(const hh_heap *h, uint32_t last)
+{
+    uint32_t left = idx_left(h, last);
+    return left != HH_NIL ? idx_rightmost(h, left) : idx_parent(h, last);
 }
 
 /* Unlink a node with at most one child; returns where retracing starts. */
@@ -244,6 +262,8 @@ void idx_remove(hh_heap *h, struct tag *hole)
     idx_node *zn = idx_node_at(h, z);
     uint32_t start;
 
+    if (z == h->idx.last)
+        h->idx.last = idx_predecessor_of_last(h, z);
     if (zn->left == HH_NIL || zn->right == HH_NIL)
         start = idx_unlink_simple(h, z);
     else
@@ -273,15 +293,10 @@ struct tag *idx_best_fit(hh_heap *h, uint32_t size_g)
 
 size_t idx_count(const hh_heap *h) { return h->idx.count; }
 
+/* O(1): the largest key is cached in idx.last. */
 uint32_t idx_largest_g(const hh_heap *h)
 {
-    uint32_t pos = h->idx.root;
-
-    if (pos == HH_NIL)
-        return 0;
-    while (idx_right(h, pos) != HH_NIL)
-        pos = idx_right(h, pos);
-    return tag_size_g(block_at(h, pos));
+    return h->idx.last == HH_NIL ? 0 : tag_size_g(block_at(h, h->idx.last));
 }
 
 static inline uint32_t idx_span_g(const hh_heap *h)
@@ -313,6 +328,7 @@ typedef struct idx_walk {
     const hh_heap *h;
     uint32_t span_g; /* positions must be below this */
     size_t seen;     /* nodes visited so far */
+    uint32_t last;   /* the rightmost node met */
     hh_problem *out;
 } idx_walk;
 
@@ -367,6 +383,8 @@ static int idx_check_node(idx_walk *w, uint32_t pos, idx_range r, uint32_t *heig
         return idx_fail(w, block_at(w->h, pos), "index out of order"); /* I10b */
     if (n->parent != r.parent)
         return idx_fail(w, n, "index parent link wrong"); /* I10c */
+    if (r.hi_open && n->right == HH_NIL)
+        w->last = pos; /* on the rightmost path, and its end */
     if (++w->seen > w->h->idx.count)
         return idx_fail(w, n, "index holds more nodes than its count"); /* I10e */
     if ((rc = idx_check_subtree(w, n->left, &n->left, left, &hl)) != 0 ||
@@ -401,11 +419,12 @@ static int idx_check_subtree(idx_walk *w, uint32_t pos, const void *link, idx_ra
  *   b. keys (size_g, pos) strictly increase in order (so no node appears twice);
  *   c. each node's parent link names the node that links to it; the root's is NIL;
  *   d. each node's stored height is right and subtrees differ by at most one;
- *   e. the number of nodes equals idx.count.
+ *   e. the number of nodes equals idx.count;
+ *   f. idx.last names the rightmost node (the largest key), NIL when empty.
  */
 int idx_verify(const hh_heap *h, hh_problem *out)
 {
-    idx_walk w = {h, idx_span_g(h), 0, out};
+    idx_walk w = {h, idx_span_g(h), 0, HH_NIL, out};
     idx_range all = {0, 0, true, true, HH_NIL, 0};
     uint32_t height;
     int rc;
@@ -417,6 +436,8 @@ int idx_verify(const hh_heap *h, hh_problem *out)
         return rc;
     if (w.seen != h->idx.count)
         return idx_fail(&w, &h->idx, "index holds fewer nodes than its count"); /* I10e */
+    if (w.last != h->idx.last)
+        return idx_fail(&w, &h->idx, "index's largest hole is not its last node"); /* I10f */
     return 0;
 }
 

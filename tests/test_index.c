@@ -501,6 +501,8 @@ static void test_corrupt_links(void **state)
     corrupt_link(&f, &node_at(&f, root)->meta, node_at(&f, root)->meta + 1, "wrong height");
     corrupt_link(&f, &f.h->idx.root, leaf, "root is a leaf");
     corrupt_link(&f, &f.h->idx.root, span_g, "root outside the heap");
+    corrupt_link(&f, &f.h->idx.last, root, "largest cached wrong");
+    corrupt_link(&f, &f.h->idx.last, HH_NIL, "largest cached as none");
     fake_close(&f);
 }
 
@@ -518,6 +520,7 @@ static void build_chain(fake *f, uint32_t n)
         node->meta = n - i;
     }
     f->h->idx.root = 0;
+    f->h->idx.last = (n - 1) * f->slot_g;
     f->h->idx.count = n;
 }
 
@@ -528,6 +531,8 @@ static void test_corrupt_balance_and_depth(void **state)
     (void)state;
     build_chain(&f, 3);
     assert_corrupt(&f, "a chain of three");
+    idx_verify(f.h, &p);
+    assert_string_equal(p.what, "index out of balance");
     build_chain(&f, 60);
     assert_corrupt(&f, "a chain of sixty");
     idx_verify(f.h, &p);
