@@ -1,0 +1,69 @@
+# The hosted port: holeheap as the C library's malloc (port/, docs/trace-format.md).
+#   make malloc        build/port/libholeheap-malloc.so and .a, build/port/hh-replay
+#   make check-port-unit check-port-threads check-port-programs
+#   make bench-port    the side-by-side table: holeheap, glibc, jemalloc, mimalloc
+
+PORT_DIR    := $(BUILD)/port
+PORT_SO     := $(PORT_DIR)/libholeheap-malloc.so
+PORT_A      := $(PORT_DIR)/libholeheap-malloc.a
+PORT_SRCS   := port/glue.c port/arena.c port/large.c port/tcache.c port/trace.c port/malloc.c
+PORT_OBJS   := $(patsubst port/%.c,$(PORT_DIR)/obj/%.o,$(PORT_SRCS))
+PORT_CFLAGS := $(WARN) -Iinclude -O2 -g -fPIC -fvisibility=hidden -fno-strict-aliasing \
+               -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc
+PORT_TEST_CFLAGS := $(WARN) -D_GNU_SOURCE -Iinclude -O2 -g
+PORT_TOOL_CFLAGS := $(WARN) -D_GNU_SOURCE -Iinclude -O2 -g
+
+.PHONY: malloc check-port-unit check-port-threads check-port-programs bench-port
+malloc: $(PORT_SO) $(PORT_A) $(PORT_DIR)/hh-replay
+
+$(PORT_DIR)/obj/%.o: port/%.c port/port.h include/holeheap.h
+	@mkdir -p $(@D)
+	$(CC) $(PORT_CFLAGS) -c $< -o $@
+
+$(PORT_SO): $(PORT_OBJS) $(LIB_A) port/exports.map
+	$(CC) -shared -Wl,-soname,libholeheap-malloc.so -Wl,--version-script=port/exports.map \
+	  -Wl,-z,nodelete -o $@ $(PORT_OBJS) $(LIB_A) -lpthread
+
+# The archive holds the core's objects too, so linking it alone is enough.
+$(PORT_A): $(PORT_OBJS) $(LIB_A)
+	@rm -f $@ && rm -rf $(PORT_DIR)/ar && mkdir -p $(PORT_DIR)/ar
+	cd $(PORT_DIR)/ar && $(AR) x $(abspath $(LIB_A))
+	$(AR) rcs $@ $(PORT_OBJS) $(PORT_DIR)/ar/*.o
+
+$(PORT_DIR)/hh-replay: port/hh-replay.c $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(PORT_TOOL_CFLAGS) $< $(LIB_A) -o $@
+
+# ---- tests
+
+$(PORT_DIR)/test-unit-static: tests/port/unit.c $(PORT_A)
+	$(CC) $(PORT_TEST_CFLAGS) $< $(PORT_A) -lpthread -o $@
+$(PORT_DIR)/test-unit: tests/port/unit.c
+	@mkdir -p $(@D)
+	$(CC) $(PORT_TEST_CFLAGS) $< -lpthread -o $@
+$(PORT_DIR)/test-threads: tests/port/threads.c $(PORT_A)
+	$(CC) $(PORT_TEST_CFLAGS) $< $(PORT_A) -lpthread -o $@
+
+CHECKS += check-port-unit check-port-threads check-port-programs
+
+# The unit test twice: linked with the archive, and preloaded over glibc.
+check-port-unit: $(PORT_DIR)/test-unit-static $(PORT_DIR)/test-unit $(PORT_SO) $(PORT_DIR)/hh-replay
+	$(PORT_DIR)/test-unit-static $(PORT_DIR)/hh-replay
+	HOLEHEAP_EXPECT_PRELOAD=1 LD_PRELOAD=$(abspath $(PORT_SO)) $(PORT_DIR)/test-unit $(PORT_DIR)/hh-replay
+
+check-port-threads: $(PORT_DIR)/test-threads
+	$(PORT_DIR)/test-threads 12 40000
+	HOLEHEAP_TCACHE=0 $(PORT_DIR)/test-threads 8 20000
+	HOLEHEAP_CHECK=1 $(PORT_DIR)/test-threads 8 300
+
+check-port-programs: $(PORT_SO)
+	sh tests/port/programs.sh $(abspath $(PORT_SO))
+
+# ---- benchmarks
+
+PORT_BENCHES := $(patsubst bench/port/%.c,$(PORT_DIR)/bench-%,$(wildcard bench/port/*.c))
+$(PORT_DIR)/bench-%: bench/port/%.c
+	@mkdir -p $(@D)
+	$(CC) $(PORT_TEST_CFLAGS) $< -lpthread -o $@
+bench-port: $(PORT_SO) $(PORT_BENCHES)
+	sh bench/port/bench.sh $(abspath $(PORT_SO)) $(PORT_DIR)

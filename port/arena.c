@@ -1,0 +1,296 @@
+/*
+ * Arenas: each an hh_heap at the start of its own reserved range of
+ * HHP_ARENA_SPAN bytes. All ranges are cut from one reservation aligned to
+ * HHP_ARENA_SPAN, so the arena owning an address is (address - base) >> shift.
+ *
+ *   base                base + SPAN          base + 2 SPAN
+ *   | hh_heap ... |none |  hh_heap ... | none |  ...
+ *   ^ committed_end     (read/write below, PROT_NONE above)
+ *
+ * Threads are bound to arenas round-robin at their first call; frees from any
+ * thread go to the owning arena under its lock.
+ */
+#include "port.h"
+
+#include <pthread.h>
+
+hhp_config hhp_cfg;
+_Atomic int hhp_ready;
+HHP_TLS const char *hhp_current_call;
+
+static hhp_lock init_lock;
+static hhp_arena arenas[HHP_MAX_ARENAS];
+static char *arena_base;
+static unsigned arena_shift;
+static uint32_t heap_key;
+static _Atomic unsigned next_binding;
+static HHP_TLS hhp_arena *thread_arena;
+
+_Static_assert((HHP_ARENA_SPAN & (HHP_ARENA_SPAN - 1)) == 0, "arena span is a power of two");
+
+/* ---- the core's callbacks ---- */
+
+static size_t round_up(size_t n, size_t to) { return (n + to - 1) & ~(to - 1); }
+
+static size_t arena_grow(void *ctx, void *end, size_t min_bytes)
+{
+    hhp_arena *a = ctx;
+    if ((char *)end != a->committed_end)
+        return 0;
+    size_t room = (size_t)(a->start + HHP_ARENA_SPAN - a->committed_end);
+    size_t want = round_up(min_bytes > HHP_COMMIT_CHUNK ? min_bytes : HHP_COMMIT_CHUNK,
+                           hhp_page_size());
+    if (want > room)
+        want = room;
+    if (want < min_bytes || !hhp_commit(a->committed_end, want))
+        return 0;
+    a->committed_end += want;
+    return want;
+}
+
+/* Give back whole pages only: the region end stays page-aligned. */
+static size_t arena_shrink(void *ctx, void *new_end, size_t bytes)
+{
+    hhp_arena *a = ctx;
+    char *top = (char *)new_end + bytes;
+    if (top != a->committed_end)
+        return 0;
+    char *from = (char *)round_up((uintptr_t)new_end, hhp_page_size());
+    if (from >= top)
+        return 0;
+    hhp_decommit(from, (size_t)(top - from));
+    a->committed_end = from;
+    return (size_t)(top - from);
+}
+
+static void arena_lock(void *ctx) { hhp_lock_take(&((hhp_arena *)ctx)->lock); }
+static void arena_unlock(void *ctx) { hhp_lock_give(&((hhp_arena *)ctx)->lock); }
+
+static const char *problem_text(int code)
+{
+    switch (code) {
+    case HH_E_BAD_POINTER: return "invalid pointer";
+    case HH_E_DOUBLE_FREE: return "double free";
+    case HH_E_CORRUPT: return "corrupted block tags";
+    case HH_E_INDEX: return "corrupted hole index";
+    case HH_E_POISON: return "write after free";
+    case HH_E_STATS: return "heap totals disagree";
+    case HH_E_CALLBACK: return "grow/shrink callback failed";
+    default: return "heap problem";
+    }
+}
+
+/* Impossible requests give NULL (the caller sets errno); the rest abort. */
+static void arena_on_error(void *ctx, const hh_problem *problem)
+{
+    (void)ctx;
+    if (problem->code == HH_E_BAD_SIZE || problem->code == HH_E_BAD_ALIGN)
+        return;
+    hhp_die(hhp_current_call, problem_text(problem->code), problem->where, problem->code);
+}
+
+/* ---- arenas ---- */
+
+static bool arena_start_heap(hhp_arena *a)
+{
+    if (!hhp_commit(a->start, HHP_COMMIT_CHUNK))
+        return false;
+    a->committed_end = a->start + HHP_COMMIT_CHUNK;
+    hh_options opt = {
+        .grow = arena_grow,
+        .shrink = arena_shrink,
+        .lock = arena_lock,
+        .unlock = arena_unlock,
+        .on_error = arena_on_error,
+        .ctx = a,
+        .max_size = HHP_ARENA_SPAN,
+        .key = heap_key,
+        .flags = hhp_cfg.check ? HH_CHECK_ALWAYS : 0u,
+    };
+    a->heap = hh_init(a->start, HHP_COMMIT_CHUNK, &opt);
+    return a->heap != NULL;
+}
+
+/* The arena's heap starts on first use, under the init lock. */
+static hhp_arena *arena_ensure(unsigned index)
+{
+    hhp_arena *a = &arenas[index];
+    if (__atomic_load_n(&a->heap, __ATOMIC_ACQUIRE) != NULL)
+        return a;
+    hhp_lock_take(&init_lock);
+    bool ok = a->heap != NULL || arena_start_heap(a);
+    hhp_lock_give(&init_lock);
+    return ok ? a : NULL;
+}
+
+hhp_arena *hhp_thread_arena(void)
+{
+    hhp_arena *a = thread_arena;
+    if (__builtin_expect(a != NULL, 1))
+        return a;
+    hhp_init();
+    unsigned first = atomic_fetch_add(&next_binding, 1u) % hhp_cfg.arenas;
+    for (unsigned i = 0; i < hhp_cfg.arenas && a == NULL; i++)
+        a = arena_ensure((first + i) % hhp_cfg.arenas);
+    thread_arena = a;
+    return a;
+}
+
+hhp_arena *hhp_arena_of(const void *p)
+{
+    uintptr_t offset = (uintptr_t)p - (uintptr_t)arena_base;
+    if (arena_base == NULL || offset >= (uintptr_t)hhp_cfg.arenas << arena_shift)
+        return NULL;
+    hhp_arena *a = &arenas[offset >> arena_shift];
+    return __atomic_load_n(&a->heap, __ATOMIC_ACQUIRE) != NULL ? a : NULL;
+}
+
+hhp_arena *hhp_arena_next(const hhp_arena *a)
+{
+    return arena_ensure((a->index + 1) % hhp_cfg.arenas);
+}
+
+void hhp_arenas_stats(hh_stats *sum, unsigned *used)
+{
+    *sum = (hh_stats){0};
+    *used = 0;
+    for (unsigned i = 0; i < hhp_cfg.arenas; i++) {
+        if (hhp_arena_of(arenas[i].start) == NULL)
+            continue;
+        hh_stats s;
+        hh_stats_get(arenas[i].heap, &s);
+        sum->region_bytes += s.region_bytes;
+        sum->used_bytes += s.used_bytes;
+        sum->free_bytes += s.free_bytes;
+        sum->blocks += s.blocks;
+        sum->holes += s.holes;
+        sum->peak_used_bytes += s.peak_used_bytes;
+        if (s.largest_hole > sum->largest_hole)
+            sum->largest_hole = s.largest_hole;
+        (*used)++;
+    }
+}
+
+/* ---- start-up: reads the environment and reserves the arenas ---- */
+
+static void config_read(void)
+{
+    hhp_cfg.check = hhp_env_flag("HOLEHEAP_CHECK");
+    hhp_cfg.stats = hhp_env_flag("HOLEHEAP_STATS");
+    const char *tc = hhp_env_text("HOLEHEAP_TCACHE");
+    hhp_cfg.tcache = tc != NULL ? tc[0] != '0' : !hhp_cfg.check;
+    if (hhp_cfg.check)
+        hhp_cfg.tcache = false;
+    hhp_cfg.mmap_threshold = hhp_env_size("HOLEHEAP_MMAP_THRESHOLD", HHP_MMAP_THRESHOLD);
+    size_t n = hhp_env_size("HOLEHEAP_ARENAS", 2 * (size_t)hhp_cpu_count());
+    hhp_cfg.arenas = (unsigned)(n < 1 ? 1 : n > HHP_MAX_ARENAS ? HHP_MAX_ARENAS : n);
+}
+
+static void arenas_reserve(void)
+{
+    arena_shift = (unsigned)__builtin_ctzll((unsigned long long)HHP_ARENA_SPAN);
+    for (;;) {
+        arena_base = hhp_reserve((size_t)hhp_cfg.arenas * HHP_ARENA_SPAN, HHP_ARENA_SPAN);
+        if (arena_base != NULL || hhp_cfg.arenas == 1)
+            break;
+        hhp_cfg.arenas /= 2;
+    }
+    if (arena_base == NULL)
+        hhp_die("malloc", "cannot reserve address space for the heap", NULL, HH_E_CALLBACK);
+    for (unsigned i = 0; i < hhp_cfg.arenas; i++) {
+        arenas[i].start = arena_base + (size_t)i * HHP_ARENA_SPAN;
+        arenas[i].index = i;
+    }
+}
+
+void hhp_init_slow(void)
+{
+    hhp_lock_take(&init_lock);
+    if (!atomic_load_explicit(&hhp_ready, memory_order_relaxed)) {
+        config_read();
+        heap_key = hhp_random_u32();
+        arenas_reserve();
+        const char *trace = hhp_env_text("HOLEHEAP_TRACE");
+        if (trace != NULL)
+            hhp_trace_open(trace);
+        atomic_store_explicit(&hhp_ready, 1, memory_order_release);
+    }
+    hhp_lock_give(&init_lock);
+}
+
+/* ---- fork: hold every lock across it so the child sees a quiet heap ---- */
+
+static void fork_prepare(void)
+{
+    hhp_trace_lock();
+    hhp_lock_take(&init_lock);
+    for (unsigned i = 0; i < HHP_MAX_ARENAS; i++)
+        hhp_lock_take(&arenas[i].lock);
+    hhp_large_lock();
+}
+
+static void fork_parent(void)
+{
+    hhp_large_unlock();
+    for (unsigned i = HHP_MAX_ARENAS; i-- > 0;)
+        hhp_lock_give(&arenas[i].lock);
+    hhp_lock_give(&init_lock);
+    hhp_trace_unlock();
+}
+
+static void fork_child(void)
+{
+    hhp_large_reset();
+    for (unsigned i = 0; i < HHP_MAX_ARENAS; i++)
+        hhp_lock_reset(&arenas[i].lock);
+    hhp_lock_reset(&init_lock);
+    hhp_trace_reset();
+}
+
+/* ---- process start and exit ---- */
+
+static void stats_print(void)
+{
+    hh_stats s;
+    unsigned used;
+    size_t large_count, large_bytes;
+    hhp_arenas_stats(&s, &used);
+    hhp_large_stats(&large_count, &large_bytes);
+    hhp_line l = {.len = 0};
+    hhp_line_str(&l, "holeheap: stats: arenas ");
+    hhp_line_dec(&l, used);
+    hhp_line_str(&l, ", region ");
+    hhp_line_dec(&l, s.region_bytes);
+    hhp_line_str(&l, ", used ");
+    hhp_line_dec(&l, s.used_bytes);
+    hhp_line_str(&l, ", free ");
+    hhp_line_dec(&l, s.free_bytes);
+    hhp_line_str(&l, ", peak used ");
+    hhp_line_dec(&l, s.peak_used_bytes);
+    hhp_line_str(&l, ", blocks ");
+    hhp_line_dec(&l, s.blocks);
+    hhp_line_str(&l, ", holes ");
+    hhp_line_dec(&l, s.holes);
+    hhp_line_str(&l, ", largest hole ");
+    hhp_line_dec(&l, s.largest_hole);
+    hhp_line_str(&l, ", large mappings ");
+    hhp_line_dec(&l, large_count);
+    hhp_line_str(&l, " (");
+    hhp_line_dec(&l, large_bytes);
+    hhp_line_str(&l, " bytes)");
+    hhp_line_emit(&l);
+}
+
+__attribute__((constructor)) static void port_start(void)
+{
+    hhp_init();
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    hhp_tcache_setup();
+}
+
+__attribute__((destructor)) static void port_stop(void)
+{
+    if (hhp_cfg.stats)
+        stats_print();
+    hhp_trace_flush();
+}

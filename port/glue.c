@@ -1,0 +1,227 @@
+/*
+ * Glue to the host: address-space reservation and page commit, locks,
+ * randomness, the environment and messages. Nothing here calls malloc.
+ */
+#include "port.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- locks: a futex mutex that spins briefly before it sleeps ---- */
+
+static void lock_futex(_Atomic int *word, int op, int value)
+{
+    syscall(SYS_futex, word, op | FUTEX_PRIVATE_FLAG, value, NULL, NULL, 0);
+}
+
+static bool lock_spin_until_free(hhp_lock *l)
+{
+    for (int i = 0; i < 100; i++) {
+        if (atomic_load_explicit(&l->state, memory_order_relaxed) == 0)
+            return true;
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+    return false;
+}
+
+void hhp_lock_take(hhp_lock *l)
+{
+    int seen = 0;
+    if (atomic_compare_exchange_strong_explicit(&l->state, &seen, 1, memory_order_acquire,
+                                                memory_order_relaxed))
+        return;
+    if (lock_spin_until_free(l)) {
+        seen = 0;
+        if (atomic_compare_exchange_strong_explicit(&l->state, &seen, 1, memory_order_acquire,
+                                                    memory_order_relaxed))
+            return;
+    }
+    while (atomic_exchange_explicit(&l->state, 2, memory_order_acquire) != 0)
+        lock_futex(&l->state, FUTEX_WAIT, 2);
+}
+
+void hhp_lock_give(hhp_lock *l)
+{
+    if (atomic_exchange_explicit(&l->state, 0, memory_order_release) == 2)
+        lock_futex(&l->state, FUTEX_WAKE, 1);
+}
+
+/* In a child after fork: only the forking thread exists, so nobody waits. */
+void hhp_lock_reset(hhp_lock *l) { atomic_store_explicit(&l->state, 0, memory_order_relaxed); }
+
+/* ---- address space ---- */
+
+size_t hhp_page_size(void)
+{
+    static size_t page;
+    if (page == 0)
+        page = (size_t)sysconf(_SC_PAGESIZE);
+    return page;
+}
+
+/* Reserve bytes of address space aligned to align (a power of two): map
+ * bytes + align without access, then cut off both unaligned ends. */
+void *hhp_reserve(size_t bytes, size_t align)
+{
+    size_t span = bytes + align;
+    char *raw = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    char *start = (char *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
+    if (start > raw)
+        munmap(raw, (size_t)(start - raw));
+    size_t tail = (size_t)(raw + span - (start + bytes));
+    if (tail > 0)
+        munmap(start + bytes, tail);
+    return start;
+}
+
+bool hhp_commit(void *at, size_t bytes) { return mprotect(at, bytes, PROT_READ | PROT_WRITE) == 0; }
+
+/* One call both drops the pages and takes the access away again. */
+void hhp_decommit(void *at, size_t bytes)
+{
+    void *r = mmap(at, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+                   -1, 0);
+    if (r == MAP_FAILED) /* keep the range reserved at least */
+        madvise(at, bytes, MADV_DONTNEED);
+}
+
+void *hhp_map(size_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void hhp_unmap(void *at, size_t bytes) { munmap(at, bytes); }
+
+void *hhp_remap(void *at, size_t old_bytes, size_t new_bytes)
+{
+    void *p = mremap(at, old_bytes, new_bytes, MREMAP_MAYMOVE);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/* ---- randomness and the machine ---- */
+
+uint32_t hhp_random_u32(void)
+{
+    uint32_t key = 0;
+    if (getrandom(&key, sizeof key, GRND_NONBLOCK) == (ssize_t)sizeof key && key != 0)
+        return key;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    key = (uint32_t)now.tv_nsec ^ (uint32_t)((uintptr_t)&key >> 4) ^ (uint32_t)getpid() << 16;
+    return key != 0 ? key : 1u;
+}
+
+unsigned hhp_cpu_count(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return 1;
+    int n = CPU_COUNT(&set);
+    return n > 0 ? (unsigned)n : 1u;
+}
+
+/* ---- the environment (getenv does not allocate) ---- */
+
+const char *hhp_env_text(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+bool hhp_env_flag(const char *name)
+{
+    const char *v = hhp_env_text(name);
+    return v != NULL && v[0] != '0';
+}
+
+size_t hhp_env_size(const char *name, size_t fallback)
+{
+    const char *v = hhp_env_text(name);
+    if (v == NULL || v[0] < '0' || v[0] > '9')
+        return fallback;
+    size_t n = 0;
+    for (; *v >= '0' && *v <= '9'; v++)
+        n = n * 10 + (size_t)(*v - '0');
+    switch (*v) {
+    case 'k': case 'K': return n << 10;
+    case 'm': case 'M': return n << 20;
+    case 'g': case 'G': return n << 30;
+    default: return n;
+    }
+}
+
+/* ---- messages, without stdio ---- */
+
+void hhp_line_str(hhp_line *l, const char *s)
+{
+    while (*s != '\0' && l->len < sizeof l->text - 1)
+        l->text[l->len++] = *s++;
+}
+
+static void line_digits(hhp_line *l, uintmax_t v, unsigned base)
+{
+    char digits[32];
+    size_t n = 0;
+    do {
+        digits[n++] = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v != 0);
+    while (n > 0 && l->len < sizeof l->text - 1)
+        l->text[l->len++] = digits[--n];
+}
+
+void hhp_line_dec(hhp_line *l, size_t v) { line_digits(l, v, 10); }
+
+void hhp_line_hex(hhp_line *l, uintptr_t v)
+{
+    hhp_line_str(l, "0x");
+    line_digits(l, v, 16);
+}
+
+void hhp_line_emit(hhp_line *l)
+{
+    l->text[l->len++] = '\n';
+    const char *p = l->text;
+    size_t left = l->len;
+    while (left > 0) {
+        ssize_t w = write(STDERR_FILENO, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        p += w;
+        left -= (size_t)w;
+    }
+    l->len = 0;
+}
+
+/* "holeheap: free(): double free 0x5555... (HH_E_DOUBLE_FREE)", then abort. */
+_Noreturn void hhp_die(const char *call, const char *what, const void *where, int code)
+{
+    hhp_line l = {.len = 0};
+    hhp_line_str(&l, "holeheap: ");
+    hhp_line_str(&l, call != NULL ? call : "malloc");
+    hhp_line_str(&l, "(): ");
+    hhp_line_str(&l, what != NULL ? what : "heap problem");
+    hhp_line_str(&l, " ");
+    hhp_line_hex(&l, (uintptr_t)where);
+    hhp_line_str(&l, " (");
+    hhp_line_str(&l, hh_code_name(code));
+    hhp_line_str(&l, ")");
+    hhp_line_emit(&l);
+    abort();
+}

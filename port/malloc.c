@@ -1,0 +1,270 @@
+/*
+ * The C library's allocation functions on holeheap. Each is a thin wrapper:
+ * route by size (small: the thread's arena, through its cache; large: a
+ * mapping of its own) or by address (the owning arena, or a large mapping),
+ * call the core, and set errno. errno is set here and nowhere else.
+ */
+#include "port.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SMALL_ALIGN 16u
+
+static bool is_power_of_two(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+static bool is_large(size_t size) { return size >= hhp_cfg.mmap_threshold; }
+
+/* ---- the port's own calls, used by every entry point ---- */
+
+static void *arena_alloc(size_t size, size_t align)
+{
+    hhp_arena *a = hhp_thread_arena();
+    void *p = NULL;
+    if (a != NULL)
+        p = align <= SMALL_ALIGN ? hh_alloc(a->heap, size) : hh_alloc_aligned(a->heap, size, align);
+    /* The arena is full or cannot start: a mapping of its own still may do. */
+    return p != NULL ? p : hhp_large_alloc(size, align);
+}
+
+void *hhp_malloc(size_t size)
+{
+    if (is_large(size))
+        return hhp_large_alloc(size, 0);
+    if (hhp_cfg.tcache) {
+        void *p = hhp_tcache_take(size);
+        if (p != NULL)
+            return p;
+    }
+    return arena_alloc(size, 0);
+}
+
+static void *port_aligned(size_t align, size_t size)
+{
+    if (align <= SMALL_ALIGN)
+        return hhp_malloc(size);
+    if (is_large(size) || align > HH_MAX_ALIGN || is_large(size + align))
+        return hhp_large_alloc(size, align);
+    return arena_alloc(size, align);
+}
+
+static _Noreturn void invalid_pointer(const char *call, const void *p)
+{
+    hhp_die(call, "invalid pointer", p, HH_E_BAD_POINTER);
+}
+
+void hhp_free(void *p)
+{
+    if (p == NULL)
+        return;
+    hhp_arena *a = hhp_arena_of(p);
+    if (a != NULL) {
+        if (!hhp_cfg.tcache || !hhp_tcache_put(a, p))
+            hh_free(a->heap, p);
+    } else if (!hhp_large_free(p)) {
+        invalid_pointer("free", p);
+    }
+}
+
+static size_t port_usable(const void *p)
+{
+    if (p == NULL)
+        return 0;
+    hhp_arena *a = hhp_arena_of(p);
+    if (a != NULL)
+        return hh_usable_size(a->heap, p);
+    size_t usable;
+    if (!hhp_large_owns(p, &usable))
+        invalid_pointer(hhp_current_call, p);
+    return usable;
+}
+
+/* Move p's contents to a fresh block of size bytes; NULL leaves p alone. */
+static void *realloc_by_moving(void *p, size_t size)
+{
+    void *q = hhp_malloc(size);
+    if (q == NULL)
+        return NULL;
+    size_t old = port_usable(p);
+    memcpy(q, p, old < size ? old : size);
+    hhp_free(p);
+    return q;
+}
+
+static void *port_realloc(void *p, size_t size)
+{
+    if (p == NULL)
+        return hhp_malloc(size);
+    if (size == 0) {
+        hhp_free(p);
+        return NULL;
+    }
+    hhp_arena *a = hhp_arena_of(p);
+    if (a != NULL) {
+        if (is_large(size))
+            return realloc_by_moving(p, size);
+        void *q = hh_realloc(a->heap, p, size);
+        return q != NULL ? q : realloc_by_moving(p, size);
+    }
+    if (!hhp_large_owns(p, NULL))
+        invalid_pointer("realloc", p);
+    if (size < hhp_cfg.mmap_threshold / 2) /* shrunk well below: back to an arena */
+        return realloc_by_moving(p, size);
+    return hhp_large_realloc(p, size);
+}
+
+static void *port_calloc(size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total))
+        return NULL;
+    if (is_large(total))
+        return hhp_large_alloc(total, 0); /* fresh mappings are zero */
+    if (hhp_cfg.tcache) {
+        void *p = hhp_tcache_take(total);
+        if (p != NULL)
+            return memset(p, 0, total);
+    }
+    hhp_arena *a = hhp_thread_arena();
+    void *p = a != NULL ? hh_calloc(a->heap, n, size) : NULL;
+    return p != NULL ? p : hhp_large_alloc(total, 0);
+}
+
+/* ---- the entry points ---- */
+
+#define ENTER(name) \
+    do { \
+        hhp_init(); \
+        hhp_current_call = (name); \
+    } while (0)
+
+static void *set_enomem(void *p)
+{
+    if (p == NULL)
+        errno = ENOMEM;
+    return p;
+}
+
+HHP_API void *malloc(size_t size)
+{
+    ENTER("malloc");
+    if (__builtin_expect(hhp_tracing, 0) && hhp_trace_begin()) {
+        void *r = set_enomem(hhp_malloc(size));
+        hhp_trace_end(HHP_OP_MALLOC, NULL, size, 0, r);
+        return r;
+    }
+    return set_enomem(hhp_malloc(size));
+}
+
+HHP_API void free(void *p)
+{
+    ENTER("free");
+    if (__builtin_expect(hhp_tracing, 0) && p != NULL && hhp_trace_begin()) {
+        hhp_free(p);
+        hhp_trace_end(HHP_OP_FREE, p, 0, 0, NULL);
+        return;
+    }
+    hhp_free(p);
+}
+
+HHP_API void *calloc(size_t n, size_t size)
+{
+    ENTER("calloc");
+    if (__builtin_expect(hhp_tracing, 0) && hhp_trace_begin()) {
+        void *r = set_enomem(port_calloc(n, size));
+        hhp_trace_end(HHP_OP_CALLOC, NULL, n, size, r);
+        return r;
+    }
+    return set_enomem(port_calloc(n, size));
+}
+
+HHP_API void *realloc(void *p, size_t size)
+{
+    ENTER("realloc");
+    void *r;
+    if (__builtin_expect(hhp_tracing, 0) && hhp_trace_begin()) {
+        r = port_realloc(p, size);
+        hhp_trace_end(HHP_OP_REALLOC, p, size, 0, r);
+    } else {
+        r = port_realloc(p, size);
+    }
+    if (r == NULL && (size != 0 || p == NULL))
+        errno = ENOMEM;
+    return r;
+}
+
+HHP_API void *reallocarray(void *p, size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc(p, total);
+}
+
+/* Every aligned entry point ends here, align already valid. */
+static void *aligned_entry(const char *name, size_t align, size_t size)
+{
+    ENTER(name);
+    if (__builtin_expect(hhp_tracing, 0) && hhp_trace_begin()) {
+        void *r = port_aligned(align, size);
+        hhp_trace_end(HHP_OP_ALIGNED, NULL, align, size, r);
+        return r;
+    }
+    return port_aligned(align, size);
+}
+
+HHP_API int posix_memalign(void **out, size_t align, size_t size)
+{
+    if (!is_power_of_two(align) || align % sizeof(void *) != 0)
+        return EINVAL;
+    void *p = aligned_entry("posix_memalign", align, size);
+    if (p == NULL)
+        return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+HHP_API void *aligned_alloc(size_t align, size_t size)
+{
+    if (!is_power_of_two(align)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return set_enomem(aligned_entry("aligned_alloc", align, size));
+}
+
+/* memalign takes any alignment: rounded up to a power of two, as glibc does. */
+HHP_API void *memalign(size_t align, size_t size)
+{
+    if (align > SIZE_MAX / 2 + 1) {
+        errno = EINVAL;
+        return NULL;
+    }
+    size_t a = SMALL_ALIGN;
+    while (a < align)
+        a <<= 1;
+    return set_enomem(aligned_entry("memalign", a, size));
+}
+
+HHP_API void *valloc(size_t size) { return set_enomem(aligned_entry("valloc", hhp_page_size(), size)); }
+
+HHP_API void *pvalloc(size_t size)
+{
+    size_t page = hhp_page_size();
+    size_t rounded = (size + page - 1) & ~(page - 1);
+    if (rounded < size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return set_enomem(aligned_entry("pvalloc", page, rounded == 0 ? page : rounded));
+}
+
+HHP_API size_t malloc_usable_size(void *p)
+{
+    ENTER("malloc_usable_size");
+    return port_usable(p);
+}

@@ -1,0 +1,156 @@
+/*
+ * The hosted port's internal interfaces: holeheap as the C library's malloc.
+ *
+ *   malloc.c   the libc entry points, thin wrappers (errno is set only there)
+ *   arena.c    arenas: one hh_heap per reserved range, thread binding, fork
+ *   tcache.c   the per-thread cache of freed small blocks
+ *   large.c    requests >= the mmap threshold: a mapping each, in a registry
+ *   trace.c    HOLEHEAP_TRACE: the binary call trace (docs/trace-format.md)
+ *   glue.c     everything about the host: mmap, locks, randomness, messages
+ *
+ * Nothing here may call malloc: messages go out through write(2).
+ */
+#ifndef HH_PORT_H
+#define HH_PORT_H
+
+#define _GNU_SOURCE
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "holeheap.h"
+
+#define HHP_TLS _Thread_local __attribute__((tls_model("initial-exec")))
+#define HHP_API __attribute__((visibility("default")))
+
+/* ---- tunables (environment variables override some at start-up) ---- */
+
+/* Address space reserved per arena: the most one heap can span. */
+#ifndef HHP_ARENA_SPAN
+#define HHP_ARENA_SPAN HH_MAX_SPAN
+#endif
+/* Most arenas ever; the number used is 2 x the CPUs the process may run on. */
+#ifndef HHP_MAX_ARENAS
+#define HHP_MAX_ARENAS 64
+#endif
+/* Committed at hh_init, and the least committed per grow call. */
+#ifndef HHP_COMMIT_CHUNK
+#define HHP_COMMIT_CHUNK ((size_t)128 * 1024)
+#endif
+/* Requests this large get a mapping of their own (HOLEHEAP_MMAP_THRESHOLD). */
+#ifndef HHP_MMAP_THRESHOLD
+#define HHP_MMAP_THRESHOLD ((size_t)1 << 20)
+#endif
+
+/* ---- glue.c: the host ---- */
+
+typedef struct hhp_lock {
+    _Atomic int state; /* 0 free, 1 held, 2 held with waiters */
+} hhp_lock;
+
+void hhp_lock_take(hhp_lock *l);
+void hhp_lock_give(hhp_lock *l);
+void hhp_lock_reset(hhp_lock *l);
+
+size_t hhp_page_size(void);
+void *hhp_reserve(size_t bytes, size_t align);       /* PROT_NONE, NULL on failure */
+bool hhp_commit(void *at, size_t bytes);             /* make read/write */
+void hhp_decommit(void *at, size_t bytes);           /* drop contents, PROT_NONE */
+void *hhp_map(size_t bytes);                         /* read/write, zeroed; NULL on failure */
+void hhp_unmap(void *at, size_t bytes);
+void *hhp_remap(void *at, size_t old_bytes, size_t new_bytes); /* may move; NULL on failure */
+uint32_t hhp_random_u32(void);
+unsigned hhp_cpu_count(void);
+size_t hhp_env_size(const char *name, size_t fallback); /* decimal, k/m/g suffix */
+bool hhp_env_flag(const char *name);
+const char *hhp_env_text(const char *name);
+
+/* A fixed-size line buffer for messages without stdio. */
+typedef struct hhp_line {
+    char text[256];
+    size_t len;
+} hhp_line;
+void hhp_line_str(hhp_line *l, const char *s);
+void hhp_line_dec(hhp_line *l, size_t v);
+void hhp_line_hex(hhp_line *l, uintptr_t v);
+void hhp_line_emit(hhp_line *l); /* appends '\n', writes to stderr */
+_Noreturn void hhp_die(const char *call, const char *what, const void *where, int code);
+
+/* ---- arena.c ---- */
+
+typedef struct hhp_arena {
+    hhp_lock lock;
+    hh_heap *heap;        /* NULL until first used */
+    char *start;          /* its reserved range [start, start + HHP_ARENA_SPAN) */
+    char *committed_end;  /* [start, committed_end) is read/write */
+    unsigned index;
+} hhp_arena;
+
+typedef struct hhp_config {
+    size_t mmap_threshold;
+    bool check;        /* HOLEHEAP_CHECK: HH_CHECK_ALWAYS, no cache */
+    bool stats;        /* HOLEHEAP_STATS */
+    bool tcache;       /* HOLEHEAP_TCACHE (default on unless checking) */
+    unsigned arenas;   /* HOLEHEAP_ARENAS (default 2 x CPUs) */
+} hhp_config;
+
+extern hhp_config hhp_cfg;
+extern _Atomic int hhp_ready; /* set once hhp_init has finished */
+
+void hhp_init_slow(void);
+static inline void hhp_init(void)
+{
+    if (__builtin_expect(!atomic_load_explicit(&hhp_ready, memory_order_acquire), 0))
+        hhp_init_slow();
+}
+
+hhp_arena *hhp_thread_arena(void);              /* the calling thread's arena */
+hhp_arena *hhp_arena_of(const void *p);          /* owner by address, or NULL */
+hhp_arena *hhp_arena_next(const hhp_arena *a);   /* round the ring, for fallback */
+void hhp_arenas_stats(hh_stats *sum, unsigned *used);
+extern HHP_TLS const char *hhp_current_call;     /* for error messages */
+
+/* ---- large.c ---- */
+
+void *hhp_large_alloc(size_t size, size_t align);
+bool hhp_large_owns(const void *p, size_t *usable); /* usable may be NULL */
+bool hhp_large_free(void *p);                       /* false: not a large block */
+void *hhp_large_realloc(void *p, size_t size);      /* p must be large */
+void hhp_large_stats(size_t *count, size_t *bytes);
+void hhp_large_lock(void);
+void hhp_large_unlock(void);
+void hhp_large_reset(void);
+
+/* ---- tcache.c ---- */
+
+void *hhp_tcache_take(size_t size);
+bool hhp_tcache_put(hhp_arena *owner, void *p);
+void hhp_tcache_setup(void);
+void hhp_tcache_flush(void);
+
+/* ---- trace.c ---- */
+
+enum hhp_op {
+    HHP_OP_MALLOC = 1,
+    HHP_OP_FREE,
+    HHP_OP_CALLOC,
+    HHP_OP_REALLOC,
+    HHP_OP_ALIGNED, /* memalign, aligned_alloc, posix_memalign, valloc, pvalloc */
+};
+
+extern bool hhp_tracing;
+void hhp_trace_open(const char *path);
+bool hhp_trace_begin(void); /* false: do not trace this call (recursion) */
+void hhp_trace_end(enum hhp_op op, const void *ptr, size_t a, size_t b, const void *result);
+void hhp_trace_flush(void);
+void hhp_trace_lock(void);
+void hhp_trace_unlock(void);
+void hhp_trace_reset(void);
+
+/* ---- malloc.c: the core entry points the port uses, with arena routing ---- */
+
+void *hhp_malloc(size_t size);
+void hhp_free(void *p);
+
+#endif /* HH_PORT_H */

@@ -1,0 +1,139 @@
+/*
+ * The per-thread cache: a thread keeps a few of the small blocks it frees, by
+ * usable size, and hands them out again without taking an arena lock. Every
+ * cached block is a live block of its arena (the core sees it as allocated);
+ * it goes back through hh_free when its bin overflows or its thread exits.
+ * HOLEHEAP_CHECK=1 turns the cache off, so that every free reaches the core.
+ *
+ *   bin c holds blocks whose usable size is c * 16 bytes (c = 1 .. TC_BINS-1)
+ *   a cached block:  | next cached block | marker (key ^ address) | ...
+ *
+ * The marker catches a double free into the cache: a freed block that
+ * carries it is looked up in its bin, and found there it is a double free.
+ */
+#include "port.h"
+
+#include <pthread.h>
+
+#define TC_GRANULE 16u
+#define TC_BINS 33u     /* usable sizes up to 512 bytes */
+#define TC_BIN_MAX 32u  /* blocks per bin; a full bin gives half back */
+
+typedef struct tc_block {
+    struct tc_block *next;
+    uintptr_t marker;
+} tc_block;
+
+typedef struct tc_state {
+    tc_block *bin[TC_BINS];
+    uint8_t count[TC_BINS];
+    uint8_t state; /* 0 new, 1 registered for thread exit, 2 exited */
+} tc_state;
+
+static HHP_TLS tc_state tc;
+static pthread_key_t tc_exit_key;
+static _Atomic int tc_exit_key_made;
+static uintptr_t tc_key;
+
+static uintptr_t tc_marker(const void *p) { return tc_key ^ (uintptr_t)p; }
+
+void *hhp_tcache_take(size_t size)
+{
+    size_t c = size == 0 ? 1 : (size + TC_GRANULE - 1) / TC_GRANULE;
+    if (c >= TC_BINS)
+        return NULL;
+    tc_block *b = tc.bin[c];
+    if (b == NULL)
+        return NULL;
+    tc.bin[c] = b->next;
+    tc.count[c]--;
+    b->marker = 0;
+    return b;
+}
+
+static void tc_release(tc_block *b)
+{
+    hhp_arena *owner = hhp_arena_of(b);
+    hh_free(owner->heap, b);
+}
+
+/* Give the older half of a full bin back to the arenas. */
+static void tc_trim(size_t c)
+{
+    tc_block *keep = tc.bin[c];
+    for (unsigned i = 1; i < TC_BIN_MAX / 2; i++)
+        keep = keep->next;
+    tc_block *rest = keep->next;
+    keep->next = NULL;
+    tc.count[c] = TC_BIN_MAX / 2;
+    while (rest != NULL) {
+        tc_block *next = rest->next;
+        rest->marker = 0;
+        tc_release(rest);
+        rest = next;
+    }
+}
+
+static void tc_check_double_free(size_t c, tc_block *b)
+{
+    for (tc_block *x = tc.bin[c]; x != NULL; x = x->next)
+        if (x == b)
+            hhp_die("free", "double free", b, HH_E_DOUBLE_FREE);
+}
+
+static void tc_register_exit(void)
+{
+    tc.state = 1;
+    if (atomic_load(&tc_exit_key_made))
+        pthread_setspecific(tc_exit_key, &tc);
+}
+
+/* Cache p (a live block of owner) if it is small; false: the caller frees it. */
+bool hhp_tcache_put(hhp_arena *owner, void *p)
+{
+    if (tc.state != 1) {
+        if (tc.state == 2)
+            return false;
+        tc_register_exit();
+    }
+    size_t usable = hh_usable_size(owner->heap, p); /* validates p: reports a bad one */
+    size_t c = usable / TC_GRANULE;
+    if (c >= TC_BINS || c == 0)
+        return false;
+    tc_block *b = p;
+    if (b->marker == tc_marker(p))
+        tc_check_double_free(c, b);
+    b->marker = tc_marker(p);
+    b->next = tc.bin[c];
+    tc.bin[c] = b;
+    if (++tc.count[c] > TC_BIN_MAX)
+        tc_trim(c);
+    return true;
+}
+
+void hhp_tcache_flush(void)
+{
+    for (size_t c = 0; c < TC_BINS; c++) {
+        while (tc.bin[c] != NULL) {
+            tc_block *b = tc.bin[c];
+            tc.bin[c] = b->next;
+            b->marker = 0;
+            tc_release(b);
+        }
+        tc.count[c] = 0;
+    }
+}
+
+static void tc_thread_exit(void *unused)
+{
+    (void)unused;
+    hhp_tcache_flush();
+    tc.state = 2; /* frees after this point go straight to the arenas */
+}
+
+void hhp_tcache_setup(void)
+{
+    tc_key = (uintptr_t)hhp_random_u32() << 32 | hhp_random_u32();
+    if (pthread_key_create(&tc_exit_key, tc_thread_exit) == 0)
+        atomic_store(&tc_exit_key_made, 1);
+}

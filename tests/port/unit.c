@@ -1,0 +1,361 @@
+/*
+ * The malloc API on holeheap: errno, alignments, usable size, realloc, large
+ * mappings, fork, and the environment switches (each run in a child process).
+ * Built twice: linked with libholeheap-malloc.a, and plain (run under
+ * LD_PRELOAD). Usage: test-unit HH_REPLAY_PATH
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int failures;
+static const char *self_path;
+
+#define EXPECT(cond) \
+    do { \
+        if (!(cond)) { \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+            failures++; \
+        } \
+    } while (0)
+
+static bool aligned_to(const void *p, size_t a) { return ((uintptr_t)p & (a - 1)) == 0; }
+
+static void fill(unsigned char *p, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (unsigned char)(seed + i * 7);
+}
+
+static bool filled(const unsigned char *p, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != (unsigned char)(seed + i * 7))
+            return false;
+    return true;
+}
+
+/* Calls through a volatile pointer, so the compiler cannot fold them away. */
+static void *(*volatile malloc_v)(size_t) = malloc;
+static void *(*volatile realloc_v)(void *, size_t) = realloc;
+static void *(*volatile calloc_v)(size_t, size_t) = calloc;
+static void (*volatile free_v)(void *) = free;
+static void *(*volatile reallocarray_v)(void *, size_t, size_t) = reallocarray;
+
+static void test_malloc_basics(void)
+{
+    void *a = malloc_v(0), *b = malloc_v(0);
+    EXPECT(a != NULL && b != NULL && a != b);
+    free_v(a);
+    free_v(b);
+    for (size_t n = 1; n < 5000; n += n / 3 + 1) {
+        unsigned char *p = malloc_v(n);
+        EXPECT(p != NULL && aligned_to(p, 16));
+        size_t usable = malloc_usable_size(p);
+        EXPECT(usable >= n);
+        fill(p, usable, (unsigned)n);
+        EXPECT(filled(p, usable, (unsigned)n));
+        free_v(p);
+    }
+    errno = 0;
+    EXPECT(malloc_v(SIZE_MAX) == NULL && errno == ENOMEM);
+    errno = 0;
+    EXPECT(malloc_v(SIZE_MAX / 2) == NULL && errno == ENOMEM);
+    EXPECT(malloc_usable_size(NULL) == 0);
+    free_v(NULL);
+}
+
+static void test_calloc(void)
+{
+    for (size_t n = 8; n < 300000; n *= 3) {
+        unsigned char *dirty = malloc_v(n);
+        memset(dirty, 0xAA, n);
+        free_v(dirty);
+        unsigned char *p = calloc_v(1, n);
+        EXPECT(p != NULL);
+        size_t zero = 0;
+        for (size_t i = 0; i < n; i++)
+            zero += p[i] == 0;
+        EXPECT(zero == n);
+        free_v(p);
+    }
+    errno = 0;
+    EXPECT(calloc_v(SIZE_MAX / 2, 3) == NULL && errno == ENOMEM);
+    errno = 0;
+    EXPECT(calloc_v((size_t)1 << 33, (size_t)1 << 33) == NULL && errno == ENOMEM);
+}
+
+static void test_aligned(void)
+{
+    for (size_t a = sizeof(void *); a <= ((size_t)1 << 22); a <<= 1) {
+        void *p = NULL;
+        EXPECT(posix_memalign(&p, a, 100) == 0 && p != NULL && aligned_to(p, a));
+        memset(p, 1, 100);
+        free_v(p);
+        void *q = aligned_alloc(a, 3 * a);
+        EXPECT(q != NULL && aligned_to(q, a) && malloc_usable_size(q) >= 3 * a);
+        free_v(q);
+    }
+    void *p = (void *)1;
+    EXPECT(posix_memalign(&p, 24, 10) == EINVAL && p == (void *)1);
+    EXPECT(posix_memalign(&p, 0, 10) == EINVAL);
+    EXPECT(posix_memalign(&p, 4, 10) == EINVAL); /* not a multiple of sizeof(void *) */
+    errno = 0;
+    EXPECT(aligned_alloc(3, 10) == NULL && errno == EINVAL);
+    void *m = memalign(48, 10); /* rounded up to 64, as glibc does */
+    EXPECT(m != NULL && aligned_to(m, 64));
+    free_v(m);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    void *v = valloc(10);
+    EXPECT(v != NULL && aligned_to(v, page));
+    free_v(v);
+    void *pv = pvalloc(1);
+    EXPECT(pv != NULL && aligned_to(pv, page) && malloc_usable_size(pv) >= page);
+    free_v(pv);
+    errno = 0;
+    EXPECT(posix_memalign(&p, 64, SIZE_MAX - 10) == ENOMEM);
+}
+
+static void test_realloc(void)
+{
+    unsigned char *p = realloc_v(NULL, 10);
+    EXPECT(p != NULL);
+    fill(p, 10, 3);
+    for (size_t n = 10; n < ((size_t)8 << 20); n = n * 2 + 5) { /* crosses the mmap threshold */
+        unsigned char *q = realloc_v(p, n * 2 + 5);
+        EXPECT(q != NULL && filled(q, n, 3));
+        fill(q, n * 2 + 5, 3);
+        p = q;
+    }
+    size_t last = 10;
+    while (last * 2 + 5 < ((size_t)8 << 20))
+        last = last * 2 + 5;
+    for (size_t n = last * 2 + 5; n > 10; n /= 3) { /* and back down into an arena */
+        unsigned char *q = realloc_v(p, n);
+        EXPECT(q != NULL && filled(q, n, 3));
+        p = q;
+    }
+    errno = 0;
+    EXPECT(realloc_v(p, SIZE_MAX - 100) == NULL && errno == ENOMEM && filled(p, 10, 3));
+    errno = 0;
+    EXPECT(reallocarray_v(p, SIZE_MAX / 2, 4) == NULL && errno == ENOMEM && filled(p, 10, 3));
+    unsigned char *r = reallocarray_v(p, 50, 4);
+    EXPECT(r != NULL && filled(r, 10, 3) && malloc_usable_size(r) >= 200);
+    EXPECT(realloc_v(r, 0) == NULL);
+}
+
+static void test_large(void)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t n = (size_t)5 << 20;
+    unsigned char *p = malloc_v(n);
+    EXPECT(p != NULL && aligned_to(p, page) && malloc_usable_size(p) >= n);
+    fill(p, n, 9);
+    unsigned char *q = realloc_v(p, 3 * n);
+    EXPECT(q != NULL && filled(q, n, 9));
+    free_v(q);
+    void *a = NULL;
+    EXPECT(posix_memalign(&a, (size_t)4 << 20, (size_t)3 << 20) == 0 && aligned_to(a, (size_t)4 << 20));
+    memset(a, 7, (size_t)3 << 20);
+    free_v(a);
+    unsigned char *z = calloc_v(3, (size_t)1 << 20);
+    EXPECT(z != NULL && z[0] == 0 && z[((size_t)3 << 20) - 1] == 0);
+    free_v(z);
+}
+
+/* Many blocks at once, then a fork: the child must allocate freely. */
+static void test_fork(void)
+{
+    void *keep[1000];
+    for (int i = 0; i < 1000; i++)
+        keep[i] = malloc_v((size_t)i * 3 + 1);
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (int i = 0; i < 1000; i++)
+            free_v(keep[i]);
+        void *x = malloc_v(12345);
+        _exit(x != NULL ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    for (int i = 0; i < 1000; i++)
+        free_v(keep[i]);
+}
+
+/* ---- children: misuse and the environment switches ---- */
+
+static void print_address(const void *p) { dprintf(STDOUT_FILENO, "%p\n", p); }
+
+static int child_main(const char *what)
+{
+    if (strcmp(what, "double-free") == 0) {
+        void *p = malloc_v(40);
+        print_address(p);
+        free_v(p);
+        free_v(p);
+    } else if (strcmp(what, "bad-pointer") == 0) {
+        char *p = malloc_v(64);
+        print_address(p + 16);
+        free_v(p + 16);
+    } else if (strcmp(what, "foreign-pointer") == 0) {
+        static char not_heap[64];
+        print_address(not_heap + 16);
+        free_v(not_heap + 16);
+    } else if (strcmp(what, "workload") == 0) {
+        void *blocks[64] = {0};
+        unsigned calls = 0; /* free(NULL) is not traced */
+        for (unsigned i = 0; i < 5000; i++) {
+            unsigned k = (i * 2654435761u) % 64;
+            if (i % 3 == 2) {
+                blocks[k] = realloc_v(blocks[k], (i * 13) % 3000);
+                calls++;
+            } else {
+                calls += blocks[k] != NULL;
+                free_v(blocks[k]);
+                blocks[k] = i % 7 == 0 ? calloc_v(3, i % 200) : malloc_v(i % 1000);
+                calls++;
+            }
+        }
+        for (unsigned k = 0; k < 64; k++) {
+            calls += blocks[k] != NULL;
+            free_v(blocks[k]);
+        }
+        dprintf(STDOUT_FILENO, "%u\n", calls);
+        return 0;
+    }
+    return 3; /* an abort was expected before this point */
+}
+
+typedef struct child_result {
+    int status;
+    char out[256], err[1024];
+} child_result;
+
+static void read_all(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < cap && (r = read(fd, buf + n, cap - 1 - n)) > 0)
+        n += (size_t)r;
+    buf[n] = '\0';
+}
+
+/* Run this program as "child WHAT" with one extra environment variable. */
+static void run_child(const char *what, const char *env, child_result *res)
+{
+    int out[2], err[2];
+    if (pipe(out) != 0 || pipe(err) != 0)
+        abort();
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        if (env != NULL)
+            putenv((char *)env);
+        execl(self_path, self_path, "child", what, (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    read_all(out[0], res->out, sizeof res->out);
+    read_all(err[0], res->err, sizeof res->err);
+    close(out[0]);
+    close(err[0]);
+    waitpid(pid, &res->status, 0);
+}
+
+/* The child must abort after printing exactly the expected line. */
+static void expect_abort(const char *what, const char *env, const char *call, const char *text,
+                         const char *code)
+{
+    child_result r;
+    run_child(what, env, &r);
+    char expected[512];
+    unsigned long address = strtoul(r.out, NULL, 16);
+    snprintf(expected, sizeof expected, "holeheap: %s(): %s 0x%lx (%s)\n", call, text, address, code);
+    bool ok = WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGABRT && strcmp(r.err, expected) == 0;
+    if (!ok) {
+        fprintf(stderr, "FAIL child %s (%s): status %#x\n  stderr: %s  expected: %s", what,
+                env != NULL ? env : "no env", (unsigned)r.status, r.err, expected);
+        failures++;
+    }
+}
+
+static void test_misuse(void)
+{
+    expect_abort("double-free", "HOLEHEAP_CHECK=1", "free", "double free", "HH_E_DOUBLE_FREE");
+    expect_abort("double-free", "HOLEHEAP_TCACHE=0", "free", "double free", "HH_E_DOUBLE_FREE");
+    expect_abort("double-free", "HOLEHEAP_TCACHE=1", "free", "double free", "HH_E_DOUBLE_FREE");
+    expect_abort("bad-pointer", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
+    expect_abort("foreign-pointer", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
+}
+
+static void test_stats(void)
+{
+    child_result r;
+    run_child("workload", "HOLEHEAP_STATS=1", &r);
+    EXPECT(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+    EXPECT(strstr(r.err, "holeheap: stats: arenas ") != NULL);
+    run_child("workload", "HOLEHEAP_CHECK=1", &r);
+    EXPECT(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0 && r.err[0] == '\0');
+}
+
+/* A traced workload, read back by hh-replay. */
+static void test_trace(const char *replay)
+{
+    char path[64], env[96], cmd[256];
+    snprintf(path, sizeof path, "/tmp/hh-unit-trace.%d", (int)getpid());
+    snprintf(env, sizeof env, "HOLEHEAP_TRACE=%s", path);
+    child_result r;
+    run_child("workload", env, &r);
+    EXPECT(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+    snprintf(cmd, sizeof cmd, "%s %s", replay, path);
+    FILE *f = popen(cmd, "r");
+    char line[512] = "";
+    unsigned long records = 0, errors = 1;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        sscanf(line, "replayed %lu calls, %lu errors", &records, &errors);
+    int status = f != NULL ? pclose(f) : -1;
+    /* the workload's own calls, and a few of the C runtime's */
+    unsigned long calls = strtoul(r.out, NULL, 10);
+    if (!(status == 0 && calls > 5000 && records >= calls && records < calls + 50 && errors == 0)) {
+        fprintf(stderr, "FAIL trace replay: status %d, %lu of %lu calls, %lu errors\n", status, records, calls, errors);
+        failures++;
+    }
+    unlink(path);
+}
+
+int main(int argc, char **argv)
+{
+    self_path = argv[0];
+    if (argc == 3 && strcmp(argv[1], "child") == 0)
+        return child_main(argv[2]);
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s HH_REPLAY_PATH\n", argv[0]);
+        return 2;
+    }
+    test_malloc_basics();
+    test_calloc();
+    test_aligned();
+    test_realloc();
+    test_large();
+    test_fork();
+    test_misuse();
+    test_stats();
+    test_trace(argv[1]);
+    if (failures != 0) {
+        fprintf(stderr, "port unit: %d failures\n", failures);
+        return 1;
+    }
+    printf("port unit: all passed%s\n", getenv("LD_PRELOAD") != NULL ? " (preloaded)" : " (linked)");
+    return 0;
+}
