@@ -1,0 +1,137 @@
+# The core's test suite (tests/, fuzz/): API and corruption tests, the
+# model-based random test, regressions of the tutorial heap, growth/shrink,
+# the differential test of both indexes, valgrind and a short fuzz run.
+# Binaries: build/<variant>/tests/<name>, compiled with that variant's flags
+# and linked against build/<variant>/libholeheap.a.
+#
+#   check-api-{fast,table,asan,m32}       check-model-{fast,asan,m32,table}
+#   check-regress-{fast,table,asan}       check-grow-{fast,asan,m32}
+#   check-diff  check-valgrind  check-fuzz-short        make fuzz (10 minutes)
+#
+# Model test sizes: MODEL_OPS_<variant> operations, hh_check every
+# MODEL_EVERY_<variant> operations (1 = after every step).
+
+TEST_NAMES   := test_api test_model test_regress test_grow diff_replay
+TEST_VARS    := fast table asan asan-table m32 m32-table
+TEST_HDRS    := $(wildcard tests/*.h)
+TEST_CMOCKA  := -lcmocka
+
+MODEL_OPS_fast   := 2000000
+MODEL_EVERY_fast := 1000
+MODEL_OPS_asan   := 150000
+MODEL_EVERY_asan := 1
+MODEL_OPS_m32    := 600000
+MODEL_EVERY_m32  := 1000
+MODEL_OPS_table  := 300000
+MODEL_EVERY_table := 100
+MODEL_OPS_valgrind := 20000
+DIFF_SEEDS := 1 2 3 4 5
+DIFF_OPS   := 60000
+FUZZ_SHORT_SECONDS := 25
+FUZZ_LONG_SECONDS  := 600
+
+define test_rule
+$(BUILD)/$(1)/tests/$(2): tests/$(2).c $(TEST_HDRS) $(CORE_HDRS) $(BUILD)/$(1)/libholeheap.a
+	@mkdir -p $$(@D)
+	$$(VCC_$(1)) $$(CORE_CFLAGS) $$(VFLAGS_$(1)) $$< $(BUILD)/$(1)/libholeheap.a $(TEST_CMOCKA) -o $$@
+endef
+$(foreach v,$(TEST_VARS),$(foreach t,$(TEST_NAMES),$(eval $(call test_rule,$(v),$(t)))))
+
+# Run a test binary; on failure say which and fail.
+run_test = ./$(1) $(2) || { echo "FAIL: $(1) $(2)"; exit 1; }
+
+# 32-bit builds need gcc-multilib and the i386 cmocka (libcmocka-dev:i386).
+TESTS_M32_OK = $(shell printf '\#include <stdarg.h>\n\#include <stddef.h>\n\#include <setjmp.h>\n\#include <stdint.h>\n\#include <cmocka.h>\nint main(void){return 0;}\n' | \
+  $(CC) -m32 -x c - -o /dev/null -lcmocka 2>/dev/null && echo yes)
+m32_or_skip = if [ "$(TESTS_M32_OK)" != yes ]; then \
+  echo "SKIP: $(CC) -m32 cannot link cmocka (needs gcc-multilib and libcmocka-dev:i386)"; exit 0; fi
+
+.PHONY: check-api-fast check-api-table check-api-asan check-api-m32
+check-api-fast: $(BUILD)/fast/tests/test_api
+	@$(call run_test,$<)
+check-api-table: $(BUILD)/table/tests/test_api
+	@$(call run_test,$<)
+check-api-asan: $(BUILD)/asan/tests/test_api $(BUILD)/asan-table/tests/test_api
+	@$(call run_test,$(BUILD)/asan/tests/test_api) && $(call run_test,$(BUILD)/asan-table/tests/test_api)
+check-api-m32:
+	@$(m32_or_skip); $(MAKE) --no-print-directory $(BUILD)/m32/tests/test_api $(BUILD)/m32-table/tests/test_api && \
+	  $(call run_test,$(BUILD)/m32/tests/test_api) && $(call run_test,$(BUILD)/m32-table/tests/test_api)
+
+.PHONY: check-model-fast check-model-asan check-model-m32 check-model-table
+check-model-fast: $(BUILD)/fast/tests/test_model
+	@$(call run_test,$<,--seed 1 --ops $(MODEL_OPS_fast) --check-every $(MODEL_EVERY_fast))
+check-model-asan: $(BUILD)/asan/tests/test_model
+	@$(call run_test,$<,--seed 2 --ops $(MODEL_OPS_asan) --check-every $(MODEL_EVERY_asan))
+check-model-m32:
+	@$(m32_or_skip); $(MAKE) --no-print-directory $(BUILD)/m32/tests/test_model && \
+	  $(call run_test,$(BUILD)/m32/tests/test_model,--seed 3 --ops $(MODEL_OPS_m32) --check-every $(MODEL_EVERY_m32))
+check-model-table: $(BUILD)/table/tests/test_model
+	@$(call run_test,$<,--seed 4 --ops $(MODEL_OPS_table) --check-every $(MODEL_EVERY_table))
+
+.PHONY: check-regress-fast check-regress-table check-regress-asan
+check-regress-fast: $(BUILD)/fast/tests/test_regress
+	@$(call run_test,$<)
+check-regress-table: $(BUILD)/table/tests/test_regress
+	@$(call run_test,$<)
+check-regress-asan: $(BUILD)/asan/tests/test_regress $(BUILD)/asan-table/tests/test_regress
+	@$(call run_test,$(BUILD)/asan/tests/test_regress) && $(call run_test,$(BUILD)/asan-table/tests/test_regress)
+
+.PHONY: check-grow-fast check-grow-asan check-grow-m32
+check-grow-fast: $(BUILD)/fast/tests/test_grow
+	@$(call run_test,$<)
+check-grow-asan: $(BUILD)/asan/tests/test_grow
+	@$(call run_test,$<)
+check-grow-m32:
+	@$(m32_or_skip); $(MAKE) --no-print-directory $(BUILD)/m32/tests/test_grow && \
+	  $(call run_test,$(BUILD)/m32/tests/test_grow)
+
+# The differential test: the same seeded sequences through both indexes must
+# give byte-identical traces (every allocation's offset, the final map).
+.PHONY: check-diff
+check-diff: $(BUILD)/fast/tests/diff_replay $(BUILD)/table/tests/diff_replay
+	@mkdir -p $(BUILD)/diff
+	@for s in $(DIFF_SEEDS); do \
+	  ./$(BUILD)/fast/tests/diff_replay $$s $(DIFF_OPS) > $(BUILD)/diff/fast-$$s.txt || { echo "FAIL: diff_replay (fast) seed $$s"; exit 1; }; \
+	  ./$(BUILD)/table/tests/diff_replay $$s $(DIFF_OPS) > $(BUILD)/diff/table-$$s.txt || { echo "FAIL: diff_replay (table) seed $$s"; exit 1; }; \
+	  cmp $(BUILD)/diff/fast-$$s.txt $(BUILD)/diff/table-$$s.txt || \
+	    { echo "FAIL: fast and table indexes placed blocks differently (seed $$s): diff $(BUILD)/diff/fast-$$s.txt $(BUILD)/diff/table-$$s.txt"; exit 1; }; \
+	  echo "seed $$s: $$(wc -l < $(BUILD)/diff/fast-$$s.txt) identical trace lines"; \
+	done
+
+.PHONY: check-valgrind
+check-valgrind: $(BUILD)/fast/tests/test_api $(BUILD)/fast/tests/test_model $(BUILD)/fast/tests/test_grow
+	@if ! command -v valgrind >/dev/null; then echo "SKIP: valgrind not installed"; exit 0; fi; \
+	vg="valgrind -q --error-exitcode=1 --leak-check=full"; \
+	$$vg ./$(BUILD)/fast/tests/test_api || { echo "FAIL: valgrind test_api"; exit 1; }; \
+	$$vg ./$(BUILD)/fast/tests/test_model --seed 5 --ops $(MODEL_OPS_valgrind) --check-every 10 || \
+	  { echo "FAIL: valgrind test_model"; exit 1; }; \
+	$$vg ./$(BUILD)/fast/tests/test_grow || { echo "FAIL: valgrind test_grow"; exit 1; }
+
+# ---- libFuzzer
+FUZZ_BIN := $(BUILD)/fuzz/fuzz_ops
+$(FUZZ_BIN): fuzz/fuzz_ops.c $(TEST_HDRS) $(CORE_HDRS) $(BUILD)/fuzz/libholeheap.a
+	@mkdir -p $(@D)
+	$(CLANG) $(CORE_CFLAGS) -Itests -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  $< $(BUILD)/fuzz/libholeheap.a -o $@
+
+FUZZ_OK = $(shell echo 'int LLVMFuzzerTestOneInput(const char *d, long n){(void)d;(void)n;return 0;}' | \
+  $(CLANG) -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null && echo yes)
+
+.PHONY: check-fuzz-short fuzz
+check-fuzz-short:
+	@if [ "$(FUZZ_OK)" != yes ]; then echo "SKIP: $(CLANG) cannot link -fsanitize=fuzzer (libclang-rt)"; exit 0; fi; \
+	$(MAKE) --no-print-directory $(FUZZ_BIN) && mkdir -p $(BUILD)/fuzz/corpus-short $(BUILD)/fuzz/artifacts && \
+	./$(FUZZ_BIN) -max_total_time=$(FUZZ_SHORT_SECONDS) -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/artifacts/ \
+	  $(BUILD)/fuzz/corpus-short $(wildcard fuzz/corpus-ops) 2>$(BUILD)/fuzz/short.log; rc=$$?; \
+	grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done)' $(BUILD)/fuzz/short.log; \
+	if [ $$rc != 0 ]; then tail -40 $(BUILD)/fuzz/short.log; echo "FAIL: fuzz_ops found a failure (log: $(BUILD)/fuzz/short.log)"; exit 1; fi
+
+fuzz: $(FUZZ_BIN)
+	@mkdir -p fuzz/corpus-ops $(BUILD)/fuzz/artifacts
+	./$(FUZZ_BIN) -max_total_time=$(FUZZ_LONG_SECONDS) -print_final_stats=1 \
+	  -artifact_prefix=$(BUILD)/fuzz/artifacts/ fuzz/corpus-ops
+
+CHECKS += check-api-fast check-api-table check-api-asan check-api-m32 \
+          check-model-fast check-model-asan check-model-m32 check-model-table \
+          check-diff check-regress-fast check-regress-table check-regress-asan \
+          check-grow-fast check-grow-asan check-grow-m32 check-valgrind check-fuzz-short

@@ -1,0 +1,1276 @@
+/*
+ * test_api: every public function of holeheap and every error path, plus
+ * deliberate corruption proving that each invariant I1-I12 of docs/design.md
+ * fires with its code. Built per core variant (the table build defines
+ * HH_INDEX_TABLE, so the internal layout read from src/tag.h matches).
+ *
+ * Rule checked after every misuse: the problem is reported once with its code,
+ * the call does nothing (stats unchanged) and hh_check still returns 0.
+ */
+#include <setjmp.h>
+#include <stdalign.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "holeheap.h"
+#include "tag.h" /* white box: control block and tag layout for corruption tests */
+#include "testutil.h"
+
+#define REGION_MAX ((size_t)4 << 20)
+#define SMALL ((size_t)64 << 10)
+
+static alignas(4096) unsigned char region[REGION_MAX];
+static alignas(16) unsigned char outside[256]; /* memory that is not the heap's */
+static problem_log plog;
+
+static hh_heap *heap_with(size_t size, uint32_t flags)
+{
+    hh_options o = {.on_error = problem_log_record, .ctx = &plog, .flags = flags};
+    problem_log_reset(&plog);
+    hh_heap *h = hh_init(region, size, &o);
+    assert_non_null(h);
+    assert_int_equal(hh_check(h, NULL), 0);
+    return h;
+}
+
+static hh_heap *heap_small(void) { return heap_with(SMALL, 0); }
+
+static hh_stats stats_of(hh_heap *h)
+{
+    hh_stats s;
+    memset(&s, 0, sizeof s);
+    hh_stats_get(h, &s);
+    return s;
+}
+
+static void assert_stats_equal(const hh_stats *a, const hh_stats *b)
+{
+    assert_int_equal(a->region_bytes, b->region_bytes);
+    assert_int_equal(a->used_bytes, b->used_bytes);
+    assert_int_equal(a->free_bytes, b->free_bytes);
+    assert_int_equal(a->blocks, b->blocks);
+    assert_int_equal(a->holes, b->holes);
+    assert_int_equal(a->largest_hole, b->largest_hole);
+    assert_int_equal(a->peak_used_bytes, b->peak_used_bytes);
+}
+
+/* A misuse: reported exactly once with `code`, nothing changed, heap consistent. */
+#define EXPECT_MISUSE(h, code, call)                                   \
+    do {                                                               \
+        hh_stats before_ = stats_of(h);                                \
+        size_t count_ = plog.count;                                    \
+        call;                                                          \
+        assert_int_equal(plog.count, count_ + 1);                      \
+        assert_int_equal(plog.last_code, (code));                      \
+        hh_stats after_ = stats_of(h);                                 \
+        assert_stats_equal(&before_, &after_);                         \
+        assert_int_equal(hh_check(h, NULL), 0);                        \
+    } while (0)
+
+static bool in_region(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    return b >= region && b + n <= region + sizeof region;
+}
+
+static void *alloc_filled(hh_heap *h, size_t size, uint32_t seed)
+{
+    void *p = hh_alloc(h, size);
+    assert_non_null(p);
+    pattern_fill(p, size, seed);
+    return p;
+}
+
+static void assert_pattern(const void *p, size_t size, uint32_t seed)
+{
+    assert_int_equal(pattern_mismatch(p, size, seed), size);
+}
+
+/* ================================================================ hh_init */
+
+static void init_too_small_writes_nothing(void **state)
+{
+    (void)state;
+    size_t min = hh_min_region();
+    assert_true(min > 0 && min < SMALL);
+    size_t sizes[] = {0, 1, 16, 32, min / 4, min / 2};
+    memset(region, 0xA5, min + 64);
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        assert_null(hh_init(region, sizes[i], NULL));
+        assert_true(all_bytes_are(region, min + 64, 0xA5));
+    }
+    /* hh_min_region() is enough whatever the region's alignment. */
+    for (size_t k = 1; k < 16; k++) {
+        hh_heap *h = hh_init(region + k, min, NULL);
+        assert_non_null(h);
+        assert_int_equal(hh_check(h, NULL), 0);
+        void *p = hh_alloc(h, 16);
+        assert_non_null(p);
+        assert_true(((uintptr_t)p & 15u) == 0);
+        assert_true((unsigned char *)p >= region + k && (unsigned char *)p + 16 <= region + k + min);
+    }
+    hh_heap *h = hh_init(region, min, NULL);
+    assert_non_null(h);
+    assert_int_equal(hh_check(h, NULL), 0);
+    void *p = hh_alloc(h, 16);
+    assert_non_null(p);
+    assert_true(in_region(p, 16));
+    hh_free(h, p);
+    assert_int_equal(hh_check(h, NULL), 0);
+}
+
+static size_t grow_never(void *ctx, void *end, size_t min_bytes)
+{
+    (void)ctx, (void)end, (void)min_bytes;
+    return 0;
+}
+
+static void lock_noop(void *ctx) { (void)ctx; }
+
+static void init_invalid_options_write_nothing(void **state)
+{
+    (void)state;
+    hh_options bad[] = {
+        {.max_size = SMALL - 16, .grow = grow_never},  /* max_size below size */
+        {.max_size = 2 * SMALL},                       /* max_size without grow */
+        {.lock = lock_noop},                           /* lock without unlock */
+        {.unlock = lock_noop},                         /* unlock without lock */
+        {.flags = 1u << 31},                           /* unknown flag */
+        {.flags = HH_POISON | HH_CHECK_ALWAYS | 1u << 5},
+    };
+    memset(region, 0x5A, SMALL);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_null(hh_init(region, SMALL, &bad[i]));
+        assert_true(all_bytes_are(region, SMALL, 0x5A));
+    }
+#if SIZE_MAX > 0xFFFFFFFFu
+    /* Larger than HH_MAX_SPAN: refused before anything is written. */
+    assert_null(hh_init(region, HH_MAX_SPAN + 4096, NULL));
+    assert_true(all_bytes_are(region, SMALL, 0x5A));
+#endif
+    hh_options ok = {.max_size = SMALL, .grow = grow_never, .lock = lock_noop, .unlock = lock_noop};
+    assert_non_null(hh_init(region, SMALL, &ok));
+}
+
+static void init_null_options_gives_defaults(void **state)
+{
+    (void)state;
+    hh_heap *h = hh_init(region, SMALL, NULL);
+    assert_non_null(h);
+    hh_stats s = stats_of(h);
+    assert_int_equal(s.blocks, 0);
+    assert_int_equal(s.holes, 1);
+    assert_int_equal(s.used_bytes, 0);
+    assert_int_equal(s.peak_used_bytes, 0);
+    assert_int_equal(s.largest_hole, s.free_bytes);
+    /* All but the control block, the table's slots (table build) and fences. */
+    assert_true(s.free_bytes >= SMALL - sizeof(struct hh_heap) - idx_storage_bytes(SMALL) - 64);
+    assert_true(s.region_bytes <= SMALL);
+    assert_true(s.region_bytes >= s.free_bytes);
+    walk_summary w;
+    assert_int_equal(walk_summarise(h, &w), 0);
+    assert_int_equal(w.spans, 1);
+    assert_int_equal(w.hole_bytes, s.free_bytes);
+    /* No growth by default: more than the region gives NULL, nothing changes. */
+    assert_null(hh_alloc(h, SMALL));
+    hh_stats t = stats_of(h);
+    assert_stats_equal(&s, &t);
+    assert_int_equal(hh_check(h, NULL), 0);
+    assert_int_equal(hh_last_problem(h, NULL), HH_OK);
+}
+
+/* ================================================================ alloc */
+
+static void alloc_sizes_are_aligned_exact_and_disjoint(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_with(REGION_MAX, 0);
+    enum { N = 400 };
+    static void *ptr[N];
+    static size_t size[N];
+    for (size_t i = 0; i < N; i++) {
+        size[i] = i < 300 ? i : (i - 299) * 97;
+        ptr[i] = alloc_filled(h, size[i], (uint32_t)i);
+        assert_true(((uintptr_t)ptr[i] & 15u) == 0);
+        assert_true(in_region(ptr[i], size[i]));
+        /* The layout's exact block size: a fresh heap has a large hole to split. */
+        assert_int_equal(hh_usable_size(h, ptr[i]), block_bytes_for(size[i]) - HH_OVERHEAD);
+        if (i > 0)
+            assert_ptr_not_equal(ptr[i], ptr[i - 1]);
+    }
+    for (size_t i = 0; i < N; i++)
+        assert_pattern(ptr[i], size[i], (uint32_t)i);
+    assert_int_equal(hh_check(h, NULL), 0);
+    hh_stats s = stats_of(h);
+    assert_int_equal(s.blocks, N);
+    for (size_t i = 0; i < N; i += 2)
+        hh_free(h, ptr[i]);
+    for (size_t i = 1; i < N; i += 2)
+        assert_pattern(ptr[i], size[i], (uint32_t)i);
+    for (size_t i = 1; i < N; i += 2)
+        hh_free(h, ptr[i]);
+    s = stats_of(h);
+    assert_int_equal(s.blocks, 0);
+    assert_int_equal(s.holes, 1);
+    assert_int_equal(s.used_bytes, 0);
+    assert_int_equal(plog.count, 0);
+}
+
+static void alloc_zero_gives_unique_blocks(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    void *a = hh_alloc(h, 0), *b = hh_alloc(h, 0);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_ptr_not_equal(a, b);
+    assert_int_equal(stats_of(h).blocks, 2);
+    hh_free(h, a);
+    hh_free(h, b);
+    assert_int_equal(stats_of(h).blocks, 0);
+    assert_int_equal(plog.count, 0);
+}
+
+static void alloc_impossible_sizes_report_bad_size(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    void *keep = alloc_filled(h, 100, 1);
+    size_t impossible[] = {SIZE_MAX, SIZE_MAX - 7, SIZE_MAX - 16, SIZE_MAX - 31};
+    for (size_t i = 0; i < sizeof impossible / sizeof impossible[0]; i++) {
+        void *p = keep;
+        EXPECT_MISUSE(h, HH_E_BAD_SIZE, p = hh_alloc(h, impossible[i]));
+        assert_null(p);
+    }
+    /* Too large for this heap (no growth): NULL, heap unchanged. */
+    hh_stats before = stats_of(h);
+    assert_null(hh_alloc(h, SMALL));
+    hh_stats after = stats_of(h);
+    assert_stats_equal(&before, &after);
+    assert_int_equal(hh_check(h, NULL), 0);
+    assert_pattern(keep, 100, 1);
+}
+
+/* ================================================================ aligned */
+
+static void alloc_aligned_every_alignment(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_with(REGION_MAX, 0);
+    void *ptr[32];
+    size_t n = 0, sum_blocks = 0;
+    for (size_t a = 1; a <= ((size_t)1 << 20); a <<= 1, n++) {
+        ptr[n] = hh_alloc_aligned(h, 100, a);
+        assert_non_null(ptr[n]);
+        assert_true(((uintptr_t)ptr[n] & ((a < 16 ? 16 : a) - 1)) == 0);
+        assert_true(in_region(ptr[n], 100));
+        pattern_fill(ptr[n], 100, (uint32_t)a);
+        assert_int_equal(hh_check(h, NULL), 0);
+    }
+    for (size_t i = 0; i < n; i++) {
+        assert_pattern(ptr[i], 100, (uint32_t)1 << i);
+        sum_blocks += hh_usable_size(h, ptr[i]) + HH_OVERHEAD;
+    }
+    hh_stats s = stats_of(h);
+    assert_int_equal(s.blocks, n);
+    assert_int_equal(s.used_bytes, sum_blocks); /* gaps are holes, not hidden in blocks */
+    for (size_t i = 0; i < n; i++)
+        hh_free(h, ptr[i]);
+    s = stats_of(h);
+    assert_int_equal(s.blocks, 0);
+    assert_int_equal(s.holes, 1); /* no gap leaked */
+    assert_int_equal(s.used_bytes, 0);
+    assert_int_equal(plog.count, 0);
+}
+
+static void alloc_aligned_gap_never_leaks(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    void *p = alloc_filled(h, 16, 7);
+    void *q = hh_alloc_aligned(h, 64, 4096);
+    assert_non_null(q);
+    assert_true(((uintptr_t)q & 4095u) == 0);
+    hh_stats s = stats_of(h);
+    assert_int_equal(s.used_bytes, hh_usable_size(h, p) + hh_usable_size(h, q) + 2 * HH_OVERHEAD);
+    walk_summary w;
+    assert_int_equal(walk_summarise(h, &w), 0);
+    assert_int_equal(w.hole_bytes, s.free_bytes);
+    hh_free(h, q);
+    assert_pattern(p, 16, 7);
+    hh_free(h, p);
+    s = stats_of(h);
+    assert_int_equal(s.holes, 1);
+    assert_int_equal(s.used_bytes, 0);
+    assert_int_equal(hh_check(h, NULL), 0);
+}
+
+static void alloc_aligned_bad_alignment_reported(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    void *keep = alloc_filled(h, 50, 3);
+    size_t bad[] = {0, 3, 24, 48, 4095, HH_MAX_ALIGN * 2, HH_MAX_ALIGN + 16, SIZE_MAX / 2 + 1, SIZE_MAX};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        void *p = keep;
+        EXPECT_MISUSE(h, HH_E_BAD_ALIGN, p = hh_alloc_aligned(h, 64, bad[i]));
+        assert_null(p);
+    }
+    void *p = keep;
+    EXPECT_MISUSE(h, HH_E_BAD_SIZE, p = hh_alloc_aligned(h, SIZE_MAX, 64));
+    assert_null(p);
+    /* A valid alignment larger than this heap: just NULL. */
+    assert_null(hh_alloc_aligned(h, 16, HH_MAX_ALIGN));
+    assert_int_equal(hh_check(h, NULL), 0);
+    assert_pattern(keep, 50, 3);
+}
+
+/* ================================================================ calloc */
+
+static void calloc_zeroes_reused_memory(void **state)
+{
+    (void)state;
+    uint32_t flags[] = {0, HH_POISON};
+    for (size_t f = 0; f < 2; f++) {
+        hh_heap *h = heap_with(SMALL, flags[f]);
+        unsigned char *dirty = hh_alloc(h, 1000);
+        assert_non_null(dirty);
+        memset(dirty, 0xFF, 1000);
+        void *guard = alloc_filled(h, 16, 9);
+        hh_free(h, dirty);
+        unsigned char *c = hh_calloc(h, 10, 100);
+        assert_non_null(c);
+        assert_ptr_equal(c, dirty); /* best fit reuses the hole, so zeroing is tested */
+        assert_true(all_bytes_are(c, 1000, 0));
+        unsigned char *d = hh_calloc(h, 3, 333);
+        assert_non_null(d);
+        assert_true(all_bytes_are(d, 999, 0));
+        assert_pattern(guard, 16, 9);
+        assert_int_equal(hh_check(h, NULL), 0);
+        assert_int_equal(plog.count, 0);
+    }
+}
+
+static void calloc_overflow_reported(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    const size_t half = (size_t)1 << (sizeof(size_t) * 4);
+    size_t pairs[][2] = {{SIZE_MAX / 2 + 1, 2}, {2, SIZE_MAX / 2 + 1}, {SIZE_MAX, SIZE_MAX}, {half, half}, {SIZE_MAX, 2}};
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        void *p = outside;
+        EXPECT_MISUSE(h, HH_E_BAD_SIZE, p = hh_calloc(h, pairs[i][0], pairs[i][1]));
+        assert_null(p);
+    }
+}
+
+/* ================================================================ realloc */
+
+static void realloc_null_allocates_and_zero_frees(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    void *a = hh_realloc(h, NULL, 100);
+    assert_non_null(a);
+    void *guard = alloc_filled(h, 100, 2);
+    assert_int_equal(stats_of(h).blocks, 2);
+    assert_null(hh_realloc(h, a, 0));
+    assert_int_equal(stats_of(h).blocks, 1);
+    assert_int_equal(stats_of(h).holes, 2);
+    assert_int_equal(plog.count, 0);
+    EXPECT_MISUSE(h, HH_E_DOUBLE_FREE, hh_free(h, a)); /* realloc(p, 0) really freed it */
+    assert_pattern(guard, 100, 2);
+}
+
+static void realloc_shrink_keeps_address(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    void *p = alloc_filled(h, 1000, 4);
+    void *guard = alloc_filled(h, 16, 5);
+    size_t used = stats_of(h).used_bytes;
+    void *q = hh_realloc(h, p, 100);
+    assert_ptr_equal(q, p);
+    assert_pattern(q, 100, 4);
+    assert_int_equal(hh_usable_size(h, q), block_bytes_for(100) - HH_OVERHEAD);
+    assert_int_equal(stats_of(h).used_bytes, used - block_bytes_for(1000) + block_bytes_for(100));
+    assert_ptr_equal(hh_realloc(h, q, 90), p); /* a shrink too small to split also stays */
+    assert_pattern(q, 90, 4);
+    assert_pattern(guard, 16, 5);
+    assert_int_equal(hh_check(h, NULL), 0);
+}
+
+static void realloc_grows_in_place_into_following_hole(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    void *a = alloc_filled(h, 100, 6);
+    void *b = alloc_filled(h, 1000, 7);
+    void *c = alloc_filled(h, 100, 8);
+    hh_free(h, b);
+    void *q = hh_realloc(h, a, 600);
+    assert_ptr_equal(q, a);
+    assert_true(hh_usable_size(h, q) >= 600);
+    assert_pattern(q, 100, 6);
+    assert_pattern(c, 100, 8);
+    assert_int_equal(hh_check(h, NULL), 0);
+    /* The last block grows in place into the trailing hole. */
+    void *last = alloc_filled(h, 2000, 9); /* too big for what is left of b's hole */
+    assert_true((char *)last > (char *)c);
+    assert_ptr_equal(hh_realloc(h, last, 5000), last);
+    assert_pattern(last, 2000, 9);
+    assert_int_equal(hh_check(h, NULL), 0);
+    assert_int_equal(plog.count, 0);
+}
+
+static void realloc_move_preserves_contents(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    void *a = alloc_filled(h, 100, 10);
+    void *b = alloc_filled(h, 100, 11);
+    void *q = hh_realloc(h, a, 5000);
+    assert_non_null(q);
+    assert_ptr_not_equal(q, a); /* b blocks growth in place */
+    assert_pattern(q, 100, 10);
+    assert_pattern(b, 100, 11);
+    hh_stats s = stats_of(h);
+    assert_int_equal(s.blocks, 2);
+    assert_int_equal(s.used_bytes, block_bytes_for(100) + block_bytes_for(5000));
+    assert_int_equal(hh_check(h, NULL), 0);
+    assert_int_equal(plog.count, 0);
+}
+
+static void realloc_failure_leaves_block_intact(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    void *p = alloc_filled(h, 100, 12);
+    size_t usable = hh_usable_size(h, p);
+    hh_stats before = stats_of(h);
+    assert_null(hh_realloc(h, p, 2 * SMALL));
+    hh_stats after = stats_of(h);
+    assert_stats_equal(&before, &after);
+    void *r = p;
+    EXPECT_MISUSE(h, HH_E_BAD_SIZE, r = hh_realloc(h, p, SIZE_MAX));
+    assert_null(r);
+    assert_int_equal(hh_usable_size(h, p), usable);
+    assert_pattern(p, 100, 12);
+    assert_int_equal(hh_check(h, NULL), 0);
+    hh_free(h, p);
+    assert_int_equal(stats_of(h).blocks, 0);
+}
+
+static void realloc_bad_pointer_reported(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    char *p = alloc_filled(h, 1000, 13);
+    void *r = p;
+    EXPECT_MISUSE(h, HH_E_BAD_POINTER, r = hh_realloc(h, outside + 16, 10));
+    assert_null(r);
+    EXPECT_MISUSE(h, HH_E_BAD_POINTER, r = hh_realloc(h, p + 16, 10));
+    assert_null(r);
+    EXPECT_MISUSE(h, HH_E_BAD_POINTER, r = hh_realloc(h, p + 1, 10));
+    assert_null(r);
+    assert_pattern(p, 1000, 13);
+}
+
+/* ================================================================ free */
+
+static void free_null_does_nothing(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    hh_stats before = stats_of(h);
+    hh_free(h, NULL);
+    hh_stats after = stats_of(h);
+    assert_stats_equal(&before, &after);
+    assert_int_equal(plog.count, 0);
+    assert_int_equal(hh_problem_count(h), 0);
+}
+
+static void free_foreign_interior_misaligned_reported(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    char *p = alloc_filled(h, 1000, 14);
+    char *q = alloc_filled(h, 64, 15);
+    const char *tail = heap_first_span(h) + block_bytes_for(1000) + block_bytes_for(64);
+    char *bad[] = {
+        (char *)outside + 64,        /* not the heap's memory */
+        (char *)region + 16,         /* the control block */
+        p + 1, p + 8, p + 15,        /* misaligned */
+        p + 16, p + 512, q + 16,     /* interior of a live block */
+        (char *)tail + 8 + 256,      /* interior of the trailing hole */
+        (char *)region + SMALL - 16, /* the region's last bytes */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        EXPECT_MISUSE(h, HH_E_BAD_POINTER, hh_free(h, bad[i]));
+        assert_ptr_equal(plog.last_where, bad[i]);
+        assert_non_null(plog.last_what);
+    }
+    /* An interior pointer where the program stored a copy of a real header:
+     * the check value includes the position, so the copy does not pass. */
+    memcpy(p + 8, p - 8, 8);
+    memcpy(p + 24, p - 8, 8);
+    EXPECT_MISUSE(h, HH_E_BAD_POINTER, hh_free(h, p + 16));
+    pattern_fill(p, 1000, 14);
+    assert_pattern(q, 64, 15);
+    hh_free(h, p);
+    hh_free(h, q);
+    assert_int_equal(stats_of(h).used_bytes, 0);
+}
+
+static void free_twice_is_double_free(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    void *a = alloc_filled(h, 100, 16);
+    void *guard = alloc_filled(h, 100, 17);
+    hh_free(h, a);
+    EXPECT_MISUSE(h, HH_E_DOUBLE_FREE, hh_free(h, a));
+    assert_ptr_equal(plog.last_where, a);
+    assert_int_equal(stats_of(h).holes, 2);
+    assert_pattern(guard, 100, 17);
+}
+
+/* Write one byte past the usable size: the first byte of the footer. */
+static unsigned char *overwrite_footer(hh_heap *h, void *p, unsigned char *saved)
+{
+    unsigned char *footer = (unsigned char *)p + hh_usable_size(h, p);
+    *saved = *footer;
+    *footer ^= 0x5A;
+    return footer;
+}
+
+static void write_past_end_caught_at_free(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    void *a = alloc_filled(h, 24, 18);
+    void *guard = alloc_filled(h, 24, 19);
+    unsigned char saved;
+    unsigned char *footer = overwrite_footer(h, a, &saved);
+    hh_problem pr;
+    assert_int_equal(hh_check(h, &pr), HH_E_CORRUPT);
+    assert_true((const unsigned char *)pr.where >= (unsigned char *)a - 8 && (const unsigned char *)pr.where <= footer);
+    hh_stats before = stats_of(h);
+    size_t count = plog.count;
+    hh_free(h, a);
+    assert_int_equal(plog.count, count + 1);
+    assert_int_equal(plog.last_code, HH_E_CORRUPT);
+    hh_stats after = stats_of(h);
+    assert_stats_equal(&before, &after); /* the free did nothing */
+    *footer = saved;                     /* undo the overwrite: all is as before */
+    assert_int_equal(hh_check(h, NULL), 0);
+    hh_free(h, a);
+    assert_int_equal(plog.count, count + 1);
+    assert_pattern(guard, 24, 19);
+    assert_int_equal(stats_of(h).blocks, 1);
+}
+
+static void write_past_end_caught_at_realloc(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    void *a = alloc_filled(h, 40, 20);
+    void *guard = alloc_filled(h, 40, 21);
+    unsigned char saved;
+    unsigned char *footer = overwrite_footer(h, a, &saved);
+    assert_int_equal(hh_check(h, NULL), HH_E_CORRUPT);
+    size_t count = plog.count;
+    assert_null(hh_realloc(h, a, 1000));
+    assert_int_equal(plog.count, count + 1);
+    assert_int_equal(plog.last_code, HH_E_CORRUPT);
+    *footer = saved;
+    assert_int_equal(hh_check(h, NULL), 0);
+    assert_pattern(a, 40, 20);
+    void *b = hh_realloc(h, a, 1000);
+    assert_non_null(b);
+    assert_pattern(b, 40, 20);
+    assert_pattern(guard, 40, 21);
+    assert_int_equal(hh_check(h, NULL), 0);
+}
+
+/* ================================================================ usable_size */
+
+static void usable_size_cases(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    assert_int_equal(hh_usable_size(h, NULL), 0);
+    assert_int_equal(plog.count, 0);
+    size_t sizes[] = {0, 1, 15, 16, 17, 31, 32, 33, 100, 4000};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        void *p = hh_alloc(h, sizes[i]);
+        assert_non_null(p);
+        size_t u = hh_usable_size(h, p);
+        assert_true(u >= sizes[i]);
+        assert_int_equal(u, block_bytes_for(sizes[i]) - HH_OVERHEAD);
+    }
+    size_t u = 1;
+    EXPECT_MISUSE(h, HH_E_BAD_POINTER, u = hh_usable_size(h, outside));
+    assert_int_equal(u, 0);
+    void *a = hh_alloc(h, 50);
+    void *g = hh_alloc(h, 50);
+    assert_non_null(g);
+    hh_free(h, a);
+    size_t count = plog.count;
+    assert_int_equal(hh_usable_size(h, a), 0); /* freed: reported */
+    assert_int_equal(plog.count, count + 1);
+    assert_true(plog.last_code == HH_E_DOUBLE_FREE || plog.last_code == HH_E_BAD_POINTER);
+}
+
+/* ================================================================ stats */
+
+static void stats_exact_after_known_sequence(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    hh_stats s0 = stats_of(h);
+    size_t f0 = s0.free_bytes;
+    assert_int_equal(s0.used_bytes + s0.free_bytes, s0.largest_hole);
+    void *a = hh_alloc(h, 100); /* block of 128 */
+    hh_stats s = stats_of(h);
+    assert_int_equal(s.used_bytes, 128);
+    assert_int_equal(s.free_bytes, f0 - 128);
+    assert_int_equal(s.blocks, 1);
+    assert_int_equal(s.holes, 1);
+    assert_int_equal(s.largest_hole, f0 - 128);
+    assert_int_equal(s.peak_used_bytes, 128);
+    void *b = hh_alloc(h, 200); /* block of 224 */
+    hh_free(h, a);
+    s = stats_of(h);
+    assert_int_equal(s.used_bytes, 224);
+    assert_int_equal(s.free_bytes, f0 - 224);
+    assert_int_equal(s.blocks, 1);
+    assert_int_equal(s.holes, 2);
+    assert_int_equal(s.largest_hole, f0 - 352);
+    assert_int_equal(s.peak_used_bytes, 352);
+    hh_free(h, b);
+    s = stats_of(h);
+    assert_int_equal(s.used_bytes, 0);
+    assert_int_equal(s.free_bytes, f0);
+    assert_int_equal(s.holes, 1);
+    assert_int_equal(s.largest_hole, f0);
+    assert_int_equal(s.peak_used_bytes, 352);
+    assert_int_equal(s.region_bytes, s0.region_bytes);
+}
+
+/* ================================================================ walk */
+
+typedef struct stop_at {
+    size_t seen, stop_after;
+} stop_at;
+
+static int visit_stop(void *ctx, const hh_span *span)
+{
+    (void)span;
+    stop_at *st = ctx;
+    return ++st->seen == st->stop_after ? 7 : 0;
+}
+
+static void walk_lists_spans_in_order(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    void *a = hh_alloc(h, 100), *b = hh_alloc(h, 300);
+    hh_span sp[8];
+    size_t n = span_list_fill(h, sp, 8);
+    assert_int_equal(n, 3);
+    assert_ptr_equal(sp[0].payload, a);
+    assert_ptr_equal(sp[1].payload, b);
+    assert_false(sp[0].is_hole || sp[1].is_hole);
+    assert_true(sp[2].is_hole);
+    assert_int_equal(sp[0].size, 128);
+    assert_int_equal(sp[1].size, block_bytes_for(300));
+    for (size_t i = 0; i < n; i++)
+        assert_ptr_equal((const char *)sp[i].start + 8, sp[i].payload);
+    walk_summary w;
+    assert_int_equal(walk_summarise(h, &w), 0);
+    assert_true(w.contiguous);
+    hh_stats s = stats_of(h);
+    assert_int_equal(w.block_bytes, s.used_bytes);
+    assert_int_equal(w.hole_bytes, s.free_bytes);
+    stop_at st = {0, 2};
+    assert_int_equal(hh_walk(h, visit_stop, &st), 7);
+    assert_int_equal(st.seen, 2);
+    /* A corrupt tag stops the walk with -1. */
+    unsigned char *seal = (unsigned char *)b - 8 + 4;
+    *seal ^= 1;
+    assert_int_equal(walk_summarise(h, &w), -1);
+    *seal ^= 1;
+    assert_int_equal(walk_summarise(h, &w), 0);
+}
+
+/* ================================================================ problems */
+
+static void problems_recorded_without_on_error(void **state)
+{
+    (void)state;
+    hh_heap *h = hh_init(region, SMALL, NULL);
+    assert_non_null(h);
+    hh_problem pr = {.code = -1};
+    assert_int_equal(hh_last_problem(h, &pr), HH_OK);
+    assert_int_equal(pr.code, HH_OK);
+    assert_int_equal(hh_problem_count(h), 0);
+    void *a = hh_alloc(h, 10), *g = hh_alloc(h, 10);
+    assert_non_null(g);
+    hh_free(h, a);
+    hh_free(h, a);
+    assert_int_equal(hh_last_problem(h, &pr), HH_E_DOUBLE_FREE);
+    assert_int_equal(pr.code, HH_E_DOUBLE_FREE);
+    assert_ptr_equal(pr.where, a);
+    assert_non_null(pr.what);
+    assert_true(strlen(pr.what) > 0);
+    assert_int_equal(hh_problem_count(h), 1);
+    assert_null(hh_alloc_aligned(h, 10, 3));
+    assert_int_equal(hh_last_problem(h, NULL), HH_E_BAD_ALIGN);
+    assert_int_equal(hh_problem_count(h), 2);
+    assert_int_equal(hh_check(h, NULL), 0);
+    /* With on_error the count goes on too. */
+    h = heap_small();
+    hh_free(h, outside);
+    assert_int_equal(hh_problem_count(h), 1);
+    assert_int_equal(hh_last_problem(h, NULL), HH_E_BAD_POINTER);
+}
+
+static void code_names_are_distinct(void **state)
+{
+    (void)state;
+    assert_string_equal(hh_code_name(HH_E_DOUBLE_FREE), "HH_E_DOUBLE_FREE");
+    assert_string_equal(hh_code_name(HH_E_BAD_POINTER), "HH_E_BAD_POINTER");
+    assert_string_equal(hh_code_name(HH_E_POISON), "HH_E_POISON");
+    for (int c = 1; c < HH_E_COUNT; c++) {
+        assert_true(strncmp(hh_code_name(c), "HH_E_", 5) == 0);
+        assert_string_not_equal(hh_code_name(c), "HH_E_?");
+        for (int d = 1; d < c; d++)
+            assert_string_not_equal(hh_code_name(c), hh_code_name(d));
+    }
+    assert_string_equal(hh_code_name(HH_E_COUNT), "HH_E_?");
+    assert_string_equal(hh_code_name(-1), "HH_E_?");
+}
+
+static void min_region_is_the_limit(void **state)
+{
+    (void)state;
+    /* hh_min_region() is a worst case over the region's alignment: for at
+     * least one alignment, one byte less is refused. */
+    size_t min = hh_min_region();
+    size_t refused = 0;
+    for (size_t k = 0; k < 16; k++)
+        refused += hh_init(region + k, min - 1, NULL) == NULL;
+    assert_true(refused > 0);
+    assert_non_null(hh_init(region, min, NULL));
+}
+
+/* ================================================================ map */
+
+static void map_text_shows_blocks_and_holes(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    char buf[64];
+    assert_int_equal(hh_map_text(h, buf, sizeof buf, 16), 16);
+    assert_int_equal(strlen(buf), 16);
+    assert_null(strchr(buf, '#'));
+    assert_int_equal(buf[15], '.');
+    for (size_t i = 0; i < 16; i++)
+        assert_non_null(strchr("#.+=", buf[i]));
+    void *big = hh_alloc(h, SMALL * 3 / 4);
+    assert_non_null(big);
+    assert_int_equal(hh_map_text(h, buf, sizeof buf, 16), 16);
+    for (size_t i = 2; i < 11; i++)
+        assert_int_equal(buf[i], '#');
+    assert_int_equal(buf[15], '.');
+    assert_int_equal(hh_map_text(h, buf, 5, 16), 4); /* truncated to cap */
+    assert_int_equal(buf[4], '\0');
+}
+
+/* ================================================================ flags */
+
+static void check_always_catches_corruption_on_next_call(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_with(SMALL, HH_CHECK_ALWAYS);
+    void *a = alloc_filled(h, 64, 22);
+    void *b = alloc_filled(h, 64, 23);
+    void *c = hh_realloc(h, b, 200);
+    assert_non_null(c);
+    hh_free(h, c);
+    assert_int_equal(plog.count, 0);
+    unsigned char saved;
+    unsigned char *footer = overwrite_footer(h, a, &saved);
+    (void)hh_alloc(h, 16); /* an unrelated call notices */
+    assert_true(plog.count >= 1);
+    assert_int_equal(plog.last_code, HH_E_CORRUPT);
+    *footer = saved;
+    size_t count = plog.count;
+    void *d = hh_alloc(h, 16);
+    assert_non_null(d);
+    assert_int_equal(plog.count, count);
+    assert_int_equal(hh_check(h, NULL), 0);
+}
+
+static void poison_catches_write_after_free(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_with(SMALL, HH_POISON);
+    unsigned char *a = alloc_filled(h, 200, 24);
+    void *guard = alloc_filled(h, 16, 25);
+    size_t usable = hh_usable_size(h, a);
+    hh_free(h, a);
+    assert_true(all_bytes_are(a + 16, usable - 16, HH_POISON_BYTE));
+    assert_int_equal(hh_check(h, NULL), 0);
+    a[100] = 0; /* write after free */
+    hh_problem pr;
+    assert_int_equal(hh_check(h, &pr), HH_E_POISON);
+    assert_true((const unsigned char *)pr.where >= a - 8 && (const unsigned char *)pr.where < a + usable + 8);
+    a[100] = HH_POISON_BYTE;
+    assert_int_equal(hh_check(h, NULL), 0);
+    void *again = hh_alloc(h, 200);
+    assert_ptr_equal(again, a);
+    assert_pattern(guard, 16, 25);
+    assert_int_equal(plog.count, 0);
+}
+
+/* ================================================================ locking */
+
+typedef struct lock_probe {
+    int depth, max_depth;
+    size_t locks, unlocks, errors;
+    int depth_in_on_error;
+} lock_probe;
+
+static void probe_lock(void *ctx)
+{
+    lock_probe *lp = ctx;
+    lp->locks++;
+    if (++lp->depth > lp->max_depth)
+        lp->max_depth = lp->depth;
+}
+
+static void probe_unlock(void *ctx)
+{
+    lock_probe *lp = ctx;
+    lp->unlocks++;
+    lp->depth--;
+}
+
+static void probe_on_error(void *ctx, const hh_problem *p)
+{
+    lock_probe *lp = ctx;
+    (void)p;
+    lp->errors++;
+    lp->depth_in_on_error = lp->depth;
+}
+
+static void lock_unlock_balanced(void **state)
+{
+    (void)state;
+    lock_probe lp = {0};
+    hh_options o = {.lock = probe_lock, .unlock = probe_unlock, .on_error = probe_on_error, .ctx = &lp};
+    hh_heap *h = hh_init(region, SMALL, &o);
+    assert_non_null(h);
+    void *a = hh_alloc(h, 100);
+    void *b = hh_alloc_aligned(h, 100, 256);
+    void *c = hh_calloc(h, 4, 25);
+    a = hh_realloc(h, a, 300);
+    (void)hh_usable_size(h, a);
+    hh_free(h, b);
+    hh_free(h, b);                    /* error */
+    (void)hh_alloc_aligned(h, 10, 3); /* error */
+    (void)hh_alloc(h, SIZE_MAX);      /* error */
+    (void)hh_alloc(h, SMALL);         /* no fit */
+    hh_stats s;
+    hh_stats_get(h, &s);
+    char buf[32];
+    (void)hh_map_text(h, buf, sizeof buf, 16);
+    walk_summary w;
+    walk_summarise(h, &w);
+    assert_int_equal(hh_check(h, NULL), 0);
+    (void)hh_last_problem(h, NULL);
+    (void)hh_problem_count(h);
+    hh_free(h, a);
+    hh_free(h, c);
+    assert_true(lp.locks >= 10);
+    assert_int_equal(lp.locks, lp.unlocks);
+    assert_int_equal(lp.depth, 0);
+    assert_int_equal(lp.max_depth, 1);
+    assert_int_equal(lp.errors, 3);
+    assert_int_equal(lp.depth_in_on_error, 1); /* on_error runs with the lock held */
+}
+
+/* ================================================================ corruption
+ * A heap laid out as  A | B hole | C | D hole | E | F | G | tail hole, where B is
+ * the largest hole. Each test writes into the heap's memory the way a buggy
+ * program would, checks the code, undoes the write and checks 0 again.
+ */
+
+typedef struct layout {
+    hh_heap *h;
+    unsigned char *a, *b, *c, *d, *e, *f, *g;
+} layout;
+
+static layout layout_build(uint32_t flags)
+{
+    layout L;
+    L.h = heap_with(SMALL, flags);
+    L.a = alloc_filled(L.h, 64, 31);
+    L.b = alloc_filled(L.h, 24000, 32);
+    L.c = alloc_filled(L.h, 64, 33);
+    L.d = alloc_filled(L.h, 200, 34);
+    L.e = alloc_filled(L.h, 64, 35);
+    L.f = alloc_filled(L.h, 18000, 36);
+    L.g = alloc_filled(L.h, 64, 37);
+    hh_free(L.h, L.b);
+    hh_free(L.h, L.d);
+    hh_stats s = stats_of(L.h);
+    assert_int_equal(s.holes, 3);
+    assert_int_equal(s.largest_hole, block_bytes_for(24000)); /* B is the largest hole */
+    return L;
+}
+
+typedef struct saved_bytes {
+    unsigned char *at;
+    unsigned char bytes[64];
+    size_t n;
+} saved_bytes;
+
+static saved_bytes save(void *at, size_t n)
+{
+    saved_bytes s = {at, {0}, n};
+    assert_true(n <= sizeof s.bytes);
+    memcpy(s.bytes, at, n);
+    return s;
+}
+
+static void restore(const saved_bytes *s) { memcpy(s->at, s->bytes, s->n); }
+
+/* hh_check gives `code`, and its text names the invariant: it starts with `label`. */
+static void assert_check_code(hh_heap *h, int code, const char *label)
+{
+    hh_problem pr = {0};
+    int got = hh_check(h, &pr);
+    if (got != code)
+        fail_msg("hh_check gave %s (%s), expected %s", hh_code_name(got), pr.what ? pr.what : "-", hh_code_name(code));
+    if (code != 0) {
+        assert_int_equal(pr.code, code);
+        assert_non_null(pr.what);
+        if (strncmp(pr.what, label, strlen(label)) != 0)
+            fail_msg("hh_check's problem is \"%s\", expected one starting \"%s\"", pr.what, label);
+    }
+}
+
+static void assert_consistent(hh_heap *h) { assert_check_code(h, 0, ""); }
+
+static tag *header_of(void *payload) { return payload_block(payload); }
+
+/* Write a sealed tag pair for a block of `size` at header b, as the heap would. */
+static void forge_block(hh_heap *h, tag *b, size_t size, bool hole)
+{
+    tag t = {tag_word(size, hole), 0};
+    t.seal = tag_seal(h, t.word, block_pos(h, b));
+    *b = t;
+    *(tag *)(void *)((char *)b + size - HH_TAG_BYTES) = t;
+}
+
+static void i1_control_block(void **state)
+{
+    (void)state;
+    layout L = layout_build(0);
+    saved_bytes s = save(L.h, 4); /* the magic is the control block's first field */
+    ((unsigned char *)L.h)[1] ^= 0x40;
+    assert_check_code(L.h, HH_E_CORRUPT, "I1:");
+    restore(&s);
+    assert_consistent(L.h);
+    s = save(&L.h->end, sizeof L.h->end);
+    L.h->end += (size_t)1 << 24; /* a pointer out of the region */
+    assert_check_code(L.h, HH_E_CORRUPT, "I1:");
+    restore(&s);
+    s = save(&L.h->base, sizeof L.h->base);
+    L.h->base = (char *)outside;
+    assert_check_code(L.h, HH_E_CORRUPT, "I1:");
+    restore(&s);
+    assert_consistent(L.h);
+}
+
+static void i2_fences(void **state)
+{
+    (void)state;
+    layout L = layout_build(0);
+    walk_summary w;
+    walk_summarise(L.h, &w);
+    unsigned char *prologue = (unsigned char *)w.first_start - 8;
+    unsigned char *epilogue = (unsigned char *)w.end;
+    saved_bytes s = save(prologue, 8);
+    prologue[5] ^= 0x01;
+    assert_check_code(L.h, HH_E_CORRUPT, "I2:");
+    restore(&s);
+    assert_consistent(L.h);
+    s = save(epilogue, 8);
+    epilogue[0] = 0x20;
+    assert_check_code(L.h, HH_E_CORRUPT, "I2:");
+    restore(&s);
+    assert_consistent(L.h);
+}
+
+static void i3_headers_sealed(void **state)
+{
+    (void)state;
+    layout L = layout_build(0);
+    unsigned char *targets[] = {L.c - 8, L.c - 4, L.b - 8, L.f - 2};
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+        saved_bytes s = save(targets[i], 1);
+        *targets[i] ^= 0x10;
+        hh_problem pr;
+        assert_int_equal(hh_check(L.h, &pr), HH_E_CORRUPT);
+        assert_ptr_equal(pr.where, (unsigned char *)((uintptr_t)targets[i] & ~(uintptr_t)7)); /* names the header */
+        assert_check_code(L.h, HH_E_CORRUPT, "I3:");
+        restore(&s);
+        assert_consistent(L.h);
+    }
+    /* A header copied from another position fails too: the seal includes it. */
+    saved_bytes s = save(L.e - 8, 8);
+    memcpy(L.e - 8, L.a - 8, 8);
+    assert_check_code(L.h, HH_E_CORRUPT, "I3:");
+    restore(&s);
+    assert_consistent(L.h);
+}
+
+static void forge_header(hh_heap *h, tag *b, size_t size, bool hole)
+{
+    tag t = {tag_word(size, hole), 0};
+    t.seal = tag_seal(h, t.word, block_pos(h, b));
+    *b = t;
+}
+
+static void i4_sizes_at_least_minimum(void **state)
+{
+    (void)state;
+    layout L = layout_build(0);
+    size_t too_small[] = {0, 16};
+    for (size_t i = 0; i < 2; i++) {
+        tag *c = header_of(L.c);
+        saved_bytes s = save(c, 8);
+        forge_header(L.h, c, too_small[i], false); /* sealed, but below 32 bytes */
+        assert_check_code(L.h, HH_E_CORRUPT, "I4:");
+        restore(&s);
+        assert_consistent(L.h);
+    }
+}
+
+static void i5_footer_equals_header(void **state)
+{
+    (void)state;
+    layout L = layout_build(0);
+    tag *c = header_of(L.c);
+    tag *footer = block_footer(c);
+    saved_bytes s = save(footer, 8);
+    tag t = {tag_word(tag_size(c), true), 0}; /* sealed, but says "hole" */
+    t.seal = tag_seal(L.h, t.word, block_pos(L.h, c));
+    *footer = t;
+    assert_check_code(L.h, HH_E_CORRUPT, "I5:");
+    restore(&s);
+    assert_consistent(L.h);
+}
+
+static void i6_blocks_tile_the_arena(void **state)
+{
+    (void)state;
+    layout L = layout_build(0);
+    /* G sealed as running past the epilogue (by 16 bytes, and by 16 MiB). */
+    tag *g = header_of(L.g);
+    size_t past[] = {(size_t)(L.h->end - (char *)g) + 16, (size_t)1 << 24};
+    for (size_t i = 0; i < 2; i++) {
+        saved_bytes s = save(g, 8);
+        forge_header(L.h, g, past[i], false);
+        assert_check_code(L.h, HH_E_CORRUPT, "I6:");
+        restore(&s);
+        assert_consistent(L.h);
+    }
+}
+
+static void i7_no_adjacent_holes(void **state)
+{
+    (void)state;
+    /* B (the largest hole) is sealed as swallowing C: the index stays ordered
+     * and complete, but hole B+C now touches hole D. */
+    layout L = layout_build(0);
+    tag *b = header_of(L.b);
+    size_t merged = tag_size(b) + tag_size(header_of(L.c));
+    saved_bytes s = save(b, 8);
+    saved_bytes sf = save((char *)b + merged - 8, 8);
+    forge_block(L.h, b, merged, true);
+    assert_check_code(L.h, HH_E_CORRUPT, "I7:");
+    restore(&sf);
+    restore(&s);
+    assert_consistent(L.h);
+}
+
+static void i8_every_hole_indexed(void **state)
+{
+    (void)state;
+    layout L = layout_build(0);
+    tag *f = header_of(L.f); /* live F between live E and G, sealed as a hole */
+    saved_bytes s = save(f, 8);
+    saved_bytes sf = save(block_footer(f), 8);
+    forge_block(L.h, f, tag_size(f), true);
+    assert_check_code(L.h, HH_E_INDEX, "I8:");
+    restore(&sf);
+    restore(&s);
+    assert_consistent(L.h);
+}
+
+static void i9_index_count_matches_walk(void **state)
+{
+    (void)state;
+    /* Live C sealed as swallowing hole D: D's tags still say "hole" inside C,
+     * so the index looks sound, but the walk finds one hole fewer. */
+    layout L = layout_build(0);
+    tag *c = header_of(L.c);
+    size_t merged = tag_size(c) + tag_size(header_of(L.d));
+    saved_bytes s = save(c, 8);
+    saved_bytes sf = save((char *)c + merged - 8, 8);
+    forge_block(L.h, c, merged, false);
+    assert_check_code(L.h, HH_E_INDEX, "I9:");
+    restore(&sf);
+    restore(&s);
+    assert_consistent(L.h);
+}
+
+static void i10_index_structure(void **state)
+{
+    (void)state;
+    layout L = layout_build(0);
+#ifdef HH_INDEX_TABLE
+    /* The table's slots sit beside the control block: a stray write there. */
+    uint32_t *slots = L.h->idx.slots;
+    assert_int_equal(L.h->idx.count, 3);
+    saved_bytes s = save(slots, 3 * sizeof *slots);
+    uint32_t t = slots[0];
+    slots[0] = slots[2];
+    slots[2] = t; /* out of order */
+    assert_check_code(L.h, HH_E_INDEX, "index");
+    restore(&s);
+    assert_consistent(L.h);
+    slots[1] = 0x41414141u; /* not a hole's position */
+    assert_check_code(L.h, HH_E_INDEX, "index");
+    restore(&s);
+    assert_consistent(L.h);
+    slots[1] = block_pos(L.h, header_of(L.c)); /* a live block's position */
+    assert_check_code(L.h, HH_E_INDEX, "index");
+    restore(&s);
+    assert_consistent(L.h);
+#else
+    /* A stray write into the index node of hole D (its first 16 bytes). */
+    saved_bytes s = save(L.d, 16);
+    memset(L.d, 0x41, 16);
+    assert_check_code(L.h, HH_E_INDEX, "index");
+    restore(&s);
+    assert_consistent(L.h);
+    s = save(L.b, 16);
+    idx_node *n = (idx_node *)(void *)L.b;
+    n->left = block_pos(L.h, header_of(L.c)); /* a live block as a child */
+    assert_check_code(L.h, HH_E_INDEX, "index");
+    restore(&s);
+    assert_consistent(L.h);
+    n->meta ^= 0x7;                           /* balance/height bookkeeping */
+    assert_check_code(L.h, HH_E_INDEX, "index");
+    restore(&s);
+    assert_consistent(L.h);
+#endif
+    /* The index's count in the control block. */
+    saved_bytes sc = save(&L.h->idx.count, sizeof L.h->idx.count);
+    L.h->idx.count++;
+    assert_check_code(L.h, HH_E_INDEX, "index");
+    restore(&sc);
+    assert_consistent(L.h);
+}
+
+static void i11_running_totals(void **state)
+{
+    (void)state;
+    layout L = layout_build(0);
+    size_t *fields[] = {&L.h->used_bytes, &L.h->free_bytes, &L.h->blocks, &L.h->holes};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        saved_bytes s = save(fields[i], sizeof(size_t));
+        ((unsigned char *)fields[i])[0] ^= 0x10; /* a stray write into the control block */
+        assert_check_code(L.h, HH_E_STATS, "I11:");
+        restore(&s);
+        assert_consistent(L.h);
+    }
+}
+
+static void i12_poison_kept(void **state)
+{
+    (void)state;
+    layout L = layout_build(HH_POISON);
+    unsigned char *targets[] = {L.b + 16, L.b + 20000, L.d + 100};
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+        assert_int_equal(*targets[i], HH_POISON_BYTE);
+        *targets[i] = 0;
+        hh_problem pr;
+        assert_int_equal(hh_check(L.h, &pr), HH_E_POISON);
+        assert_ptr_equal(pr.where, targets[i]); /* names the byte written */
+        assert_check_code(L.h, HH_E_POISON, "I12:");
+        *targets[i] = HH_POISON_BYTE;
+        assert_consistent(L.h);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(init_too_small_writes_nothing),
+        cmocka_unit_test(init_invalid_options_write_nothing),
+        cmocka_unit_test(init_null_options_gives_defaults),
+        cmocka_unit_test(min_region_is_the_limit),
+        cmocka_unit_test(alloc_sizes_are_aligned_exact_and_disjoint),
+        cmocka_unit_test(alloc_zero_gives_unique_blocks),
+        cmocka_unit_test(alloc_impossible_sizes_report_bad_size),
+        cmocka_unit_test(alloc_aligned_every_alignment),
+        cmocka_unit_test(alloc_aligned_gap_never_leaks),
+        cmocka_unit_test(alloc_aligned_bad_alignment_reported),
+        cmocka_unit_test(calloc_zeroes_reused_memory),
+        cmocka_unit_test(calloc_overflow_reported),
+        cmocka_unit_test(realloc_null_allocates_and_zero_frees),
+        cmocka_unit_test(realloc_shrink_keeps_address),
+        cmocka_unit_test(realloc_grows_in_place_into_following_hole),
+        cmocka_unit_test(realloc_move_preserves_contents),
+        cmocka_unit_test(realloc_failure_leaves_block_intact),
+        cmocka_unit_test(realloc_bad_pointer_reported),
+        cmocka_unit_test(free_null_does_nothing),
+        cmocka_unit_test(free_foreign_interior_misaligned_reported),
+        cmocka_unit_test(free_twice_is_double_free),
+        cmocka_unit_test(write_past_end_caught_at_free),
+        cmocka_unit_test(write_past_end_caught_at_realloc),
+        cmocka_unit_test(usable_size_cases),
+        cmocka_unit_test(stats_exact_after_known_sequence),
+        cmocka_unit_test(walk_lists_spans_in_order),
+        cmocka_unit_test(problems_recorded_without_on_error),
+        cmocka_unit_test(code_names_are_distinct),
+        cmocka_unit_test(map_text_shows_blocks_and_holes),
+        cmocka_unit_test(check_always_catches_corruption_on_next_call),
+        cmocka_unit_test(poison_catches_write_after_free),
+        cmocka_unit_test(lock_unlock_balanced),
+        cmocka_unit_test(i1_control_block),
+        cmocka_unit_test(i2_fences),
+        cmocka_unit_test(i3_headers_sealed),
+        cmocka_unit_test(i4_sizes_at_least_minimum),
+        cmocka_unit_test(i5_footer_equals_header),
+        cmocka_unit_test(i6_blocks_tile_the_arena),
+        cmocka_unit_test(i7_no_adjacent_holes),
+        cmocka_unit_test(i8_every_hole_indexed),
+        cmocka_unit_test(i9_index_count_matches_walk),
+        cmocka_unit_test(i10_index_structure),
+        cmocka_unit_test(i11_running_totals),
+        cmocka_unit_test(i12_poison_kept),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
