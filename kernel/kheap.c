@@ -1,0 +1,97 @@
+/*
+ * The kernel heap, and the worked example of docs/kernel.md: holeheap asks for
+ * memory at its end through grow, gives the tail back through shrink, and
+ * reports misuse through on_error. Everything else is holeheap's.
+ */
+#include "kheap.h"
+#include "console.h"
+#include "lib.h"
+#include "paging.h"
+#include "placement.h"
+#include "pmm.h"
+
+/* Writable, supervisor only: the tutorial's heap pages were user-accessible. */
+#define KHEAP_PAGE_FLAGS PAGE_WRITABLE
+
+static kheap_state state;
+static hh_heap *heap;
+
+/* grow: make [end, end+n) usable, n >= min_bytes, by mapping fresh frames a
+ * page at a time; return n (page-rounded) or 0. holeheap passes the end it
+ * has, which is always where our mapping stops. */
+static size_t kheap_grow(void *ctx, void *end, size_t min_bytes)
+{
+    kheap_state *pg = ctx;
+    uint32_t at = (uint32_t)(uintptr_t)end;
+    pg->grow_calls++;
+    if (at != pg->mapped_end) {
+        kprintf("kheap: grow asked at %p but the mapping ends at 0x%08x\n", end, pg->mapped_end);
+        pg->callback_errors++;
+        return 0;
+    }
+    if (min_bytes == 0 || min_bytes > pg->limit - at)
+        return 0;
+    uint32_t bytes = align_up((uint32_t)min_bytes, PAGE_SIZE);
+    if (!paging_map_fresh(at, bytes, KHEAP_PAGE_FLAGS))
+        return 0; /* out of frames: holeheap's alloc returns NULL */
+    pg->mapped_end = at + bytes;
+    pg->frames_mapped += bytes / PAGE_SIZE;
+    return bytes;
+}
+
+/* shrink: [new_end, new_end+bytes) may go. Only whole pages can be unmapped,
+ * so release from the first page boundary at or above new_end to the top and
+ * return how much that is (a multiple of 4096, so of 16 too). */
+static size_t kheap_shrink(void *ctx, void *new_end, size_t bytes)
+{
+    kheap_state *pg = ctx;
+    uint32_t from = (uint32_t)(uintptr_t)new_end, top = from + (uint32_t)bytes;
+    pg->shrink_calls++;
+    if (top != pg->mapped_end || from < pg->start) {
+        kprintf("kheap: shrink of [%p, +%zu) does not end at the mapping's end 0x%08x\n",
+                new_end, bytes, pg->mapped_end);
+        pg->callback_errors++;
+        return 0;
+    }
+    uint32_t first_page = align_up(from, PAGE_SIZE);
+    if (first_page >= top)
+        return 0;
+    paging_release(first_page, top - first_page);
+    pg->mapped_end = first_page;
+    pg->frames_returned += (top - first_page) / PAGE_SIZE;
+    return top - first_page;
+}
+
+static void kheap_report_problem(void *ctx, const hh_problem *problem)
+{
+    kheap_state *st = ctx;
+    if (problem->code > HH_OK && problem->code < HH_E_COUNT)
+        st->problems[problem->code]++;
+    st->problem_total++;
+    st->last_problem = *problem;
+    kprintf("holeheap: %s at %p: %s\n", hh_code_name(problem->code), problem->where,
+            problem->what != NULL ? problem->what : "");
+}
+
+void kheap_init(void)
+{
+    pmm_reserve(0, placement_seal()); /* kernel image and placement memory */
+    state.start = KHEAP_START;
+    state.limit = KHEAP_START + KHEAP_MAX_SIZE;
+    if (!paging_map_fresh(KHEAP_START, KHEAP_INITIAL_SIZE, KHEAP_PAGE_FLAGS))
+        panic("no frames for the initial kernel heap");
+    state.mapped_end = KHEAP_START + KHEAP_INITIAL_SIZE;
+
+    hh_options opt = {0};
+    opt.grow = kheap_grow;
+    opt.shrink = kheap_shrink;
+    opt.on_error = kheap_report_problem;
+    opt.ctx = &state;
+    opt.max_size = KHEAP_MAX_SIZE;
+    heap = hh_init((void *)(uintptr_t)KHEAP_START, KHEAP_INITIAL_SIZE, &opt);
+    if (heap == NULL)
+        panic("hh_init refused the kernel heap");
+}
+
+hh_heap *kheap(void) { return heap; }
+const kheap_state *kheap_counts(void) { return &state; }

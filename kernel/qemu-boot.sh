@@ -1,0 +1,80 @@
+#!/bin/sh
+# Boot the holeheap demo kernel in QEMU, headless, serial console on stdout.
+#   qemu-boot.sh run   KERNEL [CMDLINE]   boot once; succeed iff the self-test passed
+#   qemu-boot.sh check KERNEL LOGDIR      boot twice (self-test; fault-test) and assert
+# The kernel leaves QEMU through isa-debug-exit: status 33 = PASS, 35 = FAIL,
+# 37 = CPU exception. A boot that takes longer than BOOT_TIMEOUT seconds fails.
+set -u
+QEMU_I386=${QEMU_I386:-qemu-system-i386}
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-60}
+PASS_LINE='holeheap kernel self-test: PASS'
+
+# boot KERNEL CMDLINE: serial output on stdout (carriage returns removed); the
+# status is QEMU's, or 124 on timeout.
+boot() {
+    { timeout --foreground -k 5 "$BOOT_TIMEOUT" "$QEMU_I386" -kernel "$1" -append "$2" \
+        -display none -serial stdio -monitor none -no-reboot -m 64 \
+        -device isa-debug-exit,iobase=0xf4,iosize=0x04 2>&1; echo "qemu-status $?"; } | tr -d '\r'
+}
+
+status_of() { sed -n 's/^qemu-status //p' "$1" | tail -n 1; }
+
+explain() {
+    case $1 in
+        33) echo "self-test passed" ;;
+        35) echo "self-test FAILED" ;;
+        37) echo "CPU exception" ;;
+        124) echo "no exit within ${BOOT_TIMEOUT} s: the kernel hung" ;;
+        *) echo "unexpected QEMU status $1 (no isa-debug-exit: triple fault or reset?)" ;;
+    esac
+}
+
+fail() {
+    echo "FAIL: $1"
+    [ -n "${2:-}" ] && { echo "--- last lines of $2:"; tail -n 25 "$2"; }
+    exit 1
+}
+
+run() {
+    log=$(mktemp)
+    boot "$1" "${2:-}" | tee "$log" | grep -v '^qemu-status '
+    status=$(status_of "$log")
+    rm -f "$log"
+    echo "QEMU exited with status $status: $(explain "$status")"
+    [ "$status" = 33 ] || { [ "${2:-}" = fault-test ] && [ "$status" = 37 ]; }
+}
+
+check_selftest() {
+    log=$2/boot-selftest.log
+    boot "$1" "" >"$log" </dev/null
+    status=$(status_of "$log")
+    [ "$status" = 33 ] || fail "self-test boot: $(explain "$status")" "$log"
+    grep -qx "$PASS_LINE" "$log" || fail "self-test boot: no line '$PASS_LINE'" "$log"
+    if grep -q '^FAIL' "$log"; then fail "self-test boot printed FAIL lines" "$log"; fi
+    grep -E 'frames (mapped|returned)|^holeheap:|blocks of 1 MiB|hh_check after' "$log" |
+        grep -v 'hh_check after .*: consistent' | sed 's/^/  /'
+    echo "  hh_check: $(grep -c 'hh_check after .*: consistent' "$log") phases consistent"
+    echo "self-test boot: '$PASS_LINE', QEMU status 33 ($(wc -l <"$log") lines in $log)"
+}
+
+check_fault() {
+    log=$2/boot-fault.log
+    boot "$1" fault-test >"$log" </dev/null
+    status=$(status_of "$log")
+    [ "$status" = 37 ] || fail "fault-test boot: $(explain "$status"), expected a page fault" "$log"
+    wanted=$(sed -n 's/^fault-test: reading \(0x[0-9a-f]*\),.*/\1/p' "$log")
+    [ -n "$wanted" ] || fail "fault-test boot: the kernel never announced the read" "$log"
+    grep -q "^page fault at $wanted, .*page not present, read, supervisor" "$log" ||
+        fail "fault-test boot: no 'page fault at $wanted' (not present, read) from the handler" "$log"
+    echo "fault-test boot: reading $wanted (given back by shrink) page-faulted, QEMU status 37"
+}
+
+case ${1:-} in
+    run) run "$2" "${3:-}" ;;
+    check)
+        mkdir -p "$3"
+        check_selftest "$2" "$3"
+        check_fault "$2" "$3"
+        echo "check-kernel-boot: passed" ;;
+    *) echo "usage: $0 run KERNEL [CMDLINE] | check KERNEL LOGDIR" >&2; exit 2 ;;
+esac
