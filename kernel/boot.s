@@ -113,3 +113,6 @@ exception_stubs:
 .irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
     .long exception_stub_\v
 .endr
+
+# No executable stack.
+.section .note.GNU-stack, "", @progbits

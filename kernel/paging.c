@@ -90,6 +90,12 @@ bool paging_translate(uint32_t virt, uint32_t *phys)
     return true;
 }
 
+uint32_t paging_flags(uint32_t virt)
+{
+    uint32_t *table = table_of(virt);
+    return table == NULL ? 0 : table[table_index(virt)] & (PAGE_PRESENT | PAGE_WRITABLE | PAGE_USER);
+}
+
 bool paging_map_fresh(uint32_t virt, uint32_t bytes, uint32_t flags)
 {
     for (uint32_t done = 0; done < bytes; done += PAGE_SIZE) {

@@ -26,6 +26,9 @@ uint32_t paging_unmap(uint32_t virt);
 /* The physical address behind virt, if mapped. */
 bool paging_translate(uint32_t virt, uint32_t *phys);
 
+/* virt's page flags (PAGE_PRESENT, PAGE_WRITABLE, PAGE_USER); 0 if unmapped. */
+uint32_t paging_flags(uint32_t virt);
+
 /* Map fresh frames over [virt, virt+bytes) (page multiples), all or nothing:
  * returns false, having mapped nothing, when frames or tables run out. */
 bool paging_map_fresh(uint32_t virt, uint32_t bytes, uint32_t flags);

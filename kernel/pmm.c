@@ -7,7 +7,7 @@
 #define ADDRESS_LIMIT 0x100000000ull
 
 static uint32_t *used_bits; /* bit set: frame in use or not RAM */
-static uint32_t frame_count, free_count, search_from;
+static uint32_t frame_count, free_count, search_from, region_count;
 
 static bool frame_used(uint32_t f) { return (used_bits[f / 32u] >> (f % 32u) & 1u) != 0; }
 
@@ -57,6 +57,7 @@ static void note_highest(uint64_t start, uint64_t end)
 static void free_region(uint64_t start, uint64_t end)
 {
     uint64_t first = (start + FRAME_SIZE - 1u) / FRAME_SIZE, stop = end / FRAME_SIZE;
+    region_count++;
     for (uint64_t f = first; f < stop && f < frame_count; f++)
         set_used((uint32_t)f, false);
 }
@@ -104,3 +105,4 @@ void pmm_free(uint32_t phys)
 
 uint32_t pmm_free_frames(void) { return free_count; }
 uint32_t pmm_total_frames(void) { return frame_count; }
+uint32_t pmm_region_count(void) { return region_count; }

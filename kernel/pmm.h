@@ -21,5 +21,7 @@ uint32_t pmm_alloc(void);
 void pmm_free(uint32_t phys);
 uint32_t pmm_free_frames(void);
 uint32_t pmm_total_frames(void);
+/* Available regions the memory map listed. */
+uint32_t pmm_region_count(void);
 
 #endif

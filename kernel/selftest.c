@@ -247,6 +247,14 @@ static void test_physical(void)
 
 static uint8_t *grow_blocks[GROW_BLOCKS];
 
+static bool pages_are(uint32_t from, uint32_t to, uint32_t flags)
+{
+    for (uint32_t v = from; v < to; v += PAGE_SIZE)
+        if (paging_flags(v) != flags)
+            return false;
+    return true;
+}
+
 static void test_grow(void)
 {
     kprintf("[grow] %u blocks of %u KiB in a %u KiB heap\n", GROW_BLOCKS, GROW_BLOCK_SIZE / 1024u,
@@ -271,6 +279,8 @@ static void test_grow(void)
     expect(taken == mapped, "frames taken from the frame allocator == frames the heap mapped");
     expect(region_after - region_before == (size_t)mapped * PAGE_SIZE, "the heap grew by what grow mapped");
     expect(region_after == after->mapped_end - KHEAP_START, "the heap spans exactly its mapped pages");
+    expect(pages_are(KHEAP_START, after->mapped_end, PAGE_PRESENT | PAGE_WRITABLE),
+           "every heap page is mapped writable and supervisor-only");
     check_heap(kheap(), "growing");
 }
 
@@ -432,34 +442,46 @@ static void test_tutorial_heap(void)
 static void print_stats(void)
 {
     hh_stats s = heap_stats();
-    const kheap_state *k = kheap_counts();
     kprintf("[stats] heap %zu KiB: %zu blocks (%zu bytes), %zu holes (%zu bytes, largest %zu), "
             "peak used %zu bytes\n", s.region_bytes / 1024u, s.blocks, s.used_bytes, s.holes,
             s.free_bytes, s.largest_hole, s.peak_used_bytes);
-    kprintf("  grow: %u calls, %u frames mapped; shrink: %u calls, %u frames returned\n",
-            k->grow_calls, k->frames_mapped, k->shrink_calls, k->frames_returned);
-    kprintf("  problems reported: %u (planted: %u); free frames: %u of %u\n", k->problem_total,
-            planted_problems, pmm_free_frames(), pmm_total_frames());
-    expect(k->problem_total == planted_problems, "holeheap reported only the planted misuse");
-    expect(k->callback_errors == 0, "grow and shrink were always asked about the heap's end");
+    expect(s.used_bytes + s.free_bytes <= s.region_bytes, "used + free bytes fit in the region");
 }
 
 static void print_map(void)
 {
     static char map[80];
+    size_t n = hh_map_text(kheap(), map, sizeof map, 64);
+    kprintf("[map] 64 cells of %u KiB ('=' control, '#' blocks, '.' holes, '+' both):\n  %s\n",
+            (uint32_t)(heap_stats().region_bytes / 64u / 1024u), map);
+    expect(n == 64u && strlen(map) == 64u, "hh_map_text wrote 64 cells");
+}
+
+/* Stats and map with a few blocks live and two holes between them. */
+static void show_heap(void)
+{
     uint8_t *keep[6];
     for (uint32_t i = 0; i < 6u; i++)
         keep[i] = kmalloc((i + 1u) * 24u * 1024u);
     kfree(keep[1]);
     kfree(keep[4]);
-    size_t n = hh_map_text(kheap(), map, sizeof map, 64);
-    kprintf("[map] 64 cells of %u KiB ('=' control, '#' blocks, '.' holes, '+' both):\n  %s\n",
-            (uint32_t)(heap_stats().region_bytes / 64u / 1024u), map);
-    expect(n == 64u && strlen(map) == 64u, "hh_map_text wrote 64 cells");
+    print_stats();
+    print_map();
     for (uint32_t i = 0; i < 6u; i++)
         if (i != 1u && i != 4u)
             kfree(keep[i]);
-    check_heap(kheap(), "the map");
+    check_heap(kheap(), "the report");
+}
+
+static void print_totals(void)
+{
+    const kheap_state *k = kheap_counts();
+    kprintf("[totals] grow: %u calls, %u frames mapped; shrink: %u calls, %u frames returned\n",
+            k->grow_calls, k->frames_mapped, k->shrink_calls, k->frames_returned);
+    kprintf("  problems reported: %u (planted: %u); free frames: %u of %u\n", k->problem_total,
+            planted_problems, pmm_free_frames(), pmm_total_frames());
+    expect(k->problem_total == planted_problems, "holeheap reported only the planted misuse");
+    expect(k->callback_errors == 0, "grow and shrink were always asked about the heap's end");
 }
 
 /* ---- the run ---- */
@@ -496,8 +518,8 @@ void selftest_run(const char *cmdline)
     test_limit();
     test_misuse();
     test_tutorial_heap();
-    print_map();
-    print_stats();
+    show_heap();
+    print_totals();
     if (failures == 0)
         kprintf("holeheap kernel self-test: PASS\n");
     else
