@@ -52,12 +52,12 @@ check-port-unit: $(PORT_DIR)/test-unit-static $(PORT_DIR)/test-unit $(PORT_SO) $
 	HOLEHEAP_EXPECT_PRELOAD=1 LD_PRELOAD=$(abspath $(PORT_SO)) $(PORT_DIR)/test-unit $(PORT_DIR)/hh-replay
 
 check-port-threads: $(PORT_DIR)/test-threads
-	$(PORT_DIR)/test-threads 12 40000
-	HOLEHEAP_TCACHE=0 $(PORT_DIR)/test-threads 8 20000
+	$(PORT_DIR)/test-threads 10 15000
+	HOLEHEAP_TCACHE=0 $(PORT_DIR)/test-threads 8 8000
 	HOLEHEAP_CHECK=1 $(PORT_DIR)/test-threads 8 300
 
-check-port-programs: $(PORT_SO)
-	sh tests/port/programs.sh $(abspath $(PORT_SO))
+check-port-programs: $(PORT_SO) $(PORT_DIR)/hh-replay
+	sh tests/port/programs.sh $(abspath $(PORT_SO)) $(abspath $(PORT_DIR)/hh-replay)
 
 # ---- benchmarks
 

@@ -1,0 +1,243 @@
+/*
+ * Multithreaded stress on the malloc API: T threads (at least 8) allocate,
+ * fill, verify, realloc and free blocks of mixed sizes and alignments, and
+ * post blocks to each other so that most frees and reallocs happen in a
+ * thread other than the allocating one. Two rounds of threads, so that blocks
+ * outlive their thread. Every block's contents are checked before it is
+ * resized or freed.   usage: test-threads THREADS ITERATIONS
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SLOTS 128
+#define MAILBOX 256
+
+typedef struct block_head {
+    uint64_t size; /* bytes of the block the test owns, head included */
+    uint64_t seed;
+    uint64_t align;
+    uint64_t pad;
+} block_head;
+
+typedef struct mailbox {
+    pthread_mutex_t lock;
+    block_head *item[MAILBOX];
+    unsigned count;
+} mailbox;
+
+static unsigned threads, iterations;
+static mailbox *boxes;
+static _Atomic unsigned long errors, cross_frees, cross_reallocs;
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static unsigned char pattern(uint64_t seed, size_t i) { return (unsigned char)(seed * 131 + i * 7 + (i >> 9)); }
+
+static void fill(block_head *b, size_t size, uint64_t seed, size_t align)
+{
+    b->size = size;
+    b->seed = seed;
+    b->align = align;
+    unsigned char *p = (unsigned char *)b;
+    for (size_t i = sizeof *b; i < size; i++)
+        p[i] = pattern(seed, i);
+}
+
+static bool intact_prefix(const block_head *b, size_t upto)
+{
+    const unsigned char *p = (const unsigned char *)b;
+    size_t end = upto < b->size ? upto : b->size;
+    for (size_t i = sizeof *b; i < end; i++)
+        if (p[i] != pattern(b->seed, i))
+            return false;
+    return ((uintptr_t)b & (b->align - 1)) == 0;
+}
+
+static void verify(const block_head *b, const char *when)
+{
+    if (!intact_prefix(b, b->size)) {
+        if (atomic_fetch_add(&errors, 1) < 5)
+            fprintf(stderr, "FAIL block %p (size %llu) damaged %s\n", (const void *)b,
+                    (unsigned long long)b->size, when);
+    }
+}
+
+static size_t pick_size(uint64_t *rng)
+{
+    uint64_t r = rng_next(rng) % 1000;
+    if (r < 700)
+        return sizeof(block_head) + rng_next(rng) % 480;
+    if (r < 990)
+        return sizeof(block_head) + rng_next(rng) % 20000;
+    if (r < 998)
+        return sizeof(block_head) + rng_next(rng) % 200000;
+    return ((size_t)1 << 20) + rng_next(rng) % ((size_t)2 << 20);
+}
+
+static block_head *make_block(uint64_t *rng)
+{
+    size_t size = pick_size(rng);
+    uint64_t kind = rng_next(rng) % 10;
+    size_t align = 16;
+    void *p = NULL;
+    if (kind < 6) {
+        p = malloc(size);
+    } else if (kind < 8) {
+        p = calloc(1, size);
+        if (p != NULL)
+            for (size_t i = 0; i < size; i++)
+                if (((unsigned char *)p)[i] != 0) {
+                    atomic_fetch_add(&errors, 1);
+                    fprintf(stderr, "FAIL calloc(%zu) not zeroed\n", size);
+                    break;
+                }
+    } else {
+        align = (size_t)32 << (rng_next(rng) % 8); /* 32 .. 4096 */
+        if (posix_memalign(&p, align, size) != 0)
+            p = NULL;
+    }
+    if (p == NULL) {
+        atomic_fetch_add(&errors, 1);
+        fprintf(stderr, "FAIL allocation of %zu bytes failed\n", size);
+        return NULL;
+    }
+    fill(p, size, rng_next(rng), align);
+    return p;
+}
+
+/* realloc keeps the prefix; the block then gets a fresh pattern. */
+static block_head *resize(block_head *b, uint64_t *rng)
+{
+    verify(b, "before realloc");
+    size_t old = b->size;
+    uint64_t seed = b->seed;
+    size_t size = pick_size(rng);
+    block_head *q = realloc(b, size);
+    if (q == NULL) {
+        atomic_fetch_add(&errors, 1);
+        fprintf(stderr, "FAIL realloc to %zu failed\n", size);
+        return b;
+    }
+    q->align = 16;
+    if (q->size != old || q->seed != seed || !intact_prefix(q, size)) {
+        atomic_fetch_add(&errors, 1);
+        fprintf(stderr, "FAIL realloc %zu -> %zu lost contents\n", old, size);
+    }
+    fill(q, size, rng_next(rng), 16);
+    return q;
+}
+
+static bool post(unsigned to, block_head *b)
+{
+    mailbox *m = &boxes[to];
+    pthread_mutex_lock(&m->lock);
+    bool ok = m->count < MAILBOX;
+    if (ok)
+        m->item[m->count++] = b;
+    pthread_mutex_unlock(&m->lock);
+    return ok;
+}
+
+/* Take the blocks others sent: free most, realloc and keep some. */
+static void receive(unsigned self, block_head **slot, uint64_t *rng)
+{
+    block_head *got[MAILBOX];
+    mailbox *m = &boxes[self];
+    pthread_mutex_lock(&m->lock);
+    unsigned n = m->count;
+    memcpy(got, m->item, n * sizeof got[0]);
+    m->count = 0;
+    pthread_mutex_unlock(&m->lock);
+    for (unsigned i = 0; i < n; i++) {
+        unsigned k = (unsigned)(rng_next(rng) % SLOTS);
+        if (slot[k] == NULL && rng_next(rng) % 4 == 0) {
+            slot[k] = resize(got[i], rng);
+            atomic_fetch_add(&cross_reallocs, 1);
+        } else {
+            verify(got[i], "before a cross-thread free");
+            free(got[i]);
+            atomic_fetch_add(&cross_frees, 1);
+        }
+    }
+}
+
+static void *worker(void *arg)
+{
+    unsigned self = (unsigned)(uintptr_t)arg;
+    uint64_t rng = 0x9E3779B97F4A7C15u * (self + 1);
+    block_head *slot[SLOTS] = {0};
+    for (unsigned it = 0; it < iterations; it++) {
+        unsigned k = (unsigned)(rng_next(&rng) % SLOTS);
+        uint64_t op = rng_next(&rng) % 10;
+        if (slot[k] == NULL) {
+            slot[k] = make_block(&rng);
+        } else if (op < 3) {
+            slot[k] = resize(slot[k], &rng);
+        } else if (op < 7) {
+            if (post((self + 1 + (unsigned)(rng_next(&rng) % (threads - 1))) % threads, slot[k]))
+                slot[k] = NULL;
+        } else {
+            verify(slot[k], "before free");
+            free(slot[k]);
+            slot[k] = NULL;
+        }
+        if (it % 64 == 0)
+            receive(self, slot, &rng);
+    }
+    receive(self, slot, &rng);
+    for (unsigned k = 0; k < SLOTS; k++)
+        if (slot[k] != NULL) {
+            verify(slot[k], "at thread end");
+            free(slot[k]);
+        }
+    return NULL;
+}
+
+static void run_round(void)
+{
+    pthread_t tid[256];
+    for (unsigned t = 0; t < threads; t++)
+        if (pthread_create(&tid[t], NULL, worker, (void *)(uintptr_t)t) != 0) {
+            fprintf(stderr, "FAIL pthread_create\n");
+            exit(1);
+        }
+    for (unsigned t = 0; t < threads; t++)
+        pthread_join(tid[t], NULL);
+}
+
+int main(int argc, char **argv)
+{
+    threads = argc > 1 ? (unsigned)atoi(argv[1]) : 8;
+    iterations = argc > 2 ? (unsigned)atoi(argv[2]) : 20000;
+    if (threads < 2 || threads > 256) {
+        fprintf(stderr, "usage: %s THREADS(2..256) ITERATIONS\n", argv[0]);
+        return 2;
+    }
+    boxes = calloc(threads, sizeof *boxes);
+    for (unsigned t = 0; t < threads; t++)
+        pthread_mutex_init(&boxes[t].lock, NULL);
+    run_round(); /* leaves blocks in the mailboxes: the next round frees them */
+    run_round();
+    for (unsigned t = 0; t < threads; t++)
+        for (unsigned i = 0; i < boxes[t].count; i++) {
+            verify(boxes[t].item[i], "after the threads ended");
+            free(boxes[t].item[i]);
+        }
+    free(boxes);
+    printf("threads: %u threads x %u iterations x 2 rounds, %lu cross-thread frees, "
+           "%lu cross-thread reallocs, %lu errors\n",
+           threads, iterations, (unsigned long)cross_frees, (unsigned long)cross_reallocs,
+           (unsigned long)errors);
+    return errors == 0 && cross_frees > 0 ? 0 : 1;
+}
