@@ -7,13 +7,14 @@
 set -u
 QEMU_I386=${QEMU_I386:-qemu-system-i386}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-60}
+# QEMU_MEM: guest RAM in MiB (default 64)
 PASS_LINE='holeheap kernel self-test: PASS'
 
 # boot KERNEL CMDLINE: serial output on stdout (carriage returns removed); the
 # status is QEMU's, or 124 on timeout.
 boot() {
     { timeout --foreground -k 5 "$BOOT_TIMEOUT" "$QEMU_I386" -kernel "$1" -append "$2" \
-        -display none -serial stdio -monitor none -no-reboot -m 64 \
+        -display none -serial stdio -monitor none -no-reboot -m "${QEMU_MEM:-64}" \
         -device isa-debug-exit,iobase=0xf4,iosize=0x04 2>&1; echo "qemu-status $?"; } | tr -d '\r'
 }
 

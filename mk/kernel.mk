@@ -3,13 +3,15 @@
 #
 #   make kernel             build/kernel/holeheap-kernel.elf
 #   make kernel-run         boot it in QEMU, serial console on the terminal
-#                           (KERNEL_APPEND="fault-test" also ends with a page fault)
+#                           (KERNEL_APPEND=fault-test: end by reading a page the heap
+#                           gave back; QEMU_MEM=12: too few frames, the limit check fails)
 #   make check-kernel-boot  boot it twice with a timeout, assert the verdicts
 
 KERNEL_CC   ?= gcc
 KERNEL_AS   ?= as
 KERNEL_LD   ?= ld
 QEMU_I386   ?= qemu-system-i386
+QEMU_MEM    ?= 64
 KERNEL_DIR  := $(BUILD)/kernel
 KERNEL_ELF  := $(KERNEL_DIR)/holeheap-kernel.elf
 KERNEL_CFLAGS := -m32 -march=i686 -ffreestanding -nostdlib -fno-builtin -fno-pic -fno-pie \
@@ -42,7 +44,7 @@ $(KERNEL_ELF): $(KERNEL_OBJS) kernel/link.ld
 	  { echo "grub-file: $@ is not multiboot"; rm -f $@; exit 1; }; fi
 
 kernel-run: $(KERNEL_ELF)
-	@QEMU_I386=$(QEMU_I386) sh kernel/qemu-boot.sh run $(KERNEL_ELF) "$(KERNEL_APPEND)"
+	@QEMU_I386=$(QEMU_I386) QEMU_MEM=$(QEMU_MEM) sh kernel/qemu-boot.sh run $(KERNEL_ELF) "$(KERNEL_APPEND)"
 
 CHECKS += check-kernel-boot
 check-kernel-boot:
