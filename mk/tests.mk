@@ -66,7 +66,7 @@ check-model-m32:
 	@$(m32_or_skip); $(MAKE) --no-print-directory $(BUILD)/m32/tests/test_model && \
 	  $(call run_test,$(BUILD)/m32/tests/test_model,--seed 3 --ops $(MODEL_OPS_m32) --check-every $(MODEL_EVERY_m32))
 check-model-table: $(BUILD)/table/tests/test_model
-	@$(call run_test,$<,--seed 4 --ops $(MODEL_OPS_table) --check-every $(MODEL_EVERY_table))
+	@$(call run_test,$<,--seed 4 --ops $(MODEL_OPS_table) --check-every $(MODEL_EVERY_table) --poison)
 
 .PHONY: check-regress-fast check-regress-table check-regress-asan
 check-regress-fast: $(BUILD)/fast/tests/test_regress
