@@ -73,7 +73,7 @@ static void kheap_report_problem(void *ctx, const hh_problem *problem)
             problem->what != NULL ? problem->what : "");
 }
 
-void kheap_init(void)
+void kheap_init(uint32_t flags)
 {
     pmm_reserve(0, placement_seal()); /* kernel image and placement memory */
     state.start = KHEAP_START;
@@ -88,6 +88,7 @@ void kheap_init(void)
     opt.on_error = kheap_report_problem;
     opt.ctx = &state;
     opt.max_size = KHEAP_MAX_SIZE;
+    opt.flags = flags;
     heap = hh_init((void *)(uintptr_t)KHEAP_START, KHEAP_INITIAL_SIZE, &opt);
     if (heap == NULL)
         panic("hh_init refused the kernel heap");

@@ -28,8 +28,10 @@ typedef struct kheap_state {
     hh_problem last_problem;
 } kheap_state;
 
-/* Map the initial pages, start holeheap on them; the heap takes over kmalloc. */
-void kheap_init(void);
+/* Map the initial pages, start holeheap on them with these hh_options.flags
+ * (0, or HH_CHECK_ALWAYS | HH_POISON for a hardened heap); the heap takes
+ * over kmalloc. */
+void kheap_init(uint32_t flags);
 hh_heap *kheap(void);  /* NULL until kheap_init */
 const kheap_state *kheap_counts(void);
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Boot the holeheap demo kernel in QEMU, headless, serial console on stdout.
 #   qemu-boot.sh run   KERNEL [CMDLINE]   boot once; succeed iff the self-test passed
-#   qemu-boot.sh check KERNEL LOGDIR      boot twice (self-test; fault-test) and assert
+#   qemu-boot.sh check KERNEL LOGDIR      boot three times (self-test, fault-test,
+#                                         hardened) and assert each verdict
 # The kernel leaves QEMU through isa-debug-exit: status 33 = PASS, 35 = FAIL,
 # 37 = CPU exception. A boot that takes longer than BOOT_TIMEOUT seconds fails.
 set -u
@@ -58,6 +59,17 @@ check_selftest() {
     echo "self-test boot: '$PASS_LINE', QEMU status 33 ($(wc -l <"$log") lines in $log)"
 }
 
+check_hardened() {
+    log=$2/boot-hardened.log
+    boot "$1" hardened >"$log" </dev/null
+    status=$(status_of "$log")
+    [ "$status" = 33 ] || fail "hardened boot: $(explain "$status")" "$log"
+    grep -qx "$PASS_LINE" "$log" || fail "hardened boot: no line '$PASS_LINE'" "$log"
+    if grep -q '^FAIL' "$log"; then fail "hardened boot printed FAIL lines" "$log"; fi
+    grep -q '^holeheap: HH_E_POISON at 0x' "$log" || fail "hardened boot: the write after free was not reported" "$log"
+    echo "hardened boot (HH_CHECK_ALWAYS | HH_POISON): PASS, write after free caught, QEMU status 33"
+}
+
 check_fault() {
     log=$2/boot-fault.log
     boot "$1" fault-test >"$log" </dev/null
@@ -76,6 +88,7 @@ case ${1:-} in
         mkdir -p "$3"
         check_selftest "$2" "$3"
         check_fault "$2" "$3"
+        check_hardened "$2" "$3"
         echo "check-kernel-boot: passed" ;;
     *) echo "usage: $0 run KERNEL [CMDLINE] | check KERNEL LOGDIR" >&2; exit 2 ;;
 esac

@@ -4,6 +4,7 @@
  * The success line is printed only when nothing failed.
  */
 #include "selftest.h"
+#include "config.h" /* HH_POISON_BYTE */
 #include "console.h"
 #include "kheap.h"
 #include "kmalloc.h"
@@ -19,6 +20,7 @@
 
 #define RANDOM_SLOTS 256u
 #define RANDOM_OPS 6000u
+#define RANDOM_OPS_HARDENED 100u /* every call walks the heap and its poison */
 #define CHECK_EVERY 500u
 #define GROW_BLOCKS 48u
 #define GROW_BLOCK_SIZE 0x10000u /* 48 x 64 KiB = 3 MiB: the heap must grow */
@@ -28,6 +30,7 @@
 static uint32_t failures;
 static uint32_t planted_problems; /* misuse the test commits on purpose */
 static uint32_t rng_state = RANDOM_SEED;
+static bool hardened; /* "hardened" on the command line: HH_CHECK_ALWAYS | HH_POISON */
 
 /* ---- small tools ---- */
 
@@ -172,10 +175,11 @@ static bool release_slot(slot *s)
 
 static void test_random(void)
 {
-    kprintf("[random] %u random kmalloc/kmalloc_a/kfree over %u slots, seed 0x%08x\n",
-            RANDOM_OPS, RANDOM_SLOTS, RANDOM_SEED);
+    uint32_t ops = hardened ? RANDOM_OPS_HARDENED : RANDOM_OPS;
+    kprintf("[random] %u random kmalloc/kmalloc_a/kfree over %u slots, seed 0x%08x\n", ops,
+            RANDOM_SLOTS, RANDOM_SEED);
     uint32_t allocs = 0, aligned = 0, frees = 0, bad = 0;
-    for (uint32_t op = 1; op <= RANDOM_OPS && bad < 10; op++) {
+    for (uint32_t op = 1; op <= ops && bad < 10; op++) {
         slot *s = &slots[rnd_below(RANDOM_SLOTS)];
         bool ok;
         if (s->p != NULL) {
@@ -393,12 +397,31 @@ static void test_interior_pointer(void)
     kfree(p);
 }
 
+/* Only with HH_POISON: a write into a freed block is found at the next call. */
+static void test_use_after_free(void)
+{
+    uint8_t *left = kmalloc(64), *p = kmalloc(64), *right = kmalloc(64);
+    kfree(p);
+    kprintf("  writing into %p, 40 bytes into a freed block\n", (void *)p);
+    p[40] = 0x00;
+    uint32_t before = kheap_counts()->problem_total;
+    uint8_t *q = kmalloc(64);
+    reported(before, HH_E_POISON, "the next kmalloc caught the write after free as HH_E_POISON");
+    p[40] = HH_POISON_BYTE; /* repair */
+    kfree(q);
+    kfree(left);
+    kfree(right);
+}
+
 static void test_misuse(void)
 {
-    kprintf("[misuse] overflow, double free, interior pointer\n");
+    kprintf("[misuse] overflow, double free, interior pointer%s\n",
+            hardened ? ", write after free" : "");
     test_overflow();
     test_double_free();
     test_interior_pointer();
+    if (hardened)
+        test_use_after_free();
     check_heap(kheap(), "the misuse tests");
 }
 
@@ -505,11 +528,13 @@ static void fault_test(void)
 void selftest_run(const char *cmdline)
 {
     kprintf("holeheap kernel self-test\n");
+    hardened = str_has_word(cmdline, "hardened");
     test_placement();
-    kheap_init();
+    kheap_init(hardened ? HH_CHECK_ALWAYS | HH_POISON : 0u);
     hh_stats s = heap_stats();
-    kprintf("[heap] holeheap at 0x%08x: %zu KiB mapped, maximum %u KiB, %zu bytes free\n",
-            KHEAP_START, s.region_bytes / 1024u, KHEAP_MAX_SIZE / 1024u, s.free_bytes);
+    kprintf("[heap] holeheap at 0x%08x: %zu KiB mapped, maximum %u KiB, %zu bytes free%s\n",
+            KHEAP_START, s.region_bytes / 1024u, KHEAP_MAX_SIZE / 1024u, s.free_bytes,
+            hardened ? ", flags HH_CHECK_ALWAYS | HH_POISON" : "");
     check_heap(kheap(), "hh_init");
     test_random();
     test_physical();
