@@ -3,6 +3,8 @@
 # else of the core, in plain, sanitizer and 32-bit builds.
 #   check-index-fast   check-index-table   check-index-asan   check-index-m32
 
+# A corrupted tree can send a broken build into a loop: cap each run.
+IDXT_RUN := $(shell command -v timeout >/dev/null 2>&1 && echo timeout 300)
 IDXT_DEPS := tests/test_index.c src/index_fast.c src/index_table.c $(CORE_HDRS)
 IDXT_DEF_fast  :=
 IDXT_DEF_table := -DHH_INDEX_TABLE
@@ -23,11 +25,11 @@ $(foreach i,fast table,$(foreach k,plain asan m32,$(eval $(call idxt_rule,$(i),$
 
 .PHONY: check-index-fast check-index-table check-index-asan check-index-m32
 check-index-fast: $(BUILD)/test/index-fast-plain
-	./$<
+	$(IDXT_RUN) ./$<
 check-index-table: $(BUILD)/test/index-table-plain
-	./$<
+	$(IDXT_RUN) ./$<
 check-index-asan: $(BUILD)/test/index-fast-asan $(BUILD)/test/index-table-asan
-	./$(BUILD)/test/index-fast-asan && ./$(BUILD)/test/index-table-asan
+	$(IDXT_RUN) ./$(BUILD)/test/index-fast-asan && $(IDXT_RUN) ./$(BUILD)/test/index-table-asan
 
 # 32-bit needs gcc-multilib and the i386 cmocka: SKIP when they cannot link.
 IDXT_M32_OK = $(shell printf '#include <stdarg.h>\n#include <stddef.h>\n#include <setjmp.h>\n#include <stdint.h>\n#include <cmocka.h>\nint main(void){return 0;}\n' | \
@@ -35,6 +37,6 @@ IDXT_M32_OK = $(shell printf '#include <stdarg.h>\n#include <stddef.h>\n#include
 check-index-m32:
 	@if [ "$(IDXT_M32_OK)" != yes ]; then echo "SKIP: $(CC) -m32 cannot link cmocka (gcc-multilib, libcmocka-dev:i386)"; \
 	else $(MAKE) --no-print-directory $(BUILD)/test/index-fast-m32 $(BUILD)/test/index-table-m32 && \
-	  ./$(BUILD)/test/index-fast-m32 && ./$(BUILD)/test/index-table-m32; fi
+	  $(IDXT_RUN) ./$(BUILD)/test/index-fast-m32 && $(IDXT_RUN) ./$(BUILD)/test/index-table-m32; fi
 
 CHECKS += check-index-fast check-index-table check-index-asan check-index-m32

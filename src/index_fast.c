@@ -143,11 +143,18 @@ static uint32_t idx_rebalance(hh_heap *h, uint32_t pos)
     return pos;
 }
 
-/* Fix heights and balance from pos up to the root. */
+/* Fix heights and balance from pos upwards. Ancestors depend only on the
+ * height of the subtree below them: once a subtree (rotated or not) keeps the
+ * height it had, nothing above changes and the walk stops. */
 static void idx_retrace(hh_heap *h, uint32_t pos)
 {
-    while (pos != HH_NIL)
-        pos = idx_parent(h, idx_rebalance(h, pos));
+    while (pos != HH_NIL) {
+        uint32_t before = idx_height(h, pos);
+        uint32_t top = idx_rebalance(h, pos);
+        if (idx_height(h, top) == before)
+            return;
+        pos = idx_parent(h, top);
+    }
 }
 
 /* ---- the interface ---- */
@@ -252,7 +259,7 @@ static uint32_t idx_unlink_inner(hh_heap *h, uint32_t z)
     idx_set_parent(h, zn->left, y);
     yn->parent = zn->parent;
     idx_replace_child(h, zn->parent, z, y);
-    yn->meta = zn->meta;
+    yn->meta = zn->meta; /* y now stands where z stood, at z's height */
     return start;
 }
 
@@ -316,7 +323,7 @@ bool idx_contains(const hh_heap *h, const struct tag *hole)
     for (uint32_t depth = 0; pos != HH_NIL && depth < IDX_MAX_HEIGHT; depth++) {
         uint64_t here = idx_key_of(h, pos);
         if (here == want)
-            return pos == want_pos;
+            return true; /* the key holds the position: this is the hole */
         pos = want < here ? idx_left(h, pos) : idx_right(h, pos);
     }
     return false;
