@@ -11,12 +11,16 @@ BOOT_TIMEOUT=${BOOT_TIMEOUT:-60}
 # QEMU_MEM: guest RAM in MiB (default 64)
 PASS_LINE='holeheap kernel self-test: PASS'
 
-# boot KERNEL CMDLINE: serial output on stdout (carriage returns removed); the
-# status is QEMU's, or 124 on timeout.
-boot() {
-    { timeout --foreground -k 5 "$BOOT_TIMEOUT" "$QEMU_I386" -kernel "$1" -append "$2" \
+# qemu KERNEL CMDLINE: boot, serial console on stdout; QEMU's status, 124 on timeout.
+qemu() {
+    timeout --foreground -k 5 "$BOOT_TIMEOUT" "$QEMU_I386" -kernel "$1" -append "$2" \
         -display none -serial stdio -monitor none -no-reboot -m "${QEMU_MEM:-64}" \
-        -device isa-debug-exit,iobase=0xf4,iosize=0x04 2>&1; echo "qemu-status $?"; } | tr -d '\r'
+        -device isa-debug-exit,iobase=0xf4,iosize=0x04
+}
+
+# boot KERNEL CMDLINE: the console without carriage returns, then "qemu-status N".
+boot() {
+    { qemu "$1" "$2" 2>&1; echo "qemu-status $?"; } | tr -d '\r'
 }
 
 status_of() { sed -n 's/^qemu-status //p' "$1" | tail -n 1; }
@@ -38,10 +42,8 @@ fail() {
 }
 
 run() {
-    log=$(mktemp)
-    boot "$1" "${2:-}" | tee "$log" | grep -v '^qemu-status '
-    status=$(status_of "$log")
-    rm -f "$log"
+    qemu "$1" "${2:-}"
+    status=$?
     echo "QEMU exited with status $status: $(explain "$status")"
     [ "$status" = 33 ] || { [ "${2:-}" = fault-test ] && [ "$status" = 37 ]; }
 }
