@@ -61,7 +61,8 @@ freestanding:
 	    $(CC) $$arch $(CORE_CFLAGS) -O2 -ffreestanding -fno-builtin -nostdlib \
 	      -c $$f -o $(BUILD)/free$$arch/$$(basename $$f .c).o || exit 1; \
 	  done; \
-	  undef=$$(nm -u $(BUILD)/free$$arch/*.o | awk '{print $$2}' | sort -u | \
+	  $(CC) $$arch -nostdlib -r -o $(BUILD)/free$$arch/core.ro $(BUILD)/free$$arch/*.o || exit 1; \
+	  undef=$$(nm -u $(BUILD)/free$$arch/core.ro | awk '{print $$2}' | sort -u | \
 	    grep -vxE 'memcpy|memset|memmove|_GLOBAL_OFFSET_TABLE_|__x86.get_pc_thunk.*' || true); \
 	  if [ -n "$$undef" ]; then echo "freestanding core ($$arch) needs: $$undef"; exit 1; fi; \
 	  echo "freestanding core ($$arch): calls only memcpy/memset/memmove"; \
@@ -92,3 +93,10 @@ install: lib
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- the demo
+$(BUILD)/demo: demo/demo.c include/holeheap.h $(LIB_A)
+	$(CC) $(WARN) -O2 -g -Iinclude $< $(LIB_A) -o $@
+
+demo: $(BUILD)/demo
+	./$(BUILD)/demo

@@ -126,4 +126,14 @@ static inline bool tag_sealed(const hh_heap *h, const tag *t, uint32_t pos)
     return t->seal == tag_seal(h, t->word, pos);
 }
 
+/* ---- shared between heap.c and check.c ---- */
+
+/* Record a problem and pass it to on_error. */
+void heap_report(hh_heap *h, int code, const void *where, const char *what);
+/* hh_check without taking the lock. */
+int heap_check_unlocked(hh_heap *h, hh_problem *out);
+/* The poison area of a hole: past its index node, up to its footer. */
+static inline unsigned char *hole_poison_start(tag *b) { return (unsigned char *)block_payload(b) + sizeof(idx_node); }
+static inline size_t hole_poison_bytes(tag *b) { return tag_size(b) - HH_OVERHEAD - sizeof(idx_node); }
+
 #endif /* HH_TAG_H */

@@ -1,0 +1,260 @@
+/*
+ * hh_check: prove the heap consistent, invariant by invariant (docs/design.md
+ * numbers them I1..I12). Each check returns its code instead of asserting, so
+ * it works in release builds. Also the walk, the text map and code names.
+ */
+#include "mem.h"
+#include "tag.h"
+
+static int fail(hh_problem *out, int code, const void *where, const char *what)
+{
+    if (out) {
+        out->code = code;
+        out->where = where;
+        out->what = what;
+    }
+    return code;
+}
+
+/* I1: the control block is intact and its pointers are plausible. */
+static int check_control(const hh_heap *h, hh_problem *out)
+{
+    if (h->magic != (HH_MAGIC ^ h->key))
+        return fail(out, HH_E_CORRUPT, h, "I1: control block magic overwritten");
+    bool aligned = ((uintptr_t)h->base % HH_GRANULE == HH_TAG_BYTES) && ((uintptr_t)h->end % HH_GRANULE == HH_TAG_BYTES);
+    bool ordered = (char *)h < h->base && h->base < h->end && h->floor_end <= h->end && h->end <= h->limit_end;
+    if (!aligned || !ordered)
+        return fail(out, HH_E_CORRUPT, h, "I1: control block pointers overwritten");
+    return HH_OK;
+}
+
+/* I2: the fences at both ends of the arena are sealed. */
+static int check_fences(const hh_heap *h, hh_problem *out)
+{
+    const tag *pro = heap_prologue(h), *epi = heap_epilogue(h);
+    if (pro->word != 0 || !tag_sealed(h, pro, HH_NIL))
+        return fail(out, HH_E_CORRUPT, pro, "I2: prologue fence overwritten (write before the first block)");
+    if (epi->word != 0 || !tag_sealed(h, epi, block_pos(h, epi)))
+        return fail(out, HH_E_CORRUPT, epi, "I2: epilogue fence overwritten (write past the last block)");
+    return HH_OK;
+}
+
+/* I3-I6 for one block or hole at b. */
+static int check_tags(const hh_heap *h, tag *b, hh_problem *out)
+{
+    if (!tag_sealed(h, b, block_pos(h, b)))
+        return fail(out, HH_E_CORRUPT, b, "I3: header's check value does not match (header overwritten)");
+    if (tag_size(b) < HH_MIN_BLOCK)
+        return fail(out, HH_E_CORRUPT, b, "I4: block smaller than the minimum");
+    if (tag_size(b) > (size_t)(h->end - (char *)b))
+        return fail(out, HH_E_CORRUPT, b, "I6: block runs past the end of the heap");
+    const tag *f = block_footer(b);
+    if (f->word != b->word || f->seal != b->seal)
+        return fail(out, HH_E_CORRUPT, f, "I5: footer differs from header (write past the end of a block)");
+    return HH_OK;
+}
+
+/* I12: a poisoned hole still holds its poison. */
+static int check_poison(const hh_heap *h, tag *hole, hh_problem *out)
+{
+    if (!(h->flags & HH_POISON))
+        return HH_OK;
+    const unsigned char *p = hole_poison_start(hole);
+    size_t n = hole_poison_bytes(hole);
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != HH_POISON_BYTE)
+            return fail(out, HH_E_POISON, p + i, "I12: freed memory was written after free");
+    return HH_OK;
+}
+
+/* What the walk counts, to compare with the running totals. */
+typedef struct tally {
+    size_t blocks, holes, used, free, largest;
+} tally;
+
+/* I3-I7 and I12 over the whole arena, in address order. */
+static int check_walk(const hh_heap *h, tally *t, hh_problem *out)
+{
+    bool left_is_hole = false;
+    for (tag *b = heap_first(h); (char *)b < h->end; b = block_next(b)) {
+        int rc = check_tags(h, b, out);
+        if (rc)
+            return rc;
+        size_t size = tag_size(b);
+        if (!tag_is_hole(b)) {
+            t->blocks++;
+            t->used += size;
+            left_is_hole = false;
+            continue;
+        }
+        if (left_is_hole)
+            return fail(out, HH_E_CORRUPT, b, "I7: two holes side by side (missed coalescing)");
+        rc = check_poison(h, b, out);
+        if (rc)
+            return rc;
+        t->holes++;
+        t->free += size;
+        t->largest = size > t->largest ? size : t->largest;
+        left_is_hole = true;
+    }
+    return HH_OK;
+}
+
+/* I8 and I9: every hole is in the index, and nothing else is. Runs after
+ * check_walk and idx_verify, so the tags and the index can be trusted. */
+static int check_index_membership(const hh_heap *h, const tally *t, hh_problem *out)
+{
+    for (tag *b = heap_first(h); (char *)b < h->end; b = block_next(b))
+        if (tag_is_hole(b) && !idx_contains(h, b))
+            return fail(out, HH_E_INDEX, b, "I8: a hole is missing from the index");
+    if (idx_count(h) != t->holes)
+        return fail(out, HH_E_INDEX, h, "I9: the index holds a different number of holes than the heap");
+    return HH_OK;
+}
+
+/* I11: the running totals equal what the walk found. */
+static int check_totals(const hh_heap *h, const tally *t, hh_problem *out)
+{
+    if (h->blocks != t->blocks || h->holes != t->holes)
+        return fail(out, HH_E_STATS, h, "I11: block or hole count differs from the walk");
+    if (h->used_bytes != t->used || h->free_bytes != t->free)
+        return fail(out, HH_E_STATS, h, "I11: used or free bytes differ from the walk");
+    if (t->used + t->free != (size_t)(h->end - h->base))
+        return fail(out, HH_E_STATS, h, "I11: blocks and holes do not add up to the arena");
+    if ((size_t)idx_largest_g(h) * HH_GRANULE != t->largest)
+        return fail(out, HH_E_STATS, h, "I11: the index's largest hole is not the largest hole");
+    return HH_OK;
+}
+
+int heap_check_unlocked(hh_heap *h, hh_problem *out)
+{
+    tally t = {0};
+    int rc = check_control(h, out);
+    if (!rc)
+        rc = check_fences(h, out);
+    if (!rc)
+        rc = check_walk(h, &t, out);
+    if (!rc)
+        rc = idx_verify(h, out); /* I10 */
+    if (!rc)
+        rc = check_index_membership(h, &t, out);
+    if (!rc)
+        rc = check_totals(h, &t, out);
+    if (!rc)
+        fail(out, HH_OK, NULL, "consistent");
+    return rc;
+}
+
+int hh_check(hh_heap *h, hh_problem *out)
+{
+    if (!h)
+        return fail(out, HH_E_BAD_POINTER, NULL, "no heap");
+    if (h->magic != (HH_MAGIC ^ h->key))
+        return check_control(h, out);
+    if (h->lock)
+        h->lock(h->ctx);
+    int rc = heap_check_unlocked(h, out);
+    if (h->unlock)
+        h->unlock(h->ctx);
+    return rc;
+}
+
+/* ---- walking ---- */
+
+static int walk_unlocked(hh_heap *h, int (*visit)(void *ctx, const hh_span *span), void *ctx)
+{
+    for (tag *b = heap_first(h); (char *)b < h->end; b = block_next(b)) {
+        if (check_tags(h, b, NULL))
+            return -1;
+        hh_span s = {b, tag_size(b), block_payload(b), tag_is_hole(b)};
+        int rc = visit(ctx, &s);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int hh_walk(hh_heap *h, int (*visit)(void *ctx, const hh_span *span), void *ctx)
+{
+    if (!h || !visit || h->magic != (HH_MAGIC ^ h->key))
+        return -1;
+    if (h->lock)
+        h->lock(h->ctx);
+    int rc = walk_unlocked(h, visit, ctx);
+    if (h->unlock)
+        h->unlock(h->ctx);
+    return rc;
+}
+
+/* ---- the text map ---- */
+
+enum { CELL_HOLE = 1, CELL_BLOCK = 2, CELL_CONTROL = 4 };
+
+typedef struct map_state {
+    char *cells;
+    const char *origin;
+    size_t cell_bytes, ncells;
+} map_state;
+
+static void map_mark(map_state *m, const char *from, size_t bytes, char bit)
+{
+    size_t first = (size_t)(from - m->origin) / m->cell_bytes;
+    size_t last = (size_t)(from + bytes - 1 - m->origin) / m->cell_bytes;
+    for (size_t i = first; i <= last && i < m->ncells; i++)
+        m->cells[i] = (char)(m->cells[i] | bit);
+}
+
+static int map_visit(void *ctx, const hh_span *s)
+{
+    map_mark(ctx, s->start, s->size, s->is_hole ? CELL_HOLE : CELL_BLOCK);
+    return 0;
+}
+
+/* Control data shows only where a cell holds nothing else. */
+static char map_glyph(char bits)
+{
+    if (bits & (CELL_HOLE | CELL_BLOCK))
+        bits = (char)(bits & ~CELL_CONTROL);
+    switch (bits) {
+    case CELL_HOLE: return '.';
+    case CELL_BLOCK: return '#';
+    case 0:
+    case CELL_CONTROL: return '=';
+    default: return '+';
+    }
+}
+
+size_t hh_map_text(hh_heap *h, char *buf, size_t cap, size_t columns)
+{
+    if (!buf || cap == 0)
+        return 0;
+    buf[0] = '\0';
+    if (!h || h->magic != (HH_MAGIC ^ h->key) || columns == 0)
+        return 0;
+    columns = columns < cap - 1 ? columns : cap - 1;
+    if (columns == 0)
+        return 0;
+    if (h->lock)
+        h->lock(h->ctx);
+    size_t span = (size_t)(h->end + HH_TAG_BYTES - h->mem);
+    map_state m = {buf, h->mem, (span + columns - 1) / columns, 0};
+    m.ncells = (span + m.cell_bytes - 1) / m.cell_bytes;
+    memset(buf, 0, m.ncells);
+    map_mark(&m, h->mem, (size_t)(h->base - h->mem), CELL_CONTROL);
+    int rc = walk_unlocked(h, map_visit, &m);
+    if (h->unlock)
+        h->unlock(h->ctx);
+    for (size_t i = 0; i < m.ncells; i++)
+        buf[i] = rc < 0 ? '?' : map_glyph(buf[i]);
+    buf[m.ncells] = '\0';
+    return m.ncells;
+}
+
+const char *hh_code_name(int code)
+{
+    static const char *const names[HH_E_COUNT] = {
+        "HH_OK",         "HH_E_BAD_POINTER", "HH_E_DOUBLE_FREE", "HH_E_CORRUPT", "HH_E_INDEX",
+        "HH_E_BAD_SIZE", "HH_E_BAD_ALIGN",   "HH_E_POISON",      "HH_E_STATS",   "HH_E_CALLBACK",
+    };
+    return (code >= 0 && code < HH_E_COUNT) ? names[code] : "HH_E_?";
+}

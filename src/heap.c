@@ -1,0 +1,630 @@
+/*
+ * holeheap: init, alloc, aligned alloc, calloc, realloc, free, grow, trim.
+ *
+ * Every hole passes through hole_link (tags written, poisoned, indexed,
+ * counted) and hole_unlink (poison verified, unindexed, uncounted); every
+ * block through block_make and block_unmake. Operations validate everything
+ * they will touch before they change anything, so a refused call leaves the
+ * heap as it was.
+ */
+#include "mem.h"
+#include "tag.h"
+
+/* ---- small arithmetic ---- */
+
+static inline uintptr_t align_up(uintptr_t x, uintptr_t a) { return (x + a - 1) & ~(a - 1); }
+static inline uintptr_t align_down(uintptr_t x, uintptr_t a) { return x & ~(a - 1); }
+static inline size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+static inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+static inline size_t granules(size_t bytes) { return bytes / HH_GRANULE; }
+
+/* Block size (header + payload + footer) for a request of n bytes; 0 if no
+ * heap could ever hold it. */
+static size_t block_size_for(size_t n)
+{
+    if (n > HH_MAX_SPAN - 2 * HH_MIN_BLOCK)
+        return 0;
+    return max_size(align_up(n + HH_OVERHEAD, HH_GRANULE), HH_MIN_BLOCK);
+}
+
+static inline char *region_end(const hh_heap *h) { return h->end + HH_TAG_BYTES; }
+
+/* ---- problems ---- */
+
+void heap_report(hh_heap *h, int code, const void *where, const char *what)
+{
+    h->last.code = code;
+    h->last.where = where;
+    h->last.what = what;
+    h->problems++;
+    if (h->on_error)
+        h->on_error(h->ctx, &h->last);
+}
+
+/* ---- running totals ---- */
+
+static void count_block(hh_heap *h, size_t size, int sign)
+{
+    if (sign > 0) {
+        h->blocks++;
+        h->used_bytes += size;
+        h->peak_used_bytes = max_size(h->peak_used_bytes, h->used_bytes);
+    } else {
+        h->blocks--;
+        h->used_bytes -= size;
+    }
+}
+
+static void count_hole(hh_heap *h, size_t size, int sign)
+{
+    if (sign > 0) {
+        h->holes++;
+        h->free_bytes += size;
+    } else {
+        h->holes--;
+        h->free_bytes -= size;
+    }
+}
+
+/* ---- holes and blocks ---- */
+
+/* Report (once per hole) a poison pattern that changed: a write after free. */
+static void hole_poison_verify(hh_heap *h, tag *hole)
+{
+    const unsigned char *p = hole_poison_start(hole);
+    size_t n = hole_poison_bytes(hole);
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != HH_POISON_BYTE) {
+            heap_report(h, HH_E_POISON, p + i, "freed memory was written after free");
+            return;
+        }
+    }
+}
+
+/* Make [b, b+size) a hole: tags, poison, index, totals. */
+static tag *hole_link(hh_heap *h, tag *b, size_t size)
+{
+    tag_write(h, b, size, true);
+    if (h->flags & HH_POISON)
+        memset(hole_poison_start(b), HH_POISON_BYTE, hole_poison_bytes(b));
+    idx_insert(h, b);
+    count_hole(h, size, +1);
+    return b;
+}
+
+/* Take a hole out of the index before its tags change. */
+static void hole_unlink(hh_heap *h, tag *hole)
+{
+    if (h->flags & HH_POISON)
+        hole_poison_verify(h, hole);
+    idx_remove(h, hole);
+    count_hole(h, tag_size(hole), -1);
+}
+
+static void block_make(hh_heap *h, tag *b, size_t size)
+{
+    tag_write(h, b, size, false);
+    count_block(h, size, +1);
+}
+
+/*
+ * Place a block of `size` at the start of the free span [b, b+span), which is
+ * in no index. The rest becomes a hole when it can be one, else joins the block:
+ *
+ *   | block (size) | hole (span-size) |     or     | block (span) |
+ */
+static tag *block_place(hh_heap *h, tag *b, size_t span, size_t size)
+{
+    if (span - size >= HH_MIN_BLOCK) {
+        block_make(h, b, size);
+        hole_link(h, block_next(b), span - size);
+    } else {
+        block_make(h, b, span);
+    }
+    return b;
+}
+
+/* ---- validation of what a caller hands back ---- */
+
+static bool tags_equal(const tag *a, const tag *b) { return a->word == b->word && a->seal == b->seal; }
+
+/* The block whose payload is p, or NULL after reporting why not. */
+static tag *block_from_user(hh_heap *h, const void *p)
+{
+    const char *c = p;
+    if (c < h->base + HH_TAG_BYTES || c >= h->end) {
+        heap_report(h, HH_E_BAD_POINTER, p, "pointer outside the heap");
+        return NULL;
+    }
+    if (((size_t)(c - h->base) - HH_TAG_BYTES) % HH_GRANULE != 0) {
+        heap_report(h, HH_E_BAD_POINTER, p, "misaligned pointer: not the start of a block");
+        return NULL;
+    }
+    tag *b = payload_block(p);
+    if (!tag_sealed(h, b, block_pos(h, b))) {
+        heap_report(h, HH_E_BAD_POINTER, p, "no block header here: interior pointer or overwritten header");
+        return NULL;
+    }
+    if (tag_size(b) < HH_MIN_BLOCK || tag_size(b) > (size_t)(h->end - (char *)b)) {
+        heap_report(h, HH_E_CORRUPT, b, "block header has an impossible size");
+        return NULL;
+    }
+    if (tag_is_hole(b)) {
+        heap_report(h, HH_E_DOUBLE_FREE, p, "block is already free (double free)");
+        return NULL;
+    }
+    if (!tags_equal(b, block_footer(b))) {
+        heap_report(h, HH_E_CORRUPT, block_footer(b), "footer overwritten: write past the end of the block");
+        return NULL;
+    }
+    return b;
+}
+
+/* The hole left of b, NULL if b's left neighbour is a block; *ok false (and
+ * reported) when that neighbour's tags are corrupt. */
+static tag *left_hole(hh_heap *h, tag *b, bool *ok)
+{
+    if ((char *)b == h->base)
+        return NULL;
+    tag *lf = block_left_footer(b);
+    size_t size = tag_size(lf);
+    tag *left = (tag *)(void *)((char *)b - size);
+    if (size < HH_MIN_BLOCK || size > (size_t)((char *)b - h->base) || !tags_equal(lf, left) ||
+        !tag_sealed(h, left, block_pos(h, left))) {
+        heap_report(h, HH_E_CORRUPT, lf, "left neighbour's footer or header is corrupt");
+        *ok = false;
+        return NULL;
+    }
+    return tag_is_hole(left) ? left : NULL;
+}
+
+/* The hole right of b, as left_hole. */
+static tag *right_hole(hh_heap *h, tag *b, bool *ok)
+{
+    tag *r = block_next(b);
+    if ((char *)r == h->end)
+        return NULL;
+    size_t size = tag_size(r);
+    if (!tag_sealed(h, r, block_pos(h, r)) || size < HH_MIN_BLOCK || size > (size_t)(h->end - (char *)r) ||
+        !tags_equal(r, block_footer(r))) {
+        heap_report(h, HH_E_CORRUPT, r, "right neighbour's header or footer is corrupt (write past the end?)");
+        *ok = false;
+        return NULL;
+    }
+    return tag_is_hole(r) ? r : NULL;
+}
+
+/* ---- growth and trimming at the end of the heap ---- */
+
+/* The last block or hole: the one whose footer sits just before the epilogue. */
+static tag *heap_last(const hh_heap *h)
+{
+    tag *lf = heap_epilogue(h) - 1;
+    return (tag *)(void *)(h->end - tag_size(lf));
+}
+
+/* Move the epilogue to new_end (the region then ends 8 bytes later). */
+static void heap_set_end(hh_heap *h, char *new_end)
+{
+    h->end = new_end;
+    fence_write(h, heap_epilogue(h), block_pos(h, heap_epilogue(h)));
+}
+
+/*
+ * Ask grow for room so that the last hole has at least `need` bytes. Extends the
+ * last hole when the heap ends in one, else adds a hole where the epilogue was.
+ * Returns that hole, or NULL (heap unchanged) when growth is impossible.
+ */
+static tag *heap_grow(hh_heap *h, size_t need)
+{
+    if (!h->grow)
+        return NULL;
+    tag *last = heap_last(h);
+    size_t have = tag_is_hole(last) ? tag_size(last) : 0;
+    size_t missing = need - have;
+    size_t room = (size_t)(h->limit_end - h->end);
+    if (missing > room)
+        return NULL;
+    size_t ask = min_size(max_size(missing, HH_GROW_CHUNK), room);
+    size_t got = h->grow(h->ctx, region_end(h), ask);
+    if (got == 0)
+        return NULL;
+    if (got < ask) {
+        heap_report(h, HH_E_CALLBACK, region_end(h), "grow returned fewer bytes than asked");
+        return NULL;
+    }
+    size_t added = align_down(min_size(got, room), HH_GRANULE);
+    tag *hole = have ? last : heap_epilogue(h);
+    if (have)
+        hole_unlink(h, last);
+    heap_set_end(h, h->end + added);
+    return hole_link(h, hole, have + added);
+}
+
+/* Offer the trailing memory back when the last hole is large (see HH_TRIM_*). */
+static void heap_trim(hh_heap *h)
+{
+    tag *last = heap_last(h);
+    if (!h->shrink || !tag_is_hole(last) || tag_size(last) < HH_TRIM_THRESHOLD)
+        return;
+    size_t spare = min_size(tag_size(last) - HH_TRIM_KEEP, (size_t)(h->end - h->floor_end));
+    spare = align_down(spare, HH_GRANULE);
+    if (spare == 0)
+        return;
+    size_t size = tag_size(last);
+    hole_unlink(h, last);
+    size_t released = h->shrink(h->ctx, region_end(h) - spare, spare);
+    if (released > spare || released % HH_GRANULE != 0) {
+        heap_report(h, HH_E_CALLBACK, region_end(h) - spare, "shrink returned an impossible byte count");
+        released = 0;
+    }
+    heap_set_end(h, h->end - released);
+    hole_link(h, last, size - released);
+}
+
+/* ---- the operations, lock held ---- */
+
+static void *alloc_unlocked(hh_heap *h, size_t n)
+{
+    size_t size = block_size_for(n);
+    if (size == 0) {
+        heap_report(h, HH_E_BAD_SIZE, NULL, "allocation size too large for any heap");
+        return NULL;
+    }
+    tag *hole = idx_best_fit(h, (uint32_t)granules(size));
+    if (!hole)
+        hole = heap_grow(h, size);
+    if (!hole)
+        return NULL;
+    size_t span = tag_size(hole);
+    hole_unlink(h, hole);
+    return block_payload(block_place(h, hole, span, size));
+}
+
+/* Gap from hole start to the header of a block whose payload is aligned:
+ * 0 or at least HH_MIN_BLOCK, so that a non-zero gap can become a hole. */
+static size_t aligned_gap(const tag *hole, size_t align)
+{
+    uintptr_t payload = (uintptr_t)(hole + 1);
+    size_t gap = (size_t)(align_up(payload, align) - payload);
+    return (gap != 0 && gap < HH_MIN_BLOCK) ? gap + align : gap;
+}
+
+/*
+ * Carve an aligned block out of a hole:
+ *
+ *   | front hole (gap) | block (size) | rest hole |
+ */
+static void *carve_aligned(hh_heap *h, tag *hole, size_t size, size_t align)
+{
+    size_t gap = aligned_gap(hole, align);
+    size_t span = tag_size(hole);
+    hole_unlink(h, hole);
+    tag *b = hole;
+    if (gap) {
+        hole_link(h, hole, gap);
+        b = block_next(hole);
+    }
+    return block_payload(block_place(h, b, span - gap, size));
+}
+
+static bool hole_fits_aligned(const tag *hole, size_t size, size_t align)
+{
+    return hole && aligned_gap(hole, align) + size <= tag_size(hole);
+}
+
+static void *alloc_aligned_unlocked(hh_heap *h, size_t n, size_t align)
+{
+    if (align == 0 || (align & (align - 1)) != 0 || align > HH_MAX_ALIGN) {
+        heap_report(h, HH_E_BAD_ALIGN, NULL, "alignment not a power of two or too large");
+        return NULL;
+    }
+    if (align <= HH_GRANULE)
+        return alloc_unlocked(h, n);
+    size_t size = block_size_for(n);
+    if (size == 0) {
+        heap_report(h, HH_E_BAD_SIZE, NULL, "allocation size too large for any heap");
+        return NULL;
+    }
+    /* First the best fit for the size alone; if its alignment does not work
+     * out, the best fit for the size plus the worst gap, which always does. */
+    tag *hole = idx_best_fit(h, (uint32_t)granules(size));
+    if (!hole_fits_aligned(hole, size, align)) {
+        size_t padded = size + align + HH_MIN_BLOCK;
+        hole = idx_best_fit(h, (uint32_t)granules(padded));
+        if (!hole)
+            hole = heap_grow(h, padded);
+        if (!hole_fits_aligned(hole, size, align))
+            return NULL;
+    }
+    return carve_aligned(h, hole, size, align);
+}
+
+/*
+ * Free the block b, merging with holes on either side:
+ *
+ *   | left hole | b | right hole |   ->   | one hole |
+ */
+static void free_block(hh_heap *h, tag *b)
+{
+    bool ok = true;
+    tag *left = left_hole(h, b, &ok);
+    tag *right = right_hole(h, b, &ok);
+    if (!ok)
+        return;
+    size_t size = tag_size(b);
+    count_block(h, size, -1);
+    tag *start = b;
+    if (left) {
+        size += tag_size(left);
+        hole_unlink(h, left);
+        start = left;
+    }
+    if (right) {
+        size += tag_size(right);
+        hole_unlink(h, right);
+    }
+    hole_link(h, start, size);
+    heap_trim(h);
+}
+
+/* Shrink b in place to `size`; the tail becomes (or joins) a hole. */
+static void block_shrink(hh_heap *h, tag *b, size_t size)
+{
+    size_t cur = tag_size(b);
+    if (cur - size < HH_MIN_BLOCK)
+        return;
+    bool ok = true;
+    right_hole(h, b, &ok);
+    if (!ok)
+        return;
+    count_block(h, cur, -1);
+    block_make(h, b, size);
+    tag *tail = block_next(b);
+    block_make(h, tail, cur - size);
+    free_block(h, tail);
+}
+
+/* Grow b in place into the hole after it; false if there is no room. */
+static bool block_extend(hh_heap *h, tag *b, size_t size)
+{
+    bool ok = true;
+    tag *right = right_hole(h, b, &ok);
+    size_t cur = tag_size(b);
+    if (!right || cur + tag_size(right) < size)
+        return false;
+    size_t span = cur + tag_size(right);
+    hole_unlink(h, right);
+    count_block(h, cur, -1);
+    block_place(h, b, span, size);
+    return true;
+}
+
+static void *realloc_unlocked(hh_heap *h, void *p, size_t n)
+{
+    tag *b = block_from_user(h, p);
+    if (!b)
+        return NULL;
+    size_t size = block_size_for(n);
+    if (size == 0) {
+        heap_report(h, HH_E_BAD_SIZE, NULL, "reallocation size too large for any heap");
+        return NULL;
+    }
+    if (size <= tag_size(b)) {
+        block_shrink(h, b, size);
+        return p;
+    }
+    if (block_extend(h, b, size))
+        return p;
+    void *q = alloc_unlocked(h, n);
+    if (!q)
+        return NULL;
+    memcpy(q, p, tag_size(b) - HH_OVERHEAD);
+    free_block(h, b);
+    return q;
+}
+
+/* ---- entry and exit of every public call ---- */
+
+static bool heap_alive(const hh_heap *h) { return h && h->magic == (HH_MAGIC ^ h->key); }
+
+/* Take the lock and, with HH_CHECK_ALWAYS, refuse to work on a corrupt heap. */
+static bool heap_enter(hh_heap *h)
+{
+    if (!heap_alive(h))
+        return false;
+    if (h->lock)
+        h->lock(h->ctx);
+    if (h->flags & HH_CHECK_ALWAYS) {
+        hh_problem pr;
+        if (heap_check_unlocked(h, &pr) != HH_OK) {
+            heap_report(h, pr.code, pr.where, pr.what);
+            if (h->unlock)
+                h->unlock(h->ctx);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void heap_leave(hh_heap *h)
+{
+    if (h->flags & HH_CHECK_ALWAYS) {
+        hh_problem pr;
+        if (heap_check_unlocked(h, &pr) != HH_OK)
+            heap_report(h, pr.code, pr.where, pr.what);
+    }
+    if (h->unlock)
+        h->unlock(h->ctx);
+}
+
+/* ---- public API ---- */
+
+void *hh_alloc(hh_heap *h, size_t size)
+{
+    if (!heap_enter(h))
+        return NULL;
+    void *p = alloc_unlocked(h, size);
+    heap_leave(h);
+    return p;
+}
+
+void *hh_alloc_aligned(hh_heap *h, size_t size, size_t align)
+{
+    if (!heap_enter(h))
+        return NULL;
+    void *p = alloc_aligned_unlocked(h, size, align);
+    heap_leave(h);
+    return p;
+}
+
+void *hh_calloc(hh_heap *h, size_t n, size_t size)
+{
+    if (!heap_enter(h))
+        return NULL;
+    void *p = NULL;
+    if (size != 0 && n > SIZE_MAX / size)
+        heap_report(h, HH_E_BAD_SIZE, NULL, "calloc: n * size overflows");
+    else
+        p = alloc_unlocked(h, n * size);
+    heap_leave(h);
+    if (p)
+        memset(p, 0, n * size);
+    return p;
+}
+
+void *hh_realloc(hh_heap *h, void *p, size_t size)
+{
+    if (!p)
+        return hh_alloc(h, size);
+    if (size == 0) {
+        hh_free(h, p);
+        return NULL;
+    }
+    if (!heap_enter(h))
+        return NULL;
+    void *q = realloc_unlocked(h, p, size);
+    heap_leave(h);
+    return q;
+}
+
+void hh_free(hh_heap *h, void *p)
+{
+    if (!p || !heap_enter(h))
+        return;
+    tag *b = block_from_user(h, p);
+    if (b)
+        free_block(h, b);
+    heap_leave(h);
+}
+
+size_t hh_usable_size(hh_heap *h, const void *p)
+{
+    if (!p || !heap_enter(h))
+        return 0;
+    tag *b = block_from_user(h, p);
+    size_t n = b ? tag_size(b) - HH_OVERHEAD : 0;
+    heap_leave(h);
+    return n;
+}
+
+void hh_stats_get(hh_heap *h, hh_stats *out)
+{
+    if (!out)
+        return;
+    memset(out, 0, sizeof *out);
+    if (!heap_enter(h))
+        return;
+    out->region_bytes = (size_t)(region_end(h) - h->mem);
+    out->used_bytes = h->used_bytes;
+    out->free_bytes = h->free_bytes;
+    out->blocks = h->blocks;
+    out->holes = h->holes;
+    out->largest_hole = (size_t)idx_largest_g(h) * HH_GRANULE;
+    out->peak_used_bytes = h->peak_used_bytes;
+    heap_leave(h);
+}
+
+int hh_last_problem(hh_heap *h, hh_problem *out)
+{
+    if (!heap_alive(h))
+        return HH_E_CORRUPT;
+    if (out)
+        *out = h->last;
+    return h->last.code;
+}
+
+size_t hh_problem_count(hh_heap *h) { return heap_alive(h) ? h->problems : 0; }
+
+/* ---- hh_init ---- */
+
+/* Where the parts of a new heap go inside [mem, mem+size). */
+typedef struct layout {
+    uintptr_t control, storage, base, end;
+    size_t storage_bytes;
+} layout;
+
+static bool layout_plan(layout *l, void *mem, size_t size, size_t max_span)
+{
+    uintptr_t start = (uintptr_t)mem, stop = start + size;
+    if (stop < start)
+        return false;
+    l->control = align_up(start, HH_GRANULE);
+    l->storage = align_up(l->control + sizeof(hh_heap), HH_GRANULE);
+    l->storage_bytes = idx_storage_bytes(max_span);
+    l->base = align_up(l->storage + l->storage_bytes, HH_GRANULE) + HH_GRANULE + HH_TAG_BYTES;
+    l->end = align_down(stop, HH_GRANULE) - HH_TAG_BYTES;
+    return l->control >= start && l->base < stop && l->end >= l->base + HH_MIN_BLOCK;
+}
+
+static bool options_valid(const hh_options *o, size_t size)
+{
+    if ((o->lock == NULL) != (o->unlock == NULL))
+        return false;
+    if (o->flags & ~(uint32_t)(HH_CHECK_ALWAYS | HH_POISON))
+        return false;
+    if (o->max_size && (o->max_size < size || !o->grow || o->max_size > HH_MAX_SPAN))
+        return false;
+    return size <= HH_MAX_SPAN;
+}
+
+hh_heap *hh_init(void *mem, size_t size, const hh_options *opt)
+{
+    static const hh_options defaults = {0};
+    const hh_options *o = opt ? opt : &defaults;
+    layout l;
+    if (!mem || !options_valid(o, size) || !layout_plan(&l, mem, size, max_size(size, o->max_size)))
+        return NULL;
+    hh_heap *h = (hh_heap *)l.control;
+    memset(h, 0, sizeof *h);
+    h->key = o->key ? o->key : HH_DEFAULT_KEY;
+    h->magic = HH_MAGIC ^ h->key;
+    h->flags = o->flags;
+    h->mem = mem;
+    h->base = (char *)l.base;
+    h->grow = o->grow;
+    h->shrink = o->shrink;
+    h->lock = o->lock;
+    h->unlock = o->unlock;
+    h->on_error = o->on_error;
+    h->ctx = o->ctx;
+    h->limit_end = o->max_size ? (char *)(align_down((uintptr_t)mem + o->max_size, HH_GRANULE) - HH_TAG_BYTES)
+                               : (char *)l.end;
+    idx_init(h, (void *)l.storage, l.storage_bytes);
+    fence_write(h, heap_prologue(h), HH_NIL);
+    heap_set_end(h, (char *)l.end);
+    h->floor_end = h->end;
+    hole_link(h, heap_first(h), (size_t)(l.end - l.base));
+    return h;
+}
+
+size_t hh_min_region(void)
+{
+    /* Worst-case alignment slack, the control block, the fences and one
+     * minimal hole; the table's storage grows with the region, so iterate. */
+    size_t fixed = HH_GRANULE + sizeof(hh_heap) + 3 * HH_GRANULE + HH_MIN_BLOCK + HH_GRANULE;
+    size_t n = fixed;
+    for (int i = 0; i < 4; i++)
+        n = fixed + (size_t)align_up(idx_storage_bytes(n), HH_GRANULE);
+    return n;
+}
