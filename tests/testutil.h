@@ -23,7 +23,7 @@ typedef struct problem_log {
     int lock_depth_seen; /* lock depth when on_error last ran (see lock_probe) */
 } problem_log;
 
-static void problem_log_record(void *ctx, const hh_problem *p)
+static inline void problem_log_record(void *ctx, const hh_problem *p)
 {
     problem_log *log = ctx;
     log->count++;
@@ -122,7 +122,7 @@ typedef struct walk_summary {
     bool contiguous;         /* every span starts where the previous one ended */
 } walk_summary;
 
-static int walk_summary_visit(void *ctx, const hh_span *s)
+static inline int walk_summary_visit(void *ctx, const hh_span *s)
 {
     walk_summary *w = ctx;
     const char *start = s->start;
@@ -158,7 +158,7 @@ typedef struct span_list {
     size_t count, cap;
 } span_list;
 
-static int span_list_visit(void *ctx, const hh_span *s)
+static inline int span_list_visit(void *ctx, const hh_span *s)
 {
     span_list *l = ctx;
     if (l->count == l->cap)
