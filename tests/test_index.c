@@ -585,6 +585,66 @@ static void test_full_table_writes_nothing(void **state)
 }
 #endif
 
+/* ---- random scribbles: verify stays in bounds and notices every change ---- */
+
+/* A bad value for a link or slot: anything, inside the heap, another hole. */
+static uint32_t scribble_value(const fake *f)
+{
+    uint32_t span_g = f->slot_g * f->nslots;
+    switch (rng() % 5) {
+    case 0: return rng();
+    case 1: return rng() % span_g;
+    case 2: return (rng() % f->nslots) * f->slot_g; /* a slot: hole or block */
+    case 3: return HH_NIL;
+    default: return rng() % 64;
+    }
+}
+
+#ifndef HH_INDEX_TABLE
+/* Any 32-bit word the tree's structure lives in: a node's four, root, last. */
+static uint32_t *scribble_target(const fake *f)
+{
+    uint32_t i = 2 * (rng() % (f->nslots / 2)); /* the fixture's holes */
+    idx_node *n = block_payload(slot_tag(f, i));
+    switch (rng() % 12) {
+    case 0: return &f->h->idx.root;
+    case 1: return &f->h->idx.last;
+    default: return &((uint32_t *)(void *)n)[rng() % 4];
+    }
+}
+#else
+static uint32_t *scribble_target(const fake *f)
+{
+    return &f->h->idx.slots[rng() % f->h->idx.count];
+}
+#endif
+
+/* Every word changed to any other value must be caught (for the table too:
+ * its slots hold exactly the indexed holes, so a changed slot either leaves
+ * the heap, names no hole, or repeats a key), and verify must stay inside the
+ * heap while it looks (ASan watches the sanitizer build). */
+static void test_random_scribbles(void **state)
+{
+    fake f = corruption_fixture();
+    uint32_t tried = 0;
+    (void)state;
+    for (uint32_t k = 0; k < 20000; k++) {
+        uint32_t *word = scribble_target(&f);
+        uint32_t saved = *word, bad = scribble_value(&f);
+        if (bad == saved)
+            continue;
+        tried++;
+        *word = bad;
+        if (idx_verify(f.h, NULL) != HH_E_INDEX)
+            fail_msg("scribble %u: %#x -> %#x at %p not caught", k, saved, bad, (void *)word);
+        *word = saved;
+    }
+    print_message("scribbles: %u changes, all caught\n", tried);
+    assert_true(tried > 15000);
+    assert_matches(&f);
+    fake_close(&f);
+}
+
 static void test_storage_bound(void **state)
 {
     (void)state;
@@ -616,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_slots),
         cmocka_unit_test(test_full_table_writes_nothing),
 #endif
+        cmocka_unit_test(test_random_scribbles),
         cmocka_unit_test(test_storage_bound),
     };
     return cmocka_run_group_tests_name("index (" IMPL ")", tests, NULL, NULL);
