@@ -59,3 +59,21 @@ bool str_has_word(const char *s, const char *word)
     }
     return false;
 }
+
+bool str_word_number(const char *s, const char *prefix, uint32_t *value)
+{
+    size_t len = strlen(prefix);
+    for (; *s != '\0'; s++) {
+        bool word_start = true;
+        for (size_t k = 0; word_start && k < len; k++)
+            word_start = s[k] == prefix[k];
+        if (!word_start || s[len] < '0' || s[len] > '9')
+            continue;
+        uint32_t v = 0;
+        for (const char *d = s + len; *d >= '0' && *d <= '9'; d++)
+            v = v * 10u + (uint32_t)(*d - '0');
+        *value = v;
+        return true;
+    }
+    return false;
+}

@@ -25,7 +25,7 @@
 #define GROW_BLOCKS 48u
 #define GROW_BLOCK_SIZE 0x10000u /* 48 x 64 KiB = 3 MiB: the heap must grow */
 #define LIMIT_BLOCK_SIZE 0x100000u
-#define RANDOM_SEED 0x2545F491u
+#define RANDOM_SEED 0x2545F491u /* "seed=N" on the command line replaces it */
 
 static uint32_t failures;
 static uint32_t planted_problems; /* misuse the test commits on purpose */
@@ -138,14 +138,17 @@ static bool overlaps_live_slot(const uint8_t *p, uint32_t size)
     return false;
 }
 
+/* Mostly small, some pages, a few large enough to make the heap grow and shrink. */
 static uint32_t random_size(void)
 {
-    uint32_t kind = rnd_below(8);
-    if (kind < 5)
+    uint32_t kind = rnd_below(64);
+    if (kind < 40)
         return 1u + rnd_below(256);
-    if (kind < 7)
+    if (kind < 56)
         return 1u + rnd_below(4096);
-    return 1u + rnd_below(32768);
+    if (kind < 62)
+        return 1u + rnd_below(32768);
+    return 65536u + rnd_below(196608); /* 64 to 256 KiB */
 }
 
 static bool random_alloc(slot *s, bool page_aligned)
@@ -176,9 +179,10 @@ static bool release_slot(slot *s)
 static void test_random(void)
 {
     uint32_t ops = hardened ? RANDOM_OPS_HARDENED : RANDOM_OPS;
-    kprintf("[random] %u random kmalloc/kmalloc_a/kfree over %u slots, seed 0x%08x\n", ops,
-            RANDOM_SLOTS, RANDOM_SEED);
+    kprintf("[random] %u random kmalloc/kmalloc_a/kfree over %u slots, seed %u\n", ops,
+            RANDOM_SLOTS, rng_state);
     uint32_t allocs = 0, aligned = 0, frees = 0, bad = 0;
+    kheap_state before = *kheap_counts();
     for (uint32_t op = 1; op <= ops && bad < 10; op++) {
         slot *s = &slots[rnd_below(RANDOM_SLOTS)];
         bool ok;
@@ -196,8 +200,12 @@ static void test_random(void)
             bad++;
     }
     hh_stats s = heap_stats();
+    const kheap_state *k = kheap_counts();
     kprintf("  %u allocations (%u page-aligned), %u frees; live: %zu blocks, %zu bytes used, "
             "heap %zu KiB\n", allocs, aligned, frees, s.blocks, s.used_bytes, s.region_bytes / 1024u);
+    kprintf("  meanwhile grow mapped %u frames in %u calls, shrink returned %u in %u calls\n",
+            k->frames_mapped - before.frames_mapped, k->grow_calls - before.grow_calls,
+            k->frames_returned - before.frames_returned, k->shrink_calls - before.shrink_calls);
     check_heap(kheap(), "random operations");
     for (uint32_t i = 0; i < RANDOM_SLOTS; i++)
         if (slots[i].p != NULL)
@@ -529,6 +537,9 @@ void selftest_run(const char *cmdline)
 {
     kprintf("holeheap kernel self-test\n");
     hardened = str_has_word(cmdline, "hardened");
+    uint32_t seed;
+    if (str_word_number(cmdline, "seed=", &seed))
+        rng_state = seed != 0 ? seed : RANDOM_SEED; /* xorshift needs a non-zero state */
     test_placement();
     kheap_init(hardened ? HH_CHECK_ALWAYS | HH_POISON : 0u);
     hh_stats s = heap_stats();
