@@ -55,7 +55,7 @@ check_selftest() {
     [ "$status" = 33 ] || fail "self-test boot: $(explain "$status")" "$log"
     grep -qx "$PASS_LINE" "$log" || fail "self-test boot: no line '$PASS_LINE'" "$log"
     if grep -q '^FAIL' "$log"; then fail "self-test boot printed FAIL lines" "$log"; fi
-    grep -E 'frames (mapped|returned)|^holeheap:|blocks of 1 MiB|hh_check after' "$log" |
+    grep -E 'frames (mapped|returned)|meanwhile|^holeheap:|blocks of 1 MiB|hh_check after' "$log" |
         grep -v 'hh_check after .*: consistent' | sed 's/^/  /'
     echo "  hh_check: $(grep -c 'hh_check after .*: consistent' "$log") phases consistent"
     echo "self-test boot: '$PASS_LINE', QEMU status 33 ($(wc -l <"$log") lines in $log)"
