@@ -29,15 +29,17 @@ static void print_state(hh_heap *h, const char *when)
 {
     hh_stats s;
     hh_problem pr;
-    char map[73];
+    char map[4 * 64 + 1];
     hh_stats_get(h, &s);
     int rc = hh_check(h, &pr);
-    hh_map_text(h, map, sizeof map, 72);
+    size_t cells = hh_map_text(h, map, sizeof map, 4 * 64);
     printf("%s\n", when);
     printf("  region %zu B: %zu blocks using %zu B, %zu holes with %zu B free, largest hole %zu B, peak used %zu B\n",
            s.region_bytes, s.blocks, s.used_bytes, s.holes, s.free_bytes, s.largest_hole, s.peak_used_bytes);
     printf("  hh_check: %s (%s)\n", hh_code_name(rc), pr.what);
-    printf("  map: [%s]  # block . hole + both = control\n", map);
+    printf("  map (%zu cells, # block . hole + both = control):\n", cells);
+    for (size_t row = 0; row < cells; row += 64)
+        printf("    |%.64s|\n", map + row);
 }
 
 int main(void)
