@@ -59,12 +59,8 @@ static int check_poison(const hh_heap *h, tag *hole, hh_problem *out)
 {
     if (!(h->flags & HH_POISON))
         return HH_OK;
-    const unsigned char *p = hole_poison_start(hole);
-    size_t n = hole_poison_bytes(hole);
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != HH_POISON_BYTE)
-            return fail(out, HH_E_POISON, p + i, "I12: freed memory was written after free");
-    return HH_OK;
+    const unsigned char *bad = hole_poison_damage(hole);
+    return bad ? fail(out, HH_E_POISON, bad, "I12: freed memory was written after free") : HH_OK;
 }
 
 /* What the walk counts, to compare with the running totals. */

@@ -71,14 +71,9 @@ static void count_hole(hh_heap *h, size_t size, int sign)
 /* Report (once per hole) a poison pattern that changed: a write after free. */
 static void hole_poison_verify(hh_heap *h, tag *hole)
 {
-    const unsigned char *p = hole_poison_start(hole);
-    size_t n = hole_poison_bytes(hole);
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] != HH_POISON_BYTE) {
-            heap_report(h, HH_E_POISON, p + i, "freed memory was written after free");
-            return;
-        }
-    }
+    const unsigned char *bad = hole_poison_damage(hole);
+    if (bad)
+        heap_report(h, HH_E_POISON, bad, "freed memory was written after free");
 }
 
 /* Make [b, b+size) a hole: tags, poison, index, totals. */

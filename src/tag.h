@@ -136,4 +136,24 @@ int heap_check_unlocked(hh_heap *h, hh_problem *out);
 static inline unsigned char *hole_poison_start(tag *b) { return (unsigned char *)block_payload(b) + sizeof(idx_node); }
 static inline size_t hole_poison_bytes(tag *b) { return tag_size(b) - HH_OVERHEAD - sizeof(idx_node); }
 
+/* The first byte of a hole's poison area that lost its poison, or NULL.
+ * Compares 8 bytes at a time: the area is 8-aligned and a multiple of 16. */
+typedef uint64_t __attribute__((may_alias)) poison_word;
+static inline const unsigned char *hole_poison_damage(tag *b)
+{
+    const unsigned char *p = hole_poison_start(b);
+    size_t words = hole_poison_bytes(b) / sizeof(poison_word);
+    const poison_word *w = (const poison_word *)(const void *)p;
+    const poison_word all = (poison_word)0x0101010101010101ull * HH_POISON_BYTE;
+    for (size_t i = 0; i < words; i++) {
+        if (w[i] != all) {
+            size_t j = i * sizeof(poison_word);
+            while (p[j] == HH_POISON_BYTE)
+                j++;
+            return p + j;
+        }
+    }
+    return NULL;
+}
+
 #endif /* HH_TAG_H */
