@@ -2,7 +2,8 @@
  * A grow/shrink backing for tests: a larger buffer of which the first
  * `committed` bytes are usable. grow commits more from the end (exactly what
  * is asked, more, nothing, or too little, as the test chooses); shrink gives
- * back whole 4096-byte pages from the top. Under AddressSanitizer the bytes
+ * back whole 4096-byte pages from the top (or nothing, or a lie, as the test
+ * chooses). Under AddressSanitizer the bytes
  * past the committed end are poisoned, so any heap access beyond its end is
  * reported. Calls are counted, and calls at an unexpected address recorded.
  */
@@ -45,6 +46,7 @@ typedef struct growbuf {
     grow_mode mode;
     size_t extra, short_by;
     bool shrink_enabled;
+    bool shrink_lies;        /* shrink claims to release more than it was offered */
     size_t grow_calls, shrink_calls, granted, released;
     size_t last_min_bytes, max_min_bytes;
     size_t bad_calls; /* calls whose address was not the committed end */
@@ -101,6 +103,8 @@ static inline size_t growbuf_shrink(void *ctx, void *new_end, size_t bytes)
         g->bad_calls++;
     if (!g->shrink_enabled)
         return 0;
+    if (g->shrink_lies)
+        return bytes + 16;
     size_t n = bytes / GROWBUF_PAGE * GROWBUF_PAGE; /* whole pages from the top */
     g->committed -= n;
     g->released += n;
