@@ -615,11 +615,14 @@ hh_heap *hh_init(void *mem, size_t size, const hh_options *opt)
 
 size_t hh_min_region(void)
 {
-    /* Worst-case alignment slack, the control block, the fences and one
-     * minimal hole; the table's storage grows with the region, so iterate. */
-    size_t fixed = HH_GRANULE + sizeof(hh_heap) + 3 * HH_GRANULE + HH_MIN_BLOCK + HH_GRANULE;
+    /* mem at 1 mod 16 is the worst case: 15 bytes to align the control block,
+     * the control block, the table's storage, 16 of padding, the prologue, one
+     * minimal hole and the epilogue. The table's storage grows with the region,
+     * so iterate to the fixed point. */
+    size_t fixed = (HH_GRANULE - 1) + (size_t)align_up(sizeof(hh_heap), HH_GRANULE) + HH_GRANULE +
+                   HH_TAG_BYTES + HH_MIN_BLOCK + HH_TAG_BYTES;
     size_t n = fixed;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 8; i++)
         n = fixed + (size_t)align_up(idx_storage_bytes(n), HH_GRANULE);
     return n;
 }
