@@ -63,8 +63,31 @@ static size_t arena_shrink(void *ctx, void *new_end, size_t bytes)
     return (size_t)(top - from);
 }
 
-static void arena_lock(void *ctx) { hhp_lock_take(&((hhp_arena *)ctx)->lock); }
-static void arena_unlock(void *ctx) { hhp_lock_give(&((hhp_arena *)ctx)->lock); }
+static HHP_TLS hhp_arena *held_arena;
+
+static void arena_lock(void *ctx)
+{
+    if (ctx != held_arena)
+        hhp_lock_take(&((hhp_arena *)ctx)->lock);
+}
+
+static void arena_unlock(void *ctx)
+{
+    if (ctx != held_arena)
+        hhp_lock_give(&((hhp_arena *)ctx)->lock);
+}
+
+void hhp_arena_hold(hhp_arena *a)
+{
+    hhp_lock_take(&a->lock);
+    held_arena = a;
+}
+
+void hhp_arena_release(hhp_arena *a)
+{
+    held_arena = NULL;
+    hhp_lock_give(&a->lock);
+}
 
 static const char *problem_text(int code)
 {
@@ -182,6 +205,7 @@ static void config_read(void)
     if (hhp_cfg.check)
         hhp_cfg.tcache = false;
     hhp_cfg.mmap_threshold = hhp_env_size("HOLEHEAP_MMAP_THRESHOLD", HHP_MMAP_THRESHOLD);
+    hhp_cfg.realloc_headroom = hhp_env_size("HOLEHEAP_REALLOC_HEADROOM", 0);
     size_t n = hhp_env_size("HOLEHEAP_ARENAS", 2 * (size_t)hhp_cpu_count());
     hhp_cfg.arenas = (unsigned)(n < 1 ? 1 : n > HHP_MAX_ARENAS ? HHP_MAX_ARENAS : n);
 }

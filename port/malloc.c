@@ -12,6 +12,7 @@
 #include <string.h>
 
 #define SMALL_ALIGN 16u
+#define REALLOC_HEADROOM_MIN ((size_t)1024)
 
 static bool is_power_of_two(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 
@@ -93,6 +94,19 @@ static void *realloc_by_moving(void *p, size_t size)
     return q;
 }
 
+/* HOLEHEAP_REALLOC_HEADROOM=N: a block that must grow past
+ * REALLOC_HEADROOM_MIN is given 1/N more than asked, so that a buffer grown in
+ * small steps moves O(log n) times instead of at almost every step when a
+ * neighbour blocks growth in place. Off by default: it costs max RSS (see
+ * docs/performance-port.md). */
+static size_t realloc_target(size_t size, size_t usable)
+{
+    if (hhp_cfg.realloc_headroom == 0 || size < REALLOC_HEADROOM_MIN || size <= usable)
+        return size;
+    size_t more = size + size / hhp_cfg.realloc_headroom;
+    return is_large(more) ? size : more;
+}
+
 static void *port_realloc(void *p, size_t size)
 {
     if (p == NULL)
@@ -105,7 +119,10 @@ static void *port_realloc(void *p, size_t size)
     if (a != NULL) {
         if (is_large(size))
             return realloc_by_moving(p, size);
-        void *q = hh_realloc(a->heap, p, size);
+        size_t usable = hh_usable_size(a->heap, p);
+        if (size <= usable && size >= usable / 2)
+            return p; /* keeps any headroom for the next growth */
+        void *q = hh_realloc(a->heap, p, realloc_target(size, usable));
         return q != NULL ? q : realloc_by_moving(p, size);
     }
     if (!hhp_large_owns(p, NULL))

@@ -93,6 +93,7 @@ typedef struct hhp_config {
     bool stats;        /* HOLEHEAP_STATS */
     bool tcache;       /* HOLEHEAP_TCACHE (default on unless checking) */
     unsigned arenas;   /* HOLEHEAP_ARENAS (default 2 x CPUs) */
+    size_t realloc_headroom; /* HOLEHEAP_REALLOC_HEADROOM (default 0: none) */
 } hhp_config;
 
 extern hhp_config hhp_cfg;
@@ -108,6 +109,10 @@ static inline void hhp_init(void)
 hhp_arena *hhp_thread_arena(void);              /* the calling thread's arena */
 hhp_arena *hhp_arena_of(const void *p);          /* owner by address, or NULL */
 hhp_arena *hhp_arena_next(const hhp_arena *a);   /* round the ring, for fallback */
+/* Hold an arena's lock across several core calls: while held, the core's own
+ * lock/unlock callbacks on that arena do nothing for this thread. */
+void hhp_arena_hold(hhp_arena *a);
+void hhp_arena_release(hhp_arena *a);
 void hhp_arenas_stats(hh_stats *sum, unsigned *used);
 extern HHP_TLS const char *hhp_current_call;     /* for error messages */
 

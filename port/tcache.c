@@ -18,6 +18,7 @@
 #define TC_GRANULE 16u
 #define TC_BINS 33u     /* usable sizes up to 512 bytes */
 #define TC_BIN_MAX 32u  /* blocks per bin; a full bin gives half back */
+#define TC_REFILL 8u    /* blocks an empty bin takes from the arena at once */
 
 typedef struct tc_block {
     struct tc_block *next;
@@ -37,12 +38,45 @@ static uintptr_t tc_key;
 
 static uintptr_t tc_marker(const void *p) { return tc_key ^ (uintptr_t)p; }
 
+static void tc_push(size_t c, tc_block *b)
+{
+    b->marker = tc_marker(b);
+    b->next = tc.bin[c];
+    tc.bin[c] = b;
+    tc.count[c]++;
+}
+
+/* An empty bin takes TC_REFILL blocks from the thread's arena at once, under
+ * one hold of its lock. A block the core made larger goes to its own bin. */
+static void tc_refill(size_t c)
+{
+    hhp_arena *a = hhp_thread_arena();
+    if (a == NULL)
+        return;
+    hhp_arena_hold(a);
+    for (unsigned i = 0; i < TC_REFILL; i++) {
+        void *p = hh_alloc(a->heap, c * TC_GRANULE);
+        if (p == NULL)
+            break;
+        size_t own = hh_usable_size(a->heap, p) / TC_GRANULE;
+        if (own < TC_BINS && tc.count[own] < TC_BIN_MAX)
+            tc_push(own, p);
+        else
+            hh_free(a->heap, p);
+    }
+    hhp_arena_release(a);
+}
+
 void *hhp_tcache_take(size_t size)
 {
     size_t c = size == 0 ? 1 : (size + TC_GRANULE - 1) / TC_GRANULE;
     if (c >= TC_BINS)
         return NULL;
     tc_block *b = tc.bin[c];
+    if (b == NULL && tc.state == 1) {
+        tc_refill(c);
+        b = tc.bin[c];
+    }
     if (b == NULL)
         return NULL;
     tc.bin[c] = b->next;
@@ -51,10 +85,21 @@ void *hhp_tcache_take(size_t size)
     return b;
 }
 
-static void tc_release(tc_block *b)
+/* Free a list of cached blocks, holding each owner's lock across a run of
+ * blocks of the same arena. */
+static void tc_release_list(tc_block *list)
 {
-    hhp_arena *owner = hhp_arena_of(b);
-    hh_free(owner->heap, b);
+    while (list != NULL) {
+        hhp_arena *owner = hhp_arena_of(list);
+        hhp_arena_hold(owner);
+        while (list != NULL && hhp_arena_of(list) == owner) {
+            tc_block *next = list->next;
+            list->marker = 0;
+            hh_free(owner->heap, list);
+            list = next;
+        }
+        hhp_arena_release(owner);
+    }
 }
 
 /* Give the older half of a full bin back to the arenas. */
@@ -66,12 +111,7 @@ static void tc_trim(size_t c)
     tc_block *rest = keep->next;
     keep->next = NULL;
     tc.count[c] = TC_BIN_MAX / 2;
-    while (rest != NULL) {
-        tc_block *next = rest->next;
-        rest->marker = 0;
-        tc_release(rest);
-        rest = next;
-    }
+    tc_release_list(rest);
 }
 
 static void tc_check_double_free(size_t c, tc_block *b)
@@ -88,9 +128,12 @@ static void tc_register_exit(void)
         pthread_setspecific(tc_exit_key, &tc);
 }
 
-/* Cache p (a live block of owner) if it is small; false: the caller frees it. */
+/* Cache p (a live block of owner) if it is small and of this thread's own
+ * arena (a remote block goes straight home); false: the caller frees it. */
 bool hhp_tcache_put(hhp_arena *owner, void *p)
 {
+    if (owner != hhp_thread_arena())
+        return false;
     if (tc.state != 1) {
         if (tc.state == 2)
             return false;
@@ -103,10 +146,8 @@ bool hhp_tcache_put(hhp_arena *owner, void *p)
     tc_block *b = p;
     if (b->marker == tc_marker(p))
         tc_check_double_free(c, b);
-    b->marker = tc_marker(p);
-    b->next = tc.bin[c];
-    tc.bin[c] = b;
-    if (++tc.count[c] > TC_BIN_MAX)
+    tc_push(c, b);
+    if (tc.count[c] > TC_BIN_MAX)
         tc_trim(c);
     return true;
 }
@@ -114,12 +155,8 @@ bool hhp_tcache_put(hhp_arena *owner, void *p)
 void hhp_tcache_flush(void)
 {
     for (size_t c = 0; c < TC_BINS; c++) {
-        while (tc.bin[c] != NULL) {
-            tc_block *b = tc.bin[c];
-            tc.bin[c] = b->next;
-            b->marker = 0;
-            tc_release(b);
-        }
+        tc_release_list(tc.bin[c]);
+        tc.bin[c] = NULL;
         tc.count[c] = 0;
     }
 }

@@ -1,0 +1,76 @@
+#!/bin/sh
+# The malloc port side by side with glibc, jemalloc and mimalloc: every
+# workload run with each allocator preloaded, median wall time of RUNS runs
+# and the largest max RSS. Times and RSS are also shown relative to glibc.
+#   usage: bench.sh /abs/libholeheap-malloc.so BUILD_PORT_DIR   (RUNS=5 by default)
+set -u
+LIB=$1
+DIR=$2
+RUNS=${RUNS:-5}
+HERE=$(cd "$(dirname "$0")" && pwd)
+TESTS=$HERE/../../tests/port
+TMP=$(mktemp -d /tmp/hh-bench.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+export LC_ALL=C PYTHONHASHSEED=0
+
+find_lib() {
+    for d in /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib /usr/local/lib; do
+        [ -f "$d/$1" ] && { echo "$d/$1"; return; }
+    done
+    echo ""
+}
+JE=$(find_lib libjemalloc.so.2)
+MI=$(find_lib libmimalloc.so.2)
+
+# Inputs for the real programs.
+awk 'BEGIN { s = 12345; for (i = 0; i < 600000; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648; printf "%010d line %d\n", s, i } }' >"$TMP/lines"
+cat >"$TMP/prog.c" <<'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(int argc, char **argv) { char *s = malloc(100); strcpy(s, argc > 1 ? argv[1] : "x"); puts(s); free(s); return 0; }
+EOF
+
+W=$DIR/bench-workloads
+workloads="small|$W small
+small2 (2 threads)|$W small2
+prodcons (2 threads)|$W prodcons
+realloc|$W realloc
+churn|$W churn"
+command -v python3 >/dev/null && workloads="$workloads
+python3|python3 $TESTS/workload.py"
+command -v perl >/dev/null && workloads="$workloads
+perl|perl $TESTS/workload.pl"
+command -v sqlite3 >/dev/null && workloads="$workloads
+sqlite3|<$TESTS/workload.sql sqlite3 :memory:"
+workloads="$workloads
+sort (15 MB)|sort -S 8M $TMP/lines"
+command -v gcc >/dev/null && workloads="$workloads
+gcc -O2|gcc -O2 -c $TMP/prog.c -o $TMP/prog.o"
+
+# measure PRELOAD COMMAND: prints "seconds rss_kib" or "n/a"
+measure() {
+    preload=$1; shift
+    input=-
+    case "$1" in "<"*) input=${1#<}; shift ;; esac
+    # shellcheck disable=SC2086
+    "$DIR/bench-timer" "$RUNS" "$preload" "$input" $* 2>/dev/null || echo "n/a"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a > 0) printf "%.2f", a / b; else printf "-" }'; }
+
+echo "median wall seconds of $RUNS runs / max RSS MiB; (x glibc) for holeheap"
+printf '%-22s | %-14s | %-26s | %-14s | %-14s\n' workload glibc holeheap jemalloc mimalloc
+printf '%-22s-|-%-14s-|-%-26s-|-%-14s-|-%-14s\n' ---------------------- -------------- \
+    -------------------------- -------------- --------------
+echo "$workloads" | while IFS='|' read -r name cmd; do
+    g=$(measure - $cmd)
+    h=$(measure "$LIB" $cmd)
+    j=$([ -n "$JE" ] && measure "$JE" $cmd || echo "n/a")
+    m=$([ -n "$MI" ] && measure "$MI" $cmd || echo "n/a")
+    show() { echo "$1" | awk '{ if ($1 == "n/a") print "n/a"; else printf "%.3f / %.1f", $1, $2 / 1024 }'; }
+    gt=${g% *}; gr=${g#* }; ht=${h% *}; hr=${h#* }
+    hx="$(show "$h") ($(ratio "$ht" "$gt")x, $(ratio "$hr" "$gr")x)"
+    printf '%-22s | %-14s | %-26s | %-14s | %-14s\n' "$name" "$(show "$g")" "$hx" "$(show "$j")" "$(show "$m")"
+done
