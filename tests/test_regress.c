@@ -475,6 +475,37 @@ static void regress_11_double_free_detected(void **state)
     assert_pattern(g2, 100, 4);
 }
 
+/* The same after the block merged with holes on both sides: its old header and
+ * footer now lie inside one hole, and a second free must still be refused as
+ * one problem, with a double-free or bad-pointer code, changing nothing. */
+static void regress_11_double_free_after_merging_both_sides(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_plain(REGION_BYTES);
+    void *p = alloc_filled(h, 64, 1), *a = alloc_filled(h, 64, 2), *b = alloc_filled(h, 64, 3);
+    void *c = alloc_filled(h, 64, 4), *q = alloc_filled(h, 64, 5);
+    hh_free(h, a);
+    hh_free(h, c);
+    hh_free(h, b); /* a, b and c become one hole */
+    hh_stats s0, s;
+    hh_stats_get(h, &s0);
+    size_t count = plog.count;
+    hh_free(h, b);
+    hh_stats_get(h, &s);
+    assert_memory_equal(&s0, &s, sizeof s);
+    assert_consistent(h);
+    if (plog.count != count + 1 || (plog.last_code != HH_E_DOUBLE_FREE && plog.last_code != HH_E_BAD_POINTER))
+        fail_msg("second free of a merged block: %zu problems reported, the last %s (expected one, "
+                 "HH_E_DOUBLE_FREE or HH_E_BAD_POINTER)", plog.count - count, hh_code_name(plog.last_code));
+    count = plog.count;
+    hh_free(h, c); /* the right-hand block of the merge, freed again */
+    assert_int_equal(plog.count, count + 1);
+    assert_true(plog.last_code == HH_E_DOUBLE_FREE || plog.last_code == HH_E_BAD_POINTER);
+    assert_consistent(h);
+    assert_pattern(p, 64, 1);
+    assert_pattern(q, 64, 5);
+}
+
 /* ---- fact 12: page-aligned allocation decided whether to split before
  * adjusting for alignment: a size subtraction could wrap, and the front hole
  * could be smaller than a header and footer. Holes whose payload sits `gap`
@@ -533,6 +564,7 @@ int main(void)
         cmocka_unit_test_teardown(regress_09_grow_only_extends_hole_touching_end, teardown_growbuf),
         cmocka_unit_test_teardown(regress_10_best_fit_after_merge_and_grow, teardown_growbuf),
         cmocka_unit_test(regress_11_double_free_detected),
+        cmocka_unit_test(regress_11_double_free_after_merging_both_sides),
         cmocka_unit_test(regress_12_aligned_front_gap_never_below_minimum),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
