@@ -393,12 +393,12 @@ static const workload workloads[] = {
     {"power-law", make_power_law, 0, "random alloc/free, P(size>x)=16/x up to 64 KiB, 8192 slots"},
     {"fifo-large", make_fifo_large, 0, "FIFO of 32 blocks of 64 KiB..1 MiB"},
     {"aligned-mix", make_aligned_mix, 0, "random alloc/free, 1 in 4 aligned to 4096 (512..16384 B), else 16..1024 B"},
-    {"holes-10", make_holes, 10, "N holes"},
-    {"holes-100", make_holes, 100, "N holes"},
-    {"holes-1k", make_holes, 1000, "N holes"},
-    {"holes-10k", make_holes, 10000, "N holes"},
-    {"holes-100k", make_holes, 100000, "N holes"},
-    {"holes-1M", make_holes, 1000000, "N holes"},
+    {"holes-10", make_holes, 10, "2N+1 blocks, every other one freed; loop: free, alloc 16..4095 B"},
+    {"holes-100", make_holes, 100, "2N+1 blocks, every other one freed; loop: free, alloc 16..4095 B"},
+    {"holes-1k", make_holes, 1000, "2N+1 blocks, every other one freed; loop: free, alloc 16..4095 B"},
+    {"holes-10k", make_holes, 10000, "2N+1 blocks, every other one freed; loop: free, alloc 16..4095 B"},
+    {"holes-100k", make_holes, 100000, "2N+1 blocks, every other one freed; loop: free, alloc 16..4095 B"},
+    {"holes-1M", make_holes, 1000000, "2N+1 blocks, every other one freed; loop: free, alloc 16..4095 B"},
 };
 #define WORKLOADS (sizeof workloads / sizeof workloads[0])
 
@@ -880,10 +880,9 @@ static int usage(void)
 {
     fprintf(stderr, "usage: bench_core run|callgrind WORKLOAD\n"
                     "       bench_core compare FAST TABLE GLIBC\n"
-                    "       bench_core callgrind-compare OUTDIR FAST TABLE GLIBC\nworkloads:");
+                    "       bench_core callgrind-compare OUTDIR FAST TABLE GLIBC\nworkloads:\n");
     for (size_t i = 0; i < WORKLOADS; i++)
-        fprintf(stderr, " %s", workloads[i].name);
-    fprintf(stderr, "\n");
+        fprintf(stderr, "  %-13s %s\n", workloads[i].name, workloads[i].what);
     return 2;
 }
 
