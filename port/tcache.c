@@ -18,7 +18,8 @@
 #define TC_GRANULE 16u
 #define TC_BINS 33u     /* usable sizes up to 512 bytes */
 #define TC_BIN_MAX 32u  /* blocks per bin; a full bin gives half back */
-#define TC_REFILL 8u    /* blocks an empty bin takes from the arena at once */
+#define TC_REFILL 1u    /* blocks an empty bin takes from the arena at once */
+#define TC_REMOTE 32u   /* remote frees done together, under one hold of the lock */
 
 typedef struct tc_block {
     struct tc_block *next;
@@ -29,6 +30,9 @@ typedef struct tc_state {
     tc_block *bin[TC_BINS];
     uint8_t count[TC_BINS];
     uint8_t state; /* 0 new, 1 registered for thread exit, 2 exited */
+    unsigned remote_count;
+    hhp_arena *remote_arena;  /* the arena every pending remote block belongs to */
+    void *remote[TC_REMOTE];  /* frees of another arena's blocks, not yet done */
 } tc_state;
 
 static HHP_TLS tc_state tc;
@@ -128,16 +132,44 @@ static void tc_register_exit(void)
         pthread_setspecific(tc_exit_key, &tc);
 }
 
-/* Cache p (a live block of owner) if it is small and of this thread's own
- * arena (a remote block goes straight home); false: the caller frees it. */
+/* Do the pending remote frees, holding their arena's lock once. */
+static void tc_remote_flush(void)
+{
+    if (tc.remote_count == 0)
+        return;
+    hhp_arena *owner = tc.remote_arena;
+    hhp_arena_hold(owner);
+    for (unsigned i = 0; i < tc.remote_count; i++)
+        hh_free(owner->heap, tc.remote[i]);
+    hhp_arena_release(owner);
+    tc.remote_count = 0;
+}
+
+/* A block of another thread's arena: freed later, with others of its arena,
+ * so that two threads do not pass the lock back and forth at every free. */
+static void tc_remote_put(hhp_arena *owner, void *p)
+{
+    if (owner != tc.remote_arena)
+        tc_remote_flush();
+    tc.remote_arena = owner;
+    tc.remote[tc.remote_count++] = p;
+    if (tc.remote_count == TC_REMOTE)
+        tc_remote_flush();
+}
+
+/* Cache p (a live block of owner) if it is small, or queue it with other
+ * remote frees if owner is not this thread's arena; false: the caller frees
+ * it now. */
 bool hhp_tcache_put(hhp_arena *owner, void *p)
 {
-    if (owner != hhp_thread_arena())
-        return false;
     if (tc.state != 1) {
         if (tc.state == 2)
             return false;
         tc_register_exit();
+    }
+    if (owner != hhp_thread_arena()) {
+        tc_remote_put(owner, p);
+        return true;
     }
     size_t usable = hh_usable_size(owner->heap, p); /* validates p: reports a bad one */
     size_t c = usable / TC_GRANULE;
@@ -154,6 +186,7 @@ bool hhp_tcache_put(hhp_arena *owner, void *p)
 
 void hhp_tcache_flush(void)
 {
+    tc_remote_flush();
     for (size_t c = 0; c < TC_BINS; c++) {
         tc_release_list(tc.bin[c]);
         tc.bin[c] = NULL;

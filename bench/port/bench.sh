@@ -38,8 +38,10 @@ small2 (2 threads)|$W small2
 prodcons (2 threads)|$W prodcons
 realloc|$W realloc
 churn|$W churn"
-command -v python3 >/dev/null && workloads="$workloads
-python3|python3 $TESTS/workload.py"
+# the interpreter itself, not a wrapper script (pyenv shims run bash first)
+PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
+[ -n "$PY" ] && workloads="$workloads
+python3|$PY $TESTS/workload.py"
 command -v perl >/dev/null && workloads="$workloads
 perl|perl $TESTS/workload.pl"
 command -v sqlite3 >/dev/null && workloads="$workloads
@@ -55,22 +57,24 @@ measure() {
     input=-
     case "$1" in "<"*) input=${1#<}; shift ;; esac
     # shellcheck disable=SC2086
-    "$DIR/bench-timer" "$RUNS" "$preload" "$input" $* 2>/dev/null || echo "n/a"
+    "$DIR/bench-timer" "$RUNS" "$preload" "$input" $* 2>/dev/null | grep -v failed || echo "n/a"
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a > 0) printf "%.2f", a / b; else printf "-" }'; }
+# "wall cpu rss_kib" -> "wall / cpu / rss MiB"
+show() { echo "$1" | awk '{ if ($1 == "n/a" || $1 == "failed") print "n/a"; else printf "%.3f / %.3f / %.1f", $1, $2, $3 / 1024 }'; }
+field() { echo "$1" | awk -v i="$2" '{ print $i }'; }
 
-echo "median wall seconds of $RUNS runs / max RSS MiB; (x glibc) for holeheap"
-printf '%-22s | %-14s | %-26s | %-14s | %-14s\n' workload glibc holeheap jemalloc mimalloc
-printf '%-22s-|-%-14s-|-%-26s-|-%-14s-|-%-14s\n' ---------------------- -------------- \
-    -------------------------- -------------- --------------
+echo "Each cell: median wall seconds / median CPU seconds (user+sys) of $RUNS runs / largest max RSS in MiB."
+echo "holeheap vs glibc: the ratios of wall, CPU and RSS."
+echo
+echo "| workload | glibc | holeheap | holeheap / glibc (wall, cpu, rss) | jemalloc | mimalloc |"
+echo "|---|---|---|---|---|---|"
 echo "$workloads" | while IFS='|' read -r name cmd; do
     g=$(measure - $cmd)
     h=$(measure "$LIB" $cmd)
     j=$([ -n "$JE" ] && measure "$JE" $cmd || echo "n/a")
     m=$([ -n "$MI" ] && measure "$MI" $cmd || echo "n/a")
-    show() { echo "$1" | awk '{ if ($1 == "n/a") print "n/a"; else printf "%.3f / %.1f", $1, $2 / 1024 }'; }
-    gt=${g% *}; gr=${g#* }; ht=${h% *}; hr=${h#* }
-    hx="$(show "$h") ($(ratio "$ht" "$gt")x, $(ratio "$hr" "$gr")x)"
-    printf '%-22s | %-14s | %-26s | %-14s | %-14s\n' "$name" "$(show "$g")" "$hx" "$(show "$j")" "$(show "$m")"
+    r="$(ratio "$(field "$h" 1)" "$(field "$g" 1)"), $(ratio "$(field "$h" 2)" "$(field "$g" 2)"), $(ratio "$(field "$h" 3)" "$(field "$g" 3)")"
+    echo "| $name | $(show "$g") | $(show "$h") | $r | $(show "$j") | $(show "$m") |"
 done
