@@ -41,7 +41,7 @@ $(foreach v,$(TEST_VARS),$(foreach t,$(TEST_NAMES),$(eval $(call test_rule,$(v),
 run_test = ./$(1) $(2) || { echo "FAIL: $(1) $(2)"; exit 1; }
 
 # 32-bit builds need gcc-multilib and the i386 cmocka (libcmocka-dev:i386).
-TESTS_M32_OK = $(shell printf '\#include <stdarg.h>\n\#include <stddef.h>\n\#include <setjmp.h>\n\#include <stdint.h>\n\#include <cmocka.h>\nint main(void){return 0;}\n' | \
+TESTS_M32_OK = $(shell printf '#include <stdarg.h>\n#include <stddef.h>\n#include <setjmp.h>\n#include <stdint.h>\n#include <cmocka.h>\nint main(void){return 0;}\n' | \
   $(CC) -m32 -x c - -o /dev/null -lcmocka 2>/dev/null && echo yes)
 m32_or_skip = if [ "$(TESTS_M32_OK)" != yes ]; then \
   echo "SKIP: $(CC) -m32 cannot link cmocka (needs gcc-multilib and libcmocka-dev:i386)"; exit 0; fi
