@@ -25,12 +25,6 @@ MI=$(find_lib libmimalloc.so.2)
 # Inputs for the real programs.
 awk 'BEGIN { s = 12345; for (i = 0; i < 600000; i++) {
     s = (s * 1103515245 + 12345) % 2147483648; printf "%010d line %d\n", s, i } }' >"$TMP/lines"
-cat >"$TMP/prog.c" <<'EOF'
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-int main(int argc, char **argv) { char *s = malloc(100); strcpy(s, argc > 1 ? argv[1] : "x"); puts(s); free(s); return 0; }
-EOF
 
 W=$DIR/bench-workloads
 workloads="small|$W small
@@ -49,7 +43,7 @@ sqlite3|<$TESTS/workload.sql sqlite3 :memory:"
 workloads="$workloads
 sort (15 MB)|sort -S 8M $TMP/lines"
 command -v gcc >/dev/null && workloads="$workloads
-gcc -O2|gcc -O2 -c $TMP/prog.c -o $TMP/prog.o"
+gcc -O2 -c (400 lines)|gcc -O2 -c $TESTS/unit.c -o $TMP/unit.o"
 
 # measure PRELOAD COMMAND: prints "seconds rss_kib" or "n/a"
 measure() {
