@@ -26,7 +26,8 @@ MODEL_OPS_table  := 300000
 MODEL_EVERY_table := 100
 MODEL_OPS_valgrind := 20000
 DIFF_SEEDS := 1 2 3 4 5
-DIFF_OPS   := 60000
+DIFF_GROW_SEEDS := 6 7 8
+DIFF_OPS   := 200000
 FUZZ_SHORT_SECONDS := 25
 FUZZ_LONG_SECONDS  := 600
 
@@ -86,16 +87,19 @@ check-grow-m32:
 	  $(call run_test,$(BUILD)/m32/tests/test_grow)
 
 # The differential test: the same seeded sequences through both indexes must
-# give byte-identical traces (every allocation's offset, the final map).
+# give byte-identical traces (every allocation's offset, the final map), on a
+# fixed arena and on one that grows and shrinks.
+DIFF_RUNS := $(DIFF_SEEDS) $(addsuffix :grow,$(DIFF_GROW_SEEDS))
 .PHONY: check-diff
 check-diff: $(BUILD)/fast/tests/diff_replay $(BUILD)/table/tests/diff_replay
 	@mkdir -p $(BUILD)/diff
-	@for s in $(DIFF_SEEDS); do \
-	  ./$(BUILD)/fast/tests/diff_replay $$s $(DIFF_OPS) > $(BUILD)/diff/fast-$$s.txt || { echo "FAIL: diff_replay (fast) seed $$s"; exit 1; }; \
-	  ./$(BUILD)/table/tests/diff_replay $$s $(DIFF_OPS) > $(BUILD)/diff/table-$$s.txt || { echo "FAIL: diff_replay (table) seed $$s"; exit 1; }; \
-	  cmp $(BUILD)/diff/fast-$$s.txt $(BUILD)/diff/table-$$s.txt || \
-	    { echo "FAIL: fast and table indexes placed blocks differently (seed $$s): diff $(BUILD)/diff/fast-$$s.txt $(BUILD)/diff/table-$$s.txt"; exit 1; }; \
-	  echo "seed $$s: $$(wc -l < $(BUILD)/diff/fast-$$s.txt) identical trace lines"; \
+	@for run in $(DIFF_RUNS); do \
+	  s=$${run%%:*}; mode=$$(echo $$run | sed -n 's/.*://p'); f=$$s$${mode:+-$$mode}; \
+	  ./$(BUILD)/fast/tests/diff_replay $$s $(DIFF_OPS) $$mode > $(BUILD)/diff/fast-$$f.txt || { echo "FAIL: diff_replay (fast) seed $$s $$mode"; exit 1; }; \
+	  ./$(BUILD)/table/tests/diff_replay $$s $(DIFF_OPS) $$mode > $(BUILD)/diff/table-$$f.txt || { echo "FAIL: diff_replay (table) seed $$s $$mode"; exit 1; }; \
+	  cmp $(BUILD)/diff/fast-$$f.txt $(BUILD)/diff/table-$$f.txt || \
+	    { echo "FAIL: fast and table indexes placed blocks differently (seed $$s $$mode): diff $(BUILD)/diff/fast-$$f.txt $(BUILD)/diff/table-$$f.txt"; exit 1; }; \
+	  echo "seed $$s $$mode: $$(wc -l < $(BUILD)/diff/fast-$$f.txt) identical trace lines"; \
 	done
 
 .PHONY: check-valgrind

@@ -10,26 +10,33 @@
  * compares them with cmp.
  *
  * Both builds must see the same arena: the table build keeps its slots in the
- * region, so the region is sized until the arena has exactly ARENA_BYTES, and
- * placed so that the first payload is aligned to MAX_ALIGN (aligned
- * allocations then fall at the same offsets).
+ * region, so the region is sized until the arena has exactly the bytes asked
+ * for, and placed so that the first payload is aligned to MAX_ALIGN (aligned
+ * allocations then fall at the same offsets). With "grow", the heap starts at
+ * GROW_START bytes and grows and shrinks through tests/growbuf.h up to
+ * ARENA_BYTES past its first block, in both builds alike; the trace then also
+ * ends with the callbacks' totals.
  *
- *   diff_replay SEED OPS      (hh_check == 0 is asserted every CHECK_EVERY ops)
+ *   diff_replay SEED OPS [grow]   (hh_check == 0 is asserted every CHECK_EVERY ops)
  */
 #include <stdalign.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "growbuf.h"
 #include "holeheap.h"
 #include "testutil.h"
 
 #define ARENA_BYTES ((size_t)4 << 20)
 #define MAX_ALIGN ((size_t)1 << 16)
+#define GROW_START ((size_t)256 << 10)
 #define POOL_BYTES (ARENA_BYTES + ((size_t)2 << 20))
 #define MAX_LIVE 400
 #define CHECK_EVERY 1000
 
 static alignas(1 << 17) unsigned char pool[POOL_BYTES];
+static growbuf gb;
 
 typedef struct replay {
     hh_heap *h;
@@ -45,26 +52,44 @@ static void fail(const char *what, unsigned long long op)
     exit(1);
 }
 
-/* Start a heap in the pool whose arena is exactly ARENA_BYTES and whose first
- * payload is MAX_ALIGN-aligned, whatever the build keeps beside the arena. */
-static hh_heap *heap_place(const char **base)
+typedef struct placement {
+    size_t shift, size, max_size; /* region at pool + shift, its size, max_size (0: none) */
+} placement;
+
+static hh_heap *heap_start(const placement *pl, bool grow)
 {
-    size_t shift = 0, size = ARENA_BYTES + 4096;
+    hh_options o = {0};
+    if (grow) {
+        growbuf_start(&gb, pool + pl->shift, pl->max_size, pl->size);
+        o.grow = growbuf_grow, o.shrink = growbuf_shrink, o.ctx = &gb, o.max_size = pl->max_size;
+    }
+    return hh_init(pool + pl->shift, pl->size, &o);
+}
+
+/* Start a heap in the pool whose arena is exactly `arena` bytes, whose first
+ * payload is MAX_ALIGN-aligned and (growing) whose arena may reach exactly
+ * ARENA_BYTES, whatever the build keeps beside the arena. */
+static hh_heap *heap_place(size_t arena_wanted, bool grow, const char **base)
+{
+    placement pl = {0, arena_wanted + 4096, grow ? ARENA_BYTES + 8192 : 0};
     for (int tries = 0; tries < 32; tries++) {
-        hh_heap *h = hh_init(pool + shift, size, NULL);
+        hh_heap *h = heap_start(&pl, grow);
         if (!h)
             fail("hh_init refused the region", 0);
         walk_summary w;
         walk_summarise(h, &w);
         size_t arena = w.hole_bytes + w.block_bytes;
-        size_t payload = (size_t)(w.first_start + 8 - (const char *)pool);
-        if (arena == ARENA_BYTES && payload % MAX_ALIGN == 0) {
+        size_t lead = (size_t)(w.first_start - (const char *)(pool + pl.shift));
+        size_t payload = pl.shift + lead + 8;
+        size_t max_size = grow ? lead + ARENA_BYTES + 8 : 0;
+        if (arena == arena_wanted && payload % MAX_ALIGN == 0 && max_size == pl.max_size) {
             *base = w.first_start;
             return h;
         }
-        size = size + ARENA_BYTES - arena;
-        shift = (shift + MAX_ALIGN - payload % MAX_ALIGN) % MAX_ALIGN;
-        if (shift + size > POOL_BYTES)
+        pl.size = pl.size + arena_wanted - arena;
+        pl.shift = (pl.shift + MAX_ALIGN - payload % MAX_ALIGN) % MAX_ALIGN;
+        pl.max_size = max_size;
+        if (pl.shift + pl.size + pl.max_size > POOL_BYTES)
             fail("cannot place the heap in the pool", 0);
     }
     fail("no region size gives the arena asked for", 0);
@@ -108,6 +133,8 @@ static void step(replay *R, unsigned long long op)
 {
     size_t k = rng_below(&R->r, 100);
     bool full = R->nlive == MAX_LIVE;
+    if (op % 10000 < 600) /* now and then, mostly frees: the heap empties and can shrink */
+        k = k < 10 ? k : 80 + k % 20;
     if (R->nlive == 0 || (!full && k < 40)) {
         size_t size = size_of_some_kind(&R->r);
         void *p = hh_alloc(R->h, size);
@@ -147,15 +174,16 @@ static int print_span(void *ctx, const hh_span *s)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s SEED OPS\n", argv[0]);
+    if (argc != 3 && !(argc == 4 && !strcmp(argv[3], "grow"))) {
+        fprintf(stderr, "usage: %s SEED OPS [grow]\n", argv[0]);
         return 2;
     }
+    bool grow = argc == 4;
     replay R = {0};
     R.r = rng_seeded(strtoull(argv[1], NULL, 0));
     unsigned long long ops = strtoull(argv[2], NULL, 0);
-    R.h = heap_place(&R.base);
-    printf("arena %zu\n", ARENA_BYTES);
+    R.h = heap_place(grow ? GROW_START : ARENA_BYTES, grow, &R.base);
+    printf("arena %zu%s\n", grow ? GROW_START : ARENA_BYTES, grow ? " growing" : "");
     for (unsigned long long op = 1; op <= ops; op++) {
         step(&R, op);
         hh_problem pr;
@@ -174,5 +202,12 @@ int main(int argc, char **argv)
     hh_stats_get(R.h, &s);
     printf("stats used %zu free %zu blocks %zu holes %zu largest %zu peak %zu\n", s.used_bytes, s.free_bytes, s.blocks,
            s.holes, s.largest_hole, s.peak_used_bytes);
+    if (grow) {
+        printf("grow calls %zu granted %zu largest ask %zu; shrink calls %zu released %zu\n", gb.grow_calls, gb.granted,
+               gb.max_min_bytes, gb.shrink_calls, gb.released);
+        if (gb.bad_calls)
+            fail("a callback was called away from the heap's end", ops);
+        growbuf_finish(&gb);
+    }
     return 0;
 }
