@@ -39,7 +39,7 @@ endef
 $(foreach v,$(TEST_VARS),$(foreach t,$(TEST_NAMES),$(eval $(call test_rule,$(v),$(t)))))
 
 # Run a test binary; on failure say which and fail.
-run_test = ./$(1) $(2) || { echo "FAIL: $(1) $(2)"; exit 1; }
+run_test = $(1) $(2) || { echo "FAIL: $(1) $(2)"; exit 1; }
 
 # 32-bit builds need gcc-multilib and the i386 cmocka (libcmocka-dev:i386).
 TESTS_M32_OK = $(shell printf '#include <stdarg.h>\n#include <stddef.h>\n#include <setjmp.h>\n#include <stdint.h>\n#include <cmocka.h>\nint main(void){return 0;}\n' | \
@@ -95,8 +95,8 @@ check-diff: $(BUILD)/fast/tests/diff_replay $(BUILD)/table/tests/diff_replay
 	@mkdir -p $(BUILD)/diff
 	@for run in $(DIFF_RUNS); do \
 	  s=$${run%%:*}; mode=$$(echo $$run | sed -n 's/.*://p'); f=$$s$${mode:+-$$mode}; \
-	  ./$(BUILD)/fast/tests/diff_replay $$s $(DIFF_OPS) $$mode > $(BUILD)/diff/fast-$$f.txt || { echo "FAIL: diff_replay (fast) seed $$s $$mode"; exit 1; }; \
-	  ./$(BUILD)/table/tests/diff_replay $$s $(DIFF_OPS) $$mode > $(BUILD)/diff/table-$$f.txt || { echo "FAIL: diff_replay (table) seed $$s $$mode"; exit 1; }; \
+	  $(BUILD)/fast/tests/diff_replay $$s $(DIFF_OPS) $$mode > $(BUILD)/diff/fast-$$f.txt || { echo "FAIL: diff_replay (fast) seed $$s $$mode"; exit 1; }; \
+	  $(BUILD)/table/tests/diff_replay $$s $(DIFF_OPS) $$mode > $(BUILD)/diff/table-$$f.txt || { echo "FAIL: diff_replay (table) seed $$s $$mode"; exit 1; }; \
 	  cmp $(BUILD)/diff/fast-$$f.txt $(BUILD)/diff/table-$$f.txt || \
 	    { echo "FAIL: fast and table indexes placed blocks differently (seed $$s $$mode): diff $(BUILD)/diff/fast-$$f.txt $(BUILD)/diff/table-$$f.txt"; exit 1; }; \
 	  echo "seed $$s $$mode: $$(wc -l < $(BUILD)/diff/fast-$$f.txt) identical trace lines"; \
@@ -106,10 +106,10 @@ check-diff: $(BUILD)/fast/tests/diff_replay $(BUILD)/table/tests/diff_replay
 check-valgrind: $(BUILD)/fast/tests/test_api $(BUILD)/fast/tests/test_model $(BUILD)/fast/tests/test_grow
 	@if ! command -v valgrind >/dev/null; then echo "SKIP: valgrind not installed"; exit 0; fi; \
 	vg="valgrind -q --error-exitcode=1 --leak-check=full"; \
-	$$vg ./$(BUILD)/fast/tests/test_api || { echo "FAIL: valgrind test_api"; exit 1; }; \
-	$$vg ./$(BUILD)/fast/tests/test_model --seed 5 --ops $(MODEL_OPS_valgrind) --check-every 10 || \
+	$$vg $(BUILD)/fast/tests/test_api || { echo "FAIL: valgrind test_api"; exit 1; }; \
+	$$vg $(BUILD)/fast/tests/test_model --seed 5 --ops $(MODEL_OPS_valgrind) --check-every 10 || \
 	  { echo "FAIL: valgrind test_model"; exit 1; }; \
-	$$vg ./$(BUILD)/fast/tests/test_grow || { echo "FAIL: valgrind test_grow"; exit 1; }
+	$$vg $(BUILD)/fast/tests/test_grow || { echo "FAIL: valgrind test_grow"; exit 1; }
 
 # ---- libFuzzer
 FUZZ_BIN := $(BUILD)/fuzz/fuzz_ops
@@ -125,14 +125,14 @@ FUZZ_OK = $(shell echo 'int LLVMFuzzerTestOneInput(const char *d, long n){(void)
 check-fuzz-short:
 	@if [ "$(FUZZ_OK)" != yes ]; then echo "SKIP: $(CLANG) cannot link -fsanitize=fuzzer (libclang-rt)"; exit 0; fi; \
 	$(MAKE) --no-print-directory $(FUZZ_BIN) && mkdir -p $(BUILD)/fuzz/corpus-short $(BUILD)/fuzz/artifacts && \
-	./$(FUZZ_BIN) -max_total_time=$(FUZZ_SHORT_SECONDS) -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/artifacts/ \
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_SHORT_SECONDS) -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/artifacts/ \
 	  $(BUILD)/fuzz/corpus-short $(wildcard fuzz/corpus-ops) 2>$(BUILD)/fuzz/short.log; rc=$$?; \
 	grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done)' $(BUILD)/fuzz/short.log; \
 	if [ $$rc != 0 ]; then tail -40 $(BUILD)/fuzz/short.log; echo "FAIL: fuzz_ops found a failure (log: $(BUILD)/fuzz/short.log)"; exit 1; fi
 
 fuzz: $(FUZZ_BIN)
 	@mkdir -p fuzz/corpus-ops $(BUILD)/fuzz/artifacts
-	./$(FUZZ_BIN) -max_total_time=$(FUZZ_LONG_SECONDS) -print_final_stats=1 \
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_LONG_SECONDS) -print_final_stats=1 \
 	  -artifact_prefix=$(BUILD)/fuzz/artifacts/ fuzz/corpus-ops
 
 CHECKS += check-api-fast check-api-table check-api-asan check-api-m32 \
