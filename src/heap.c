@@ -1,9 +1,11 @@
 /*
  * holeheap: init, alloc, aligned alloc, calloc, realloc, free, grow, trim.
  *
- * Every hole passes through hole_link (tags written, poisoned, indexed,
- * counted) and hole_unlink (poison verified, unindexed, uncounted); every
- * block through block_make and block_unmake. Operations validate everything
+ * Every hole comes into service through hole_link (tags written, poisoned,
+ * indexed, counted) or hole_move (a retired hole reshaped by a split or merge:
+ * its index entry moves along, O(1) when its order holds), and leaves it
+ * through hole_retire (poison verified, uncounted, entry saved) or hole_unlink
+ * (retired and unindexed). Blocks are counted by block_make and count_block. Operations validate everything
  * they will touch before they change anything, so a refused call leaves the
  * heap as it was.
  */
@@ -87,13 +89,34 @@ static tag *hole_link(hh_heap *h, tag *b, size_t size)
     return b;
 }
 
-/* Take a hole out of the index before its tags change. */
-static void hole_unlink(hh_heap *h, tag *hole)
+/* Take a hole out of service before its tags change, keeping its index entry
+ * for hole_move: poison verified, totals updated, entry saved. */
+static idx_entry hole_retire(hh_heap *h, tag *hole)
 {
     if (h->flags & HH_POISON)
         hole_poison_verify(h, hole);
-    idx_remove(h, hole);
     count_hole(h, tag_size(hole), -1);
+    idx_entry e = {block_pos(h, hole), tag_size_g(hole), *(idx_node *)block_payload(hole)};
+    return e;
+}
+
+/* Take a hole out of service and out of the index, before its tags change. */
+static void hole_unlink(hh_heap *h, tag *hole)
+{
+    hole_retire(h, hole);
+    idx_remove(h, hole);
+}
+
+/* The retired hole e becomes the hole [b, b+size): a split or a merge reshaped
+ * it. Its index entry moves along, in O(1) when its order is unchanged. */
+static tag *hole_move(hh_heap *h, const idx_entry *e, tag *b, size_t size)
+{
+    tag_write(h, b, size, true);
+    idx_replace(h, e, b);
+    if (h->flags & HH_POISON)
+        memset(hole_poison_start(b), HH_POISON_BYTE, hole_poison_bytes(b));
+    count_hole(h, size, +1);
+    return b;
 }
 
 static void block_make(hh_heap *h, tag *b, size_t size)
@@ -103,19 +126,27 @@ static void block_make(hh_heap *h, tag *b, size_t size)
 }
 
 /*
- * Place a block of `size` at the start of the free span [b, b+span), which is
- * in no index. The rest becomes a hole when it can be one, else joins the block:
+ * Place a block of `size` at the start of the free span [b, b+span). The rest
+ * becomes a hole when it can be one, else joins the block:
  *
  *   | block (size) | hole (span-size) |     or     | block (span) |
+ *
+ * `reuse` is the retired hole whose index entry the rest takes over (its tags
+ * still intact), or NULL when the span is in no index.
  */
-static tag *block_place(hh_heap *h, tag *b, size_t span, size_t size)
+static tag *block_place(hh_heap *h, tag *b, size_t span, size_t size, const idx_entry *reuse)
 {
-    if (span - size >= HH_MIN_BLOCK) {
-        block_make(h, b, size);
-        hole_link(h, block_next(b), span - size);
-    } else {
+    if (span - size < HH_MIN_BLOCK) {
+        if (reuse)
+            idx_remove(h, block_at(h, reuse->pos));
         block_make(h, b, span);
+        return b;
     }
+    block_make(h, b, size);
+    if (reuse)
+        hole_move(h, reuse, block_next(b), span - size);
+    else
+        hole_link(h, block_next(b), span - size);
     return b;
 }
 
@@ -229,11 +260,14 @@ static tag *heap_grow(hh_heap *h, size_t need)
         return NULL;
     }
     size_t added = align_down(min_size(got, room), HH_GRANULE);
-    tag *hole = have ? last : heap_epilogue(h);
-    if (have)
-        hole_unlink(h, last);
+    if (!have) {
+        tag *hole = heap_epilogue(h);
+        heap_set_end(h, h->end + added);
+        return hole_link(h, hole, added);
+    }
+    idx_entry e = hole_retire(h, last);
     heap_set_end(h, h->end + added);
-    return hole_link(h, hole, have + added);
+    return hole_move(h, &e, last, have + added);
 }
 
 /* Offer the trailing memory back when the last hole is large (see HH_TRIM_*). */
@@ -247,14 +281,14 @@ static void heap_trim(hh_heap *h)
     if (spare == 0)
         return;
     size_t size = tag_size(last);
-    hole_unlink(h, last);
+    idx_entry e = hole_retire(h, last);
     size_t released = h->shrink(h->ctx, region_end(h) - spare, spare);
     if (released > spare || released % HH_GRANULE != 0) {
         heap_report(h, HH_E_CALLBACK, region_end(h) - spare, "shrink returned an impossible byte count");
         released = 0;
     }
     heap_set_end(h, h->end - released);
-    hole_link(h, last, size - released);
+    hole_move(h, &e, last, size - released);
 }
 
 /* ---- the operations, lock held ---- */
@@ -272,8 +306,8 @@ static void *alloc_unlocked(hh_heap *h, size_t n)
     if (!hole)
         return NULL;
     size_t span = tag_size(hole);
-    hole_unlink(h, hole);
-    return block_payload(block_place(h, hole, span, size));
+    idx_entry e = hole_retire(h, hole);
+    return block_payload(block_place(h, hole, span, size, &e));
 }
 
 /* Gap from hole start to the header of a block whose payload is aligned:
@@ -294,13 +328,11 @@ static void *carve_aligned(hh_heap *h, tag *hole, size_t size, size_t align)
 {
     size_t gap = aligned_gap(hole, align);
     size_t span = tag_size(hole);
-    hole_unlink(h, hole);
-    tag *b = hole;
-    if (gap) {
-        hole_link(h, hole, gap);
-        b = block_next(hole);
-    }
-    return block_payload(block_place(h, b, span - gap, size));
+    idx_entry e = hole_retire(h, hole);
+    if (!gap)
+        return block_payload(block_place(h, hole, span, size, &e));
+    hole_move(h, &e, hole, gap);
+    return block_payload(block_place(h, block_next(hole), span - gap, size, NULL));
 }
 
 static bool hole_fits_aligned(const tag *hole, size_t size, size_t align)
@@ -335,6 +367,19 @@ static void *alloc_aligned_unlocked(hh_heap *h, size_t n, size_t align)
     return carve_aligned(h, hole, size, align);
 }
 
+/* The tags where b meets the holes it merges with end up inside the new hole. */
+static void erase_inner_tags(hh_heap *h, tag *b, tag *left, tag *right)
+{
+    if (left) {
+        tag_erase(h, block_left_footer(b));
+        tag_erase(h, b);
+    }
+    if (right) {
+        tag_erase(h, block_footer(b));
+        tag_erase(h, right);
+    }
+}
+
 /*
  * Free the block b, merging with holes on either side:
  *
@@ -347,19 +392,19 @@ static void free_block(hh_heap *h, tag *b)
     tag *right = right_hole(h, b, &ok);
     if (!ok)
         return;
-    size_t size = tag_size(b);
-    count_block(h, size, -1);
-    tag *start = b;
-    if (left) {
-        size += tag_size(left);
-        hole_unlink(h, left);
-        start = left;
-    }
-    if (right) {
-        size += tag_size(right);
+    size_t size = tag_size(b) + (left ? tag_size(left) : 0) + (right ? tag_size(right) : 0);
+    count_block(h, tag_size(b), -1);
+    if (left && right)
         hole_unlink(h, right);
+    tag *start = left ? left : b;
+    tag *keep = left ? left : right; /* the hole whose index entry the merged hole takes over */
+    if (!keep) {
+        hole_link(h, start, size);
+    } else {
+        idx_entry e = hole_retire(h, keep);
+        erase_inner_tags(h, b, left, right);
+        hole_move(h, &e, start, size);
     }
-    hole_link(h, start, size);
     heap_trim(h);
 }
 
@@ -389,9 +434,9 @@ static bool block_extend(hh_heap *h, tag *b, size_t size)
     if (!right || cur + tag_size(right) < size)
         return false;
     size_t span = cur + tag_size(right);
-    hole_unlink(h, right);
+    idx_entry e = hole_retire(h, right);
     count_block(h, cur, -1);
-    block_place(h, b, span, size);
+    block_place(h, b, span, size, &e);
     return true;
 }
 

@@ -41,8 +41,19 @@ typedef struct idx_state {
 size_t idx_storage_bytes(size_t max_span);
 void idx_init(hh_heap *h, void *storage, size_t storage_bytes);
 
+/* A hole's index entry, saved before its tags or node may be overwritten. */
+typedef struct idx_entry {
+    uint32_t pos, size_g; /* its key */
+    idx_node node;        /* a copy of its node */
+} idx_entry;
+
 void idx_insert(hh_heap *h, struct tag *hole);
 void idx_remove(hh_heap *h, struct tag *hole);
+/* The hole saved in `old` is now `hole` (tags written; a new size, and maybe a
+ * new position, as when a split or merge reshapes it): move its entry there.
+ * O(1) when the new key keeps its place in the order, else a remove and an
+ * insert. The old node's bytes need not be intact any more. */
+void idx_replace(hh_heap *h, const idx_entry *old, struct tag *hole);
 /* The smallest hole of at least size_g granules, lowest position among equals; NULL if none. */
 struct tag *idx_best_fit(hh_heap *h, uint32_t size_g);
 

@@ -281,6 +281,65 @@ void idx_remove(hh_heap *h, struct tag *hole)
     idx_retrace(h, start);
 }
 
+/* The in-order neighbours of pos (HH_NIL if none). */
+static uint32_t idx_prev(const hh_heap *h, uint32_t pos)
+{
+    if (idx_left(h, pos) != HH_NIL)
+        return idx_rightmost(h, idx_left(h, pos));
+    uint32_t up = idx_parent(h, pos);
+    while (up != HH_NIL && idx_left(h, up) == pos) {
+        pos = up;
+        up = idx_parent(h, up);
+    }
+    return up;
+}
+
+static uint32_t idx_next(const hh_heap *h, uint32_t pos)
+{
+    if (pos == h->idx.last)
+        return HH_NIL;
+    if (idx_right(h, pos) != HH_NIL)
+        return idx_leftmost(h, idx_right(h, pos));
+    uint32_t up = idx_parent(h, pos);
+    while (up != HH_NIL && idx_right(h, up) == pos) {
+        pos = up;
+        up = idx_parent(h, up);
+    }
+    return up;
+}
+
+/* Does the node at pos still sit between its in-order neighbours? */
+static bool idx_in_order(const hh_heap *h, uint32_t pos)
+{
+    uint64_t key = idx_key_of(h, pos);
+    uint32_t prev = idx_prev(h, pos), next = idx_next(h, pos);
+    return (prev == HH_NIL || idx_key_of(h, prev) < key) && (next == HH_NIL || key < idx_key_of(h, next));
+}
+
+/* Put the saved node at pos and point its parent, children and idx.last at it. */
+static void idx_relocate(hh_heap *h, const idx_entry *old, uint32_t pos)
+{
+    idx_node *n = idx_node_at(h, pos);
+    *n = old->node;
+    if (pos == old->pos)
+        return;
+    idx_replace_child(h, n->parent, old->pos, pos);
+    idx_set_parent(h, n->left, pos);
+    idx_set_parent(h, n->right, pos);
+    if (h->idx.last == old->pos)
+        h->idx.last = pos;
+}
+
+void idx_replace(hh_heap *h, const idx_entry *old, struct tag *hole)
+{
+    uint32_t pos = block_pos(h, hole);
+    idx_relocate(h, old, pos);
+    if (!idx_in_order(h, pos)) {
+        idx_remove(h, hole);
+        idx_insert(h, hole);
+    }
+}
+
 struct tag *idx_best_fit(hh_heap *h, uint32_t size_g)
 {
     uint64_t want = idx_key(size_g, 0);

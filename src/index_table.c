@@ -95,6 +95,36 @@ void idx_remove(hh_heap *h, struct tag *hole)
     h->idx.count--;
 }
 
+/* The slot of the entry saved in old. Its own tag may already say something
+ * else, so that slot is compared by the saved key. */
+static size_t idx_find_saved(const hh_heap *h, const idx_entry *old)
+{
+    uint64_t key = idx_key(old->size_g, old->pos);
+    size_t lo = 0, hi = h->idx.count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint32_t pos = h->idx.slots[mid];
+        uint64_t here = pos == old->pos ? key : idx_key_of(h, pos);
+        if (here < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < h->idx.count && h->idx.slots[lo] == old->pos ? lo : h->idx.count;
+}
+
+void idx_replace(hh_heap *h, const idx_entry *old, struct tag *hole)
+{
+    size_t i = idx_find_saved(h, old);
+    uint32_t *slots = h->idx.slots;
+
+    if (i == h->idx.count)
+        return; /* not in the table: verify reports the hole as missing */
+    memmove(&slots[i], &slots[i + 1], (h->idx.count - i - 1) * sizeof slots[0]);
+    h->idx.count--;
+    idx_insert(h, hole);
+}
+
 struct tag *idx_best_fit(hh_heap *h, uint32_t size_g)
 {
     size_t i = idx_lower_bound(h, idx_key(size_g, 0));

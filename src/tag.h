@@ -121,6 +121,14 @@ static inline void fence_write(const hh_heap *h, tag *f, uint32_t pos)
     f->seal = tag_seal(h, 0, pos);
 }
 
+/* Make a tag that a merge leaves inside a hole unrecognisable, so that freeing
+ * the old block again is refused as a bad pointer instead of trusted. */
+static inline void tag_erase(const hh_heap *h, tag *t)
+{
+    t->word = 0;
+    t->seal = ~tag_seal(h, 0, block_pos(h, t));
+}
+
 static inline bool tag_sealed(const hh_heap *h, const tag *t, uint32_t pos)
 {
     return t->seal == tag_seal(h, t->word, pos);
