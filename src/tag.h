@@ -95,9 +95,12 @@ static inline uint32_t tag_mix(uint32_t x)
     return x;
 }
 
+/* One mix of a bijective function of the position (an odd multiplier), the
+ * word, the key and the magic: the same word at another position, or under
+ * another key, always seals differently. */
 static inline uint32_t tag_seal(const hh_heap *h, uint32_t word, uint32_t pos)
 {
-    return tag_mix(word ^ tag_mix(pos ^ h->key) ^ HH_MAGIC);
+    return tag_mix(word ^ (pos * 0x9E3779B1u) ^ h->key ^ HH_MAGIC);
 }
 
 static inline uint32_t tag_word(size_t size, bool hole)
