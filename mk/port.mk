@@ -43,6 +43,9 @@ $(PORT_DIR)/test-unit: tests/port/unit.c
 	$(CC) $(PORT_TEST_CFLAGS) $< -lpthread -o $@
 $(PORT_DIR)/test-threads: tests/port/threads.c $(PORT_A)
 	$(CC) $(PORT_TEST_CFLAGS) $< $(PORT_A) -lpthread -o $@
+$(PORT_DIR)/test-threads-plain: tests/port/threads.c
+	@mkdir -p $(@D)
+	$(CC) $(PORT_TEST_CFLAGS) $< -lpthread -o $@
 
 CHECKS += check-port-unit check-port-threads check-port-programs
 
@@ -51,10 +54,14 @@ check-port-unit: $(PORT_DIR)/test-unit-static $(PORT_DIR)/test-unit $(PORT_SO) $
 	$(PORT_DIR)/test-unit-static $(PORT_DIR)/hh-replay
 	HOLEHEAP_EXPECT_PRELOAD=1 LD_PRELOAD=$(abspath $(PORT_SO)) $(PORT_DIR)/test-unit $(PORT_DIR)/hh-replay
 
-check-port-threads: $(PORT_DIR)/test-threads
-	$(PORT_DIR)/test-threads 10 15000
-	HOLEHEAP_TCACHE=0 $(PORT_DIR)/test-threads 8 8000
-	HOLEHEAP_CHECK=1 $(PORT_DIR)/test-threads 8 300
+# Linked with the archive; then the plain build preloaded; no cache; checking.
+check-port-threads: $(PORT_DIR)/test-threads $(PORT_DIR)/test-threads-plain $(PORT_SO)
+	$(PORT_DIR)/test-threads 12 25000
+	HOLEHEAP_STATS=1 LD_PRELOAD=$(abspath $(PORT_SO)) $(PORT_DIR)/test-threads-plain 9 15000 \
+	  2>$(PORT_DIR)/threads.err || { cat $(PORT_DIR)/threads.err; exit 1; }
+	@grep -q '^holeheap: stats: ' $(PORT_DIR)/threads.err || { echo "FAIL: not run on holeheap"; exit 1; }
+	HOLEHEAP_TCACHE=0 $(PORT_DIR)/test-threads 8 10000
+	HOLEHEAP_CHECK=1 $(PORT_DIR)/test-threads 8 600
 
 check-port-programs: $(PORT_SO) $(PORT_DIR)/hh-replay
 	sh tests/port/programs.sh $(abspath $(PORT_SO)) $(abspath $(PORT_DIR)/hh-replay)

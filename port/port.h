@@ -80,7 +80,7 @@ _Noreturn void hhp_die(const char *call, const char *what, const void *where, in
 /* ---- arena.c ---- */
 
 typedef struct hhp_arena {
-    hhp_lock lock;
+    _Alignas(128) hhp_lock lock; /* one arena per cache line pair: no false sharing */
     hh_heap *heap;        /* NULL until first used */
     char *start;          /* its reserved range [start, start + HHP_ARENA_SPAN) */
     char *committed_end;  /* [start, committed_end) is read/write */

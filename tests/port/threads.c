@@ -4,7 +4,8 @@
  * post blocks to each other so that most frees and reallocs happen in a
  * thread other than the allocating one. Two rounds of threads, so that blocks
  * outlive their thread. Every block's contents are checked before it is
- * resized or freed.   usage: test-threads THREADS ITERATIONS
+ * resized or freed. The second round also forks 20 times while the threads
+ * run.   usage: test-threads THREADS ITERATIONS
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -13,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define SLOTS 128
 #define MAILBOX 256
@@ -204,7 +207,32 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static void run_round(void)
+/* Fork while the workers allocate: each child must allocate and free freely
+ * (pthread_atfork left no lock held) and exit in time. */
+static unsigned fork_while_busy(unsigned times)
+{
+    unsigned good = 0;
+    for (unsigned i = 0; i < times; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            alarm(20);
+            void *keep[500];
+            for (unsigned k = 0; k < 500; k++)
+                keep[k] = malloc(16 + k * 9);
+            for (unsigned k = 0; k < 500; k++)
+                free(keep[k]);
+            _exit(0);
+        }
+        int status = 0;
+        if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+            good++;
+        else
+            fprintf(stderr, "FAIL fork child %u: status %#x\n", i, (unsigned)status);
+    }
+    return good;
+}
+
+static void run_round(unsigned forks)
 {
     pthread_t tid[256];
     for (unsigned t = 0; t < threads; t++)
@@ -212,6 +240,8 @@ static void run_round(void)
             fprintf(stderr, "FAIL pthread_create\n");
             exit(1);
         }
+    if (fork_while_busy(forks) != forks)
+        atomic_fetch_add(&errors, 1);
     for (unsigned t = 0; t < threads; t++)
         pthread_join(tid[t], NULL);
 }
@@ -227,15 +257,16 @@ int main(int argc, char **argv)
     boxes = calloc(threads, sizeof *boxes);
     for (unsigned t = 0; t < threads; t++)
         pthread_mutex_init(&boxes[t].lock, NULL);
-    run_round(); /* leaves blocks in the mailboxes: the next round frees them */
-    run_round();
+    alarm(300); /* a deadlock fails the test instead of hanging it */
+    run_round(0); /* leaves blocks in the mailboxes: the next round frees them */
+    run_round(20);
     for (unsigned t = 0; t < threads; t++)
         for (unsigned i = 0; i < boxes[t].count; i++) {
             verify(boxes[t].item[i], "after the threads ended");
             free(boxes[t].item[i]);
         }
     free(boxes);
-    printf("threads: %u threads x %u iterations x 2 rounds, %lu cross-thread frees, "
+    printf("threads: %u threads x %u iterations x 2 rounds, 20 forks, %lu cross-thread frees, "
            "%lu cross-thread reallocs, %lu errors\n",
            threads, iterations, (unsigned long)cross_frees, (unsigned long)cross_reallocs,
            (unsigned long)errors);
