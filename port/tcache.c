@@ -18,7 +18,6 @@
 #define TC_GRANULE 16u
 #define TC_BINS 33u     /* usable sizes up to 512 bytes */
 #define TC_BIN_MAX 32u  /* blocks per bin; a full bin gives half back */
-#define TC_REFILL 1u    /* blocks an empty bin takes from the arena at once */
 #define TC_REMOTE 32u   /* remote frees done together, under one hold of the lock */
 
 typedef struct tc_block {
@@ -50,37 +49,12 @@ static void tc_push(size_t c, tc_block *b)
     tc.count[c]++;
 }
 
-/* An empty bin takes TC_REFILL blocks from the thread's arena at once, under
- * one hold of its lock. A block the core made larger goes to its own bin. */
-static void tc_refill(size_t c)
-{
-    hhp_arena *a = hhp_thread_arena();
-    if (a == NULL)
-        return;
-    hhp_arena_hold(a);
-    for (unsigned i = 0; i < TC_REFILL; i++) {
-        void *p = hh_alloc(a->heap, c * TC_GRANULE);
-        if (p == NULL)
-            break;
-        size_t own = hh_usable_size(a->heap, p) / TC_GRANULE;
-        if (own < TC_BINS && tc.count[own] < TC_BIN_MAX)
-            tc_push(own, p);
-        else
-            hh_free(a->heap, p);
-    }
-    hhp_arena_release(a);
-}
-
 void *hhp_tcache_take(size_t size)
 {
     size_t c = size == 0 ? 1 : (size + TC_GRANULE - 1) / TC_GRANULE;
     if (c >= TC_BINS)
         return NULL;
     tc_block *b = tc.bin[c];
-    if (b == NULL && tc.state == 1) {
-        tc_refill(c);
-        b = tc.bin[c];
-    }
     if (b == NULL)
         return NULL;
     tc.bin[c] = b->next;

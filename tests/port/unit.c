@@ -210,6 +210,14 @@ static int child_main(const char *what)
         static char not_heap[64];
         print_address(not_heap + 16);
         free_v(not_heap + 16);
+    } else if (strcmp(what, "grow-shrink") == 0) {
+        enum { N = 30000 };
+        static void *blocks[N];
+        for (unsigned i = 0; i < N; i++)
+            blocks[i] = malloc_v(1000);
+        for (unsigned i = 0; i < N; i++)
+            free_v(blocks[(i * 7919u) % N]);
+        return 0;
     } else if (strcmp(what, "workload") == 0) {
         void *blocks[64] = {0};
         unsigned calls = 0; /* free(NULL) is not traced */
@@ -299,6 +307,26 @@ static void test_misuse(void)
     expect_abort("foreign-pointer", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
 }
 
+/* The heap grows by committing pages and gives them back when emptied:
+ * after 30 MB allocated and all freed, it spans less than 1 MiB again. */
+static void test_grow_shrink(void)
+{
+    child_result r;
+    run_child("grow-shrink", "HOLEHEAP_STATS=1", &r);
+    const char *line = strstr(r.err, "holeheap: stats: ");
+    unsigned long region = 0, peak = 0;
+    if (line != NULL) {
+        const char *at = strstr(line, ", region ");
+        const char *pk = strstr(line, ", peak used ");
+        region = at != NULL ? strtoul(at + 9, NULL, 10) : 0;
+        peak = pk != NULL ? strtoul(pk + 12, NULL, 10) : 0;
+    }
+    if (!(WIFEXITED(r.status) && peak >= 30000ul * 1000 && region > 0 && region < (1ul << 20))) {
+        fprintf(stderr, "FAIL grow-shrink: peak used %lu, region at exit %lu: %s\n", peak, region, r.err);
+        failures++;
+    }
+}
+
 static void test_stats(void)
 {
     child_result r;
@@ -351,6 +379,7 @@ int main(int argc, char **argv)
     test_fork();
     test_misuse();
     test_stats();
+    test_grow_shrink();
     test_trace(argv[1]);
     if (failures != 0) {
         fprintf(stderr, "port unit: %d failures\n", failures);
