@@ -126,6 +126,16 @@ test_perl() {
     else fail "perl: got '$got', want '$want'"; head -3 "$TMP/perl.err"; fi
 }
 
+# A real program under HOLEHEAP_CHECK=1: every call verifies the whole heap.
+test_checked() {
+    have perl || { skip "perl under HOLEHEAP_CHECK: perl not installed"; return; }
+    got=$(HOLEHEAP_CHECK=1 on_holeheap checked perl -e \
+        'my %h; $h{$_} = [$_ x 3, {n => $_}] for 1..2000; delete $h{$_} for 1..1000; print scalar(keys %h), "\n"')
+    if [ "$got" = 1000 ] && ran_on_holeheap checked && ! grep -v '^holeheap: stats: ' "$TMP/checked.err" | grep -q .; then
+        pass "perl under HOLEHEAP_CHECK=1"
+    else fail "perl under HOLEHEAP_CHECK=1: got '$got'"; head -3 "$TMP/checked.err"; fi
+}
+
 test_sqlite() {
     have sqlite3 || { skip "sqlite3: not installed"; return; }
     want="85715|845091|12805915|name99999 2|850|name10061 3|850|name10022-3 6|850|name10204-6 "
@@ -141,5 +151,6 @@ test_gcc
 test_git
 test_perl
 test_sqlite
+test_checked
 [ $failed = 0 ] || { echo "check-port-programs: $failed failed"; exit 1; }
 echo "check-port-programs: all passed or skipped"
