@@ -10,6 +10,12 @@
  *
  * The marker catches a double free into the cache: a freed block that
  * carries it is looked up in its bin, and found there it is a double free.
+ *
+ * Only blocks of the thread's own arena are cached. A block of another arena
+ * (a remote free) is queued, and the queue is freed under one hold of that
+ * arena's lock when it holds TC_REMOTE blocks, when a block of a different
+ * arena arrives, or when the thread exits; a double free among them is found
+ * by the core then.
  */
 #include "port.h"
 
