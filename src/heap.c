@@ -236,6 +236,16 @@ static void heap_set_end(hh_heap *h, char *new_end)
     fence_write(h, heap_epilogue(h), block_pos(h, heap_epilogue(h)));
 }
 
+/* Growing back what the last trim gave away means the program frees and
+ * allocates large blocks at the end of the heap: keep that much from now on,
+ * so that the pair does not call shrink and grow every time. */
+static void remember_regrowth(hh_heap *h, size_t need, size_t missing)
+{
+    if (h->last_trim >= missing)
+        h->trim_keep = max_size(h->trim_keep, need);
+    h->last_trim = 0;
+}
+
 /*
  * Ask grow for room so that the last hole has at least `need` bytes. Extends the
  * last hole when the heap ends in one, else adds a hole where the epilogue was.
@@ -259,6 +269,7 @@ static tag *heap_grow(hh_heap *h, size_t need)
         heap_report(h, HH_E_CALLBACK, region_end(h), "grow returned fewer bytes than asked");
         return NULL;
     }
+    remember_regrowth(h, need, missing);
     size_t added = align_down(min_size(got, room), HH_GRANULE);
     if (!have) {
         tag *hole = heap_epilogue(h);
@@ -270,13 +281,18 @@ static tag *heap_grow(hh_heap *h, size_t need)
     return hole_move(h, &e, last, have + added);
 }
 
-/* Offer the trailing memory back when the last hole is large (see HH_TRIM_*). */
+/* Offer the trailing memory back when the heap ends in a large hole: keep
+ * trim_keep bytes of it, and act only when that gives back at least
+ * HH_TRIM_THRESHOLD - HH_TRIM_KEEP, so that small frees never call shrink. */
 static void heap_trim(hh_heap *h)
 {
     tag *last = heap_last(h);
-    if (!h->shrink || !tag_is_hole(last) || tag_size(last) < HH_TRIM_THRESHOLD)
+    if (!h->shrink || !tag_is_hole(last))
         return;
-    size_t spare = min_size(tag_size(last) - HH_TRIM_KEEP, (size_t)(h->end - h->floor_end));
+    size_t keep = h->trim_keep;
+    if (tag_size(last) < keep + (HH_TRIM_THRESHOLD - HH_TRIM_KEEP))
+        return;
+    size_t spare = min_size(tag_size(last) - keep, (size_t)(h->end - h->floor_end));
     spare = align_down(spare, HH_GRANULE);
     if (spare == 0)
         return;
@@ -289,6 +305,7 @@ static void heap_trim(hh_heap *h)
     }
     heap_set_end(h, h->end - released);
     hole_move(h, &e, last, size - released);
+    h->last_trim = released;
 }
 
 /* ---- the operations, lock held ---- */
@@ -654,6 +671,7 @@ hh_heap *hh_init(void *mem, size_t size, const hh_options *opt)
     fence_write(h, heap_prologue(h), HH_NIL);
     heap_set_end(h, (char *)l.end);
     h->floor_end = h->end;
+    h->trim_keep = HH_TRIM_KEEP;
     hole_link(h, heap_first(h), (size_t)(l.end - l.base));
     return h;
 }

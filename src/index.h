@@ -1,7 +1,7 @@
 /*
  * The hole index: every hole, ordered by (size, position), for exact best fit.
  * Two implementations behind this interface, chosen at build time:
- *   index_fast.c  (default)          balanced tree in the holes, O(log n)
+ *   index_fast.c  (default)          balanced trees in the holes, O(log n)
  *   index_table.c (-DHH_INDEX_TABLE)  the seed's ordered table, O(n) insert/remove
  * Rules for callers: a hole is inserted after its tags are written as a hole,
  * and removed before its tags change. Keys are (size in granules, position).
@@ -29,10 +29,24 @@ typedef struct idx_state {
     size_t count, capacity;
 } idx_state;
 #else
+/* Exact-size bins for the small holes: bin b holds the holes of 2 + b granules
+ * (the default 64 bins: 32 bytes up to 1040). A multiple of 32 (the bitmap's
+ * word), at least 32. */
+#ifndef HH_INDEX_BINS
+#define HH_INDEX_BINS 64u
+#endif
+
+typedef struct idx_bin {
+    uint32_t root; /* AVL tree of this size's holes, by position; HH_NIL if empty */
+    uint32_t min;  /* its lowest position (leftmost node), HH_NIL if empty */
+} idx_bin;
+
 typedef struct idx_state {
-    uint32_t root;  /* position of the tree's root hole, HH_NIL if empty */
-    uint32_t last;  /* position of the largest key's hole (rightmost), HH_NIL if empty */
-    size_t count;
+    uint32_t root;  /* the large holes' tree, by (size, position); HH_NIL if empty */
+    uint32_t last;  /* its largest key's hole (rightmost), HH_NIL if empty */
+    size_t count;   /* holes in the bins and the large tree */
+    uint32_t bin_map[HH_INDEX_BINS / 32]; /* bit b (of word b/32) set iff bins[b] is not empty */
+    idx_bin bins[HH_INDEX_BINS];
 } idx_state;
 #endif
 

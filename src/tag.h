@@ -53,6 +53,8 @@ struct hh_heap {
     void (*unlock)(void *ctx);
     void (*on_error)(void *ctx, const hh_problem *problem);
     void *ctx;
+    size_t trim_keep; /* bytes of the last hole trimming keeps (grows on re-growth) */
+    size_t last_trim; /* bytes the last trim gave back, until the next growth */
     size_t used_bytes, free_bytes, blocks, holes, peak_used_bytes;
     size_t problems;
     hh_problem last;
