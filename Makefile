@@ -94,6 +94,9 @@ install: lib
 clean:
 	rm -rf $(BUILD)
 
+# `make bench`: the core benchmark (mk/bench.mk) and the drop-in malloc's (mk/port.mk)
+bench: bench-port
+
 # ---- the demo
 $(BUILD)/demo: demo/demo.c include/holeheap.h $(LIB_A)
 	$(CC) $(WARN) -O2 -g -Iinclude $< $(LIB_A) -o $@
