@@ -90,8 +90,14 @@ static inline void idx_update_height(hh_heap *h, uint32_t pos)
 static inline uint32_t idx_bin_of(uint32_t size_g) { return size_g - IDX_MIN_G; }
 static inline bool idx_is_bin(uint32_t bin) { return bin < HH_INDEX_BINS; }
 
-static inline void idx_map_set(hh_heap *h, uint32_t bin) { h->idx.bin_map[bin / 32] |= 1u << (bin % 32); }
-static inline void idx_map_clear(hh_heap *h, uint32_t bin) { h->idx.bin_map[bin / 32] &= ~(1u << (bin % 32)); }
+static inline void idx_map_set(hh_heap *h, uint32_t bin)
+{
+    h->idx.bin_map[bin / 32] |= 1u << (bin % 32);
+}
+static inline void idx_map_clear(hh_heap *h, uint32_t bin)
+{
+    h->idx.bin_map[bin / 32] &= ~(1u << (bin % 32));
+}
 
 static inline bool idx_map_has(const hh_heap *h, uint32_t bin)
 {

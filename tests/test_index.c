@@ -6,8 +6,9 @@
  * tag_write) and compares every answer with a plain array scanned linearly.
  *
  * The fake arena is cut into equal slots; slot i starts at granule i * slot_g
- * and holds either one used block, or a hole of size_g[i] granules followed by
- * a used block filling the rest, so no two holes ever touch.
+ * and holds either one used block, or a hole of size_g[i] granules at offset
+ * off[i] (0, or at least 2 granules after a used block) followed by a used
+ * block filling the rest, so no two holes ever touch.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,12 +29,22 @@
 #define IMPL "fast"
 #endif
 
+/* The smallest hole the fast index keeps out of its exact-size bins (holes
+ * of 2 .. FIRST_LARGE_G - 1 granules sit in bins). The table has no bins but
+ * runs the same cases at the same sizes. */
+#ifndef HH_INDEX_TABLE
+#define FIRST_LARGE_G (2u + HH_INDEX_BINS)
+#else
+#define FIRST_LARGE_G 66u
+#endif
+
 /* ---- a fake arena ---- */
 
 typedef struct fake {
     hh_heap *h;
     uint32_t slot_g, nslots;
     uint32_t *size_g; /* the reference: hole size of each slot, 0 if none */
+    uint32_t *off;    /* where in the slot its hole starts, in granules */
 } fake;
 
 #define SMALL_SPAN ((size_t)2 << 20)
@@ -50,28 +61,43 @@ static size_t fake_bytes(size_t span)
 
 static tag *slot_tag(const fake *f, uint32_t i) { return block_at(f->h, i * f->slot_g); }
 
-/* Write slot i as a hole of size_g granules and a block (size_g 0: one block). */
-static void slot_write(fake *f, uint32_t i, uint32_t size_g)
+/* Where slot i's hole starts (its slot when it has none). */
+static tag *hole_tag(const fake *f, uint32_t i) { return block_at(f->h, i * f->slot_g + f->off[i]); }
+
+/* Write slot i as a block of off granules (none if off is 0), a hole of size_g
+ * granules and a block filling the rest (size_g 0: the whole slot one block). */
+static void slot_write_at(fake *f, uint32_t i, uint32_t off, uint32_t size_g)
 {
     tag *b = slot_tag(f, i);
     if (size_g == 0) {
+        off = 0;
         tag_write(f->h, b, (size_t)f->slot_g * HH_GRANULE, false);
     } else {
+        assert_true(off == 0 || off >= 2);
+        assert_true(size_g >= 2 && off + size_g < f->slot_g); /* a block follows */
+        if (off != 0)
+            tag_write(f->h, b, (size_t)off * HH_GRANULE, false);
+        b = block_at(f->h, i * f->slot_g + off);
         tag_write(f->h, b, (size_t)size_g * HH_GRANULE, true);
-        tag_write(f->h, block_next(b), (size_t)(f->slot_g - size_g) * HH_GRANULE, false);
+        tag_write(f->h, block_next(b), (size_t)(f->slot_g - off - size_g) * HH_GRANULE, false);
     }
     f->size_g[i] = size_g;
+    f->off[i] = off;
 }
+
+static void slot_write(fake *f, uint32_t i, uint32_t size_g) { slot_write_at(f, i, 0, size_g); }
 
 static fake fake_open(void *buf, size_t buf_bytes, uint32_t slot_g, uint32_t nslots)
 {
     size_t span = (size_t)slot_g * nslots * HH_GRANULE;
     size_t storage = idx_storage_bytes(span);
     char *mem = buf;
-    fake f = {(hh_heap *)buf, slot_g, nslots, calloc(nslots, sizeof(uint32_t))};
+    fake f = {(hh_heap *)buf, slot_g, nslots, calloc(nslots, sizeof(uint32_t)),
+              calloc(nslots, sizeof(uint32_t))};
 
     assert_true(fake_bytes(span) <= buf_bytes);
     assert_non_null(f.size_g);
+    assert_non_null(f.off);
     memset(mem, 0, sizeof(hh_heap));
     f.h->key = 0x2545F491u;
     f.h->magic = HH_MAGIC ^ f.h->key;
@@ -87,19 +113,23 @@ static fake fake_open(void *buf, size_t buf_bytes, uint32_t slot_g, uint32_t nsl
     return f;
 }
 
-static void fake_close(fake *f) { free(f->size_g); }
+static void fake_close(fake *f)
+{
+    free(f->size_g);
+    free(f->off);
+}
 
 /* Make slot i a hole of size_g granules and index it. */
 static void add_hole(fake *f, uint32_t i, uint32_t size_g)
 {
     slot_write(f, i, size_g);
-    idx_insert(f->h, slot_tag(f, i));
+    idx_insert(f->h, hole_tag(f, i));
 }
 
 /* Unindex slot i's hole and turn the slot back into a block. */
 static void drop_hole(fake *f, uint32_t i)
 {
-    idx_remove(f->h, slot_tag(f, i));
+    idx_remove(f->h, hole_tag(f, i));
     slot_write(f, i, 0);
 }
 
@@ -112,7 +142,7 @@ static tag *ref_best_fit(const fake *f, uint32_t want_g)
         if (f->size_g[i] != 0 && f->size_g[i] >= want_g &&
             (best == UINT32_MAX || f->size_g[i] < f->size_g[best]))
             best = i;
-    return best == UINT32_MAX ? NULL : slot_tag(f, best);
+    return best == UINT32_MAX ? NULL : hole_tag(f, best);
 }
 
 static uint32_t ref_largest(const fake *f)
@@ -146,8 +176,11 @@ static void assert_matches(const fake *f)
     assert_verifies(f);
     assert_int_equal(idx_count(f->h), ref_count(f));
     assert_int_equal(idx_largest_g(f->h), ref_largest(f));
-    for (uint32_t i = 0; i < f->nslots; i++)
-        assert_int_equal(idx_contains(f->h, slot_tag(f, i)), f->size_g[i] != 0);
+    for (uint32_t i = 0; i < f->nslots; i++) {
+        assert_int_equal(idx_contains(f->h, hole_tag(f, i)), f->size_g[i] != 0);
+        if (f->off[i] != 0)
+            assert_false(idx_contains(f->h, slot_tag(f, i))); /* the block before the hole */
+    }
     for (uint32_t n = 0; n <= f->slot_g + 1; n++)
         assert_ptr_equal(idx_best_fit(f->h, n), ref_best_fit(f, n));
 }
@@ -215,14 +248,15 @@ static void test_insert_twice_is_harmless(void **state)
 }
 
 /* Ascending, descending and zig-zag insertion force every rotation case;
- * removal from the middle out forces the two-children case. */
-static void test_orders_and_rotations(void **state)
+ * removal from the middle out forces the two-children case. Sizes from
+ * base_g up (2: in the fast index's bins; FIRST_LARGE_G: in its large tree). */
+static void orders_and_rotations(uint32_t base_g)
 {
     enum { N = 300 };
-    fake f = fake_open(small_buf, sizeof small_buf, 8, N);
-    (void)state;
+    uint32_t up = base_g - 2; /* added to each size */
+    fake f = fake_open(small_buf, sizeof small_buf, 8 + up, N);
     for (uint32_t i = 0; i < N; i++) { /* ascending key: size then position */
-        add_hole(&f, i, 2 + i % 6);
+        add_hole(&f, i, up + 2 + i % 6);
         assert_matches(&f);
     }
     for (uint32_t k = 0; k < N; k++) { /* remove from the middle outwards */
@@ -239,11 +273,144 @@ static void test_orders_and_rotations(void **state)
     for (uint32_t k = 0; k < N; k++) { /* descending, then zig-zag */
         uint32_t i = k < N / 2 ? N / 2 - 1 - k : (k % 2 ? k : N - 1 - (k - N / 2));
         if (f.size_g[i] == 0)
-            add_hole(&f, i, 6 - i % 4);
+            add_hole(&f, i, up + 6 - i % 4);
         if (k % 5 == 0)
             assert_matches(&f);
     }
     assert_matches(&f);
+    fake_close(&f);
+}
+
+static void test_orders_and_rotations(void **state)
+{
+    (void)state;
+    orders_and_rotations(2);
+    orders_and_rotations(FIRST_LARGE_G);
+}
+
+/* ---- the fast index's bins at their edges (the table runs the same cases) ---- */
+
+/* The largest bin size beside the first large size, and the two sizes on
+ * either side of the bitmap's first word edge (bins 31 and 32). */
+static void test_bin_boundaries(void **state)
+{
+    const uint32_t small_max = FIRST_LARGE_G - 1, word_end = 2 + 31, word_next = 2 + 32;
+    fake f = fake_open(small_buf, sizeof small_buf, FIRST_LARGE_G + 4, 16);
+    (void)state;
+    add_hole(&f, 3, small_max);
+    add_hole(&f, 1, FIRST_LARGE_G);
+    assert_matches(&f);
+    assert_ptr_equal(idx_best_fit(f.h, small_max), hole_tag(&f, 3));
+    assert_ptr_equal(idx_best_fit(f.h, FIRST_LARGE_G), hole_tag(&f, 1));
+    assert_ptr_equal(idx_best_fit(f.h, 0), hole_tag(&f, 3));
+    assert_int_equal(idx_largest_g(f.h), FIRST_LARGE_G);
+    drop_hole(&f, 1); /* no large hole left: the largest comes from the bins */
+    assert_matches(&f);
+    assert_int_equal(idx_largest_g(f.h), small_max);
+    assert_null(idx_best_fit(f.h, FIRST_LARGE_G));
+    add_hole(&f, 5, word_next);
+    assert_ptr_equal(idx_best_fit(f.h, 2), hole_tag(&f, 5)); /* the search crosses a word */
+    assert_ptr_equal(idx_best_fit(f.h, word_end), hole_tag(&f, 5));
+    add_hole(&f, 7, word_end);
+    assert_matches(&f);
+    assert_ptr_equal(idx_best_fit(f.h, 2), hole_tag(&f, 7));
+    assert_ptr_equal(idx_best_fit(f.h, word_end), hole_tag(&f, 7));
+    assert_ptr_equal(idx_best_fit(f.h, word_next), hole_tag(&f, 5));
+    add_hole(&f, 0, small_max); /* a tie at the largest bin, lower */
+    assert_ptr_equal(idx_best_fit(f.h, word_next + 1), hole_tag(&f, 0));
+    assert_matches(&f);
+    drop_hole(&f, 0);
+    drop_hole(&f, 3);
+    assert_int_equal(idx_largest_g(f.h), word_next);
+    assert_null(idx_best_fit(f.h, word_next + 1));
+    add_hole(&f, 9, FIRST_LARGE_G + 1);
+    add_hole(&f, 11, FIRST_LARGE_G);
+    assert_ptr_equal(idx_best_fit(f.h, word_next + 1), hole_tag(&f, 11)); /* from the large tree */
+    assert_matches(&f);
+    drop_hole(&f, 7);
+    drop_hole(&f, 5);
+    assert_ptr_equal(idx_best_fit(f.h, 0), hole_tag(&f, 11)); /* bins empty */
+    assert_int_equal(idx_largest_g(f.h), FIRST_LARGE_G + 1);
+    assert_matches(&f);
+    fake_close(&f);
+}
+
+/* Many holes of one size arrive and leave in scrambled order: the lowest
+ * position always wins (a bin's cached min), next to a few of other sizes. */
+static void test_bin_ties(void **state)
+{
+    enum { N = 41 };
+    fake f = fake_open(small_buf, sizeof small_buf, 16, N);
+    (void)state;
+    for (uint32_t k = 0; k < N; k++) {
+        uint32_t i = k * 17 % N;
+        add_hole(&f, i, i % 5 == 0 ? 4 : 5);
+        assert_ptr_equal(idx_best_fit(f.h, 5), ref_best_fit(&f, 5));
+        assert_matches(&f);
+    }
+    for (uint32_t k = 0; k < N; k++) {
+        uint32_t i = k * 13 % N;
+        drop_hole(&f, i);
+        assert_matches(&f);
+    }
+    assert_int_equal(idx_count(f.h), 0);
+    fake_close(&f);
+}
+
+/* What the heap does on a split or merge: save the hole's entry, rewrite its
+ * tags as the reshaped hole (its old node bytes spoilt), move the entry. */
+static void reshape_hole(fake *f, uint32_t i, uint32_t off, uint32_t size_g)
+{
+    tag *old = hole_tag(f, i);
+    idx_entry e = {block_pos(f->h, old), tag_size_g(old), *(idx_node *)block_payload(old)};
+    memset(block_payload(old), 0x5A, sizeof(idx_node));
+    slot_write_at(f, i, off, size_g);
+    idx_replace(f->h, &e, hole_tag(f, i));
+}
+
+static void test_replace_between_bins_and_tree(void **state)
+{
+    const uint32_t L = FIRST_LARGE_G;
+    fake f = fake_open(small_buf, sizeof small_buf, L + 24, 8);
+    (void)state;
+    add_hole(&f, 0, 5);
+    add_hole(&f, 1, 5);
+    add_hole(&f, 2, 9);
+    add_hole(&f, 3, L + 3);
+    add_hole(&f, 4, L + 10);
+    add_hole(&f, 5, 2);
+    add_hole(&f, 6, 5);
+    assert_matches(&f);
+    reshape_hole(&f, 1, 0, 5); /* unchanged */
+    assert_matches(&f);
+    reshape_hole(&f, 1, 0, 7); /* bin to bin */
+    assert_matches(&f);
+    assert_ptr_equal(idx_best_fit(f.h, 6), hole_tag(&f, 1));
+    reshape_hole(&f, 1, 4, 3); /* moves and changes bin: split at the front */
+    assert_matches(&f);
+    reshape_hole(&f, 0, 2, 5); /* moves within its bin, still its lowest */
+    assert_matches(&f);
+    assert_ptr_equal(idx_best_fit(f.h, 5), hole_tag(&f, 0));
+    reshape_hole(&f, 2, 0, L + 1); /* bin to tree */
+    assert_matches(&f);
+    reshape_hole(&f, 3, 0, L - 1); /* tree to the largest bin */
+    assert_matches(&f);
+    assert_ptr_equal(idx_best_fit(f.h, L - 1), hole_tag(&f, 3));
+    reshape_hole(&f, 4, 2, L + 8); /* tree to tree, still the largest: its order holds */
+    assert_matches(&f);
+    assert_int_equal(idx_largest_g(f.h), L + 8);
+#ifndef HH_INDEX_TABLE
+    assert_int_equal(f.h->idx.last, block_pos(f.h, hole_tag(&f, 4)));
+#endif
+    reshape_hole(&f, 4, 2, L); /* tree to tree, now below slot 2's: reordered */
+    assert_matches(&f);
+    assert_ptr_equal(idx_best_fit(f.h, L), hole_tag(&f, 4));
+    reshape_hole(&f, 5, 0, L + 20); /* the smallest bin to the top of the tree */
+    assert_matches(&f);
+    assert_int_equal(idx_largest_g(f.h), L + 20);
+    reshape_hole(&f, 5, 3, 2); /* and back, moved */
+    assert_matches(&f);
+    assert_int_equal(idx_largest_g(f.h), L + 1);
     fake_close(&f);
 }
 
@@ -283,7 +450,7 @@ static void random_step(fake *f)
     } else { /* a lookup */
         uint32_t want = rng() % (f->slot_g + 2);
         assert_ptr_equal(idx_best_fit(f->h, want), ref_best_fit(f, want));
-        assert_int_equal(idx_contains(f->h, slot_tag(f, i)), f->size_g[i] != 0);
+        assert_int_equal(idx_contains(f->h, hole_tag(f, i)), f->size_g[i] != 0);
         assert_int_equal(idx_largest_g(f->h), ref_largest(f));
     }
 }
@@ -297,6 +464,61 @@ static void test_random_against_reference(void **state)
                   (unsigned long long)rng_state);
     for (uint32_t k = 0; k < OPS; k++) {
         random_step(&f);
+        if (k % 97 == 0) {
+            assert_verifies(&f);
+            assert_int_equal(idx_count(f.h), ref_count(&f));
+        }
+    }
+    assert_matches(&f);
+    fake_close(&f);
+}
+
+/* Sizes concentrated on the bins: small busy sizes (many ties), any bin size,
+ * the bins' edge, and now and then anything up to max_g. */
+static uint32_t random_small_size(uint32_t max_g)
+{
+    uint32_t r = rng() % 10, size;
+    if (r < 4)
+        size = 2 + rng() % 12;
+    else if (r < 7)
+        size = 2 + rng() % (FIRST_LARGE_G - 1);
+    else if (r < 9)
+        size = FIRST_LARGE_G - 3 + rng() % 6;
+    else
+        size = 2 + rng() % (max_g - 1);
+    return size < max_g ? size : max_g;
+}
+
+static void random_small_step(fake *f)
+{
+    uint32_t i = rng() % f->nslots;
+    uint32_t op = rng() % 100;
+
+    if (op < 30) { /* a hole appears or disappears */
+        if (f->size_g[i] != 0)
+            drop_hole(f, i);
+        else
+            add_hole(f, i, random_small_size(f->slot_g - 2));
+    } else if (op < 60 && f->size_g[i] != 0) { /* a split or merge reshapes it */
+        uint32_t off = rng() % 3 == 0 ? 0 : 2 + rng() % 8;
+        reshape_hole(f, i, off, random_small_size(f->slot_g - off - 2));
+    } else { /* a lookup, mostly of small sizes */
+        uint32_t want = rng() % 4 ? rng() % (FIRST_LARGE_G + 2) : rng() % (f->slot_g + 2);
+        assert_ptr_equal(idx_best_fit(f->h, want), ref_best_fit(f, want));
+        assert_int_equal(idx_contains(f->h, hole_tag(f, i)), f->size_g[i] != 0);
+        assert_int_equal(idx_largest_g(f->h), ref_largest(f));
+    }
+}
+
+static void test_random_small_sizes_and_replace(void **state)
+{
+    enum { OPS = 100000, SLOTS = 512 };
+    fake f = fake_open(small_buf, sizeof small_buf, FIRST_LARGE_G + 32, SLOTS);
+    (void)state;
+    print_message("random small: %d operations, %d slots, seed %llx\n", OPS, SLOTS,
+                  (unsigned long long)rng_state);
+    for (uint32_t k = 0; k < OPS; k++) {
+        random_small_step(&f);
         if (k % 97 == 0) {
             assert_verifies(&f);
             assert_int_equal(idx_count(f.h), ref_count(&f));
@@ -335,6 +557,13 @@ static uint32_t avl_max_height(size_t n)
         k++;
     }
     return k;
+}
+
+/* The tree that holds the million holes of 2 granules: the fast index's first bin. */
+static uint32_t million_root(const fake *f)
+{
+    assert_int_equal(f->h->idx.root, HH_NIL); /* none in the large tree */
+    return f->h->idx.bins[0].root;
 }
 
 static void shuffle(uint32_t *v, uint32_t n)
@@ -382,13 +611,13 @@ static void test_million_holes(void **state)
     assert_true(idx_contains(f.h, slot_tag(&f, N - 1)));
 #ifndef HH_INDEX_TABLE
     {
-        uint32_t height = tree_height(f.h, f.h->idx.root);
+        uint32_t height = tree_height(f.h, million_root(&f));
         print_message("1000000 holes: tree height %u, AVL bound %u\n", height, avl_max_height(N));
         assert_true(height <= avl_max_height(N));
         for (uint32_t k = 0; k < N; k += 2) /* remove half, in random order */
             drop_hole(&f, order[k]);
         assert_verifies(&f);
-        height = tree_height(f.h, f.h->idx.root);
+        height = tree_height(f.h, million_root(&f));
         print_message("after removing half: height %u, bound %u\n", height,
                       avl_max_height(idx_count(f.h)));
         assert_true(height <= avl_max_height(idx_count(f.h)));
@@ -413,11 +642,13 @@ static void assert_corrupt(const fake *f, const char *why)
     assert_int_equal(idx_verify(f->h, NULL), HH_E_INDEX);
 }
 
+/* Holes in every other slot: small ones (the fast index's bins, some bins
+ * with two holes) and large ones (its large tree), interleaved. */
 static fake corruption_fixture(void)
 {
-    fake f = fake_open(small_buf, sizeof small_buf, 16, 64);
+    fake f = fake_open(small_buf, sizeof small_buf, FIRST_LARGE_G + 16, 64);
     for (uint32_t i = 0; i < 64; i += 2)
-        add_hole(&f, i, 2 + i % 9);
+        add_hole(&f, i, (i % 4 == 0 ? 2 : FIRST_LARGE_G) + i % 9);
     assert_verifies(&f);
     return f;
 }
@@ -448,7 +679,7 @@ static void test_corrupt_count(void **state)
     /* The table's count says which slots are used: one too many takes in a
      * stale slot (here one naming a used block); one too few is not
      * structural (the heap's walk finds the hole missing from the index). */
-    f.h->idx.slots[f.h->idx.count] = 1 * 16;
+    f.h->idx.slots[f.h->idx.count] = 1 * f.slot_g;
     f.h->idx.count++;
     assert_corrupt(&f, "count too high");
     f.h->idx.count--;
@@ -466,13 +697,14 @@ static void test_corrupt_count(void **state)
 #ifndef HH_INDEX_TABLE
 static idx_node *node_at(const fake *f, uint32_t pos) { return block_payload(block_at(f->h, pos)); }
 
-static uint32_t some_leaf(const fake *f)
+static uint32_t leaf_under(const fake *f, uint32_t pos)
 {
-    uint32_t pos = f->h->idx.root;
     while (node_at(f, pos)->left != HH_NIL || node_at(f, pos)->right != HH_NIL)
         pos = node_at(f, pos)->left != HH_NIL ? node_at(f, pos)->left : node_at(f, pos)->right;
     return pos;
 }
+
+static uint32_t some_leaf(const fake *f) { return leaf_under(f, f->h->idx.root); }
 
 /* Set *link to bad, expect verify to fail, put it back. */
 static void corrupt_link(const fake *f, uint32_t *link, uint32_t bad, const char *why)
@@ -494,8 +726,8 @@ static void test_corrupt_links(void **state)
     corrupt_link(&f, &node_at(&f, root)->left, HH_NIL - 1, "link far outside the heap");
     corrupt_link(&f, &node_at(&f, leaf)->left, root, "cycle back to the root");
     corrupt_link(&f, &node_at(&f, leaf)->right, leaf, "node links to itself");
-    corrupt_link(&f, &node_at(&f, leaf)->left, 1 * 16 + 0, "link to a used block");
-    corrupt_link(&f, &node_at(&f, leaf)->left, 2 * 16 + 1, "link into a hole's middle");
+    corrupt_link(&f, &node_at(&f, leaf)->left, 1 * f.slot_g + 0, "link to a used block");
+    corrupt_link(&f, &node_at(&f, leaf)->left, 2 * f.slot_g + 1, "link into a hole's middle");
     corrupt_link(&f, &node_at(&f, leaf)->parent, leaf, "wrong parent");
     corrupt_link(&f, &node_at(&f, root)->parent, leaf, "root with a parent");
     corrupt_link(&f, &node_at(&f, root)->meta, node_at(&f, root)->meta + 1, "wrong height");
@@ -506,39 +738,111 @@ static void test_corrupt_links(void **state)
     fake_close(&f);
 }
 
-/* A chain of n holes, each the right child of the previous one, with true
- * heights: ordered and linked correctly but not balanced. */
-static void build_chain(fake *f, uint32_t n)
+/* A chain of n holes of size_g granules, each the right child of the previous
+ * one, with true heights: ordered and linked correctly but not balanced. It
+ * hangs from the large tree, or from its bin when size_g is a bin's. */
+static void build_chain(fake *f, uint32_t n, uint32_t size_g)
 {
     for (uint32_t i = 0; i < n; i++) {
         idx_node *node;
-        slot_write(f, i, 4);
+        slot_write(f, i, size_g);
         node = node_at(f, i * f->slot_g);
         node->left = HH_NIL;
         node->right = i + 1 < n ? (i + 1) * f->slot_g : HH_NIL;
         node->parent = i > 0 ? (i - 1) * f->slot_g : HH_NIL;
         node->meta = n - i;
     }
-    f->h->idx.root = 0;
-    f->h->idx.last = (n - 1) * f->slot_g;
+    if (size_g < FIRST_LARGE_G) {
+        f->h->idx.bins[size_g - 2].root = 0;
+        f->h->idx.bins[size_g - 2].min = 0;
+        f->h->idx.bin_map[(size_g - 2) / 32] = 1u << ((size_g - 2) % 32);
+    } else {
+        f->h->idx.root = 0;
+        f->h->idx.last = (n - 1) * f->slot_g;
+    }
     f->h->idx.count = n;
+}
+
+static void chains_of(uint32_t size_g)
+{
+    fake f = fake_open(small_buf, sizeof small_buf, FIRST_LARGE_G + 4, 64);
+    hh_problem p;
+    build_chain(&f, 3, size_g);
+    assert_corrupt(&f, "a chain of three");
+    idx_verify(f.h, &p);
+    assert_string_equal(p.what, "index out of balance");
+    build_chain(&f, 60, size_g);
+    assert_corrupt(&f, "a chain of sixty");
+    idx_verify(f.h, &p);
+    assert_string_equal(p.what, "index deeper than any valid tree");
+    build_chain(&f, 2, size_g);
+    assert_verifies(&f); /* two in a row is still balanced */
+    fake_close(&f);
 }
 
 static void test_corrupt_balance_and_depth(void **state)
 {
-    fake f = fake_open(small_buf, sizeof small_buf, 16, 64);
-    hh_problem p;
     (void)state;
-    build_chain(&f, 3);
-    assert_corrupt(&f, "a chain of three");
-    idx_verify(f.h, &p);
-    assert_string_equal(p.what, "index out of balance");
-    build_chain(&f, 60);
-    assert_corrupt(&f, "a chain of sixty");
-    idx_verify(f.h, &p);
-    assert_string_equal(p.what, "index deeper than any valid tree");
-    build_chain(&f, 2);
-    assert_verifies(&f); /* two in a row is still balanced */
+    chains_of(FIRST_LARGE_G); /* the large tree */
+    chains_of(4);             /* a bin */
+}
+
+/* Rewrite the header of the hole at pos with another size (sealed: only the
+ * index can tell), expect verify to fail with `what`, put it back. */
+static void corrupt_size(const fake *f, uint32_t pos, uint32_t size_g, const char *what)
+{
+    tag *t = block_at(f->h, pos);
+    tag saved = *t;
+    hh_problem p = {0, NULL, NULL};
+    t->word = size_g << 1 | 1u;
+    t->seal = tag_seal(f->h, t->word, pos);
+    assert_corrupt(f, what);
+    idx_verify(f->h, &p);
+    assert_string_equal(p.what, what);
+    *t = saved;
+    assert_verifies(f);
+}
+
+/* The bins: their trees, cached mins, bitmap bits and sizes. */
+static void test_corrupt_bins(void **state)
+{
+    fake f = corruption_fixture();
+    idx_bin *bin = &f.h->idx.bins[6 - 2];    /* slots 4 and 40: holes of 6 granules */
+    idx_bin *other = &f.h->idx.bins[10 - 2]; /* slots 8 and 44: holes of 10 */
+    idx_bin *empty = &f.h->idx.bins[HH_INDEX_BINS - 1];
+    uint32_t root = bin->root, leaf = leaf_under(&f, root);
+    idx_node *rn = node_at(&f, root);
+    uint32_t *child = rn->left != HH_NIL ? &rn->left : &rn->right;
+    uint32_t *map = f.h->idx.bin_map;
+    uint32_t span_g = (uint32_t)((size_t)(f.h->end - f.h->base) / HH_GRANULE);
+    (void)state;
+    assert_int_equal(bin->min, 4 * f.slot_g);
+    assert_true(root != leaf && *child == leaf);
+    assert_int_equal(empty->root, HH_NIL);
+
+    corrupt_link(&f, child, span_g + 5, "bin link outside the heap");
+    corrupt_link(&f, child, other->root, "bin link to another bin's hole");
+    corrupt_link(&f, child, f.h->idx.root, "bin link into the large tree");
+    corrupt_link(&f, child, HH_NIL, "bin node lost");
+    corrupt_link(&f, &node_at(&f, leaf)->left, root, "bin cycle back to its root");
+    corrupt_link(&f, &node_at(&f, leaf)->parent, leaf, "bin node's wrong parent");
+    corrupt_link(&f, &rn->meta, rn->meta + 1, "bin node's wrong height");
+    corrupt_link(&f, &bin->root, leaf, "bin root is its leaf");
+    corrupt_link(&f, &bin->root, HH_NIL, "bin emptied, its bit still set");
+    corrupt_link(&f, &bin->root, other->root, "bin root in another bin");
+    corrupt_link(&f, &bin->min, 40 * f.slot_g, "bin min not its lowest");
+    corrupt_link(&f, &bin->min, HH_NIL, "bin min none");
+    corrupt_link(&f, &bin->min, other->min, "bin min in another bin");
+    corrupt_link(&f, &map[0], map[0] & ~(1u << (6 - 2)), "bin bit cleared");
+    corrupt_link(&f, &map[(HH_INDEX_BINS - 1) / 32], map[(HH_INDEX_BINS - 1) / 32] | 1u << 31,
+                 "an empty bin's bit set");
+    corrupt_link(&f, &empty->min, 4 * f.slot_g, "an empty bin's min set");
+    corrupt_link(&f, &empty->root, 4 * f.slot_g, "an empty bin's root set");
+    corrupt_link(&f, &f.h->idx.root, root, "large tree rooted in a bin");
+
+    corrupt_size(&f, 4 * f.slot_g, 7, "index bin holds a hole of another size");
+    corrupt_size(&f, 4 * f.slot_g, FIRST_LARGE_G + 1, "index bin holds a hole of another size");
+    corrupt_size(&f, some_leaf(&f), FIRST_LARGE_G - 1, "index large tree holds a small hole");
     fake_close(&f);
 }
 #else
@@ -551,7 +855,7 @@ static void test_corrupt_slots(void **state)
     (void)state;
     slots[1] = span_g + 3;
     assert_corrupt(&f, "slot outside the heap");
-    slots[1] = 1 * 16;
+    slots[1] = 1 * f.slot_g;
     assert_corrupt(&f, "slot names a used block");
     slots[1] = s0;
     assert_corrupt(&f, "a hole twice");
@@ -601,14 +905,19 @@ static uint32_t scribble_value(const fake *f)
 }
 
 #ifndef HH_INDEX_TABLE
-/* Any 32-bit word the tree's structure lives in: a node's four, root, last. */
+/* Any 32-bit word the index's structure lives in: a node's four (in a bin or
+ * the large tree), root, last, a bin's root or min (used or empty), a bitmap word. */
 static uint32_t *scribble_target(const fake *f)
 {
     uint32_t i = 2 * (rng() % (f->nslots / 2)); /* the fixture's holes */
     idx_node *n = block_payload(slot_tag(f, i));
-    switch (rng() % 12) {
+    idx_bin *bin = &f->h->idx.bins[rng() % 12]; /* mostly used ones: sizes 2..10 */
+    switch (rng() % 16) {
     case 0: return &f->h->idx.root;
     case 1: return &f->h->idx.last;
+    case 2: return &bin->root;
+    case 3: return &bin->min;
+    case 4: return &f->h->idx.bin_map[rng() % (HH_INDEX_BINS / 32)];
     default: return &((uint32_t *)(void *)n)[rng() % 4];
     }
 }
@@ -665,13 +974,18 @@ int main(void)
         cmocka_unit_test(test_ties_exact_and_no_fit),
         cmocka_unit_test(test_insert_twice_is_harmless),
         cmocka_unit_test(test_orders_and_rotations),
+        cmocka_unit_test(test_bin_boundaries),
+        cmocka_unit_test(test_bin_ties),
+        cmocka_unit_test(test_replace_between_bins_and_tree),
         cmocka_unit_test(test_random_against_reference),
+        cmocka_unit_test(test_random_small_sizes_and_replace),
         cmocka_unit_test(test_million_holes),
         cmocka_unit_test(test_corrupt_seal),
         cmocka_unit_test(test_corrupt_count),
 #ifndef HH_INDEX_TABLE
         cmocka_unit_test(test_corrupt_links),
         cmocka_unit_test(test_corrupt_balance_and_depth),
+        cmocka_unit_test(test_corrupt_bins),
 #else
         cmocka_unit_test(test_corrupt_slots),
         cmocka_unit_test(test_full_table_writes_nothing),
