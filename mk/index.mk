@@ -25,9 +25,9 @@ $(foreach i,fast table,$(foreach k,plain asan m32,$(eval $(call idxt_rule,$(i),$
 
 .PHONY: check-index-fast check-index-table check-index-asan check-index-m32
 check-index-fast: $(BUILD)/test/index-fast-plain
-	$(IDXT_RUN) ./$<
+	$(IDXT_RUN) $(abspath $<)
 check-index-table: $(BUILD)/test/index-table-plain
-	$(IDXT_RUN) ./$<
+	$(IDXT_RUN) $(abspath $<)
 check-index-asan: $(BUILD)/test/index-fast-asan $(BUILD)/test/index-table-asan
 	$(IDXT_RUN) ./$(BUILD)/test/index-fast-asan && $(IDXT_RUN) ./$(BUILD)/test/index-table-asan
 
