@@ -485,32 +485,35 @@ static void *realloc_unlocked(hh_heap *h, void *p, size_t n)
 
 static bool heap_alive(const hh_heap *h) { return h && h->magic == (HH_MAGIC ^ h->key); }
 
+/* With HH_CHECK_ALWAYS: check the whole heap, report what is wrong. */
+static __attribute__((noinline)) bool heap_check_around(hh_heap *h)
+{
+    hh_problem pr;
+    if (heap_check_unlocked(h, &pr) == HH_OK)
+        return true;
+    heap_report(h, pr.code, pr.where, pr.what);
+    return false;
+}
+
 /* Take the lock and, with HH_CHECK_ALWAYS, refuse to work on a corrupt heap. */
-static bool heap_enter(hh_heap *h)
+static inline bool heap_enter(hh_heap *h)
 {
     if (!heap_alive(h))
         return false;
     if (h->lock)
         h->lock(h->ctx);
-    if (h->flags & HH_CHECK_ALWAYS) {
-        hh_problem pr;
-        if (heap_check_unlocked(h, &pr) != HH_OK) {
-            heap_report(h, pr.code, pr.where, pr.what);
-            if (h->unlock)
-                h->unlock(h->ctx);
-            return false;
-        }
+    if ((h->flags & HH_CHECK_ALWAYS) && !heap_check_around(h)) {
+        if (h->unlock)
+            h->unlock(h->ctx);
+        return false;
     }
     return true;
 }
 
-static void heap_leave(hh_heap *h)
+static inline void heap_leave(hh_heap *h)
 {
-    if (h->flags & HH_CHECK_ALWAYS) {
-        hh_problem pr;
-        if (heap_check_unlocked(h, &pr) != HH_OK)
-            heap_report(h, pr.code, pr.where, pr.what);
-    }
+    if (h->flags & HH_CHECK_ALWAYS)
+        heap_check_around(h);
     if (h->unlock)
         h->unlock(h->ctx);
 }
