@@ -19,6 +19,7 @@
 #include "holeheap.h"
 #include "tag.h" /* white box: control block and tag layout for corruption tests */
 #include "testutil.h"
+#include "cmocka_blocks.h"
 
 #define REGION_MAX ((size_t)4 << 20)
 #define SMALL ((size_t)64 << 10)
@@ -77,18 +78,6 @@ static bool in_region(const void *p, size_t n)
     return b >= region && b + n <= region + sizeof region;
 }
 
-static void *alloc_filled(hh_heap *h, size_t size, uint32_t seed)
-{
-    void *p = hh_alloc(h, size);
-    assert_non_null(p);
-    pattern_fill(p, size, seed);
-    return p;
-}
-
-static void assert_pattern(const void *p, size_t size, uint32_t seed)
-{
-    assert_int_equal(pattern_mismatch(p, size, seed), size);
-}
 
 /* ================================================================ hh_init */
 

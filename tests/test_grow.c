@@ -20,6 +20,7 @@
 #include "holeheap.h"
 #include "index.h" /* idx_storage_bytes: what the table build keeps in the region */
 #include "testutil.h"
+#include "cmocka_blocks.h"
 
 #define BUF_BYTES ((size_t)16 << 20)
 #define KiB ((size_t)1 << 10)
@@ -71,18 +72,12 @@ static void assert_span_matches_callbacks(hh_heap *h)
     assert_int_equal(gb.bad_calls, 0);
 }
 
-static void *alloc_filled(hh_heap *h, size_t size, uint32_t seed)
+/* alloc_filled, and the block lies inside what the callbacks committed. */
+static void *alloc_filled_committed(hh_heap *h, size_t size, uint32_t seed)
 {
-    void *p = hh_alloc(h, size);
-    assert_non_null(p);
+    void *p = alloc_filled(h, size, seed);
     assert_true((unsigned char *)p + size <= buf + gb.committed);
-    pattern_fill(p, size, seed);
     return p;
-}
-
-static void assert_pattern(const void *p, size_t size, uint32_t seed)
-{
-    assert_int_equal(pattern_mismatch(p, size, seed), size);
 }
 
 /* The payload of the heap's last span if it is a hole, else NULL. */
@@ -101,7 +96,7 @@ static void grow_exact_extends_the_last_hole(void **state)
     assert_int_equal(s0.region_bytes, gb.committed);
     void *tail = last_hole_payload(h);
     assert_non_null(tail);
-    void *p = alloc_filled(h, 200 * KiB, 1);
+    void *p = alloc_filled_committed(h, 200 * KiB, 1);
     assert_ptr_equal(p, tail); /* the last hole grew; the block starts where it did */
     assert_true(gb.grow_calls >= 1);
     assert_true(gb.max_min_bytes >= 200 * KiB - s0.free_bytes);
@@ -112,9 +107,9 @@ static void grow_exact_extends_the_last_hole(void **state)
     /* Make the heap end in a block: growth then adds a hole after it. */
     void *fill = p;
     if (last_hole_payload(h))
-        fill = alloc_filled(h, s.largest_hole - HH_OVERHEAD, 2);
+        fill = alloc_filled_committed(h, s.largest_hole - HH_OVERHEAD, 2);
     assert_null(last_hole_payload(h));
-    void *q = alloc_filled(h, 100 * KiB, 3);
+    void *q = alloc_filled_committed(h, 100 * KiB, 3);
     assert_ptr_equal(q, (char *)fill + hh_usable_size(h, fill) + HH_OVERHEAD);
     assert_pattern(p, 200 * KiB, 1);
     assert_span_matches_callbacks(h);
@@ -128,10 +123,10 @@ static void grow_more_than_asked_is_used(void **state)
     hh_heap *h = heap_growing(64 * KiB, 0);
     gb.mode = GROW_MORE;
     gb.extra = 2 * MiB;
-    void *a = alloc_filled(h, 200 * KiB, 1);
+    void *a = alloc_filled_committed(h, 200 * KiB, 1);
     size_t calls = gb.grow_calls;
     assert_int_equal(calls, 1);
-    void *b = alloc_filled(h, 1 * MiB, 2); /* served from the extra */
+    void *b = alloc_filled_committed(h, 1 * MiB, 2); /* served from the extra */
     assert_int_equal(gb.grow_calls, calls);
     assert_span_matches_callbacks(h);
     assert_pattern(a, 200 * KiB, 1);
@@ -147,7 +142,7 @@ static void grow_more_by_odd_bytes_uses_whole_granules(void **state)
     gb.mode = GROW_MORE;
     gb.extra = 1000003; /* not a multiple of 16 */
     gb.shrink_enabled = false;
-    void *a = alloc_filled(h, 300 * KiB, 1);
+    void *a = alloc_filled_committed(h, 300 * KiB, 1);
     hh_stats s = stats_of(h);
     assert_true(s.region_bytes <= gb.committed && s.region_bytes + 16 > gb.committed);
     assert_int_equal(s.region_bytes % 16, 0);
@@ -161,7 +156,7 @@ static void grow_failure_gives_null_and_changes_nothing(void **state)
 {
     (void)state;
     hh_heap *h = heap_growing(64 * KiB, 0);
-    void *keep = alloc_filled(h, 1000, 1);
+    void *keep = alloc_filled_committed(h, 1000, 1);
     gb.mode = GROW_FAIL;
     hh_stats before = stats_of(h);
     assert_null(hh_alloc(h, 200 * KiB));
@@ -175,7 +170,7 @@ static void grow_failure_gives_null_and_changes_nothing(void **state)
     assert_pattern(keep, 1000, 1);
     assert_consistent(h);
     gb.mode = GROW_EXACT; /* the heap goes on once memory comes */
-    void *p = alloc_filled(h, 200 * KiB, 2);
+    void *p = alloc_filled_committed(h, 200 * KiB, 2);
     assert_non_null(p);
     assert_span_matches_callbacks(h);
     assert_consistent(h);
@@ -187,7 +182,7 @@ static void grow_too_little_is_refused(void **state)
     size_t short_by[] = {16, 1, 4096};
     for (size_t i = 0; i < 3; i++) {
         hh_heap *h = heap_growing(64 * KiB, 0);
-        void *keep = alloc_filled(h, 1000, 1);
+        void *keep = alloc_filled_committed(h, 1000, 1);
         gb.mode = GROW_SHORT;
         gb.short_by = short_by[i];
         hh_stats before = stats_of(h);
@@ -242,7 +237,7 @@ static void shrinks_back_after_frees_never_below_initial(void **state)
     void *p[N];
     uint32_t seed[N];
     for (size_t i = 0; i < N; i++)
-        p[i] = alloc_filled(h, 256 * KiB, seed[i] = (uint32_t)i);
+        p[i] = alloc_filled_committed(h, 256 * KiB, seed[i] = (uint32_t)i);
     size_t grown = stats_of(h).region_bytes;
     assert_true(grown >= initial + (N - 1) * 256 * KiB);
     rng r = rng_seeded(7);
@@ -271,8 +266,8 @@ static void large_initial_heap_never_shrinks_below_itself(void **state)
     (void)state;
     hh_heap *h = heap_growing(2 * MiB, 0);
     size_t initial = gb.committed;
-    void *a = alloc_filled(h, 1 * MiB, 1);
-    void *b = alloc_filled(h, 3 * MiB, 2); /* grows */
+    void *a = alloc_filled_committed(h, 1 * MiB, 1);
+    void *b = alloc_filled_committed(h, 3 * MiB, 2); /* grows */
     hh_free(h, a);
     hh_free(h, b);
     assert_true(stats_of(h).region_bytes >= initial);
@@ -286,7 +281,7 @@ static void shrink_that_releases_nothing_or_lies(void **state)
     (void)state;
     hh_heap *h = heap_growing(64 * KiB, 0);
     gb.shrink_enabled = false; /* keeps everything: the heap stays as big */
-    void *a = alloc_filled(h, 2 * MiB, 1);
+    void *a = alloc_filled_committed(h, 2 * MiB, 1);
     size_t grown = stats_of(h).region_bytes;
     hh_free(h, a);
     assert_int_equal(stats_of(h).region_bytes, grown);
@@ -297,7 +292,7 @@ static void shrink_that_releases_nothing_or_lies(void **state)
 
     h = heap_growing(64 * KiB, 0);
     gb.shrink_lies = true; /* claims more than offered: reported, ignored */
-    a = alloc_filled(h, 2 * MiB, 1);
+    a = alloc_filled_committed(h, 2 * MiB, 1);
     grown = stats_of(h).region_bytes;
     hh_free(h, a);
     assert_true(gb.shrink_calls >= 1);
@@ -310,9 +305,9 @@ static void shrink_that_releases_nothing_or_lies(void **state)
 static void assert_no_thrash(size_t size)
 {
     hh_heap *h = heap_growing(64 * KiB, 0);
-    void *base = alloc_filled(h, 1000, 1);
+    void *base = alloc_filled_committed(h, 1000, 1);
     for (int warm = 0; warm < 2; warm++)
-        hh_free(h, alloc_filled(h, size, 2));
+        hh_free(h, alloc_filled_committed(h, size, 2));
     size_t grows = gb.grow_calls, shrinks = gb.shrink_calls;
     for (int i = 0; i < 1000; i++) {
         void *p = hh_alloc(h, size);
@@ -346,8 +341,8 @@ static void realloc_of_the_last_block_grows(void **state)
 {
     (void)state;
     hh_heap *h = heap_growing(64 * KiB, 0);
-    void *a = alloc_filled(h, 1000, 1);
-    void *b = alloc_filled(h, 30 * KiB, 2);
+    void *a = alloc_filled_committed(h, 1000, 1);
+    void *b = alloc_filled_committed(h, 30 * KiB, 2);
     void *c = hh_realloc(h, b, 500 * KiB);
     assert_non_null(c);
     assert_true(gb.grow_calls >= 1);

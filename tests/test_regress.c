@@ -18,6 +18,7 @@
 #include "holeheap.h"
 #include "index.h" /* idx_storage_bytes: what the table build keeps in the region */
 #include "testutil.h"
+#include "cmocka_blocks.h"
 
 #define REGION_BYTES ((size_t)1 << 20)
 #define GROW_BUF_BYTES ((size_t)8 << 20)
@@ -58,18 +59,6 @@ static int teardown_growbuf(void **state)
     return 0;
 }
 
-static void *alloc_filled(hh_heap *h, size_t size, uint32_t seed)
-{
-    void *p = hh_alloc(h, size);
-    assert_non_null(p);
-    pattern_fill(p, size, seed);
-    return p;
-}
-
-static void assert_pattern(const void *p, size_t size, uint32_t seed)
-{
-    assert_int_equal(pattern_mismatch(p, size, seed), size);
-}
 
 static void assert_consistent(hh_heap *h)
 {
