@@ -222,11 +222,19 @@ static tag *right_hole(hh_heap *h, tag *b, bool *ok)
 
 /* ---- growth and trimming at the end of the heap ---- */
 
-/* The last block or hole: the one whose footer sits just before the epilogue. */
-static tag *heap_last(const hh_heap *h)
+/* The last block or hole: the one whose footer sits just before the epilogue;
+ * NULL, reported, when its tags are corrupt (a write past the last block). */
+static tag *heap_last(hh_heap *h)
 {
     tag *lf = heap_epilogue(h) - 1;
-    return (tag *)(void *)(h->end - tag_size(lf));
+    size_t size = tag_size(lf);
+    tag *last = (tag *)(void *)(h->end - size);
+    if (size < HH_MIN_BLOCK || size > (size_t)(h->end - h->base) || !tags_equal(last, lf) ||
+        !tag_sealed(h, last, block_pos(h, last))) {
+        heap_report(h, HH_E_CORRUPT, lf, "the last block's footer or header is corrupt");
+        return NULL;
+    }
+    return last;
 }
 
 /* Move the epilogue to new_end (the region then ends 8 bytes later). */
@@ -253,9 +261,9 @@ static void remember_regrowth(hh_heap *h, size_t need, size_t missing)
  */
 static tag *heap_grow(hh_heap *h, size_t need)
 {
-    if (!h->grow)
+    tag *last = h->grow ? heap_last(h) : NULL;
+    if (!last)
         return NULL;
-    tag *last = heap_last(h);
     size_t have = tag_is_hole(last) ? tag_size(last) : 0;
     size_t missing = need - have;
     size_t room = (size_t)(h->limit_end - h->end);
@@ -286,8 +294,8 @@ static tag *heap_grow(hh_heap *h, size_t need)
  * HH_TRIM_THRESHOLD - HH_TRIM_KEEP, so that small frees never call shrink. */
 static void heap_trim(hh_heap *h)
 {
-    tag *last = heap_last(h);
-    if (!h->shrink || !tag_is_hole(last))
+    tag *last = h->shrink ? heap_last(h) : NULL;
+    if (!last || !tag_is_hole(last))
         return;
     size_t keep = h->trim_keep;
     if (tag_size(last) < keep + (HH_TRIM_THRESHOLD - HH_TRIM_KEEP))

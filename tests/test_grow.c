@@ -357,6 +357,26 @@ static void realloc_of_the_last_block_grows(void **state)
     assert_int_equal(hh_problem_count(h), 0);
 }
 
+/* A write past the last block, over its footer, must not send growth or
+ * trimming through a wild size: both are refused and reported. */
+static void corrupt_last_footer_stops_growth_and_trim(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_growing(64 * KiB, 0);
+    void *keep = alloc_filled_committed(h, 300 * KiB, 1); /* grows exactly: no hole left */
+    alloc_filled_committed(h, 1 * KiB, 2);                /* grows a chunk: a hole at the end */
+    assert_int_equal(stats_of(h).holes, 1);
+    void *last = alloc_filled_committed(h, stats_of(h).largest_hole - HH_OVERHEAD, 3);
+    size_t grows = gb.grow_calls, shrinks = gb.shrink_calls;
+    memset((unsigned char *)last + hh_usable_size(h, last), 0xA5, 8); /* its footer */
+    assert_null(hh_alloc(h, 1 * MiB)); /* would need growth */
+    assert_int_equal(hh_last_problem(h, NULL), HH_E_CORRUPT);
+    hh_free(h, keep); /* a large hole, but the heap's end cannot be trusted: no trim */
+    assert_int_equal(gb.grow_calls, grows);
+    assert_int_equal(gb.shrink_calls, shrinks);
+    assert_int_equal(hh_check(h, NULL), HH_E_CORRUPT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -372,6 +392,7 @@ int main(void)
         cmocka_unit_test_teardown(no_thrash_at_the_end, teardown),
         cmocka_unit_test_teardown(no_thrash_with_a_block_beyond_the_trim_threshold, teardown),
         cmocka_unit_test_teardown(realloc_of_the_last_block_grows, teardown),
+        cmocka_unit_test_teardown(corrupt_last_footer_stops_growth_and_trim, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
