@@ -35,7 +35,7 @@ static size_t round_up(size_t n, size_t to) { return (n + to - 1) & ~(to - 1); }
 static size_t arena_grow(void *ctx, void *end, size_t min_bytes)
 {
     hhp_arena *a = ctx;
-    if ((char *)end != a->committed_end)
+    if ((char *)end != a->committed_end || hhp_tcache_blocks_growth(a))
         return 0;
     size_t room = (size_t)(a->start + HHP_ARENA_SPAN - a->committed_end);
     size_t want = round_up(min_bytes > HHP_COMMIT_CHUNK ? min_bytes : HHP_COMMIT_CHUNK,

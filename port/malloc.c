@@ -20,14 +20,31 @@ static bool is_large(size_t size) { return size >= hhp_cfg.mmap_threshold; }
 
 /* ---- the port's own calls, used by every entry point ---- */
 
-static void *arena_alloc(size_t size, size_t align)
+/* n x size bytes from arena a: zeroed (calloc) if zero, aligned if align > 16. */
+static void *core_alloc(hhp_arena *a, size_t n, size_t size, size_t align, bool zero)
+{
+    if (zero)
+        return hh_calloc(a->heap, n, size);
+    return align <= SMALL_ALIGN ? hh_alloc(a->heap, size) : hh_alloc_aligned(a->heap, size, align);
+}
+
+static void *arena_alloc_zero(size_t n, size_t size, size_t align, bool zero)
 {
     hhp_arena *a = hhp_thread_arena();
     void *p = NULL;
-    if (a != NULL)
-        p = align <= SMALL_ALIGN ? hh_alloc(a->heap, size) : hh_alloc_aligned(a->heap, size, align);
+    if (a != NULL) {
+        p = core_alloc(a, n, size, align, zero);
+        /* The arena does not grow while this thread caches blocks: give them back first. */
+        if (__builtin_expect(p == NULL, 0) && hhp_tcache_give_back())
+            p = core_alloc(a, n, size, align, zero);
+    }
     /* The arena is full or cannot start: a mapping of its own still may do. */
-    return p != NULL ? p : hhp_large_alloc(size, align);
+    return p != NULL ? p : hhp_large_alloc(n * size, align);
+}
+
+static void *arena_alloc(size_t size, size_t align)
+{
+    return arena_alloc_zero(1, size, align, false);
 }
 
 void *hhp_malloc(size_t size)
@@ -144,9 +161,7 @@ static void *port_calloc(size_t n, size_t size)
         if (p != NULL)
             return memset(p, 0, total);
     }
-    hhp_arena *a = hhp_thread_arena();
-    void *p = a != NULL ? hh_calloc(a->heap, n, size) : NULL;
-    return p != NULL ? p : hhp_large_alloc(total, 0);
+    return arena_alloc_zero(n, size, 0, true);
 }
 
 /* ---- the entry points ---- */

@@ -133,6 +133,10 @@ void *hhp_tcache_take(size_t size);
 bool hhp_tcache_put(hhp_arena *owner, void *p);
 void hhp_tcache_setup(void);
 void hhp_tcache_flush(void);
+/* True while this thread caches blocks and a is its arena: a must not grow. */
+bool hhp_tcache_blocks_growth(const hhp_arena *a);
+/* Give every cached block back to its arena; false if there was none. */
+bool hhp_tcache_give_back(void);
 
 /* ---- trace.c ---- */
 

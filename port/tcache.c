@@ -1,15 +1,26 @@
 /*
- * The per-thread cache: a thread keeps a few of the small blocks it frees, by
- * usable size, and hands them out again without taking an arena lock. Every
- * cached block is a live block of its arena (the core sees it as allocated);
- * it goes back through hh_free when its bin overflows or its thread exits.
+ * The per-thread cache: a thread keeps the small blocks it frees, by usable
+ * size, and hands them out again without taking an arena lock. Every cached
+ * block is a live block of its arena (the core sees it as allocated, so
+ * hh_check stays valid); it goes back through hh_free when its bin overflows,
+ * when its arena would have to grow, or when its thread exits.
  * HOLEHEAP_CHECK=1 turns the cache off, so that every free reaches the core.
  *
- *   bin c holds blocks whose usable size is c * 16 bytes (c = 1 .. TC_BINS-1)
+ *   bin c holds blocks whose usable size is c * 16 bytes (c = 1 .. TC_BINS-1);
+ *   a request of n bytes takes from bin ceil(n / 16)
  *   a cached block:  | next cached block | marker (key ^ address) | ...
  *
  * The marker catches a double free into the cache: a freed block that
  * carries it is looked up in its bin, and found there it is a double free.
+ * A block taken out of the cache must still carry it: a write after free over
+ * its first 16 bytes is reported.
+ *
+ * Memory held: at most HOLEHEAP_TCACHE_BYTES (default 32 MiB) of usable
+ * bytes over all threads, split evenly among the threads that cache (each
+ * thread's share is re-read when it reaches it). And the cache never makes
+ * a heap grow: while a thread holds cached blocks its arena refuses to grow
+ * for it (hhp_tcache_blocks_growth); the caller then gives the whole cache back
+ * (hhp_tcache_give_back) and tries again.
  *
  * Only blocks of the thread's own arena are cached. A block of another arena
  * (a remote free) is queued, and the queue is freed under one hold of that
@@ -22,8 +33,13 @@
 #include <pthread.h>
 
 #define TC_GRANULE 16u
+#ifndef TC_BINS
 #define TC_BINS 33u     /* usable sizes up to 512 bytes */
-#define TC_BIN_MAX 32u  /* blocks per bin; a full bin gives half back */
+#endif
+#ifndef TC_BIN_MAX
+#define TC_BIN_MAX 8192u /* blocks per bin; a full bin gives half back */
+#endif
+#define TC_BYTES_DEFAULT ((size_t)32 << 20)
 #define TC_REMOTE 32u   /* remote frees done together, under one hold of the lock */
 
 typedef struct tc_block {
@@ -33,8 +49,10 @@ typedef struct tc_block {
 
 typedef struct tc_state {
     tc_block *bin[TC_BINS];
-    uint8_t count[TC_BINS];
+    uint16_t count[TC_BINS];
     uint8_t state; /* 0 new, 1 registered for thread exit, 2 exited */
+    size_t bytes;  /* usable bytes of all cached blocks */
+    size_t limit;  /* this thread's share of the byte budget */
     unsigned remote_count;
     hhp_arena *remote_arena;  /* the arena every pending remote block belongs to */
     void *remote[TC_REMOTE];  /* frees of another arena's blocks, not yet done */
@@ -44,6 +62,8 @@ static HHP_TLS tc_state tc;
 static pthread_key_t tc_exit_key;
 static _Atomic int tc_exit_key_made;
 static uintptr_t tc_key;
+static size_t tc_budget;            /* HOLEHEAP_TCACHE_BYTES */
+static _Atomic unsigned tc_threads; /* threads registered, not yet exited */
 
 static uintptr_t tc_marker(const void *p) { return tc_key ^ (uintptr_t)p; }
 
@@ -53,6 +73,7 @@ static void tc_push(size_t c, tc_block *b)
     b->next = tc.bin[c];
     tc.bin[c] = b;
     tc.count[c]++;
+    tc.bytes += c * TC_GRANULE;
 }
 
 void *hhp_tcache_take(size_t size)
@@ -63,8 +84,11 @@ void *hhp_tcache_take(size_t size)
     tc_block *b = tc.bin[c];
     if (b == NULL)
         return NULL;
+    if (__builtin_expect(b->marker != tc_marker(b), 0))
+        hhp_die("malloc", "write after free", b, HH_E_POISON);
     tc.bin[c] = b->next;
     tc.count[c]--;
+    tc.bytes -= c * TC_GRANULE;
     b->marker = 0;
     return b;
 }
@@ -94,6 +118,7 @@ static void tc_trim(size_t c)
         keep = keep->next;
     tc_block *rest = keep->next;
     keep->next = NULL;
+    tc.bytes -= (size_t)(tc.count[c] - TC_BIN_MAX / 2) * c * TC_GRANULE;
     tc.count[c] = TC_BIN_MAX / 2;
     tc_release_list(rest);
 }
@@ -105,11 +130,28 @@ static void tc_check_double_free(size_t c, tc_block *b)
             hhp_die("free", "double free", b, HH_E_DOUBLE_FREE);
 }
 
+static void tc_limit_refresh(void)
+{
+    unsigned threads = atomic_load_explicit(&tc_threads, memory_order_relaxed);
+    tc.limit = tc_budget / (threads > 0 ? threads : 1u);
+}
+
 static void tc_register_exit(void)
 {
     tc.state = 1;
+    atomic_fetch_add_explicit(&tc_threads, 1u, memory_order_relaxed);
+    tc_limit_refresh();
     if (atomic_load(&tc_exit_key_made))
         pthread_setspecific(tc_exit_key, &tc);
+}
+
+/* Room for usable more bytes within this thread's share of the budget. */
+static bool tc_has_room(size_t usable)
+{
+    if (__builtin_expect(tc.bytes + usable <= tc.limit, 1))
+        return true;
+    tc_limit_refresh();
+    return tc.bytes + usable <= tc.limit;
 }
 
 /* Do the pending remote frees, holding their arena's lock once. */
@@ -153,7 +195,7 @@ bool hhp_tcache_put(hhp_arena *owner, void *p)
     }
     size_t usable = hh_usable_size(owner->heap, p); /* validates p: reports a bad one */
     size_t c = usable / TC_GRANULE;
-    if (c >= TC_BINS || c == 0)
+    if (c >= TC_BINS || c == 0 || !tc_has_room(usable))
         return false;
     tc_block *b = p;
     if (b->marker == tc_marker(p))
@@ -172,6 +214,20 @@ void hhp_tcache_flush(void)
         tc.bin[c] = NULL;
         tc.count[c] = 0;
     }
+    tc.bytes = 0;
+}
+
+bool hhp_tcache_blocks_growth(const hhp_arena *a)
+{
+    return tc.bytes != 0 && a == hhp_thread_arena();
+}
+
+bool hhp_tcache_give_back(void)
+{
+    if (tc.bytes == 0)
+        return false;
+    hhp_tcache_flush();
+    return true;
 }
 
 static void tc_thread_exit(void *unused)
@@ -179,10 +235,12 @@ static void tc_thread_exit(void *unused)
     (void)unused;
     hhp_tcache_flush();
     tc.state = 2; /* frees after this point go straight to the arenas */
+    atomic_fetch_sub_explicit(&tc_threads, 1u, memory_order_relaxed);
 }
 
 void hhp_tcache_setup(void)
 {
+    tc_budget = hhp_env_size("HOLEHEAP_TCACHE_BYTES", TC_BYTES_DEFAULT);
     tc_key = (uintptr_t)hhp_random_u32() << 32 | hhp_random_u32();
     if (pthread_key_create(&tc_exit_key, tc_thread_exit) == 0)
         atomic_store(&tc_exit_key_made, 1);

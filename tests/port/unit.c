@@ -210,6 +210,28 @@ static int child_main(const char *what)
         static char not_heap[64];
         print_address(not_heap + 16);
         free_v(not_heap + 16);
+    } else if (strcmp(what, "write-after-free") == 0) {
+        unsigned char *p = malloc_v(40);
+        print_address(p);
+        free_v(p);
+        unsigned char *volatile stale = p; /* the bug under test: a write after free */
+        memset(stale, 0x55, 16);
+        p = malloc_v(40);
+    } else if (strcmp(what, "cache-gives-back") == 0) {
+        /* 25 MB of small blocks of 30 sizes freed into the cache, then 16 MB
+         * of a size the cache does not keep: the arena must reuse the cached
+         * memory instead of growing past it. */
+        enum { SMALL = 96000, OTHER = 16000 };
+        static void *blocks[SMALL];
+        for (unsigned i = 0; i < SMALL; i++)
+            blocks[i] = malloc_v(16 * (1 + i % 30));
+        for (unsigned i = 0; i < SMALL; i++)
+            free_v(blocks[i]);
+        for (unsigned i = 0; i < OTHER; i++)
+            blocks[i] = malloc_v(1000);
+        for (unsigned i = 0; i < OTHER; i++)
+            free_v(blocks[i]);
+        return 0;
     } else if (strcmp(what, "grow-shrink") == 0) {
         enum { N = 30000 };
         static void *blocks[N];
@@ -257,7 +279,7 @@ static void read_all(int fd, char *buf, size_t cap)
     buf[n] = '\0';
 }
 
-/* Run this program as "child WHAT" with one extra environment variable. */
+/* Run this program as "child WHAT" with extra environment variables ("A=1 B=2"). */
 static void run_child(const char *what, const char *env, child_result *res)
 {
     int out[2], err[2];
@@ -267,8 +289,8 @@ static void run_child(const char *what, const char *env, child_result *res)
     if (pid == 0) {
         dup2(out[1], 1);
         dup2(err[1], 2);
-        if (env != NULL)
-            putenv((char *)env);
+        for (char *v = env != NULL ? strtok(strdup(env), " ") : NULL; v != NULL; v = strtok(NULL, " "))
+            putenv(v);
         execl(self_path, self_path, "child", what, (char *)NULL);
         _exit(127);
     }
@@ -303,6 +325,7 @@ static void test_misuse(void)
     expect_abort("double-free", "HOLEHEAP_CHECK=1", "free", "double free", "HH_E_DOUBLE_FREE");
     expect_abort("double-free", "HOLEHEAP_TCACHE=0", "free", "double free", "HH_E_DOUBLE_FREE");
     expect_abort("double-free", "HOLEHEAP_TCACHE=1", "free", "double free", "HH_E_DOUBLE_FREE");
+    expect_abort("write-after-free", NULL, "malloc", "write after free", "HH_E_POISON");
     expect_abort("bad-pointer", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
     expect_abort("foreign-pointer", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
 }
@@ -323,6 +346,30 @@ static void test_grow_shrink(void)
     }
     if (!(WIFEXITED(r.status) && peak >= 30000ul * 1000 && region > 0 && region < (1ul << 20))) {
         fprintf(stderr, "FAIL grow-shrink: peak used %lu, region at exit %lu: %s\n", peak, region, r.err);
+        failures++;
+    }
+}
+
+static unsigned long stats_field(const char *err, const char *name)
+{
+    const char *line = strstr(err, "holeheap: stats: ");
+    const char *at = line != NULL ? strstr(line, name) : NULL;
+    return at != NULL ? strtoul(at + strlen(name), NULL, 10) : 0;
+}
+
+/* Blocks held by the per-thread cache never make an arena grow: the peak of
+ * live core blocks is the same (within 10 %) with the cache on and off. */
+static void test_cache_gives_back(void)
+{
+    child_result on, off;
+    run_child("cache-gives-back", "HOLEHEAP_STATS=1", &on);
+    run_child("cache-gives-back", "HOLEHEAP_TCACHE=0 HOLEHEAP_STATS=1", &off);
+    unsigned long peak_on = stats_field(on.err, ", peak used ");
+    unsigned long peak_off = stats_field(off.err, ", peak used ");
+    if (!(WIFEXITED(on.status) && WIFEXITED(off.status) && peak_off >= 96000ul * 240 &&
+          peak_on <= peak_off + peak_off / 10)) {
+        fprintf(stderr, "FAIL cache-gives-back: peak used %lu with the cache, %lu without\n",
+                peak_on, peak_off);
         failures++;
     }
 }
@@ -379,6 +426,7 @@ int main(int argc, char **argv)
     test_fork();
     test_misuse();
     test_stats();
+    test_cache_gives_back();
     test_grow_shrink();
     test_trace(argv[1]);
     if (failures != 0) {
