@@ -8,7 +8,11 @@ PORT_SO     := $(PORT_DIR)/libholeheap-malloc.so
 PORT_A      := $(PORT_DIR)/libholeheap-malloc.a
 PORT_SRCS   := port/glue.c port/arena.c port/large.c port/tcache.c port/trace.c port/malloc.c
 PORT_OBJS   := $(patsubst port/%.c,$(PORT_DIR)/obj/%.o,$(PORT_SRCS))
-PORT_CFLAGS := $(WARN) -Iinclude -O2 -g -fPIC -fvisibility=hidden -fno-strict-aliasing \
+# Link-time optimisation across the port's files (the cache, arena lookup and
+# entry points inline into each other: -5 % instructions on bench `small`); the
+# objects are fat, so the archive links without -flto too.
+PORT_LTO    := -flto=auto -ffat-lto-objects
+PORT_CFLAGS := $(WARN) -Iinclude -O2 -g -fPIC -fvisibility=hidden -fno-strict-aliasing $(PORT_LTO) \
                -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc
 PORT_TEST_CFLAGS := $(WARN) -D_GNU_SOURCE -Iinclude -O2 -g
 PORT_TOOL_CFLAGS := $(WARN) -D_GNU_SOURCE -Iinclude -O2 -g
@@ -16,12 +20,12 @@ PORT_TOOL_CFLAGS := $(WARN) -D_GNU_SOURCE -Iinclude -O2 -g
 .PHONY: malloc check-port-unit check-port-threads check-port-programs bench-port
 malloc: $(PORT_SO) $(PORT_A) $(PORT_DIR)/hh-replay
 
-$(PORT_DIR)/obj/%.o: port/%.c port/port.h include/holeheap.h
+$(PORT_DIR)/obj/%.o: port/%.c port/port.h include/holeheap.h mk/port.mk
 	@mkdir -p $(@D)
 	$(CC) $(PORT_CFLAGS) -c $< -o $@
 
 $(PORT_SO): $(PORT_OBJS) $(LIB_A) port/exports.map
-	$(CC) -shared -Wl,-soname,libholeheap-malloc.so -Wl,--version-script=port/exports.map \
+	$(CC) $(PORT_LTO) -O2 -shared -Wl,-soname,libholeheap-malloc.so -Wl,--version-script=port/exports.map \
 	  -Wl,-z,nodelete -o $@ $(PORT_OBJS) $(LIB_A) -lpthread
 
 # The archive holds the core's objects too, so linking it alone is enough.
