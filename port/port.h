@@ -85,6 +85,10 @@ typedef struct hhp_arena {
     char *start;          /* its reserved range [start, start + HHP_ARENA_SPAN) */
     char *committed_end;  /* [start, committed_end) is read/write */
     unsigned index;
+    /* Blocks other threads freed, for this arena's threads to take (tcache.c);
+     * on a line of their own: remote threads write them. */
+    _Alignas(64) _Atomic(void *) pending;
+    _Atomic long pending_count;
 } hhp_arena;
 
 typedef struct hhp_config {
@@ -133,9 +137,11 @@ void *hhp_tcache_take(size_t size);
 bool hhp_tcache_put(hhp_arena *owner, void *p);
 void hhp_tcache_setup(void);
 void hhp_tcache_flush(void);
-/* True while this thread caches blocks and a is its arena: a must not grow. */
+/* True while this thread caches more than a little (256 KiB) and a is its
+ * arena: a must not grow. */
 bool hhp_tcache_blocks_growth(const hhp_arena *a);
-/* Give every cached block back to its arena; false if there was none. */
+/* Give every cached block and the arena's pending blocks back to the core;
+ * false if there was none. */
 bool hhp_tcache_give_back(void);
 
 /* ---- trace.c ---- */

@@ -23,10 +23,22 @@
  * (hhp_tcache_give_back) and tries again.
  *
  * Only blocks of the thread's own arena are cached. A block of another arena
- * (a remote free) is queued, and the queue is freed under one hold of that
- * arena's lock when it holds TC_REMOTE blocks, when a block of a different
- * arena arrives, or when the thread exits; a double free among them is found
- * by the core then.
+ * (a remote free) is handed to its arena instead: the freeing thread chains up
+ * to TC_REMOTE of them (flushed early when a block of a different arena
+ * comes, or at thread exit) and pushes the chain onto the arena's pending
+ * list with one compare-and-swap, without its lock. A thread of that arena
+ * takes the whole pending list when a bin it allocates from is empty, checks
+ * each block with the core (hh_usable_size) and caches it, or frees it when it
+ * does not fit. Nobody taking them: past TC_PENDING_MAX pending blocks the
+ * freeing thread frees the list into the core itself, under the arena's lock.
+ *
+ *   a block on a chain or pending list:  | next | remote marker (~key ^ address) | ...
+ *
+ * A free of a block that carries the remote marker is a double free (the
+ * block is already waiting on a list); so is a remote free of a block that
+ * carries the cache marker (it is in a thread's cache): neither marker is
+ * ever left in a live block, so only a program that wrote the secret marker
+ * value into its block could be reported wrongly.
  */
 #include "port.h"
 
@@ -40,7 +52,11 @@
 #define TC_BIN_MAX 8192u /* blocks per bin; a full bin gives half back */
 #endif
 #define TC_BYTES_DEFAULT ((size_t)32 << 20)
-#define TC_REMOTE 32u   /* remote frees done together, under one hold of the lock */
+#ifndef TC_GROWTH_SLACK
+#define TC_GROWTH_SLACK ((size_t)256 << 10) /* cached bytes that do not stop growth */
+#endif
+#define TC_REMOTE 32u   /* remote frees chained, then handed over together */
+#define TC_PENDING_MAX 4096 /* pending blocks of one arena before the freeing thread frees them */
 
 typedef struct tc_block {
     struct tc_block *next;
@@ -54,8 +70,8 @@ typedef struct tc_state {
     size_t bytes;  /* usable bytes of all cached blocks */
     size_t limit;  /* this thread's share of the byte budget */
     unsigned remote_count;
-    hhp_arena *remote_arena;  /* the arena every pending remote block belongs to */
-    void *remote[TC_REMOTE];  /* frees of another arena's blocks, not yet done */
+    hhp_arena *remote_arena;  /* the arena every chained remote block belongs to */
+    tc_block *remote_head, *remote_tail; /* frees of that arena's blocks, not yet handed over */
 } tc_state;
 
 static HHP_TLS tc_state tc;
@@ -66,6 +82,7 @@ static size_t tc_budget;            /* HOLEHEAP_TCACHE_BYTES */
 static _Atomic unsigned tc_threads; /* threads registered, not yet exited */
 
 static uintptr_t tc_marker(const void *p) { return tc_key ^ (uintptr_t)p; }
+static uintptr_t tc_remote_marker(const void *p) { return ~tc_key ^ (uintptr_t)p; }
 
 static void tc_push(size_t c, tc_block *b)
 {
@@ -74,23 +91,6 @@ static void tc_push(size_t c, tc_block *b)
     tc.bin[c] = b;
     tc.count[c]++;
     tc.bytes += c * TC_GRANULE;
-}
-
-void *hhp_tcache_take(size_t size)
-{
-    size_t c = size == 0 ? 1 : (size + TC_GRANULE - 1) / TC_GRANULE;
-    if (c >= TC_BINS)
-        return NULL;
-    tc_block *b = tc.bin[c];
-    if (b == NULL)
-        return NULL;
-    if (__builtin_expect(b->marker != tc_marker(b), 0))
-        hhp_die("malloc", "write after free", b, HH_E_POISON);
-    tc.bin[c] = b->next;
-    tc.count[c]--;
-    tc.bytes -= c * TC_GRANULE;
-    b->marker = 0;
-    return b;
 }
 
 /* Free a list of cached blocks, holding each owner's lock across a run of
@@ -154,29 +154,128 @@ static bool tc_has_room(size_t usable)
     return tc.bytes + usable <= tc.limit;
 }
 
-/* Do the pending remote frees, holding their arena's lock once. */
+/* Free a chain of owner's blocks into the core under one hold of its lock. */
+static void tc_free_chain(hhp_arena *owner, tc_block *list)
+{
+    hhp_arena_hold(owner);
+    while (list != NULL) {
+        tc_block *next = list->next;
+        list->marker = 0;
+        hh_free(owner->heap, list);
+        list = next;
+    }
+    hhp_arena_release(owner);
+}
+
+/* Take owner's whole pending list. */
+static tc_block *tc_pending_take(hhp_arena *owner)
+{
+    if (atomic_load_explicit(&owner->pending, memory_order_relaxed) == NULL)
+        return NULL;
+    tc_block *list = atomic_exchange_explicit(&owner->pending, NULL, memory_order_acquire);
+    long n = 0;
+    for (tc_block *b = list; b != NULL; b = b->next)
+        n++;
+    atomic_fetch_sub_explicit(&owner->pending_count, n, memory_order_relaxed);
+    return list;
+}
+
+/* Hand the chain of remote frees to its arena: one push onto its pending list. */
 static void tc_remote_flush(void)
 {
     if (tc.remote_count == 0)
         return;
     hhp_arena *owner = tc.remote_arena;
-    hhp_arena_hold(owner);
-    for (unsigned i = 0; i < tc.remote_count; i++)
-        hh_free(owner->heap, tc.remote[i]);
-    hhp_arena_release(owner);
+    void *old = atomic_load_explicit(&owner->pending, memory_order_relaxed);
+    do
+        tc.remote_tail->next = old;
+    while (!atomic_compare_exchange_weak_explicit(&owner->pending, &old, tc.remote_head,
+                                                  memory_order_release, memory_order_relaxed));
+    long n = (long)tc.remote_count;
+    long pending = atomic_fetch_add_explicit(&owner->pending_count, n, memory_order_relaxed) + n;
+    tc.remote_head = tc.remote_tail = NULL;
     tc.remote_count = 0;
+    if (__builtin_expect(pending > TC_PENDING_MAX, 0))
+        tc_free_chain(owner, tc_pending_take(owner));
 }
 
-/* A block of another thread's arena: freed later, with others of its arena,
- * so that two threads do not pass the lock back and forth at every free. */
-static void tc_remote_put(hhp_arena *owner, void *p)
+/* A block of another thread's arena: chained, handed over with others. */
+static void tc_remote_put(hhp_arena *owner, tc_block *b)
 {
+    (void)hh_usable_size(owner->heap, b); /* validates b now: reports a bad one */
+    if (b->marker == tc_remote_marker(b) || b->marker == tc_marker(b))
+        hhp_die("free", "double free", b, HH_E_DOUBLE_FREE);
     if (owner != tc.remote_arena)
         tc_remote_flush();
     tc.remote_arena = owner;
-    tc.remote[tc.remote_count++] = p;
-    if (tc.remote_count == TC_REMOTE)
+    b->marker = tc_remote_marker(b);
+    b->next = tc.remote_head;
+    if (tc.remote_head == NULL)
+        tc.remote_tail = b;
+    tc.remote_head = b;
+    if (++tc.remote_count == TC_REMOTE)
         tc_remote_flush();
+}
+
+/* Cache b, a valid block of the thread's arena, if its size and the budget
+ * allow; false: the caller frees it. */
+static bool tc_cache(tc_block *b, size_t usable)
+{
+    size_t c = usable / TC_GRANULE;
+    if (c >= TC_BINS || c == 0 || !tc_has_room(usable))
+        return false;
+    if (b->marker == tc_marker(b))
+        tc_check_double_free(c, b);
+    tc_push(c, b);
+    if (tc.count[c] > TC_BIN_MAX)
+        tc_trim(c);
+    return true;
+}
+
+/* Take the blocks other threads freed for this thread's arena into the
+ * cache (or the core); false if there were none. */
+static bool tc_pending_drain(void)
+{
+    hhp_arena *a = hhp_thread_arena();
+    tc_block *list = a != NULL && tc.state != 2 ? tc_pending_take(a) : NULL;
+    if (list == NULL)
+        return false;
+    if (tc.state == 0)
+        tc_register_exit();
+    tc_block *rest = NULL;
+    while (list != NULL) {
+        tc_block *b = list;
+        list = b->next;
+        if (b->marker != tc_remote_marker(b))
+            hhp_die(hhp_current_call, "write after free", b, HH_E_POISON);
+        b->marker = 0;
+        if (!tc_cache(b, hh_usable_size(a->heap, b))) { /* validates b */
+            b->next = rest;
+            rest = b;
+        }
+    }
+    if (rest != NULL)
+        tc_free_chain(a, rest);
+    return true;
+}
+
+void *hhp_tcache_take(size_t size)
+{
+    size_t c = size == 0 ? 1 : (size + TC_GRANULE - 1) / TC_GRANULE;
+    if (c >= TC_BINS)
+        return NULL;
+    tc_block *b = tc.bin[c];
+    if (b == NULL) {
+        if (!tc_pending_drain() || (b = tc.bin[c]) == NULL)
+            return NULL;
+    }
+    if (__builtin_expect(b->marker != tc_marker(b), 0))
+        hhp_die("malloc", "write after free", b, HH_E_POISON);
+    tc.bin[c] = b->next;
+    tc.count[c]--;
+    tc.bytes -= c * TC_GRANULE;
+    b->marker = 0;
+    return b;
 }
 
 /* Cache p (a live block of owner) if it is small, or queue it with other
@@ -189,21 +288,14 @@ bool hhp_tcache_put(hhp_arena *owner, void *p)
             return false;
         tc_register_exit();
     }
+    tc_block *b = p;
     if (owner != hhp_thread_arena()) {
-        tc_remote_put(owner, p);
+        tc_remote_put(owner, b);
         return true;
     }
-    size_t usable = hh_usable_size(owner->heap, p); /* validates p: reports a bad one */
-    size_t c = usable / TC_GRANULE;
-    if (c >= TC_BINS || c == 0 || !tc_has_room(usable))
-        return false;
-    tc_block *b = p;
-    if (b->marker == tc_marker(p))
-        tc_check_double_free(c, b);
-    tc_push(c, b);
-    if (tc.count[c] > TC_BIN_MAX)
-        tc_trim(c);
-    return true;
+    if (b->marker == tc_remote_marker(b))
+        hhp_die("free", "double free", b, HH_E_DOUBLE_FREE);
+    return tc_cache(b, hh_usable_size(owner->heap, p)); /* validates p: reports a bad one */
 }
 
 void hhp_tcache_flush(void)
@@ -219,13 +311,17 @@ void hhp_tcache_flush(void)
 
 bool hhp_tcache_blocks_growth(const hhp_arena *a)
 {
-    return tc.bytes != 0 && a == hhp_thread_arena();
+    return tc.bytes > TC_GROWTH_SLACK && a == hhp_thread_arena();
 }
 
 bool hhp_tcache_give_back(void)
 {
+    hhp_arena *a = hhp_thread_arena();
+    tc_block *pending = a != NULL ? tc_pending_take(a) : NULL;
+    if (pending != NULL)
+        tc_free_chain(a, pending);
     if (tc.bytes == 0)
-        return false;
+        return pending != NULL;
     hhp_tcache_flush();
     return true;
 }

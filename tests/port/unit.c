@@ -195,6 +195,29 @@ static void test_fork(void)
 
 static void print_address(const void *p) { dprintf(STDOUT_FILENO, "%p\n", p); }
 
+static void *free_twice(void *p)
+{
+    free_v(p);
+    free_v(p);
+    return NULL;
+}
+
+static void *free_once(void *p)
+{
+    free_v(p);
+    return NULL;
+}
+
+/* p freed by another thread (bound to another arena), then by this one. */
+static void free_remote_then_here(void *p, bool here_too)
+{
+    pthread_t t;
+    pthread_create(&t, NULL, here_too ? free_once : free_twice, p);
+    pthread_join(t, NULL);
+    if (here_too)
+        free_v(p);
+}
+
 static int child_main(const char *what)
 {
     if (strcmp(what, "double-free") == 0) {
@@ -210,6 +233,14 @@ static int child_main(const char *what)
         static char not_heap[64];
         print_address(not_heap + 16);
         free_v(not_heap + 16);
+    } else if (strcmp(what, "remote-double-free") == 0) {
+        void *p = malloc_v(48);
+        print_address(p);
+        free_remote_then_here(p, false);
+    } else if (strcmp(what, "pending-double-free") == 0) {
+        void *p = malloc_v(48);
+        print_address(p);
+        free_remote_then_here(p, true);
     } else if (strcmp(what, "write-after-free") == 0) {
         unsigned char *p = malloc_v(40);
         print_address(p);
@@ -325,6 +356,12 @@ static void test_misuse(void)
     expect_abort("double-free", "HOLEHEAP_CHECK=1", "free", "double free", "HH_E_DOUBLE_FREE");
     expect_abort("double-free", "HOLEHEAP_TCACHE=0", "free", "double free", "HH_E_DOUBLE_FREE");
     expect_abort("double-free", "HOLEHEAP_TCACHE=1", "free", "double free", "HH_E_DOUBLE_FREE");
+    expect_abort("remote-double-free", "HOLEHEAP_ARENAS=2", "free", "double free", "HH_E_DOUBLE_FREE");
+    expect_abort("remote-double-free", "HOLEHEAP_ARENAS=2 HOLEHEAP_TCACHE=0", "free", "double free",
+                 "HH_E_DOUBLE_FREE");
+    expect_abort("pending-double-free", "HOLEHEAP_ARENAS=2", "free", "double free", "HH_E_DOUBLE_FREE");
+    expect_abort("pending-double-free", "HOLEHEAP_ARENAS=2 HOLEHEAP_TCACHE=0", "free", "double free",
+                 "HH_E_DOUBLE_FREE");
     expect_abort("write-after-free", NULL, "malloc", "write after free", "HH_E_POISON");
     expect_abort("bad-pointer", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
     expect_abort("foreign-pointer", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
