@@ -86,7 +86,7 @@ enum {
  * unlock; unknown flags). O(1), O(size) with HH_POISON. */
 hh_heap *hh_init(void *mem, size_t size, const hh_options *opt);
 
-/* malloc: at least size bytes, 16-aligned on 64-bit (8 on 32-bit). size 0
+/* malloc: at least size bytes, 16-aligned (on 32-bit targets too). size 0
  * gives a unique minimal block. Returns NULL iff no hole fits and growth fails
  * or is not configured, or size can never fit (then HH_E_BAD_SIZE is reported).
  * Exact best fit: the smallest hole that fits, the lowest address among equals.
@@ -94,7 +94,10 @@ hh_heap *hh_init(void *mem, size_t size, const hh_options *opt);
 void *hh_alloc(hh_heap *h, size_t size);
 
 /* aligned_alloc: align is a power of two, at most HH_MAX_ALIGN (1 GiB).
- * A bad align is reported as HH_E_BAD_ALIGN and gives NULL. */
+ * A bad align is reported as HH_E_BAD_ALIGN and gives NULL. Takes the best
+ * fit for size if it can be aligned, else the best fit for size + align + 32,
+ * else grows; O(log holes). Only when all that fails it scans the heap for any
+ * hole where the aligned block fits (O(blocks)): NULL iff there is none. */
 void *hh_alloc_aligned(hh_heap *h, size_t size, size_t align);
 
 /* calloc: n*size zeroed bytes; overflow of n*size is HH_E_BAD_SIZE, NULL. */
@@ -157,7 +160,9 @@ size_t hh_problem_count(hh_heap *h);
 /* A static name for a code: "HH_E_DOUBLE_FREE", ...; "HH_E_?" if unknown. */
 const char *hh_code_name(int code);
 
-/* Smallest size hh_init accepts for this build (control data and one hole). */
+/* Smallest size hh_init accepts for this build with max_size 0, at any
+ * alignment of mem (control data, fences and one hole). The ordered-table
+ * build needs more when max_size is set: its table is sized for max_size. */
 size_t hh_min_region(void);
 
 /* Bytes of per-block overhead (header plus footer). */

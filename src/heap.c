@@ -20,11 +20,15 @@ static inline size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 static inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 static inline size_t granules(size_t bytes) { return bytes / HH_GRANULE; }
 
+/* The largest request any heap could serve. Below it, a block size plus the
+ * worst alignment padding cannot wrap around, on 32-bit targets too. */
+#define HH_MAX_REQUEST (HH_MAX_SPAN - HH_MAX_ALIGN - 4 * HH_MIN_BLOCK)
+
 /* Block size (header + payload + footer) for a request of n bytes; 0 if no
  * heap could ever hold it. */
 static size_t block_size_for(size_t n)
 {
-    if (n > HH_MAX_SPAN - 2 * HH_MIN_BLOCK)
+    if (n > HH_MAX_REQUEST)
         return 0;
     return max_size(align_up(n + HH_OVERHEAD, HH_GRANULE), HH_MIN_BLOCK);
 }
@@ -365,6 +369,20 @@ static bool hole_fits_aligned(const tag *hole, size_t size, size_t align)
     return hole && aligned_gap(hole, align) + size <= tag_size(hole);
 }
 
+/* Last resort before giving up on an aligned allocation: the first hole, in
+ * address order, where it fits. O(blocks); stops at a corrupt tag. */
+static tag *aligned_scan(hh_heap *h, size_t size, size_t align)
+{
+    for (tag *b = heap_first(h); (char *)b < h->end; b = block_next(b)) {
+        if (!tag_sealed(h, b, block_pos(h, b)) || tag_size(b) < HH_MIN_BLOCK ||
+            tag_size(b) > (size_t)(h->end - (char *)b))
+            return NULL;
+        if (tag_is_hole(b) && hole_fits_aligned(b, size, align))
+            return b;
+    }
+    return NULL;
+}
+
 static void *alloc_aligned_unlocked(hh_heap *h, size_t n, size_t align)
 {
     if (align == 0 || (align & (align - 1)) != 0 || align > HH_MAX_ALIGN) {
@@ -379,13 +397,16 @@ static void *alloc_aligned_unlocked(hh_heap *h, size_t n, size_t align)
         return NULL;
     }
     /* First the best fit for the size alone; if its alignment does not work
-     * out, the best fit for the size plus the worst gap, which always does. */
+     * out, the best fit for the size plus the worst gap, which always does;
+     * then growth; and before giving up, a scan for any hole that fits. */
     tag *hole = idx_best_fit(h, (uint32_t)granules(size));
     if (!hole_fits_aligned(hole, size, align)) {
         size_t padded = size + align + HH_MIN_BLOCK;
         hole = idx_best_fit(h, (uint32_t)granules(padded));
         if (!hole)
             hole = heap_grow(h, padded);
+        if (!hole)
+            hole = aligned_scan(h, size, align);
         if (!hole_fits_aligned(hole, size, align))
             return NULL;
     }
@@ -439,10 +460,6 @@ static void block_shrink(hh_heap *h, tag *b, size_t size)
     size_t cur = tag_size(b);
     if (cur - size < HH_MIN_BLOCK)
         return;
-    bool ok = true;
-    right_hole(h, b, &ok);
-    if (!ok)
-        return;
     count_block(h, cur, -1);
     block_make(h, b, size);
     tag *tail = block_next(b);
@@ -450,19 +467,18 @@ static void block_shrink(hh_heap *h, tag *b, size_t size)
     free_block(h, tail);
 }
 
-/* Grow b in place into the hole after it; false if there is no room. */
-static bool block_extend(hh_heap *h, tag *b, size_t size)
+/* Grow b in place to `size` into the hole `right` after it, which has room:
+ *
+ *   | b | right hole |   ->   | b (size) | rest hole |
+ */
+static void block_extend(hh_heap *h, tag *b, tag *right, size_t size)
 {
-    bool ok = true;
-    tag *right = right_hole(h, b, &ok);
     size_t cur = tag_size(b);
-    if (!right || cur + tag_size(right) < size)
-        return false;
-    size_t span = cur + tag_size(right);
     idx_entry e = hole_retire(h, right);
     count_block(h, cur, -1);
-    block_place(h, b, span, size, &e);
-    return true;
+    block_place(h, b, cur + tag_size(right), size, &e);
+    tag_erase(h, (tag *)(void *)((char *)b + cur) - 1); /* b's old footer */
+    tag_erase(h, (tag *)(void *)((char *)b + cur));     /* the swallowed hole's header */
 }
 
 static void *realloc_unlocked(hh_heap *h, void *p, size_t n)
@@ -475,12 +491,21 @@ static void *realloc_unlocked(hh_heap *h, void *p, size_t n)
         heap_report(h, HH_E_BAD_SIZE, NULL, "reallocation size too large for any heap");
         return NULL;
     }
+    /* Validate both neighbours before anything changes: a refused realloc
+     * does nothing, and the move below must be able to free b. */
+    bool ok = true;
+    left_hole(h, b, &ok);
+    tag *right = ok ? right_hole(h, b, &ok) : NULL;
+    if (!ok)
+        return NULL;
     if (size <= tag_size(b)) {
         block_shrink(h, b, size);
         return p;
     }
-    if (block_extend(h, b, size))
+    if (right && tag_size(b) + tag_size(right) >= size) {
+        block_extend(h, b, right, size);
         return p;
+    }
     void *q = alloc_unlocked(h, n);
     if (!q)
         return NULL;
@@ -661,7 +686,8 @@ hh_heap *hh_init(void *mem, size_t size, const hh_options *opt)
     static const hh_options defaults = {0};
     const hh_options *o = opt ? opt : &defaults;
     layout l;
-    if (!mem || !options_valid(o, size) || !layout_plan(&l, mem, size, max_size(size, o->max_size)))
+    if (!mem || !options_valid(o, size) || (uintptr_t)mem + o->max_size < (uintptr_t)mem ||
+        !layout_plan(&l, mem, size, max_size(size, o->max_size)))
         return NULL;
     hh_heap *h = (hh_heap *)l.control;
     memset(h, 0, sizeof *h);

@@ -244,6 +244,39 @@ static void alloc_impossible_sizes_report_bad_size(void **state)
     assert_pattern(keep, 100, 1);
 }
 
+/* Sizes just under SIZE_MAX must not wrap when padded for alignment or
+ * rounded by realloc (on 32-bit targets HH_MAX_SPAN is the whole space). */
+static void huge_sizes_refused_by_every_call(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    void *keep = alloc_filled(h, 100, 1);
+    size_t huge[] = {SIZE_MAX, SIZE_MAX - 168, SIZE_MAX - HH_MAX_ALIGN};
+    for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+        for (size_t align = 32; align <= ((size_t)1 << 20); align <<= 3) {
+            void *p = keep;
+            EXPECT_MISUSE(h, HH_E_BAD_SIZE, p = hh_alloc_aligned(h, huge[i], align));
+            assert_null(p);
+        }
+        void *q = keep;
+        EXPECT_MISUSE(h, HH_E_BAD_SIZE, q = hh_realloc(h, keep, huge[i]));
+        assert_null(q);
+    }
+    assert_int_equal(hh_check(h, NULL), 0);
+    assert_pattern(keep, 100, 1);
+}
+
+/* A max_size that would run past the end of the address space is refused. */
+static void init_max_size_past_address_space_refused(void **state)
+{
+    (void)state;
+    hh_options o = {.grow = grow_never, .max_size = HH_MAX_SPAN};
+    uintptr_t room = UINTPTR_MAX - (uintptr_t)region;
+    if (room >= HH_MAX_SPAN)
+        skip(); /* 64-bit: every span a heap may have fits after the region */
+    assert_null(hh_init(region, SMALL, &o));
+}
+
 /* ================================================================ aligned */
 
 static void alloc_aligned_every_alignment(void **state)
@@ -296,6 +329,43 @@ static void alloc_aligned_gap_never_leaks(void **state)
     assert_int_equal(s.holes, 1);
     assert_int_equal(s.used_bytes, 0);
     assert_int_equal(hh_check(h, NULL), 0);
+}
+
+/* Without growth, an aligned allocation succeeds whenever some hole can hold
+ * it, even when no hole has room for the size plus the whole alignment. */
+static void alloc_aligned_finds_any_fitting_hole(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_with(SMALL, 0);
+    void *blocks[256];
+    size_t n = 0;
+    while (n < 256 && (blocks[n] = hh_alloc(h, 1000)) != NULL)
+        n++;
+    assert_true(n > 16 && n < 256);
+    while (hh_alloc(h, 1) != NULL) /* fill the tail too: the heap is full */
+        ;
+    for (size_t i = 0; i < n; i += 2)
+        hh_free(h, blocks[i]); /* holes of 1024 bytes, each between two blocks */
+    assert_int_equal(stats_of(h).largest_hole, 1024);
+    /* 600 bytes at 512 alignment: no hole has room for size + alignment, but
+     * any hole whose aligned spot leaves 624 bytes can hold it. */
+    size_t fits = 0;
+    for (size_t i = 0; i < n; i += 2) {
+        uintptr_t payload = (uintptr_t)blocks[i];
+        uintptr_t gap = (512 - payload % 512) % 512;
+        if (gap != 0 && gap < 32)
+            gap += 512;
+        fits += gap + 624 <= 1024;
+    }
+    assert_true(fits >= 1);
+    for (size_t i = 0; i < fits; i++) {
+        void *p = hh_alloc_aligned(h, 600, 512);
+        assert_non_null(p);
+        assert_int_equal((uintptr_t)p % 512, 0);
+        assert_int_equal(hh_check(h, NULL), 0);
+    }
+    assert_null(hh_alloc_aligned(h, 600, 512)); /* now none is left */
+    assert_int_equal(plog.count, 0);
 }
 
 static void alloc_aligned_bad_alignment_reported(void **state)
@@ -452,6 +522,28 @@ static void realloc_failure_leaves_block_intact(void **state)
     assert_int_equal(hh_check(h, NULL), 0);
     hh_free(h, p);
     assert_int_equal(stats_of(h).blocks, 0);
+}
+
+/* A corrupt neighbour makes realloc refuse: no move, no leak, one report. */
+static void realloc_next_to_corrupt_neighbour_does_nothing(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    void *a = alloc_filled(h, 100, 1);
+    void *b = alloc_filled(h, 100, 2);
+    alloc_filled(h, 100, 3);
+    unsigned char *b_header = (unsigned char *)b - 8;
+    b_header[4] ^= 0x01; /* one bit of b's check value */
+    hh_stats before = stats_of(h);
+    size_t count = plog.count;
+    assert_null(hh_realloc(h, a, 400));
+    assert_int_equal(plog.count, count + 1);
+    assert_int_equal(plog.last_code, HH_E_CORRUPT);
+    hh_stats after = stats_of(h);
+    assert_stats_equal(&before, &after);
+    assert_pattern(a, 100, 1);
+    b_header[4] ^= 0x01;
+    assert_int_equal(hh_check(h, NULL), 0);
 }
 
 static void realloc_bad_pointer_reported(void **state)
@@ -1225,6 +1317,10 @@ int main(void)
         cmocka_unit_test(init_invalid_options_write_nothing),
         cmocka_unit_test(init_null_options_gives_defaults),
         cmocka_unit_test(min_region_is_the_limit),
+        cmocka_unit_test(init_max_size_past_address_space_refused),
+        cmocka_unit_test(huge_sizes_refused_by_every_call),
+        cmocka_unit_test(realloc_next_to_corrupt_neighbour_does_nothing),
+        cmocka_unit_test(alloc_aligned_finds_any_fitting_hole),
         cmocka_unit_test(alloc_sizes_are_aligned_exact_and_disjoint),
         cmocka_unit_test(alloc_zero_gives_unique_blocks),
         cmocka_unit_test(alloc_impossible_sizes_report_bad_size),
