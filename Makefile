@@ -53,23 +53,23 @@ lib: $(LIB_A) $(LIB_SO)
 $(LIB_SO): $(patsubst src/%.c,$(BUILD)/fast/obj/%.o,$(CORE_SRCS))
 	$(CC) -shared -Wl,-soname,libholeheap.so.0 -o $@ $^
 
-# The core alone, freestanding, for both targets: proves it needs no libc.
+# The core alone, freestanding, for both targets and both indexes: proves it needs no libc.
 freestanding:
-	@for arch in -m64 -m32; do \
-	  mkdir -p $(BUILD)/free$$arch; \
+	@for arch in -m64 -m32 "-m64 -DHH_INDEX_TABLE" "-m32 -DHH_INDEX_TABLE"; do \
+	  dir=$(BUILD)/free$$(echo $$arch | tr -d ' '); mkdir -p $$dir; rm -f $$dir/*.o; \
 	  for f in $(CORE_SRCS); do \
 	    $(CC) $$arch $(CORE_CFLAGS) -O2 -ffreestanding -fno-builtin -nostdlib \
-	      -c $$f -o $(BUILD)/free$$arch/$$(basename $$f .c).o || exit 1; \
+	      -c $$f -o $$dir/$$(basename $$f .c).o || exit 1; \
 	  done; \
-	  $(CC) $$arch -nostdlib -r -o $(BUILD)/free$$arch/core.ro $(BUILD)/free$$arch/*.o || exit 1; \
-	  undef=$$(nm -u $(BUILD)/free$$arch/core.ro | awk '{print $$2}' | sort -u | \
+	  $(CC) $$arch -nostdlib -r -o $$dir/core.ro $$dir/*.o || exit 1; \
+	  undef=$$(nm -u $$dir/core.ro | awk '{print $$2}' | sort -u | \
 	    grep -vxE 'memcpy|memset|memmove|_GLOBAL_OFFSET_TABLE_|__x86.get_pc_thunk.*' || true); \
 	  if [ -n "$$undef" ]; then echo "freestanding core ($$arch) needs: $$undef"; exit 1; fi; \
 	  echo "freestanding core ($$arch): calls only memcpy/memset/memmove"; \
 	done
 
 # ---- tests: every part appends make targets to CHECKS; `make test` runs them all
-CHECKS :=
+CHECKS := freestanding
 include $(sort $(wildcard mk/*.mk))
 
 test:
