@@ -16,7 +16,7 @@ CORE_SRCS := $(wildcard src/*.c)
 CORE_HDRS := include/holeheap.h $(wildcard src/*.h)
 
 # Core variants: build/<variant>/libholeheap.a. Each sets a compiler and flags.
-VARIANTS := fast table asan asan-table m32 m32-table fuzz
+VARIANTS := fast table asan asan-table m32 m32-table fuzz fuzz-table
 VCC_fast       := $(CC)
 VFLAGS_fast    := -O2 -g -fPIC
 VCC_table      := $(CC)
@@ -32,6 +32,8 @@ VCC_m32-table  := $(CC)
 VFLAGS_m32-table := -m32 -O2 -g -DHH_INDEX_TABLE
 VCC_fuzz       := $(CLANG)
 VFLAGS_fuzz    := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+VCC_fuzz-table := $(CLANG)
+VFLAGS_fuzz-table := $(VFLAGS_fuzz) -DHH_INDEX_TABLE
 
 define variant_rules
 $(BUILD)/$(1)/obj/%.o: src/%.c $(CORE_HDRS)

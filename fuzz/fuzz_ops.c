@@ -18,6 +18,7 @@
 
 #include "growbuf.h"
 #include "holeheap.h"
+#include "index.h" /* idx_storage_bytes, for the table build */
 #include "testutil.h"
 
 #define BUF_BYTES ((size_t)4 << 20)
@@ -322,6 +323,10 @@ static void start(input *in)
     hh_options o = {.on_error = session_on_error, .ctx = &S, .key = (uint32_t)cfg * 0x01000193u};
     o.flags = (cfg & 2) ? HH_POISON : 0;
     if (S.growing) {
+#ifdef HH_INDEX_TABLE
+        /* The ordered table is sized for the heap's maximum span, in the region. */
+        initial += (idx_storage_bytes(BUF_BYTES) + 4095) & ~(size_t)4095;
+#endif
         growbuf_start(&S.gb, buf, BUF_BYTES, initial);
         o.grow = growbuf_grow;
         o.shrink = growbuf_shrink;

@@ -130,6 +130,24 @@ check-fuzz-short:
 	grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done)' $(BUILD)/fuzz/short.log; \
 	if [ $$rc != 0 ]; then tail -40 $(BUILD)/fuzz/short.log; echo "FAIL: fuzz_ops found a failure (log: $(BUILD)/fuzz/short.log)"; exit 1; fi
 
+# The same target against the ordered table, for a shorter run.
+FUZZ_TABLE_BIN := $(BUILD)/fuzz-table/fuzz_ops
+$(FUZZ_TABLE_BIN): fuzz/fuzz_ops.c $(TEST_HDRS) $(CORE_HDRS) $(BUILD)/fuzz-table/libholeheap.a
+	@mkdir -p $(@D)
+	$(CLANG) $(CORE_CFLAGS) -DHH_INDEX_TABLE -Itests -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  $< $(BUILD)/fuzz-table/libholeheap.a -o $@
+
+.PHONY: check-fuzz-table
+check-fuzz-table:
+	@if [ "$(FUZZ_OK)" != yes ]; then echo "SKIP: $(CLANG) cannot link -fsanitize=fuzzer (libclang-rt)"; exit 0; fi; \
+	$(MAKE) --no-print-directory $(FUZZ_TABLE_BIN) && mkdir -p $(BUILD)/fuzz-table/corpus-short $(BUILD)/fuzz-table/artifacts && \
+	$(FUZZ_TABLE_BIN) -max_total_time=10 -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz-table/artifacts/ \
+	  $(BUILD)/fuzz-table/corpus-short 2>$(BUILD)/fuzz-table/short.log; rc=$$?; \
+	grep -E '^(stat::number_of_executed_units|Done)' $(BUILD)/fuzz-table/short.log; \
+	if [ $$rc != 0 ]; then tail -40 $(BUILD)/fuzz-table/short.log; echo "FAIL: fuzz_ops (table) found a failure"; exit 1; fi
+
+CHECKS += check-fuzz-table
+
 fuzz: $(FUZZ_BIN)
 	@mkdir -p fuzz/corpus-ops $(BUILD)/fuzz/artifacts
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_LONG_SECONDS) -print_final_stats=1 \
