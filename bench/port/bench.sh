@@ -59,6 +59,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a > 0) printf "%.2f", a 
 show() { echo "$1" | awk '{ if ($1 == "n/a" || $1 == "failed") print "n/a"; else printf "%.3f / %.3f / %.1f", $1, $2, $3 / 1024 }'; }
 field() { echo "$1" | awk -v i="$2" '{ print $i }'; }
 
+echo "Machine: $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "Each cell: median wall seconds / median CPU seconds (user+sys) of $RUNS runs / largest max RSS in MiB."
 echo "holeheap vs glibc: the ratios of wall, CPU and RSS."
 echo
@@ -72,3 +73,5 @@ echo "$workloads" | while IFS='|' read -r name cmd; do
     r="$(ratio "$(field "$h" 1)" "$(field "$g" 1)"), $(ratio "$(field "$h" 2)" "$(field "$g" 2)"), $(ratio "$(field "$h" 3)" "$(field "$g" 3)")"
     echo "| $name | $(show "$g") | $(show "$h") | $r | $(show "$j") | $(show "$m") |"
 done
+echo
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
