@@ -115,7 +115,7 @@ static void *realloc_by_moving(void *p, size_t size)
  * REALLOC_HEADROOM_MIN is given 1/N more than asked, so that a buffer grown in
  * small steps moves O(log n) times instead of at almost every step when a
  * neighbour blocks growth in place. Off by default: it costs max RSS (see
- * docs/performance-port.md). */
+ * docs/performance.md). */
 static size_t realloc_target(size_t size, size_t usable)
 {
     if (hhp_cfg.realloc_headroom == 0 || size < REALLOC_HEADROOM_MIN || size <= usable)
