@@ -93,6 +93,19 @@ install: lib
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' holeheap.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/holeheap.pc
 
+# `make install` into a scratch prefix, then build and run a program against it
+# through pkg-config, with the shared library and with the static one.
+CHECKS += check-install
+check-install:
+	@command -v pkg-config >/dev/null || { echo "SKIP: pkg-config is not installed"; exit 0; }; \
+	prefix=$$(mktemp -d) && trap 'rm -rf "$$prefix"' EXIT && \
+	$(MAKE) --no-print-directory -s install PREFIX=$$prefix >/dev/null && \
+	export PKG_CONFIG_PATH=$$prefix/lib/pkgconfig && \
+	$(CC) $(WARN) tests/install/use_installed.c $$(pkg-config --cflags --libs holeheap) -o $$prefix/use_so && \
+	LD_LIBRARY_PATH=$$prefix/lib $$prefix/use_so && \
+	$(CC) $(WARN) -static tests/install/use_installed.c $$(pkg-config --cflags --libs --static holeheap) -o $$prefix/use_a && \
+	$$prefix/use_a
+
 clean:
 	rm -rf $(BUILD)
 
