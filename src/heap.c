@@ -528,14 +528,32 @@ static __attribute__((noinline)) bool heap_check_around(hh_heap *h)
     return false;
 }
 
-/* Take the lock and, with HH_CHECK_ALWAYS, refuse to work on a corrupt heap. */
+/* With HH_POISON: a write after free into a hole's first 16 bytes lands on
+ * its index node, where the poison check cannot see it; verify the index (I10)
+ * before a call follows its links. */
+static __attribute__((noinline)) bool heap_index_sound(hh_heap *h)
+{
+    hh_problem pr;
+    if (idx_verify(h, &pr) == HH_OK)
+        return true;
+    heap_report(h, pr.code, pr.where, pr.what);
+    return false;
+}
+
+/* Take the lock and, with HH_CHECK_ALWAYS (or HH_POISON, for the index),
+ * refuse to work on a corrupt heap. */
 static inline bool heap_enter(hh_heap *h)
 {
     if (!heap_alive(h))
         return false;
     if (h->lock)
         h->lock(h->ctx);
-    if ((h->flags & HH_CHECK_ALWAYS) && !heap_check_around(h)) {
+    bool sound = true;
+    if (h->flags & HH_CHECK_ALWAYS)
+        sound = heap_check_around(h);
+    else if (h->flags & HH_POISON)
+        sound = heap_index_sound(h);
+    if (!sound) {
         if (h->unlock)
             h->unlock(h->ctx);
         return false;

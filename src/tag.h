@@ -145,9 +145,15 @@ static inline bool tag_sealed(const hh_heap *h, const tag *t, uint32_t pos)
 void heap_report(hh_heap *h, int code, const void *where, const char *what);
 /* hh_check without taking the lock. */
 int heap_check_unlocked(hh_heap *h, hh_problem *out);
-/* The poison area of a hole: past its index node, up to its footer. */
-static inline unsigned char *hole_poison_start(tag *b) { return (unsigned char *)block_payload(b) + sizeof(idx_node); }
-static inline size_t hole_poison_bytes(tag *b) { return tag_size(b) - HH_OVERHEAD - sizeof(idx_node); }
+/* The poison area of a hole: its payload up to its footer, less the index
+ * node at its start where the index keeps one (the fast index does). */
+#ifdef HH_INDEX_TABLE
+#define HOLE_NODE_BYTES 0u
+#else
+#define HOLE_NODE_BYTES sizeof(idx_node)
+#endif
+static inline unsigned char *hole_poison_start(tag *b) { return (unsigned char *)block_payload(b) + HOLE_NODE_BYTES; }
+static inline size_t hole_poison_bytes(tag *b) { return tag_size(b) - HH_OVERHEAD - HOLE_NODE_BYTES; }
 
 /* The first byte of a hole's poison area that lost its poison, or NULL.
  * Compares 8 bytes at a time: the area is 8-aligned and a multiple of 16. */

@@ -925,6 +925,37 @@ static void poison_catches_write_after_free(void **state)
     assert_int_equal(plog.count, 0);
 }
 
+/* A write after free over a hole's first 16 bytes hits its index node: with
+ * HH_POISON the next call finds the index broken (I10) and refuses, instead
+ * of following the overwritten links. */
+static void poison_catches_write_over_index_node(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_with(SMALL, HH_POISON);
+    unsigned char *blocks[16];
+    for (int i = 0; i < 16; i++)
+        blocks[i] = alloc_filled(h, 2000, (uint32_t)i);
+    for (int i = 0; i < 16; i += 2)
+        hh_free(h, blocks[i]); /* large holes, each a node of the index's tree */
+    unsigned char saved[8];
+    memcpy(saved, blocks[6], sizeof saved);
+    memset(blocks[6], 0x41, sizeof saved); /* a pointer-sized write after free */
+#ifdef HH_INDEX_TABLE
+    /* The table keeps no node in the hole: these bytes are poisoned too. */
+    assert_int_equal(hh_check(h, NULL), HH_E_POISON);
+#else
+    size_t count = plog.count;
+    assert_null(hh_alloc(h, 1500));
+    assert_int_equal(plog.count, count + 1);
+    assert_int_equal(plog.last_code, HH_E_INDEX);
+    assert_int_equal(hh_check(h, NULL), HH_E_INDEX);
+#endif
+    memcpy(blocks[6], saved, sizeof saved);
+    assert_int_equal(hh_check(h, NULL), 0);
+    assert_non_null(hh_alloc(h, 1500));
+    assert_pattern(blocks[1], 2000, 1);
+}
+
 /* ================================================================ locking */
 
 typedef struct lock_probe {
@@ -1321,6 +1352,7 @@ int main(void)
         cmocka_unit_test(huge_sizes_refused_by_every_call),
         cmocka_unit_test(realloc_next_to_corrupt_neighbour_does_nothing),
         cmocka_unit_test(alloc_aligned_finds_any_fitting_hole),
+        cmocka_unit_test(poison_catches_write_over_index_node),
         cmocka_unit_test(alloc_sizes_are_aligned_exact_and_disjoint),
         cmocka_unit_test(alloc_zero_gives_unique_blocks),
         cmocka_unit_test(alloc_impossible_sizes_report_bad_size),
