@@ -60,7 +60,8 @@ typedef struct hh_options {
 /* hh_options.flags */
 enum {
     HH_CHECK_ALWAYS = 1u << 0, /* full hh_check before and after every call */
-    HH_POISON = 1u << 1        /* fill holes with a pattern; verify it on reuse */
+    HH_POISON = 1u << 1        /* fill holes with a pattern, verify it on reuse, and verify
+                                  the index before each call: O(holes) a call */
 };
 
 /* Problem codes. The first five are fixed; the rest are holeheap's own. */
