@@ -2,6 +2,8 @@
 # `make bench`, `make fuzz`, `make install PREFIX=...`. Parts of the project
 # add their own targets from mk/*.mk.
 
+.DEFAULT_GOAL := all
+
 CC      ?= cc
 CLANG   ?= clang
 AR      ?= ar
