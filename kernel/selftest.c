@@ -441,6 +441,8 @@ static void test_tutorial_heap(void)
     if (!expect(paging_map_fresh(TUTORIAL_HEAP_START, TUTORIAL_HEAP_INITIAL, PAGE_WRITABLE),
                 "the tutorial heap's initial pages are mapped"))
         return;
+    expect(create_heap(TUTORIAL_HEAP_START, TUTORIAL_HEAP_START + TUTORIAL_HEAP_INITIAL, TUTORIAL_HEAP_MAX, 1, 1) == NULL,
+           "create_heap refuses a read-only heap (it must write its tags)");
     heap_t *heap = create_heap(TUTORIAL_HEAP_START, TUTORIAL_HEAP_START + TUTORIAL_HEAP_INITIAL,
                                TUTORIAL_HEAP_MAX, 1, 0);
     if (!expect(heap != NULL, "create_heap"))

@@ -61,7 +61,9 @@ static void th_report(void *ctx, const hh_problem *problem)
 heap_t *create_heap(uint32_t start, uint32_t end, uint32_t max, uint8_t supervisor,
                     uint8_t readonly)
 {
-    if (start % TH_PAGE != 0 || end % TH_PAGE != 0 || max % TH_PAGE != 0 || start >= end ||
+    /* readonly: the heap writes its tags into its own pages, so they must be
+     * writable by the kernel (this kernel sets CR0.WP, so the R/W bit binds it too). */
+    if (readonly || start % TH_PAGE != 0 || end % TH_PAGE != 0 || max % TH_PAGE != 0 || start >= end ||
         end > max || end - start <= TH_HEADER_BYTES)
         return NULL;
     heap_t *heap = (heap_t *)(uintptr_t)start;
