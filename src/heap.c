@@ -82,12 +82,18 @@ static void hole_poison_verify(hh_heap *h, tag *hole)
         heap_report(h, HH_E_POISON, bad, "freed memory was written after free");
 }
 
+/* With HH_POISON, fill a hole's poison area. */
+static void hole_poison_fill(hh_heap *h, tag *hole)
+{
+    if (h->flags & HH_POISON)
+        memset(hole_poison_start(hole), HH_POISON_BYTE, hole_poison_bytes(hole));
+}
+
 /* Make [b, b+size) a hole: tags, poison, index, totals. */
 static tag *hole_link(hh_heap *h, tag *b, size_t size)
 {
     tag_write(h, b, size, true);
-    if (h->flags & HH_POISON)
-        memset(hole_poison_start(b), HH_POISON_BYTE, hole_poison_bytes(b));
+    hole_poison_fill(h, b);
     idx_insert(h, b);
     count_hole(h, size, +1);
     return b;
@@ -117,8 +123,7 @@ static tag *hole_move(hh_heap *h, const idx_entry *e, tag *b, size_t size)
 {
     tag_write(h, b, size, true);
     idx_replace(h, e, b);
-    if (h->flags & HH_POISON)
-        memset(hole_poison_start(b), HH_POISON_BYTE, hole_poison_bytes(b));
+    hole_poison_fill(h, b);
     count_hole(h, size, +1);
     return b;
 }
