@@ -88,7 +88,7 @@ typedef struct hhp_arena {
     /* Blocks other threads freed, for this arena's threads to take (tcache.c);
      * on a line of their own: remote threads write them. */
     _Alignas(64) _Atomic(void *) pending;
-    _Atomic long pending_count;
+    _Atomic long pending_bytes; /* usable bytes on it, counted before they are pushed */
 } hhp_arena;
 
 typedef struct hhp_config {

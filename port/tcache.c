@@ -22,15 +22,19 @@
  * for it (hhp_tcache_blocks_growth); the caller then gives the whole cache back
  * (hhp_tcache_give_back) and tries again.
  *
- * Only blocks of the thread's own arena are cached. A block of another arena
- * (a remote free) is handed to its arena instead: the freeing thread chains up
- * to TC_REMOTE of them (flushed early when a block of a different arena
- * comes, or at thread exit) and pushes the chain onto the arena's pending
- * list with one compare-and-swap, without its lock. A thread of that arena
- * takes the whole pending list when a bin it allocates from is empty, checks
- * each block with the core (hh_usable_size) and caches it, or frees it when it
- * does not fit. Nobody taking them: past TC_PENDING_MAX pending blocks the
- * freeing thread frees the list into the core itself, under the arena's lock.
+ * Only blocks of the thread's own arena are cached. A free of another arena's
+ * block (a remote free) is validated by the core at once; if it is larger
+ * than the cache holds (TC_MAX_CACHED) it is freed into the core right away,
+ * under its arena's lock. A small one is handed to its arena instead: the
+ * freeing thread chains up to TC_REMOTE of them (flushed early when a block
+ * of a different arena comes, or at thread exit) and pushes the chain onto
+ * the arena's pending list with one compare-and-swap, without its lock. A
+ * thread of that arena takes the whole pending list when a bin it allocates
+ * from is empty, checks each block with the core (hh_usable_size) and caches
+ * it, or frees it when it does not fit. A pending list never holds more than
+ * TC_PENDING_BYTES usable bytes: the chain that would pass the bound is
+ * freed into the core by the freeing thread, with the whole list, under the
+ * arena's lock. A thread that exits frees its arena's pending list too.
  *
  *   a block on a chain or pending list:  | next | remote marker (~key ^ address) | ...
  *
@@ -56,7 +60,10 @@
 #define TC_GROWTH_SLACK ((size_t)256 << 10) /* cached bytes that do not stop growth */
 #endif
 #define TC_REMOTE 32u   /* remote frees chained, then handed over together */
-#define TC_PENDING_MAX 4096 /* pending blocks of one arena before the freeing thread frees them */
+#define TC_MAX_CACHED ((TC_BINS - 1u) * TC_GRANULE) /* the largest usable size cached */
+#ifndef TC_PENDING_BYTES
+#define TC_PENDING_BYTES ((long)256 << 10) /* usable bytes on one arena's pending list, at most */
+#endif
 
 typedef struct tc_block {
     struct tc_block *next;
@@ -70,6 +77,7 @@ typedef struct tc_state {
     size_t bytes;  /* usable bytes of all cached blocks */
     size_t limit;  /* this thread's share of the byte budget */
     unsigned remote_count;
+    size_t remote_bytes;      /* usable bytes of the chained remote blocks */
     hhp_arena *remote_arena;  /* the arena every chained remote block belongs to */
     tc_block *remote_head, *remote_tail; /* frees of that arena's blocks, not yet handed over */
 } tc_state;
@@ -154,57 +162,76 @@ static bool tc_has_room(size_t usable)
     return tc.bytes + usable <= tc.limit;
 }
 
-/* Free a chain of owner's blocks into the core under one hold of its lock. */
-static void tc_free_chain(hhp_arena *owner, tc_block *list)
+/* Free a chain of owner's blocks into the core under one hold of its lock;
+ * returns their usable bytes. */
+static size_t tc_free_chain(hhp_arena *owner, tc_block *list)
 {
+    size_t bytes = 0;
     hhp_arena_hold(owner);
     while (list != NULL) {
         tc_block *next = list->next;
         list->marker = 0;
+        bytes += hh_usable_size(owner->heap, list);
         hh_free(owner->heap, list);
         list = next;
     }
     hhp_arena_release(owner);
+    return bytes;
 }
 
-/* Take owner's whole pending list. */
+/* Take owner's whole pending list; whoever takes it settles its bytes
+ * (tc_pending_settle) once it has counted them. */
 static tc_block *tc_pending_take(hhp_arena *owner)
 {
     if (atomic_load_explicit(&owner->pending, memory_order_relaxed) == NULL)
         return NULL;
-    tc_block *list = atomic_exchange_explicit(&owner->pending, NULL, memory_order_acquire);
-    long n = 0;
-    for (tc_block *b = list; b != NULL; b = b->next)
-        n++;
-    atomic_fetch_sub_explicit(&owner->pending_count, n, memory_order_relaxed);
-    return list;
+    return atomic_exchange_explicit(&owner->pending, NULL, memory_order_acquire);
 }
 
-/* Hand the chain of remote frees to its arena: one push onto its pending list. */
+static void tc_pending_settle(hhp_arena *owner, size_t bytes)
+{
+    atomic_fetch_sub_explicit(&owner->pending_bytes, (long)bytes, memory_order_relaxed);
+}
+
+/* Free owner's whole pending list into the core. */
+static void tc_pending_free(hhp_arena *owner)
+{
+    tc_block *list = tc_pending_take(owner);
+    if (list != NULL)
+        tc_pending_settle(owner, tc_free_chain(owner, list));
+}
+
+/* Hand the chain of remote frees to its arena: one push onto its pending
+ * list, or, if that would pass TC_PENDING_BYTES, the chain and the whole list
+ * into the core. The bytes are counted before the push, so the count is never
+ * below what the list holds. */
 static void tc_remote_flush(void)
 {
     if (tc.remote_count == 0)
         return;
     hhp_arena *owner = tc.remote_arena;
-    void *old = atomic_load_explicit(&owner->pending, memory_order_relaxed);
-    do
-        tc.remote_tail->next = old;
-    while (!atomic_compare_exchange_weak_explicit(&owner->pending, &old, tc.remote_head,
-                                                  memory_order_release, memory_order_relaxed));
-    long n = (long)tc.remote_count;
-    long pending = atomic_fetch_add_explicit(&owner->pending_count, n, memory_order_relaxed) + n;
+    tc_block *head = tc.remote_head, *tail = tc.remote_tail;
+    long bytes = (long)tc.remote_bytes;
     tc.remote_head = tc.remote_tail = NULL;
     tc.remote_count = 0;
-    if (__builtin_expect(pending > TC_PENDING_MAX, 0))
-        tc_free_chain(owner, tc_pending_take(owner));
+    tc.remote_bytes = 0;
+    long pending = atomic_fetch_add_explicit(&owner->pending_bytes, bytes, memory_order_relaxed) + bytes;
+    if (__builtin_expect(pending > TC_PENDING_BYTES, 0)) {
+        tail->next = tc_pending_take(owner);
+        tc_pending_settle(owner, tc_free_chain(owner, head));
+        return;
+    }
+    void *old = atomic_load_explicit(&owner->pending, memory_order_relaxed);
+    do
+        tail->next = old;
+    while (!atomic_compare_exchange_weak_explicit(&owner->pending, &old, head,
+                                                  memory_order_release, memory_order_relaxed));
 }
 
-/* A block of another thread's arena: chained, handed over with others. */
-static void tc_remote_put(hhp_arena *owner, tc_block *b)
+/* A small block of another thread's arena, already validated: chained,
+ * handed over with others. */
+static void tc_remote_put(hhp_arena *owner, tc_block *b, size_t usable)
 {
-    (void)hh_usable_size(owner->heap, b); /* validates b now: reports a bad one */
-    if (b->marker == tc_remote_marker(b) || b->marker == tc_marker(b))
-        hhp_die("free", "double free", b, HH_E_DOUBLE_FREE);
     if (owner != tc.remote_arena)
         tc_remote_flush();
     tc.remote_arena = owner;
@@ -213,6 +240,7 @@ static void tc_remote_put(hhp_arena *owner, tc_block *b)
     if (tc.remote_head == NULL)
         tc.remote_tail = b;
     tc.remote_head = b;
+    tc.remote_bytes += usable;
     if (++tc.remote_count == TC_REMOTE)
         tc_remote_flush();
 }
@@ -243,19 +271,23 @@ static bool tc_pending_drain(void)
     if (tc.state == 0)
         tc_register_exit();
     tc_block *rest = NULL;
+    size_t bytes = 0;
     while (list != NULL) {
         tc_block *b = list;
         list = b->next;
         if (b->marker != tc_remote_marker(b))
             hhp_die(hhp_current_call, "write after free", b, HH_E_POISON);
         b->marker = 0;
-        if (!tc_cache(b, hh_usable_size(a->heap, b))) { /* validates b */
+        size_t usable = hh_usable_size(a->heap, b); /* validates b */
+        bytes += usable;
+        if (!tc_cache(b, usable)) {
             b->next = rest;
             rest = b;
         }
     }
+    tc_pending_settle(a, bytes);
     if (rest != NULL)
-        tc_free_chain(a, rest);
+        (void)tc_free_chain(a, rest);
     return true;
 }
 
@@ -280,7 +312,7 @@ void *hhp_tcache_take(size_t size)
 
 /* Cache p (a live block of owner) if it is small, or queue it with other
  * remote frees if owner is not this thread's arena; false: the caller frees
- * it now. */
+ * it now (a remote block larger than the cache holds: at once). */
 bool hhp_tcache_put(hhp_arena *owner, void *p)
 {
     if (tc.state != 1) {
@@ -290,7 +322,12 @@ bool hhp_tcache_put(hhp_arena *owner, void *p)
     }
     tc_block *b = p;
     if (owner != hhp_thread_arena()) {
-        tc_remote_put(owner, b);
+        size_t usable = hh_usable_size(owner->heap, b); /* validates b now: reports a bad one */
+        if (b->marker == tc_remote_marker(b) || b->marker == tc_marker(b))
+            hhp_die("free", "double free", b, HH_E_DOUBLE_FREE);
+        if (usable > TC_MAX_CACHED)
+            return false;
+        tc_remote_put(owner, b, usable);
         return true;
     }
     if (b->marker == tc_remote_marker(b))
@@ -317,11 +354,11 @@ bool hhp_tcache_blocks_growth(const hhp_arena *a)
 bool hhp_tcache_give_back(void)
 {
     hhp_arena *a = hhp_thread_arena();
-    tc_block *pending = a != NULL ? tc_pending_take(a) : NULL;
-    if (pending != NULL)
-        tc_free_chain(a, pending);
+    bool pending = a != NULL && atomic_load_explicit(&a->pending, memory_order_relaxed) != NULL;
+    if (pending)
+        tc_pending_free(a);
     if (tc.bytes == 0)
-        return pending != NULL;
+        return pending;
     hhp_tcache_flush();
     return true;
 }
@@ -330,6 +367,9 @@ static void tc_thread_exit(void *unused)
 {
     (void)unused;
     hhp_tcache_flush();
+    hhp_arena *a = hhp_thread_arena();
+    if (a != NULL)
+        tc_pending_free(a); /* nobody else may come to take them */
     tc.state = 2; /* frees after this point go straight to the arenas */
     atomic_fetch_sub_explicit(&tc_threads, 1u, memory_order_relaxed);
 }

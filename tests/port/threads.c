@@ -5,7 +5,9 @@
  * thread other than the allocating one. Two rounds of threads, so that blocks
  * outlive their thread. Every block's contents are checked before it is
  * resized or freed. The second round also forks 20 times while the threads
- * run.   usage: test-threads THREADS ITERATIONS
+ * run. Before that, a producer/consumer pair with mid-size blocks (4-256 KiB)
+ * must stay within a bound of max RSS: blocks freed by the other thread are
+ * given back, not held.   usage: test-threads THREADS ITERATIONS
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -14,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -232,6 +236,75 @@ static unsigned fork_while_busy(unsigned times)
     return good;
 }
 
+/* ---- mid-size producer/consumer ---- */
+
+#define RING 16
+#define PC_BLOCKS 1000u
+#define PC_MAX_RSS_KIB (24ul * 1024)
+static _Atomic(unsigned char *) ring[RING];
+
+static size_t pc_size(unsigned i) { return ((size_t)4 << 10) + (size_t)(i * 2654435761u) % ((size_t)252 << 10); }
+
+static void *producer(void *unused)
+{
+    (void)unused;
+    for (unsigned i = 0; i < PC_BLOCKS; i++) {
+        size_t n = pc_size(i);
+        unsigned char *p = malloc(n);
+        if (p == NULL) {
+            atomic_fetch_add(&errors, 1);
+            continue;
+        }
+        memset(p, (int)(i & 0xff), n);
+        unsigned char *empty = NULL;
+        while (!atomic_compare_exchange_weak(&ring[i % RING], &empty, p)) {
+            empty = NULL;
+            sched_yield();
+        }
+    }
+    return NULL;
+}
+
+static void *consumer(void *unused)
+{
+    (void)unused;
+    for (unsigned i = 0; i < PC_BLOCKS; i++) {
+        unsigned char *p;
+        while ((p = atomic_exchange(&ring[i % RING], NULL)) == NULL)
+            sched_yield();
+        size_t n = pc_size(i);
+        if (p[0] != (unsigned char)i || p[n / 2] != (unsigned char)i || p[n - 1] != (unsigned char)i)
+            atomic_fetch_add(&errors, 1);
+        free(p);
+    }
+    return NULL;
+}
+
+static long max_rss_kib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+/* 1000 blocks of 4-256 KiB (about 130 MB in all) allocated by one thread and
+ * freed by another, at most 16 in flight: max RSS must stay below 24 MiB. */
+static void run_prodcons(void)
+{
+    pthread_t p, c;
+    pthread_create(&p, NULL, producer, NULL);
+    pthread_create(&c, NULL, consumer, NULL);
+    pthread_join(p, NULL);
+    pthread_join(c, NULL);
+    long rss = max_rss_kib();
+    printf("threads: mid-size producer/consumer: max RSS %ld KiB (bound %lu)\n", rss, PC_MAX_RSS_KIB);
+    if (rss > (long)PC_MAX_RSS_KIB) {
+        fprintf(stderr, "FAIL mid-size producer/consumer: max RSS %ld KiB > %lu KiB: remote frees held\n",
+                rss, PC_MAX_RSS_KIB);
+        atomic_fetch_add(&errors, 1);
+    }
+}
+
 static void run_round(unsigned forks)
 {
     pthread_t tid[256];
@@ -258,6 +331,7 @@ int main(int argc, char **argv)
     for (unsigned t = 0; t < threads; t++)
         pthread_mutex_init(&boxes[t].lock, NULL);
     alarm(300); /* a deadlock fails the test instead of hanging it */
+    run_prodcons(); /* first: max RSS is the process's high-water mark */
     run_round(0); /* leaves blocks in the mailboxes: the next round frees them */
     run_round(20);
     for (unsigned t = 0; t < threads; t++)
