@@ -38,7 +38,10 @@
  *
  *   a block on a chain or pending list:  | next | remote marker (~key ^ address) | ...
  *
- * A free of a block that carries the remote marker is a double free (the
+ * Every free of a block the cache could hold is validated by the core first
+ * (hh_usable_size: a pointer outside the committed heap, an interior pointer
+ * or a block the core sees as free is reported before anything reads it).
+ * Then a free of a block that carries the remote marker is a double free (the
  * block is already waiting on a list); so is a remote free of a block that
  * carries the cache marker (it is in a thread's cache): neither marker is
  * ever left in a live block, so only a program that wrote the secret marker
@@ -310,11 +313,14 @@ void *hhp_tcache_take(size_t size)
     return b;
 }
 
-/* Cache p (a live block of owner) if it is small, or queue it with other
- * remote frees if owner is not this thread's arena; false: the caller frees
- * it now (a remote block larger than the cache holds: at once). */
+/* Cache p (a block of owner) if it is small, or queue it with other remote
+ * frees if owner is not this thread's arena; false: the caller frees it now.
+ * p is validated by the core before anything here reads it. */
 bool hhp_tcache_put(hhp_arena *owner, void *p)
 {
+    size_t usable = hh_usable_size(owner->heap, p); /* reports a bad pointer */
+    if (usable > TC_MAX_CACHED)
+        return false;
     if (tc.state != 1) {
         if (tc.state == 2)
             return false;
@@ -322,17 +328,14 @@ bool hhp_tcache_put(hhp_arena *owner, void *p)
     }
     tc_block *b = p;
     if (owner != hhp_thread_arena()) {
-        size_t usable = hh_usable_size(owner->heap, b); /* validates b now: reports a bad one */
         if (b->marker == tc_remote_marker(b) || b->marker == tc_marker(b))
             hhp_die("free", "double free", b, HH_E_DOUBLE_FREE);
-        if (usable > TC_MAX_CACHED)
-            return false;
         tc_remote_put(owner, b, usable);
         return true;
     }
     if (b->marker == tc_remote_marker(b))
         hhp_die("free", "double free", b, HH_E_DOUBLE_FREE);
-    return tc_cache(b, hh_usable_size(owner->heap, p)); /* validates p: reports a bad one */
+    return tc_cache(b, usable);
 }
 
 void hhp_tcache_flush(void)

@@ -278,6 +278,11 @@ static int child_main(const char *what)
         void *p = malloc_v(48);
         print_address(p);
         free_remote_then_here(p, true);
+    } else if (strcmp(what, "beyond-committed") == 0) {
+        /* inside the arena's reserved range, far past its committed pages */
+        char *p = malloc_v(100);
+        print_address(p + ((size_t)1 << 30));
+        free_v(p + ((size_t)1 << 30));
     } else if (strcmp(what, "remote-large") == 0) {
         free_what_another_thread_left(RETAIN_SIZE);
         return 0;
@@ -405,6 +410,7 @@ static void test_misuse(void)
     expect_abort("pending-double-free", "HOLEHEAP_ARENAS=2", "free", "double free", "HH_E_DOUBLE_FREE");
     expect_abort("pending-double-free", "HOLEHEAP_ARENAS=2 HOLEHEAP_TCACHE=0", "free", "double free",
                  "HH_E_DOUBLE_FREE");
+    expect_abort("beyond-committed", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
     expect_abort("write-after-free", NULL, "malloc", "write after free", "HH_E_POISON");
     expect_abort("bad-pointer", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
     expect_abort("foreign-pointer", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
