@@ -10,10 +10,8 @@
  *   a request of n bytes takes from bin ceil(n / 16)
  *   a cached block:  | next cached block | marker (key ^ address) | ...
  *
- * The marker catches a double free into the cache: a freed block that
- * carries it is looked up in its bin, and found there it is a double free.
- * A block taken out of the cache must still carry it: a write after free over
- * its first 16 bytes is reported.
+ * The marker catches a double free: see below. A block taken out of the cache
+ * must still carry it: a write after free over its first 16 bytes is reported.
  *
  * Memory held: at most HOLEHEAP_TCACHE_BYTES (default 32 MiB) of usable
  * bytes over all threads, split evenly among the threads that cache (each
@@ -40,12 +38,12 @@
  *
  * Every free of a block the cache could hold is validated by the core first
  * (hh_usable_size: a pointer outside the committed heap, an interior pointer
- * or a block the core sees as free is reported before anything reads it).
- * Then a free of a block that carries the remote marker is a double free (the
- * block is already waiting on a list); so is a remote free of a block that
- * carries the cache marker (it is in a thread's cache): neither marker is
- * ever left in a live block, so only a program that wrote the secret marker
- * value into its block could be reported wrongly.
+ * or a block the core sees as free is reported before anything reads it);
+ * then a block that carries either marker is a double free, whichever
+ * thread's cache or pending list holds it. Neither marker is ever left in a
+ * live block (it is cleared when the block leaves the cache or the list), and
+ * a marker names its own address, so only a program that wrote the secret
+ * marker value into its block could be reported wrongly.
  */
 #include "port.h"
 
@@ -132,13 +130,6 @@ static void tc_trim(size_t c)
     tc.bytes -= (size_t)(tc.count[c] - TC_BIN_MAX / 2) * c * TC_GRANULE;
     tc.count[c] = TC_BIN_MAX / 2;
     tc_release_list(rest);
-}
-
-static void tc_check_double_free(size_t c, tc_block *b)
-{
-    for (tc_block *x = tc.bin[c]; x != NULL; x = x->next)
-        if (x == b)
-            hhp_die("free", "double free", b, HH_E_DOUBLE_FREE);
 }
 
 static void tc_limit_refresh(void)
@@ -255,8 +246,6 @@ static bool tc_cache(tc_block *b, size_t usable)
     size_t c = usable / TC_GRANULE;
     if (c >= TC_BINS || c == 0 || !tc_has_room(usable))
         return false;
-    if (b->marker == tc_marker(b))
-        tc_check_double_free(c, b);
     tc_push(c, b);
     if (tc.count[c] > TC_BIN_MAX)
         tc_trim(c);
@@ -313,6 +302,14 @@ void *hhp_tcache_take(size_t size)
     return b;
 }
 
+/* A block in a cache or on a pending list carries a marker; freed again, it
+ * is a double free. p must have been validated by the core. */
+static void tc_check_not_held(const tc_block *b)
+{
+    if (__builtin_expect(b->marker == tc_marker(b) || b->marker == tc_remote_marker(b), 0))
+        hhp_die("free", "double free", b, HH_E_DOUBLE_FREE);
+}
+
 /* Cache p (a block of owner) if it is small, or queue it with other remote
  * frees if owner is not this thread's arena; false: the caller frees it now.
  * p is validated by the core before anything here reads it. */
@@ -321,20 +318,17 @@ bool hhp_tcache_put(hhp_arena *owner, void *p)
     size_t usable = hh_usable_size(owner->heap, p); /* reports a bad pointer */
     if (usable > TC_MAX_CACHED)
         return false;
+    tc_block *b = p;
+    tc_check_not_held(b);
     if (tc.state != 1) {
         if (tc.state == 2)
             return false;
         tc_register_exit();
     }
-    tc_block *b = p;
     if (owner != hhp_thread_arena()) {
-        if (b->marker == tc_remote_marker(b) || b->marker == tc_marker(b))
-            hhp_die("free", "double free", b, HH_E_DOUBLE_FREE);
         tc_remote_put(owner, b, usable);
         return true;
     }
-    if (b->marker == tc_remote_marker(b))
-        hhp_die("free", "double free", b, HH_E_DOUBLE_FREE);
     return tc_cache(b, usable);
 }
 

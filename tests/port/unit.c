@@ -255,6 +255,12 @@ static void free_what_another_thread_left(size_t size)
     dprintf(STDOUT_FILENO, "%ld %ld\n", before, rss_kib());
 }
 
+static void *free_in_thread(void *p)
+{
+    free_v(p);
+    return NULL;
+}
+
 static int child_main(const char *what)
 {
     if (strcmp(what, "double-free") == 0) {
@@ -278,6 +284,14 @@ static int child_main(const char *what)
         void *p = malloc_v(48);
         print_address(p);
         free_remote_then_here(p, true);
+    } else if (strcmp(what, "shared-arena-double-free") == 0) {
+        /* cached by this thread, then freed again by another of its arena */
+        void *p = malloc_v(64);
+        print_address(p);
+        free_v(p);
+        pthread_t t;
+        pthread_create(&t, NULL, free_in_thread, p);
+        pthread_join(t, NULL);
     } else if (strcmp(what, "beyond-committed") == 0) {
         /* inside the arena's reserved range, far past its committed pages */
         char *p = malloc_v(100);
@@ -410,6 +424,7 @@ static void test_misuse(void)
     expect_abort("pending-double-free", "HOLEHEAP_ARENAS=2", "free", "double free", "HH_E_DOUBLE_FREE");
     expect_abort("pending-double-free", "HOLEHEAP_ARENAS=2 HOLEHEAP_TCACHE=0", "free", "double free",
                  "HH_E_DOUBLE_FREE");
+    expect_abort("shared-arena-double-free", "HOLEHEAP_ARENAS=1", "free", "double free", "HH_E_DOUBLE_FREE");
     expect_abort("beyond-committed", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
     expect_abort("write-after-free", NULL, "malloc", "write after free", "HH_E_POISON");
     expect_abort("bad-pointer", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
