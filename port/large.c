@@ -101,9 +101,10 @@ static char *map_aligned(size_t length, size_t align)
     return start;
 }
 
+/* size 0 is served as 1 (a unique pointer, as glibc gives for any alignment). */
 void *hhp_large_alloc(size_t size, size_t align)
 {
-    size_t length = round_up(size, hhp_page_size());
+    size_t length = round_up(size == 0 ? 1 : size, hhp_page_size());
     if (length < size || length == 0)
         return NULL;
     char *start = map_aligned(length, align);

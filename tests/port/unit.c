@@ -104,6 +104,16 @@ static void test_aligned(void)
         EXPECT(q != NULL && aligned_to(q, a) && malloc_usable_size(q) >= 3 * a);
         free_v(q);
     }
+    /* size 0 at any alignment: a unique pointer, also where the port maps it */
+    for (size_t a = 16; a <= ((size_t)1 << 22); a <<= 3) {
+        void *z1 = NULL, *z2 = aligned_alloc(a, 0), *z3 = memalign(a, 0);
+        EXPECT(posix_memalign(&z1, a, 0) == 0 && z1 != NULL && aligned_to(z1, a));
+        EXPECT(z2 != NULL && aligned_to(z2, a) && z2 != z1);
+        EXPECT(z3 != NULL && aligned_to(z3, a) && z3 != z1 && z3 != z2);
+        free_v(z1);
+        free_v(z2);
+        free_v(z3);
+    }
     void *p = (void *)1;
     EXPECT(posix_memalign(&p, 24, 10) == EINVAL && p == (void *)1);
     EXPECT(posix_memalign(&p, 0, 10) == EINVAL);
