@@ -30,6 +30,7 @@ W=$DIR/bench-workloads
 workloads="small|$W small
 small2 (2 threads)|$W small2
 prodcons (2 threads)|$W prodcons
+prodcons-mid (2 threads)|$W prodcons-mid
 realloc|$W realloc
 churn|$W churn"
 # the interpreter itself, not a wrapper script (pyenv shims run bash first)

@@ -2,6 +2,7 @@
  * Allocation-heavy benchmark programs for the malloc port, one per argument:
  *   small      many small objects (16..256 bytes): batches built and freed in a shuffled order
  *   prodcons   a producer thread allocates, a consumer thread frees (every free is remote)
+ *   prodcons-mid  the same with blocks of 4 KiB..256 KiB, at most 64 in flight
  *   realloc    many buffers grown by realloc in small steps, interleaved
  *   churn      larger objects (1 KiB..256 KiB) allocated and freed at random, working set 300
  *   small2     `small` in 2 threads at once (each with half the work)
@@ -80,15 +81,21 @@ static void *small_thread(void *arg)
 /* ---- prodcons ---- */
 
 #define RING 4096
-#define TRANSFERS 2000000
+
+typedef struct prodcons_shape {
+    unsigned long transfers;
+    unsigned long depth; /* blocks in flight at most (<= RING) */
+    size_t min, span;    /* sizes min .. min + span - 1 */
+} prodcons_shape;
 
 static void *ring[RING];
 static unsigned long produced, consumed;
+static prodcons_shape shape;
 
 static void *consumer(void *arg)
 {
     uint64_t *sum = arg;
-    for (unsigned long i = 0; i < TRANSFERS; i++) {
+    for (unsigned long i = 0; i < shape.transfers; i++) {
         while (__atomic_load_n(&produced, __ATOMIC_ACQUIRE) == i)
             sched_yield();
         unsigned char *p = ring[i % RING];
@@ -99,17 +106,19 @@ static void *consumer(void *arg)
     return NULL;
 }
 
-static uint64_t prodcons_run(void)
+static uint64_t prodcons_run(prodcons_shape how)
 {
     uint64_t sum = 0, seed = 7;
     pthread_t t;
+    shape = how;
     pthread_create(&t, NULL, consumer, &sum);
-    for (unsigned long i = 0; i < TRANSFERS; i++) {
-        while (i - __atomic_load_n(&consumed, __ATOMIC_ACQUIRE) >= RING)
+    for (unsigned long i = 0; i < how.transfers; i++) {
+        while (i - __atomic_load_n(&consumed, __ATOMIC_ACQUIRE) >= how.depth)
             sched_yield();
-        size_t n = 16 + rng_next(&seed) % 200;
+        size_t n = how.min + rng_next(&seed) % how.span;
         unsigned char *p = xmalloc(n);
         p[0] = (unsigned char)i;
+        p[n - 1] = (unsigned char)i;
         ring[i % RING] = p;
         __atomic_store_n(&produced, i + 1, __ATOMIC_RELEASE);
     }
@@ -185,13 +194,15 @@ int main(int argc, char **argv)
         pthread_join(t, NULL);
         sum = a + b;
     } else if (strcmp(w, "prodcons") == 0) {
-        sum = prodcons_run();
+        sum = prodcons_run((prodcons_shape){2000000, RING, 16, 200});
+    } else if (strcmp(w, "prodcons-mid") == 0) {
+        sum = prodcons_run((prodcons_shape){100000, 64, (size_t)4 << 10, (size_t)252 << 10});
     } else if (strcmp(w, "realloc") == 0) {
         sum = realloc_run();
     } else if (strcmp(w, "churn") == 0) {
         sum = churn_run();
     } else {
-        fprintf(stderr, "usage: %s small|small2|prodcons|realloc|churn\n", argv[0]);
+        fprintf(stderr, "usage: %s small|small2|prodcons|prodcons-mid|realloc|churn\n", argv[0]);
         return 2;
     }
     printf("%s %llu\n", w, (unsigned long long)sum);
