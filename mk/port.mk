@@ -56,7 +56,7 @@ CHECKS += check-port-unit check-port-threads check-port-programs
 # The unit test twice: linked with the archive, and preloaded over glibc.
 check-port-unit: $(PORT_DIR)/test-unit-static $(PORT_DIR)/test-unit $(PORT_SO) $(PORT_DIR)/hh-replay
 	$(PORT_DIR)/test-unit-static $(PORT_DIR)/hh-replay
-	HOLEHEAP_EXPECT_PRELOAD=1 LD_PRELOAD=$(abspath $(PORT_SO)) $(PORT_DIR)/test-unit $(PORT_DIR)/hh-replay
+	LD_PRELOAD=$(abspath $(PORT_SO)) $(PORT_DIR)/test-unit $(PORT_DIR)/hh-replay
 
 # Linked with the archive; then the plain build preloaded; no cache; checking.
 check-port-threads: $(PORT_DIR)/test-threads $(PORT_DIR)/test-threads-plain $(PORT_SO)
