@@ -41,7 +41,9 @@ typedef struct hh_stats {
 } hh_stats;
 
 typedef struct hh_options {
-    /* Make [end, end+n) usable, n >= min_bytes; return n, or 0 on failure. */
+    /* Make [end, end+n) usable, n >= min_bytes; return n, or 0 on failure.
+     * The heap uses n rounded down to 16 and never more than max_size allows;
+     * bytes past that stay the caller's (they are never offered to shrink). */
     size_t (*grow)(void *ctx, void *end, size_t min_bytes);
     /* [new_end, new_end+bytes) may be given back; return the bytes released,
      * which must be a multiple of 16 taken from the top: the heap then ends at
@@ -105,8 +107,9 @@ void *hh_alloc_aligned(hh_heap *h, size_t size, size_t align);
 void *hh_calloc(hh_heap *h, size_t n, size_t size);
 
 /* realloc: p NULL is hh_alloc(size); size 0 frees p and returns NULL. Shrinks
- * in place, grows in place into a following hole, else moves. On failure it
- * returns NULL and p is untouched. */
+ * in place, grows in place into a following hole (growing the heap first when
+ * the block is at its end), else moves. On failure it returns NULL and p is
+ * untouched. */
 void *hh_realloc(hh_heap *h, void *p, size_t size);
 
 /* free: p NULL does nothing. Coalesces with both neighbours and may give the

@@ -4,7 +4,7 @@
  * Every hole comes into service through hole_link (tags written, poisoned,
  * indexed, counted) or hole_move (a retired hole reshaped by a split or merge:
  * its index entry moves along, O(1) when its order holds), and leaves it
- * through hole_retire (poison verified, uncounted, entry saved) or hole_unlink
+ * through hole_retire (uncounted, entry saved) or hole_unlink
  * (retired and unindexed). Blocks are counted by block_make and count_block. Operations validate everything
  * they will touch before they change anything, so a refused call leaves the
  * heap as it was.
@@ -74,12 +74,16 @@ static void count_hole(hh_heap *h, size_t size, int sign)
 
 /* ---- holes and blocks ---- */
 
-/* Report (once per hole) a poison pattern that changed: a write after free. */
-static void hole_poison_verify(hh_heap *h, tag *hole)
+/* With HH_POISON: is the hole's poison intact? If not, report the write after
+ * free; the caller then leaves the hole alone, so the evidence stays. */
+static bool hole_clean(hh_heap *h, tag *hole)
 {
+    if (!(h->flags & HH_POISON))
+        return true;
     const unsigned char *bad = hole_poison_damage(hole);
     if (bad)
         heap_report(h, HH_E_POISON, bad, "freed memory was written after free");
+    return bad == NULL;
 }
 
 /* With HH_POISON, fill a hole's poison area. */
@@ -100,11 +104,10 @@ static tag *hole_link(hh_heap *h, tag *b, size_t size)
 }
 
 /* Take a hole out of service before its tags change, keeping its index entry
- * for hole_move: poison verified, totals updated, entry saved. */
+ * for hole_move: totals updated, entry saved. (Its poison was checked with
+ * hole_clean before the operation changed anything.) */
 static idx_entry hole_retire(hh_heap *h, tag *hole)
 {
-    if (h->flags & HH_POISON)
-        hole_poison_verify(h, hole);
     count_hole(h, tag_size(hole), -1);
     idx_entry e = {block_pos(h, hole), tag_size_g(hole), *(idx_node *)block_payload(hole)};
     return e;
@@ -271,7 +274,7 @@ static void remember_regrowth(hh_heap *h, size_t need, size_t missing)
 static tag *heap_grow(hh_heap *h, size_t need)
 {
     tag *last = h->grow ? heap_last(h) : NULL;
-    if (!last)
+    if (!last || (tag_is_hole(last) && !hole_clean(h, last)))
         return NULL;
     size_t have = tag_is_hole(last) ? tag_size(last) : 0;
     size_t missing = need - have;
@@ -294,7 +297,10 @@ static tag *heap_grow(hh_heap *h, size_t need)
         return hole_link(h, hole, added);
     }
     idx_entry e = hole_retire(h, last);
+    tag *old_end = heap_epilogue(h);
     heap_set_end(h, h->end + added);
+    tag_erase(h, old_end - 1); /* the hole's old footer and the old fence, now inside it */
+    tag_erase(h, old_end);
     return hole_move(h, &e, last, have + added);
 }
 
@@ -311,7 +317,7 @@ static void heap_trim(hh_heap *h)
         return;
     size_t spare = min_size(tag_size(last) - keep, (size_t)(h->end - h->floor_end));
     spare = align_down(spare, HH_GRANULE);
-    if (spare == 0)
+    if (spare == 0 || !hole_clean(h, last))
         return;
     size_t size = tag_size(last);
     idx_entry e = hole_retire(h, last);
@@ -323,6 +329,8 @@ static void heap_trim(hh_heap *h)
     heap_set_end(h, h->end - released);
     hole_move(h, &e, last, size - released);
     h->last_trim = released;
+    if (released == 0) /* refused: do not ask again until the hole has grown */
+        h->trim_keep = max_size(h->trim_keep, size);
 }
 
 /* ---- the operations, lock held ---- */
@@ -337,7 +345,7 @@ static void *alloc_unlocked(hh_heap *h, size_t n)
     tag *hole = idx_best_fit(h, (uint32_t)granules(size));
     if (!hole)
         hole = heap_grow(h, size);
-    if (!hole)
+    if (!hole || !hole_clean(h, hole))
         return NULL;
     size_t span = tag_size(hole);
     idx_entry e = hole_retire(h, hole);
@@ -415,6 +423,8 @@ static void *alloc_aligned_unlocked(hh_heap *h, size_t n, size_t align)
         if (!hole_fits_aligned(hole, size, align))
             return NULL;
     }
+    if (!hole_clean(h, hole))
+        return NULL;
     return carve_aligned(h, hole, size, align);
 }
 
@@ -441,7 +451,7 @@ static void free_block(hh_heap *h, tag *b)
     bool ok = true;
     tag *left = left_hole(h, b, &ok);
     tag *right = right_hole(h, b, &ok);
-    if (!ok)
+    if (!ok || (left && !hole_clean(h, left)) || (right && !hole_clean(h, right)))
         return;
     size_t size = tag_size(b) + (left ? tag_size(left) : 0) + (right ? tag_size(right) : 0);
     count_block(h, tag_size(b), -1);
@@ -499,9 +509,9 @@ static void *realloc_unlocked(hh_heap *h, void *p, size_t n)
     /* Validate both neighbours before anything changes: a refused realloc
      * does nothing, and the move below must be able to free b. */
     bool ok = true;
-    left_hole(h, b, &ok);
+    tag *left = left_hole(h, b, &ok);
     tag *right = ok ? right_hole(h, b, &ok) : NULL;
-    if (!ok)
+    if (!ok || (left && !hole_clean(h, left)) || (right && !hole_clean(h, right)))
         return NULL;
     if (size <= tag_size(b)) {
         block_shrink(h, b, size);
@@ -509,6 +519,12 @@ static void *realloc_unlocked(hh_heap *h, void *p, size_t n)
     }
     if (right && tag_size(b) + tag_size(right) >= size) {
         block_extend(h, b, right, size);
+        return p;
+    }
+    /* At the end of the heap, grow the heap and then the block, in place. */
+    tag *grown = (char *)block_next(right ? right : b) == h->end ? heap_grow(h, size - tag_size(b)) : NULL;
+    if (grown) {
+        block_extend(h, b, grown, size);
         return p;
     }
     void *q = alloc_unlocked(h, n);

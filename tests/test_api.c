@@ -925,6 +925,31 @@ static void poison_catches_write_after_free(void **state)
     assert_int_equal(plog.count, 0);
 }
 
+/* A hole whose poison changed is reported and then left alone, so the
+ * evidence stays for hh_check and the debugger: nothing is carved from it or
+ * merged into it. */
+static void poison_damage_is_kept_as_evidence(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_with(SMALL, HH_POISON);
+    unsigned char *a = alloc_filled(h, 200, 1);
+    void *guard = alloc_filled(h, 200, 2);
+    alloc_filled(h, 16, 3);
+    hh_free(h, a);
+    a[100] = 1; /* write after free */
+    size_t count = plog.count;
+    assert_null(hh_alloc(h, 200)); /* the best fit is the damaged hole */
+    assert_int_equal(plog.count, count + 1);
+    assert_int_equal(plog.last_code, HH_E_POISON);
+    hh_free(h, guard); /* would merge with it: refused too */
+    assert_int_equal(plog.count, count + 2);
+    assert_int_equal(hh_usable_size(h, guard) >= 200, true);
+    assert_int_equal(hh_check(h, NULL), HH_E_POISON);
+    assert_int_equal(a[100], 1);
+    a[100] = HH_POISON_BYTE;
+    assert_int_equal(hh_check(h, NULL), 0);
+}
+
 /* A write after free over a hole's first 16 bytes hits its index node: with
  * HH_POISON the next call finds the index broken (I10) and refuses, instead
  * of following the overwritten links. */
@@ -1353,6 +1378,7 @@ int main(void)
         cmocka_unit_test(realloc_next_to_corrupt_neighbour_does_nothing),
         cmocka_unit_test(alloc_aligned_finds_any_fitting_hole),
         cmocka_unit_test(poison_catches_write_over_index_node),
+        cmocka_unit_test(poison_damage_is_kept_as_evidence),
         cmocka_unit_test(alloc_sizes_are_aligned_exact_and_disjoint),
         cmocka_unit_test(alloc_zero_gives_unique_blocks),
         cmocka_unit_test(alloc_impossible_sizes_report_bad_size),

@@ -345,6 +345,7 @@ static void realloc_of_the_last_block_grows(void **state)
     void *b = alloc_filled_committed(h, 30 * KiB, 2);
     void *c = hh_realloc(h, b, 500 * KiB);
     assert_non_null(c);
+    assert_ptr_equal(c, b); /* the last block grows in place with the heap */
     assert_true(gb.grow_calls >= 1);
     assert_pattern(c, 30 * KiB, 2);
     assert_pattern(a, 1000, 1);
@@ -355,6 +356,23 @@ static void realloc_of_the_last_block_grows(void **state)
     assert_span_matches_callbacks(h);
     assert_consistent(h);
     assert_int_equal(hh_problem_count(h), 0);
+}
+
+/* A shrink callback that gives nothing back is not asked again on every free:
+ * only once the last hole has grown by the trim threshold. */
+static void refused_shrink_not_asked_again(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_growing(64 * KiB, 0);
+    gb.shrink_enabled = false;
+    void *big = alloc_filled_committed(h, 4 * MiB, 1);
+    hh_free(h, big); /* the heap now ends in a 4 MiB hole; shrink refuses it */
+    size_t asked = gb.shrink_calls;
+    assert_true(asked >= 1);
+    for (int i = 0; i < 1000; i++)
+        hh_free(h, alloc_filled_committed(h, 64, 2));
+    assert_int_equal(gb.shrink_calls, asked);
+    assert_consistent(h);
 }
 
 /* A write past the last block, over its footer, must not send growth or
@@ -393,6 +411,7 @@ int main(void)
         cmocka_unit_test_teardown(no_thrash_with_a_block_beyond_the_trim_threshold, teardown),
         cmocka_unit_test_teardown(realloc_of_the_last_block_grows, teardown),
         cmocka_unit_test_teardown(corrupt_last_footer_stops_growth_and_trim, teardown),
+        cmocka_unit_test_teardown(refused_shrink_not_asked_again, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
