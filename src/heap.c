@@ -277,6 +277,8 @@ static tag *heap_grow(hh_heap *h, size_t need)
     if (!last || (tag_is_hole(last) && !hole_clean(h, last)))
         return NULL;
     size_t have = tag_is_hole(last) ? tag_size(last) : 0;
+    if (need <= have)
+        return last;
     size_t missing = need - have;
     size_t room = (size_t)(h->limit_end - h->end);
     if (missing > room)
@@ -377,6 +379,17 @@ static void *carve_aligned(hh_heap *h, tag *hole, size_t size, size_t align)
     return block_payload(block_place(h, block_next(hole), span - gap, size, NULL));
 }
 
+/* Grow the heap just enough for an aligned block at its end: in the last hole,
+ * or, when the heap ends in a block, in the hole growth adds at the epilogue. */
+static tag *heap_grow_aligned(hh_heap *h, size_t size, size_t align)
+{
+    tag *last = h->grow ? heap_last(h) : NULL;
+    if (!last)
+        return NULL;
+    tag *start = tag_is_hole(last) ? last : heap_epilogue(h);
+    return heap_grow(h, aligned_gap(start, align) + size);
+}
+
 static bool hole_fits_aligned(const tag *hole, size_t size, size_t align)
 {
     return hole && aligned_gap(hole, align) + size <= tag_size(hole);
@@ -417,8 +430,8 @@ static void *alloc_aligned_unlocked(hh_heap *h, size_t n, size_t align)
         size_t padded = size + align + HH_MIN_BLOCK;
         hole = idx_best_fit(h, (uint32_t)granules(padded));
         if (!hole)
-            hole = heap_grow(h, padded);
-        if (!hole)
+            hole = heap_grow_aligned(h, size, align);
+        if (!hole_fits_aligned(hole, size, align))
             hole = aligned_scan(h, size, align);
         if (!hole_fits_aligned(hole, size, align))
             return NULL;
