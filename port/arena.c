@@ -32,6 +32,14 @@ _Static_assert((HHP_ARENA_SPAN & (HHP_ARENA_SPAN - 1)) == 0, "arena span is a po
 
 static size_t round_up(size_t n, size_t to) { return (n + to - 1) & ~(to - 1); }
 
+/* committed_end changes under the arena's lock; the cache reads it without
+ * (to bound the links it follows), so it is stored atomically. A shrink
+ * lowers it before the pages go. */
+static void arena_set_end(hhp_arena *a, char *end)
+{
+    __atomic_store_n(&a->committed_end, end, __ATOMIC_RELEASE);
+}
+
 static size_t arena_grow(void *ctx, void *end, size_t min_bytes)
 {
     hhp_arena *a = ctx;
@@ -44,7 +52,7 @@ static size_t arena_grow(void *ctx, void *end, size_t min_bytes)
         want = room;
     if (want < min_bytes || !hhp_commit(a->committed_end, want))
         return 0;
-    a->committed_end += want;
+    arena_set_end(a, a->committed_end + want);
     return want;
 }
 
@@ -58,8 +66,8 @@ static size_t arena_shrink(void *ctx, void *new_end, size_t bytes)
     char *from = (char *)round_up((uintptr_t)new_end, hhp_page_size());
     if (from >= top)
         return 0;
+    arena_set_end(a, from);
     hhp_decommit(from, (size_t)(top - from));
-    a->committed_end = from;
     return (size_t)(top - from);
 }
 
@@ -118,7 +126,7 @@ static bool arena_start_heap(hhp_arena *a)
 {
     if (!hhp_commit(a->start, HHP_COMMIT_CHUNK))
         return false;
-    a->committed_end = a->start + HHP_COMMIT_CHUNK;
+    arena_set_end(a, a->start + HHP_COMMIT_CHUNK);
     hh_options opt = {
         .grow = arena_grow,
         .shrink = arena_shrink,
@@ -232,7 +240,8 @@ void hhp_init_slow(void)
     hhp_lock_take(&init_lock);
     if (!atomic_load_explicit(&hhp_ready, memory_order_relaxed)) {
         config_read();
-        heap_key = hhp_random_u32();
+        heap_key = hhp_random_u32(); /* never 0, the core's public default */
+        hhp_tcache_keys();           /* the cache's secrets, before any block is cached */
         arenas_reserve();
         const char *trace = hhp_env_text("HOLEHEAP_TRACE");
         if (trace != NULL)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/auxv.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -114,15 +115,76 @@ void *hhp_remap(void *at, size_t old_bytes, size_t new_bytes)
 
 /* ---- randomness and the machine ---- */
 
+static uint64_t random_absorb(uint64_t state, uint64_t value)
+{
+    return hhp_mix64(state ^ hhp_mix64(value + 0x9E3779B97F4A7C15u));
+}
+
+/* When getrandom fails (an old kernel, a seccomp filter, no entropy yet):
+ * what differs between processes and between calls. The 16 bytes the kernel
+ * gave this process at exec (AT_RANDOM), both clocks, the cycle counter, the
+ * pid and thread id, where ASLR put the stack and this library, and a counter,
+ * so that two calls never return the same stream. */
+static uint64_t random_fallback_word(void)
+{
+    static _Atomic uint64_t calls;
+    uint64_t s = random_absorb(0, atomic_fetch_add_explicit(&calls, 1u, memory_order_relaxed));
+    const void *at_random = (const void *)getauxval(AT_RANDOM);
+    if (at_random != NULL) {
+        uint64_t words[2];
+        memcpy(words, at_random, sizeof words);
+        s = random_absorb(random_absorb(s, words[0]), words[1]);
+    }
+    struct timespec t;
+    if (clock_gettime(CLOCK_MONOTONIC, &t) == 0)
+        s = random_absorb(s, (uint64_t)t.tv_sec << 30 ^ (uint64_t)t.tv_nsec);
+    if (clock_gettime(CLOCK_REALTIME, &t) == 0)
+        s = random_absorb(s, (uint64_t)t.tv_sec << 30 ^ (uint64_t)t.tv_nsec);
+#if defined(__x86_64__) || defined(__i386__)
+    s = random_absorb(s, __builtin_ia32_rdtsc());
+#endif
+    s = random_absorb(s, (uint64_t)getpid() << 32 ^ (uint64_t)syscall(SYS_gettid));
+    s = random_absorb(s, (uint64_t)(uintptr_t)&t);
+    return random_absorb(s, (uint64_t)(uintptr_t)&random_fallback_word);
+}
+
+void hhp_random_fill(void *out, size_t bytes)
+{
+    int saved_errno = errno; /* a successful malloc leaves errno alone */
+    unsigned char *p = out;
+    while (bytes > 0) {
+        ssize_t got = getrandom(p, bytes, GRND_NONBLOCK);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        p += got;
+        bytes -= (size_t)got;
+    }
+    while (bytes > 0) {
+        uint64_t word = random_fallback_word();
+        size_t n = bytes < sizeof word ? bytes : sizeof word;
+        memcpy(p, &word, n);
+        p += n;
+        bytes -= n;
+    }
+    errno = saved_errno;
+}
+
+uint64_t hhp_random_u64(void)
+{
+    uint64_t v;
+    hhp_random_fill(&v, sizeof v);
+    return v;
+}
+
+/* Never 0: the core takes key 0 for its public default. */
 uint32_t hhp_random_u32(void)
 {
-    uint32_t key = 0;
-    if (getrandom(&key, sizeof key, GRND_NONBLOCK) == (ssize_t)sizeof key && key != 0)
-        return key;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    key = (uint32_t)now.tv_nsec ^ (uint32_t)((uintptr_t)&key >> 4) ^ (uint32_t)getpid() << 16;
-    return key != 0 ? key : 1u;
+    uint32_t v = 0;
+    for (int tries = 0; v == 0 && tries < 4; tries++)
+        hhp_random_fill(&v, sizeof v);
+    return v != 0 ? v : 0x2545F491u;
 }
 
 unsigned hhp_cpu_count(void)

@@ -86,13 +86,23 @@ void hhp_free(void *p)
     }
 }
 
+/* The usable size of p, a block of arena a, which must be live: not freed
+ * into the core (the core reports that) nor held by a cache. */
+static size_t live_usable(hhp_arena *a, const void *p)
+{
+    size_t usable = hh_usable_size(a->heap, p);
+    if (hhp_cfg.tcache)
+        hhp_tcache_check_live(p, usable);
+    return usable;
+}
+
 static size_t port_usable(const void *p)
 {
     if (p == NULL)
         return 0;
     hhp_arena *a = hhp_arena_of(p);
     if (a != NULL)
-        return hh_usable_size(a->heap, p);
+        return live_usable(a, p);
     size_t usable;
     if (!hhp_large_owns(p, &usable))
         invalid_pointer(hhp_current_call, p);
@@ -134,9 +144,9 @@ static void *port_realloc(void *p, size_t size)
     }
     hhp_arena *a = hhp_arena_of(p);
     if (a != NULL) {
+        size_t usable = live_usable(a, p);
         if (is_large(size))
             return realloc_by_moving(p, size);
-        size_t usable = hh_usable_size(a->heap, p);
         if (size <= usable && size >= usable / 2)
             return p; /* keeps any headroom for the next growth */
         void *q = hh_realloc(a->heap, p, realloc_target(size, usable));

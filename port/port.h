@@ -60,7 +60,22 @@ void hhp_decommit(void *at, size_t bytes);           /* drop contents, PROT_NONE
 void *hhp_map(size_t bytes);                         /* read/write, zeroed; NULL on failure */
 void hhp_unmap(void *at, size_t bytes);
 void *hhp_remap(void *at, size_t old_bytes, size_t new_bytes); /* may move; NULL on failure */
-uint32_t hhp_random_u32(void);
+/* Randomness from getrandom(2); when that fails, from what differs between
+ * processes and calls (AT_RANDOM, clocks, pid, ASLR, a counter): never constant. */
+void hhp_random_fill(void *out, size_t bytes);
+uint64_t hhp_random_u64(void);
+uint32_t hhp_random_u32(void); /* never 0 */
+/* A bijective 64-bit mixer (the splitmix64 finalizer): every input bit
+ * reaches every output bit. */
+static inline uint64_t hhp_mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xBF58476D1CE4E5B9u;
+    x ^= x >> 27;
+    x *= 0x94D049BB133111EBu;
+    x ^= x >> 31;
+    return x;
+}
 unsigned hhp_cpu_count(void);
 size_t hhp_env_size(const char *name, size_t fallback); /* decimal, k/m/g suffix */
 bool hhp_env_flag(const char *name);
@@ -80,10 +95,12 @@ _Noreturn void hhp_die(const char *call, const char *what, const void *where, in
 /* ---- arena.c ---- */
 
 typedef struct hhp_arena {
-    _Alignas(128) hhp_lock lock; /* one arena per cache line pair: no false sharing */
-    hh_heap *heap;        /* NULL until first used */
+    _Alignas(128) hhp_lock lock; /* arenas never share a cache line */
+    /* Read by every call that opens a cached block, written rarely: a line
+     * of their own, away from the lock that other threads write. */
+    _Alignas(64) hh_heap *heap; /* NULL until first used */
     char *start;          /* its reserved range [start, start + HHP_ARENA_SPAN) */
-    char *committed_end;  /* [start, committed_end) is read/write */
+    char *committed_end;  /* [start, committed_end) is read/write; atomic stores */
     unsigned index;
     /* Blocks other threads freed, for this arena's threads to take (tcache.c);
      * on a line of their own: remote threads write them. */
@@ -135,7 +152,11 @@ void hhp_large_reset(void);
 
 void *hhp_tcache_take(size_t size);
 bool hhp_tcache_put(hhp_arena *owner, void *p);
-void hhp_tcache_setup(void);
+/* p, a live block of the core with usable bytes, must not be in any cache
+ * or pending list: realloc and malloc_usable_size of a freed block abort. */
+void hhp_tcache_check_live(const void *p, size_t usable);
+void hhp_tcache_keys(void);  /* draw the secrets (hhp_init, before the first block) */
+void hhp_tcache_setup(void); /* the budget and the thread-exit hook (constructor) */
 void hhp_tcache_flush(void);
 /* True while this thread caches more than a little (256 KiB) and a is its
  * arena: a must not grow. */

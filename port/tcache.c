@@ -8,10 +8,6 @@
  *
  *   bin c holds blocks whose usable size is c * 16 bytes (c = 1 .. TC_BINS-1);
  *   a request of n bytes takes from bin ceil(n / 16)
- *   a cached block:  | next cached block | marker (key ^ address) | ...
- *
- * The marker catches a double free: see below. A block taken out of the cache
- * must still carry it: a write after free over its first 16 bytes is reported.
  *
  * Memory held: at most HOLEHEAP_TCACHE_BYTES (default 32 MiB) of usable
  * bytes over all threads, split evenly among the threads that cache (each
@@ -34,16 +30,32 @@
  * freed into the core by the freeing thread, with the whole list, under the
  * arena's lock. A thread that exits frees its arena's pending list too.
  *
- *   a block on a chain or pending list:  | next | remote marker (~key ^ address) | ...
+ * The links are checked (issue 7). A block in a bin, on a remote chain or on
+ * a pending list starts with two words that the program, having freed it,
+ * may still overwrite:
  *
- * Every free of a block the cache could hold is validated by the core first
- * (hh_usable_size: a pointer outside the committed heap, an interior pointer
- * or a block the core sees as free is reported before anything reads it);
- * then a block that carries either marker is a double free, whichever
- * thread's cache or pending list holds it. Neither marker is ever left in a
- * live block (it is cleared when the block leaves the cache or the list), and
- * a marker names its own address, so only a program that wrote the secret
- * marker value into its block could be reported wrongly.
+ *   | link = next ^ K_link ^ (own address >> 4) | marker = seal(own address, link) ^ K_kind | ...
+ *
+ * with K_link, K_seal (inside seal, a 64-bit mix) and K_kind (one for bins,
+ * one for chains and pending lists) secrets drawn from getrandom at start-up.
+ * No block is read before it is opened (tc_open): its address must be
+ * 16-aligned inside its arena's committed heap, and its marker must be the
+ * seal of its own address and its link word, so a change to either word
+ * (a write after free, an overflow from the block before, a stale pointer
+ * written into it) is found before the link is decoded, let alone followed:
+ * the one-line abort "cached block overwritten (write after free?)", never
+ * a signal. The marker also says the block is held: a free, realloc or
+ * malloc_usable_size of a block carrying either kind of marker is a double
+ * free / "pointer already freed", whichever thread's cache or pending list
+ * holds it. Every free of a block the cache could hold is validated by the
+ * core first (hh_usable_size: a pointer outside the committed heap, an
+ * interior pointer or a block the core sees as free is reported before
+ * anything reads it). A block leaving the cache has both words cleared, so
+ * no live block carries a marker; only a program that knew the secrets could
+ * forge one. What the cache does not see: bytes past a cached block's first
+ * 16 (they are not its to check; the block is handed out as it is), and a
+ * cached block's core header, which the core checks when the block is freed
+ * again.
  */
 #include "port.h"
 
@@ -67,9 +79,13 @@
 #endif
 
 typedef struct tc_block {
-    struct tc_block *next;
-    uintptr_t marker;
+    uintptr_t link;   /* the next block (or NULL), encoded: tc_encode */
+    uintptr_t marker; /* tc_seal(block, link) ^ the list's kind key */
 } tc_block;
+
+/* Which lists a block is on: a bin (TC_LOCAL), or a remote chain or pending
+ * list, away from its freeing thread (TC_AWAY). */
+typedef enum tc_kind { TC_LOCAL, TC_AWAY } tc_kind;
 
 typedef struct tc_state {
     tc_block *bin[TC_BINS];
@@ -83,53 +99,126 @@ typedef struct tc_state {
     tc_block *remote_head, *remote_tail; /* frees of that arena's blocks, not yet handed over */
 } tc_state;
 
+/* The secrets: drawn once, before the first block is cached. */
+typedef struct tc_secrets {
+    uintptr_t link;   /* hides the next block's address in a link */
+    uintptr_t seal;   /* keys the mix that ties a marker to its block and link */
+    uintptr_t kind[2]; /* TC_LOCAL, TC_AWAY: distinct */
+} tc_secrets;
+
 static HHP_TLS tc_state tc;
 static pthread_key_t tc_exit_key;
 static _Atomic int tc_exit_key_made;
-static uintptr_t tc_key;
+static tc_secrets tc_key;
 static size_t tc_budget;            /* HOLEHEAP_TCACHE_BYTES */
 static _Atomic unsigned tc_threads; /* threads registered, not yet exited */
 
-static uintptr_t tc_marker(const void *p) { return tc_key ^ (uintptr_t)p; }
-static uintptr_t tc_remote_marker(const void *p) { return ~tc_key ^ (uintptr_t)p; }
+/* ---- links and markers ---- */
+
+static uintptr_t tc_encode(const tc_block *b, const tc_block *next)
+{
+    return (uintptr_t)next ^ tc_key.link ^ (uintptr_t)b >> 4;
+}
+
+static tc_block *tc_decode(const tc_block *b, uintptr_t link)
+{
+    return (tc_block *)(link ^ tc_key.link ^ (uintptr_t)b >> 4);
+}
+
+/* The marker of b with this link word, before its kind key: a keyed mix of
+ * both, so that any change to either word changes it unpredictably. */
+static uintptr_t tc_seal(const tc_block *b, uintptr_t link)
+{
+    uintptr_t where = (uintptr_t)b;
+    return hhp_mix64(link ^ tc_key.seal ^ (where << 32 | where >> 32));
+}
+
+/* b joins a list of this kind with next after it. */
+static void tc_set_link(tc_block *b, const tc_block *next, tc_kind kind)
+{
+    uintptr_t link = tc_encode(b, next);
+    b->link = link;
+    b->marker = tc_seal(b, link) ^ tc_key.kind[kind];
+}
+
+/* b leaves every list: no marker is left in a block the program holds. */
+static void tc_clear(tc_block *b)
+{
+    b->link = 0;
+    b->marker = 0;
+}
+
+static bool tc_carries(const tc_block *b, tc_kind kind)
+{
+    return b->marker == (tc_seal(b, b->link) ^ tc_key.kind[kind]);
+}
+
+/* Does b (readable: a live block of the core) carry either kind's marker? */
+static bool tc_held(const tc_block *b)
+{
+    uintptr_t kind = b->marker ^ tc_seal(b, b->link);
+    return kind == tc_key.kind[TC_LOCAL] || kind == tc_key.kind[TC_AWAY];
+}
+
+/* May a list's link name b: 16-aligned, its two words in a's committed heap? */
+static bool tc_in_heap(const hhp_arena *a, const tc_block *b)
+{
+    uintptr_t at = (uintptr_t)b;
+    uintptr_t end = (uintptr_t)__atomic_load_n(&a->committed_end, __ATOMIC_ACQUIRE);
+    return (at & (TC_GRANULE - 1u)) == 0 && at >= (uintptr_t)a->start && at < end &&
+           end - at >= sizeof(tc_block);
+}
+
+/* Open b, a block of a's list of this kind, before anything else reads it:
+ * it must lie in a's heap and carry the list's marker, else the one-line
+ * abort. Returns the block after it (NULL at the end). */
+static tc_block *tc_open(const hhp_arena *a, const tc_block *b, tc_kind kind)
+{
+    if (__builtin_expect(!tc_in_heap(a, b), 0))
+        hhp_die(hhp_current_call, "corrupted cache link (write after free?)", b, HH_E_POISON);
+    if (__builtin_expect(!tc_carries(b, kind), 0))
+        hhp_die(hhp_current_call, "cached block overwritten (write after free?)", b, HH_E_POISON);
+    return tc_decode(b, b->link);
+}
 
 static void tc_push(size_t c, tc_block *b)
 {
-    b->marker = tc_marker(b);
-    b->next = tc.bin[c];
+    tc_set_link(b, tc.bin[c], TC_LOCAL);
     tc.bin[c] = b;
     tc.count[c]++;
     tc.bytes += c * TC_GRANULE;
 }
 
-/* Free a list of cached blocks, holding each owner's lock across a run of
- * blocks of the same arena. */
-static void tc_release_list(tc_block *list)
+/* Free a list of a's blocks of this kind into the core under one hold of its
+ * lock, each opened first; returns their usable bytes if counting. */
+static size_t tc_free_list(hhp_arena *a, tc_block *list, tc_kind kind, bool count)
 {
+    size_t bytes = 0;
+    hhp_arena_hold(a);
     while (list != NULL) {
-        hhp_arena *owner = hhp_arena_of(list);
-        hhp_arena_hold(owner);
-        while (list != NULL && hhp_arena_of(list) == owner) {
-            tc_block *next = list->next;
-            list->marker = 0;
-            hh_free(owner->heap, list);
-            list = next;
-        }
-        hhp_arena_release(owner);
+        tc_block *b = list;
+        list = tc_open(a, b, kind);
+        tc_clear(b);
+        if (count)
+            bytes += hh_usable_size(a->heap, b);
+        hh_free(a->heap, b);
     }
+    hhp_arena_release(a);
+    return bytes;
 }
 
-/* Give the older half of a full bin back to the arenas. */
+/* Give the older half of a full bin back to the arena. */
 static void tc_trim(size_t c)
 {
+    hhp_arena *a = hhp_thread_arena();
     tc_block *keep = tc.bin[c];
     for (unsigned i = 1; i < TC_BIN_MAX / 2; i++)
-        keep = keep->next;
-    tc_block *rest = keep->next;
-    keep->next = NULL;
+        keep = tc_open(a, keep, TC_LOCAL);
+    tc_block *rest = tc_open(a, keep, TC_LOCAL);
+    tc_set_link(keep, NULL, TC_LOCAL);
     tc.bytes -= (size_t)(tc.count[c] - TC_BIN_MAX / 2) * c * TC_GRANULE;
     tc.count[c] = TC_BIN_MAX / 2;
-    tc_release_list(rest);
+    (void)tc_free_list(a, rest, TC_LOCAL, false);
 }
 
 static void tc_limit_refresh(void)
@@ -156,23 +245,6 @@ static bool tc_has_room(size_t usable)
     return tc.bytes + usable <= tc.limit;
 }
 
-/* Free a chain of owner's blocks into the core under one hold of its lock;
- * returns their usable bytes. */
-static size_t tc_free_chain(hhp_arena *owner, tc_block *list)
-{
-    size_t bytes = 0;
-    hhp_arena_hold(owner);
-    while (list != NULL) {
-        tc_block *next = list->next;
-        list->marker = 0;
-        bytes += hh_usable_size(owner->heap, list);
-        hh_free(owner->heap, list);
-        list = next;
-    }
-    hhp_arena_release(owner);
-    return bytes;
-}
-
 /* Take owner's whole pending list; whoever takes it settles its bytes
  * (tc_pending_settle) once it has counted them. */
 static tc_block *tc_pending_take(hhp_arena *owner)
@@ -192,7 +264,7 @@ static void tc_pending_free(hhp_arena *owner)
 {
     tc_block *list = tc_pending_take(owner);
     if (list != NULL)
-        tc_pending_settle(owner, tc_free_chain(owner, list));
+        tc_pending_settle(owner, tc_free_list(owner, list, TC_AWAY, true));
 }
 
 /* Hand the chain of remote frees to its arena: one push onto its pending
@@ -211,13 +283,13 @@ static void tc_remote_flush(void)
     tc.remote_bytes = 0;
     long pending = atomic_fetch_add_explicit(&owner->pending_bytes, bytes, memory_order_relaxed) + bytes;
     if (__builtin_expect(pending > TC_PENDING_BYTES, 0)) {
-        tail->next = tc_pending_take(owner);
-        tc_pending_settle(owner, tc_free_chain(owner, head));
+        tc_set_link(tail, tc_pending_take(owner), TC_AWAY);
+        tc_pending_settle(owner, tc_free_list(owner, head, TC_AWAY, true));
         return;
     }
     void *old = atomic_load_explicit(&owner->pending, memory_order_relaxed);
     do
-        tail->next = old;
+        tc_set_link(tail, old, TC_AWAY);
     while (!atomic_compare_exchange_weak_explicit(&owner->pending, &old, head,
                                                   memory_order_release, memory_order_relaxed));
 }
@@ -229,8 +301,7 @@ static void tc_remote_put(hhp_arena *owner, tc_block *b, size_t usable)
     if (owner != tc.remote_arena)
         tc_remote_flush();
     tc.remote_arena = owner;
-    b->marker = tc_remote_marker(b);
-    b->next = tc.remote_head;
+    tc_set_link(b, tc.remote_head, TC_AWAY);
     if (tc.remote_head == NULL)
         tc.remote_tail = b;
     tc.remote_head = b;
@@ -266,20 +337,18 @@ static bool tc_pending_drain(void)
     size_t bytes = 0;
     while (list != NULL) {
         tc_block *b = list;
-        list = b->next;
-        if (b->marker != tc_remote_marker(b))
-            hhp_die(hhp_current_call, "write after free", b, HH_E_POISON);
-        b->marker = 0;
+        list = tc_open(a, b, TC_AWAY);
+        tc_clear(b);
         size_t usable = hh_usable_size(a->heap, b); /* validates b */
         bytes += usable;
         if (!tc_cache(b, usable)) {
-            b->next = rest;
+            tc_set_link(b, rest, TC_AWAY);
             rest = b;
         }
     }
     tc_pending_settle(a, bytes);
     if (rest != NULL)
-        (void)tc_free_chain(a, rest);
+        (void)tc_free_list(a, rest, TC_AWAY, false);
     return true;
 }
 
@@ -293,21 +362,20 @@ void *hhp_tcache_take(size_t size)
         if (!tc_pending_drain() || (b = tc.bin[c]) == NULL)
             return NULL;
     }
-    if (__builtin_expect(b->marker != tc_marker(b), 0))
-        hhp_die("malloc", "write after free", b, HH_E_POISON);
-    tc.bin[c] = b->next;
+    tc.bin[c] = tc_open(hhp_thread_arena(), b, TC_LOCAL);
     tc.count[c]--;
     tc.bytes -= c * TC_GRANULE;
-    b->marker = 0;
+    tc_clear(b);
     return b;
 }
 
-/* A block in a cache or on a pending list carries a marker; freed again, it
- * is a double free. p must have been validated by the core. */
-static void tc_check_not_held(const tc_block *b)
+/* A block in a cache or on a pending list carries a marker: freed again
+ * (or reallocated, or asked its size), it is a double free. p must have been
+ * validated by the core. */
+void hhp_tcache_check_live(const void *p, size_t usable)
 {
-    if (__builtin_expect(b->marker == tc_marker(b) || b->marker == tc_remote_marker(b), 0))
-        hhp_die("free", "double free", b, HH_E_DOUBLE_FREE);
+    if (__builtin_expect(usable <= TC_MAX_CACHED && tc_held(p), 0))
+        hhp_die(hhp_current_call, "pointer already freed", p, HH_E_DOUBLE_FREE);
 }
 
 /* Cache p (a block of owner) if it is small, or queue it with other remote
@@ -319,7 +387,8 @@ bool hhp_tcache_put(hhp_arena *owner, void *p)
     if (usable > TC_MAX_CACHED)
         return false;
     tc_block *b = p;
-    tc_check_not_held(b);
+    if (__builtin_expect(tc_held(b), 0))
+        hhp_die(hhp_current_call, "double free", b, HH_E_DOUBLE_FREE);
     if (tc.state != 1) {
         if (tc.state == 2)
             return false;
@@ -336,7 +405,8 @@ void hhp_tcache_flush(void)
 {
     tc_remote_flush();
     for (size_t c = 0; c < TC_BINS; c++) {
-        tc_release_list(tc.bin[c]);
+        if (tc.bin[c] != NULL)
+            (void)tc_free_list(hhp_thread_arena(), tc.bin[c], TC_LOCAL, false);
         tc.bin[c] = NULL;
         tc.count[c] = 0;
     }
@@ -371,10 +441,16 @@ static void tc_thread_exit(void *unused)
     atomic_fetch_sub_explicit(&tc_threads, 1u, memory_order_relaxed);
 }
 
+void hhp_tcache_keys(void)
+{
+    hhp_random_fill(&tc_key, sizeof tc_key);
+    while (tc_key.kind[TC_AWAY] == tc_key.kind[TC_LOCAL])
+        tc_key.kind[TC_AWAY] = (uintptr_t)hhp_random_u64();
+}
+
 void hhp_tcache_setup(void)
 {
     tc_budget = hhp_env_size("HOLEHEAP_TCACHE_BYTES", TC_BYTES_DEFAULT);
-    tc_key = (uintptr_t)hhp_random_u32() << 32 | hhp_random_u32();
     if (pthread_key_create(&tc_exit_key, tc_thread_exit) == 0)
         atomic_store(&tc_exit_key_made, 1);
 }

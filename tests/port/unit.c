@@ -328,6 +328,43 @@ static int child_main(const char *what)
         unsigned char *volatile stale = p; /* the bug under test: a write after free */
         memset(stale, 0x55, 16);
         p = malloc_v(40);
+    } else if (strcmp(what, "realloc-freed") == 0) {
+        void *p = malloc_v(40);
+        print_address(p);
+        free_v(p);
+        p = realloc_v(p, 100); /* p sits in the cache */
+    } else if (strcmp(what, "usable-freed") == 0) {
+        void *p = malloc_v(40);
+        print_address(p);
+        free_v(p);
+        dprintf(STDOUT_FILENO, "%zu\n", malloc_usable_size(p));
+    } else if (strcmp(what, "realloc-pending") == 0) {
+        void *p = malloc_v(200);
+        print_address(p);
+        pthread_t t; /* another arena's thread frees it, then exits: p waits on the pending list */
+        pthread_create(&t, NULL, free_in_thread, p);
+        pthread_join(t, NULL);
+        p = realloc_v(p, 300);
+    } else if (strcmp(what, "link-overwritten") == 0) {
+        /* the cached block's link replaced by another block's address */
+        void *a = malloc_v(40), *b = malloc_v(40), *c = malloc_v(40);
+        print_address(b);
+        free_v(a);
+        free_v(b); /* the bin: b, then a */
+        void *volatile *stale = b;
+        *stale = c;
+        a = malloc_v(40);
+    } else if (strcmp(what, "pending-overwritten") == 0) {
+        /* a small integer over the link of a block on this arena's pending list */
+        unsigned char *p = malloc_v(200);
+        print_address(p);
+        pthread_t t;
+        pthread_create(&t, NULL, free_in_thread, p);
+        pthread_join(t, NULL);
+        uint64_t small = 64;
+        unsigned char *volatile stale = p;
+        memcpy(stale, &small, sizeof small);
+        p = malloc_v(200); /* an empty bin: takes the pending list */
     } else if (strcmp(what, "cache-gives-back") == 0) {
         /* 25 MB of small blocks of 30 sizes freed into the cache, then 16 MB
          * of a size the cache does not keep: the arena must reuse the cached
@@ -444,7 +481,17 @@ static void test_misuse(void)
                  "HH_E_DOUBLE_FREE");
     expect_abort("shared-arena-double-free", "HOLEHEAP_ARENAS=1", "free", "double free", "HH_E_DOUBLE_FREE");
     expect_abort("beyond-committed", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
-    expect_abort("write-after-free", NULL, "malloc", "write after free", "HH_E_POISON");
+    expect_abort("write-after-free", NULL, "malloc", "cached block overwritten (write after free?)",
+                 "HH_E_POISON");
+    expect_abort("link-overwritten", NULL, "malloc", "cached block overwritten (write after free?)",
+                 "HH_E_POISON");
+    expect_abort("pending-overwritten", "HOLEHEAP_ARENAS=2", "malloc",
+                 "cached block overwritten (write after free?)", "HH_E_POISON");
+    expect_abort("realloc-freed", NULL, "realloc", "pointer already freed", "HH_E_DOUBLE_FREE");
+    expect_abort("realloc-freed", "HOLEHEAP_TCACHE=0", "realloc", "double free", "HH_E_DOUBLE_FREE");
+    expect_abort("usable-freed", NULL, "malloc_usable_size", "pointer already freed", "HH_E_DOUBLE_FREE");
+    expect_abort("realloc-pending", "HOLEHEAP_ARENAS=2", "realloc", "pointer already freed",
+                 "HH_E_DOUBLE_FREE");
     expect_abort("bad-pointer", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
     expect_abort("foreign-pointer", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
 }
