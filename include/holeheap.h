@@ -38,6 +38,7 @@ typedef struct hh_stats {
     size_t used_bytes;   /* bytes in blocks, headers and footers included */
     size_t free_bytes;   /* bytes in holes */
     size_t blocks, holes, largest_hole, peak_used_bytes;
+    size_t cached_bytes; /* of free_bytes, the bytes waiting in the front (see hh_trim) */
 } hh_stats;
 
 typedef struct hh_options {
@@ -62,8 +63,10 @@ typedef struct hh_options {
 /* hh_options.flags */
 enum {
     HH_CHECK_ALWAYS = 1u << 0, /* full hh_check before and after every call */
-    HH_POISON = 1u << 1        /* fill holes with a pattern, verify it on reuse, and verify
+    HH_POISON = 1u << 1,       /* fill holes with a pattern, verify it on reuse, and verify
                                   the index before each call: O(holes) a call */
+    HH_STRICT = 1u << 2        /* no front: every request gets exact best fit over all free
+                                  memory, placement is deterministic, O(log span) per call */
 };
 
 /* Problem codes. The first five are fixed; the rest are holeheap's own. */
@@ -125,8 +128,16 @@ size_t hh_usable_size(hh_heap *h, const void *p);
  * not NULL) names it. Does not call on_error. O(blocks + holes log holes). */
 int hh_check(hh_heap *h, hh_problem *out);
 
-/* Running totals, O(1). */
+/* Running totals, O(1) but for largest_hole (O(log span)). Blocks in the
+ * front (freed, waiting for a request of their size) count as free: blocks
+ * and used_bytes are what the program holds; free_bytes includes the front's
+ * cached_bytes. */
 void hh_stats_get(hh_heap *h, hh_stats *out);
+
+/* Give every block in the front back to the index (merging it with its
+ * neighbours), then offer all trailing free memory beyond the heap's initial
+ * size back through shrink. Nothing is reported; O(cached blocks * log span). */
+void hh_trim(hh_heap *h);
 
 /* ---- additions beside the fixed API ---- */
 

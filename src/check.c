@@ -16,11 +16,14 @@ static int fail(hh_problem *out, int code, const void *where, const char *what)
     return code;
 }
 
-/* I1: the control block is intact and its pointers are plausible. */
+/* I1: the control block is intact: its magic, its check value over flags,
+ * callbacks, bounds and settings, its entry gate, and plausible pointers. */
 static int check_control(const hh_heap *h, hh_problem *out)
 {
     if (h->magic != (HH_MAGIC ^ h->key))
         return fail(out, HH_E_CORRUPT, h, "I1: control block magic overwritten");
+    if (!control_sound(h))
+        return fail(out, HH_E_CORRUPT, h, "I1: control block check value does not match (flags, callbacks or bounds overwritten)");
     bool aligned = ((uintptr_t)h->base % HH_GRANULE == HH_TAG_BYTES) && ((uintptr_t)h->end % HH_GRANULE == HH_TAG_BYTES);
     bool ordered = (char *)h < h->base && h->base < h->end && h->floor_end <= h->end && h->end <= h->limit_end;
     if (!aligned || !ordered)
@@ -51,6 +54,8 @@ static int check_tags(const hh_heap *h, tag *b, hh_problem *out)
     const tag *f = block_footer(b);
     if (f->word != b->word || f->seal != b->seal)
         return fail(out, HH_E_CORRUPT, f, "I5: footer differs from header (write past the end of a block)");
+    if (tag_state(b) == TAG_STATE_MASK)
+        return fail(out, HH_E_CORRUPT, b, "I3: header's state is impossible");
     return HH_OK;
 }
 
@@ -65,7 +70,7 @@ static int check_poison(const hh_heap *h, tag *hole, hh_problem *out)
 
 /* What the walk counts, to compare with the running totals. */
 typedef struct tally {
-    size_t blocks, holes, used, free, largest;
+    size_t blocks, holes, used, free, largest, cached_blocks, cached;
 } tally;
 
 /* I3-I7 and I12 over the whole arena, in address order. */
@@ -77,6 +82,12 @@ static int check_walk(const hh_heap *h, tally *t, hh_problem *out)
         if (rc)
             return rc;
         size_t size = tag_size(b);
+        if (tag_is_cached(b)) {
+            t->cached_blocks++;
+            t->cached += size;
+            left_is_hole = false;
+            continue;
+        }
         if (!tag_is_hole(b)) {
             t->blocks++;
             t->used += size;
@@ -115,10 +126,45 @@ static int check_totals(const hh_heap *h, const tally *t, hh_problem *out)
         return fail(out, HH_E_STATS, h, "I11: block or hole count differs from the walk");
     if (h->used_bytes != t->used || h->free_bytes != t->free)
         return fail(out, HH_E_STATS, h, "I11: used or free bytes differ from the walk");
-    if (t->used + t->free != (size_t)(h->end - h->base))
+    if (t->used + t->free + t->cached != (size_t)(h->end - h->base))
         return fail(out, HH_E_STATS, h, "I11: blocks and holes do not add up to the arena");
     if ((size_t)idx_largest_g(h) * HH_GRANULE != t->largest)
         return fail(out, HH_E_STATS, h, "I11: the index's largest hole is not the largest hole");
+    return HH_OK;
+}
+
+/* I13 for list g: every link names a sealed cached block of size g inside
+ * the heap (the walk verified every tag); *seen counts them, bounded by the
+ * front's count so that a cycle ends. */
+static int check_front_list(const hh_heap *h, uint32_t g, size_t *seen, size_t *bytes, hh_problem *out)
+{
+    for (uint32_t pos = h->front_head[g]; pos != HH_NIL;) {
+        if (pos >= heap_span_g(h))
+            return fail(out, HH_E_INDEX, &h->front_head[g], "I13: front list link outside the heap (write after free?)");
+        tag *b = block_at(h, pos);
+        if (!tag_sealed(h, b, pos) || !tag_is_cached(b) || tag_size_g(b) != g)
+            return fail(out, HH_E_INDEX, b, "I13: front list names a block that is not cached, or of another size");
+        if (++*seen > h->front_blocks)
+            return fail(out, HH_E_INDEX, b, "I13: front lists hold more blocks than counted (a cycle?)");
+        *bytes += tag_size(b);
+        pos = front_link_load(h, b);
+    }
+    return HH_OK;
+}
+
+/* I13: the front's lists hold exactly the cached blocks the walk found. */
+static int check_front(const hh_heap *h, const tally *t, hh_problem *out)
+{
+    size_t seen = 0, bytes = 0;
+    for (uint32_t g = 0; g < FRONT_LISTS; g++) {
+        if (h->front_head[g] != HH_NIL && (g < HH_MIN_BLOCK / HH_GRANULE || g > h->front_max_g))
+            return fail(out, HH_E_INDEX, &h->front_head[g], "I13: front list of a size the front does not keep");
+        int rc = check_front_list(h, g, &seen, &bytes, out);
+        if (rc)
+            return rc;
+    }
+    if (seen != t->cached_blocks || seen != h->front_blocks || bytes != h->front_bytes || bytes != t->cached)
+        return fail(out, HH_E_INDEX, h, "I13: front lists disagree with the cached blocks (one lost from its list?)");
     return HH_OK;
 }
 
@@ -135,6 +181,8 @@ int heap_check_unlocked(hh_heap *h, hh_problem *out)
     if (!rc)
         rc = check_index_membership(h, &t, out);
     if (!rc)
+        rc = check_front(h, &t, out);
+    if (!rc)
         rc = check_totals(h, &t, out);
     if (!rc)
         fail(out, HH_OK, NULL, "consistent");
@@ -145,7 +193,7 @@ int hh_check(hh_heap *h, hh_problem *out)
 {
     if (!h)
         return fail(out, HH_E_BAD_POINTER, NULL, "no heap");
-    if (h->magic != (HH_MAGIC ^ h->key))
+    if (!control_sound(h))
         return check_control(h, out);
     if (h->lock)
         h->lock(h->ctx);
@@ -162,7 +210,7 @@ static int walk_unlocked(hh_heap *h, int (*visit)(void *ctx, const hh_span *span
     for (tag *b = heap_first(h); (char *)b < h->end; b = block_next(b)) {
         if (check_tags(h, b, NULL))
             return -1;
-        hh_span s = {b, tag_size(b), block_payload(b), tag_is_hole(b)};
+        hh_span s = {b, tag_size(b), block_payload(b), tag_state(b) != TAG_BLOCK};
         int rc = visit(ctx, &s);
         if (rc)
             return rc;
@@ -172,7 +220,7 @@ static int walk_unlocked(hh_heap *h, int (*visit)(void *ctx, const hh_span *span
 
 int hh_walk(hh_heap *h, int (*visit)(void *ctx, const hh_span *span), void *ctx)
 {
-    if (!h || !visit || h->magic != (HH_MAGIC ^ h->key))
+    if (!h || !visit || !control_sound(h))
         return -1;
     if (h->lock)
         h->lock(h->ctx);
@@ -225,7 +273,7 @@ size_t hh_map_text(hh_heap *h, char *buf, size_t cap, size_t columns)
     if (!buf || cap == 0)
         return 0;
     buf[0] = '\0';
-    if (!h || h->magic != (HH_MAGIC ^ h->key) || columns == 0)
+    if (!h || !control_sound(h) || columns == 0)
         return 0;
     columns = columns < cap - 1 ? columns : cap - 1;
     if (columns == 0)

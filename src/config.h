@@ -41,6 +41,22 @@
 #define HH_POISON_BYTE 0xDBu
 #endif
 
+/* The front: freed blocks of at most this many granules (header and footer
+ * included; 33 granules = requests up to 512 bytes) wait in exact-size lists
+ * for the next request of their size, instead of merging at once. Larger
+ * requests always get exact best fit over all free memory. 0: no front. */
+#ifndef HH_FRONT_MAX_G
+#define HH_FRONT_MAX_G 33u
+#endif
+
+/* ...and the front holds at most this many bytes (and at most a sixteenth of
+ * the heap's initial size), so that it cannot hide much free memory from
+ * exact best fit. It is also flushed before the heap grows or an
+ * allocation fails. */
+#ifndef HH_FRONT_BYTES
+#define HH_FRONT_BYTES ((size_t)256 * 1024)
+#endif
+
 /* Build with the seed's ordered table instead of the fast index. */
 /* #define HH_INDEX_TABLE */
 

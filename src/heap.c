@@ -1,13 +1,22 @@
 /*
- * holeheap: init, alloc, aligned alloc, calloc, realloc, free, grow, trim.
+ * holeheap: init, alloc, aligned alloc, calloc, realloc, free, grow, trim,
+ * and the front.
  *
  * Every hole comes into service through hole_link (tags written, poisoned,
- * indexed, counted) or hole_move (a retired hole reshaped by a split or merge:
- * its index entry moves along, O(1) when its order holds), and leaves it
- * through hole_retire (uncounted, entry saved) or hole_unlink
- * (retired and unindexed). Blocks are counted by block_make and count_block. Operations validate everything
- * they will touch before they change anything, so a refused call leaves the
- * heap as it was.
+ * indexed, counted) and leaves it through hole_unlink (unindexed, uncounted),
+ * always after its tags were verified (span_sound, through the index or the
+ * neighbour checks). Blocks are counted by block_make and count_block.
+ * Operations verify everything they will touch before they change anything,
+ * so a refused call leaves the heap as it was.
+ *
+ * The front: a freed block of at most front_max_g granules is not merged at
+ * once but kept, still sealed, marked as cached, in the list of its exact
+ * size; the next request of that size takes it back in O(1). The lists are
+ * flushed into the index before the heap grows or an allocation fails, by
+ * hh_trim, and never hold more than front_limit bytes.
+ *
+ *   a cached block: | header (cached) | link | ... old contents ... | footer (cached) |
+ *   link = next cached block's position ^ a mask from key2 and its own position
  */
 #include "mem.h"
 #include "tag.h"
@@ -26,7 +35,7 @@ static inline size_t granules(size_t bytes) { return bytes / HH_GRANULE; }
 
 /* Block size (header + payload + footer) for a request of n bytes; 0 if no
  * heap could ever hold it. */
-static size_t block_size_for(size_t n)
+static inline size_t block_size_for(size_t n)
 {
     if (n > HH_MAX_REQUEST)
         return 0;
@@ -37,15 +46,19 @@ static inline char *region_end(const hh_heap *h) { return h->end + HH_TAG_BYTES;
 
 /* ---- problems ---- */
 
+/* on_error is called only while the control block's check value holds (I1):
+ * a stray write over the callback pointer must not be followed. */
 void heap_report(hh_heap *h, int code, const void *where, const char *what)
 {
     h->last.code = code;
     h->last.where = where;
     h->last.what = what;
     h->problems++;
-    if (h->on_error)
+    if (h->on_error && control_sound(h))
         h->on_error(h->ctx, &h->last);
 }
+
+static void report_size(hh_heap *h) { heap_report(h, HH_E_BAD_SIZE, NULL, "allocation size too large for any heap"); }
 
 /* ---- running totals ---- */
 
@@ -75,7 +88,7 @@ static void count_hole(hh_heap *h, size_t size, int sign)
 /* ---- holes and blocks ---- */
 
 /* With HH_POISON: is the hole's poison intact? If not, report the write after
- * free; the caller then leaves the hole alone, so the evidence stays. */
+ * free; the caller then leaves the hole alone, so the evidence stays (I12). */
 static bool hole_clean(hh_heap *h, tag *hole)
 {
     if (!(h->flags & HH_POISON))
@@ -96,75 +109,66 @@ static void hole_poison_fill(hh_heap *h, tag *hole)
 /* Make [b, b+size) a hole: tags, poison, index, totals. */
 static tag *hole_link(hh_heap *h, tag *b, size_t size)
 {
-    tag_write(h, b, size, true);
+    tag_write(h, b, size, TAG_HOLE);
     hole_poison_fill(h, b);
-    idx_insert(h, b);
+    idx_insert(h, b); /* on failure (reported) the hole stays out of the index */
     count_hole(h, size, +1);
     return b;
 }
 
-/* Take a hole out of service before its tags change, keeping its index entry
- * for hole_move: totals updated, entry saved. (Its poison was checked with
- * hole_clean before the operation changed anything.) */
-static idx_entry hole_retire(hh_heap *h, tag *hole)
+/* Take a verified hole out of the index and the totals, before its tags
+ * change. false (reported by the index) when its index links are damaged:
+ * the caller then changes nothing. */
+static bool hole_unlink(hh_heap *h, tag *hole)
 {
+    if (!idx_remove(h, hole))
+        return false;
     count_hole(h, tag_size(hole), -1);
-    idx_entry e = {block_pos(h, hole), tag_size_g(hole), *(idx_node *)block_payload(hole)};
-    return e;
+    return true;
 }
 
-/* Take a hole out of service and out of the index, before its tags change. */
-static void hole_unlink(hh_heap *h, tag *hole)
+/* Put back a hole that hole_unlink took out, its tags unchanged. */
+static void hole_relink(hh_heap *h, tag *hole)
 {
-    hole_retire(h, hole);
-    idx_remove(h, hole);
-}
-
-/* The retired hole e becomes the hole [b, b+size): a split or a merge reshaped
- * it. Its index entry moves along, in O(1) when its order is unchanged. */
-static tag *hole_move(hh_heap *h, const idx_entry *e, tag *b, size_t size)
-{
-    tag_write(h, b, size, true);
-    idx_replace(h, e, b);
-    hole_poison_fill(h, b);
-    count_hole(h, size, +1);
-    return b;
+    idx_insert(h, hole);
+    count_hole(h, tag_size(hole), +1);
 }
 
 static void block_make(hh_heap *h, tag *b, size_t size)
 {
-    tag_write(h, b, size, false);
+    tag_write(h, b, size, TAG_BLOCK);
     count_block(h, size, +1);
 }
 
 /*
- * Place a block of `size` at the start of the free span [b, b+span). The rest
- * becomes a hole when it can be one, else joins the block:
+ * Place a block of `size` at the start of the free span [b, b+span), which
+ * is in no index. The rest becomes a hole when it can be one, else joins the
+ * block:
  *
  *   | block (size) | hole (span-size) |     or     | block (span) |
- *
- * `reuse` is the retired hole whose index entry the rest takes over (its tags
- * still intact), or NULL when the span is in no index.
  */
-static tag *block_place(hh_heap *h, tag *b, size_t span, size_t size, const idx_entry *reuse)
+static tag *block_place(hh_heap *h, tag *b, size_t span, size_t size)
 {
     if (span - size < HH_MIN_BLOCK) {
-        if (reuse)
-            idx_remove(h, block_at(h, reuse->pos));
         block_make(h, b, span);
         return b;
     }
     block_make(h, b, size);
-    if (reuse)
-        hole_move(h, reuse, block_next(b), span - size);
-    else
-        hole_link(h, block_next(b), span - size);
+    hole_link(h, block_next(b), span - size);
     return b;
 }
 
-/* ---- validation of what a caller hands back ---- */
+/* Carve a block of `size` from the start of a verified hole. NULL (nothing
+ * changed) when the hole cannot be taken out of the index. */
+static void *hole_take(hh_heap *h, tag *hole, size_t size)
+{
+    size_t span = tag_size(hole);
+    if (!hole_unlink(h, hole))
+        return NULL;
+    return block_payload(block_place(h, hole, span, size));
+}
 
-static bool tags_equal(const tag *a, const tag *b) { return a->word == b->word && a->seal == b->seal; }
+/* ---- validation of what a caller hands back ---- */
 
 /* The block whose payload is p, or NULL after reporting why not. */
 static tag *block_from_user(hh_heap *h, const void *p)
@@ -179,19 +183,19 @@ static tag *block_from_user(hh_heap *h, const void *p)
         return NULL;
     }
     tag *b = payload_block(p);
-    if (!tag_sealed(h, b, block_pos(h, b))) {
+    if (!tag_sealed(h, b, block_pos(h, b))) { /* I3 */
         heap_report(h, HH_E_BAD_POINTER, p, "no block header here: interior pointer or overwritten header");
         return NULL;
     }
-    if (tag_size(b) < HH_MIN_BLOCK || tag_size(b) > (size_t)(h->end - (char *)b)) {
+    if (tag_size(b) < HH_MIN_BLOCK || tag_size(b) > (size_t)(h->end - (char *)b)) { /* I4, I6 */
         heap_report(h, HH_E_CORRUPT, b, "block header has an impossible size");
         return NULL;
     }
-    if (tag_is_hole(b)) {
+    if (tag_state(b) != TAG_BLOCK) {
         heap_report(h, HH_E_DOUBLE_FREE, p, "block is already free (double free)");
         return NULL;
     }
-    if (!tags_equal(b, block_footer(b))) {
+    if (!tags_equal(b, block_footer(b))) { /* I5 */
         heap_report(h, HH_E_CORRUPT, block_footer(b), "footer overwritten: write past the end of the block");
         return NULL;
     }
@@ -199,7 +203,7 @@ static tag *block_from_user(hh_heap *h, const void *p)
 }
 
 /* The hole left of b, NULL if b's left neighbour is a block; *ok false (and
- * reported) when that neighbour's tags are corrupt. */
+ * reported) when that neighbour's tags are corrupt (I3-I6). */
 static tag *left_hole(hh_heap *h, tag *b, bool *ok)
 {
     if ((char *)b == h->base)
@@ -222,14 +226,21 @@ static tag *right_hole(hh_heap *h, tag *b, bool *ok)
     tag *r = block_next(b);
     if ((char *)r == h->end)
         return NULL;
-    size_t size = tag_size(r);
-    if (!tag_sealed(h, r, block_pos(h, r)) || size < HH_MIN_BLOCK || size > (size_t)(h->end - (char *)r) ||
-        !tags_equal(r, block_footer(r))) {
+    if (!span_sound(h, block_pos(h, r))) {
         heap_report(h, HH_E_CORRUPT, r, "right neighbour's header or footer is corrupt (write past the end?)");
         *ok = false;
         return NULL;
     }
     return tag_is_hole(r) ? r : NULL;
+}
+
+/* Both neighbours of b, verified, and (HH_POISON) clean. */
+static bool neighbours(hh_heap *h, tag *b, tag **left, tag **right)
+{
+    bool ok = true;
+    *left = left_hole(h, b, &ok);
+    *right = ok ? right_hole(h, b, &ok) : NULL;
+    return ok && (!*left || hole_clean(h, *left)) && (!*right || hole_clean(h, *right));
 }
 
 /* ---- growth and trimming at the end of the heap ---- */
@@ -254,6 +265,7 @@ static void heap_set_end(hh_heap *h, char *new_end)
 {
     h->end = new_end;
     fence_write(h, heap_epilogue(h), block_pos(h, heap_epilogue(h)));
+    control_reseal(h);
 }
 
 /* Growing back what the last trim gave away means the program frees and
@@ -264,6 +276,30 @@ static void remember_regrowth(hh_heap *h, size_t need, size_t missing)
     if (h->last_trim >= missing)
         h->trim_keep = max_size(h->trim_keep, need);
     h->last_trim = 0;
+}
+
+/* A callback is called only while the control block's check value holds. */
+static bool callbacks_trusted(hh_heap *h)
+{
+    if (control_sound(h))
+        return true;
+    heap_report(h, HH_E_CORRUPT, h, "I1: control block overwritten: callbacks not called");
+    return false;
+}
+
+/* Ask grow for `ask` bytes at the end; the bytes added (a multiple of 16), or 0. */
+static size_t heap_grow_call(hh_heap *h, size_t ask, size_t room)
+{
+    if (!callbacks_trusted(h))
+        return 0;
+    size_t got = h->grow(h->ctx, region_end(h), ask);
+    if (got == 0)
+        return 0;
+    if (got < ask) {
+        heap_report(h, HH_E_CALLBACK, region_end(h), "grow returned fewer bytes than asked");
+        return 0;
+    }
+    return align_down(min_size(got, room), HH_GRANULE);
 }
 
 /*
@@ -281,77 +317,198 @@ static tag *heap_grow(hh_heap *h, size_t need)
         return last;
     size_t missing = need - have;
     size_t room = (size_t)(h->limit_end - h->end);
-    if (missing > room)
+    if (missing > room || (have && !hole_unlink(h, last)))
         return NULL;
-    size_t ask = min_size(max_size(missing, HH_GROW_CHUNK), room);
-    size_t got = h->grow(h->ctx, region_end(h), ask);
-    if (got == 0)
-        return NULL;
-    if (got < ask) {
-        heap_report(h, HH_E_CALLBACK, region_end(h), "grow returned fewer bytes than asked");
+    size_t added = heap_grow_call(h, min_size(max_size(missing, HH_GROW_CHUNK), room), room);
+    if (added == 0) {
+        if (have)
+            hole_relink(h, last);
         return NULL;
     }
     remember_regrowth(h, need, missing);
-    size_t added = align_down(min_size(got, room), HH_GRANULE);
     if (!have) {
         tag *hole = heap_epilogue(h);
         heap_set_end(h, h->end + added);
         return hole_link(h, hole, added);
     }
-    idx_entry e = hole_retire(h, last);
     tag *old_end = heap_epilogue(h);
     heap_set_end(h, h->end + added);
     tag_erase(h, old_end - 1); /* the hole's old footer and the old fence, now inside it */
     tag_erase(h, old_end);
-    return hole_move(h, &e, last, have + added);
+    return hole_link(h, last, have + added);
 }
 
 /* Offer the trailing memory back when the heap ends in a large hole: keep
  * trim_keep bytes of it, and act only when that gives back at least
  * HH_TRIM_THRESHOLD - HH_TRIM_KEEP, so that small frees never call shrink. */
-static void heap_trim(hh_heap *h)
+static void heap_trim(hh_heap *h, size_t keep)
 {
     tag *last = h->shrink ? heap_last(h) : NULL;
-    if (!last || !tag_is_hole(last))
-        return;
-    size_t keep = h->trim_keep;
-    if (tag_size(last) < keep + (HH_TRIM_THRESHOLD - HH_TRIM_KEEP))
-        return;
-    size_t spare = min_size(tag_size(last) - keep, (size_t)(h->end - h->floor_end));
-    spare = align_down(spare, HH_GRANULE);
-    if (spare == 0 || !hole_clean(h, last))
+    if (!last || !tag_is_hole(last) || !span_sound(h, block_pos(h, last)))
         return;
     size_t size = tag_size(last);
-    idx_entry e = hole_retire(h, last);
+    if (size < keep + (HH_TRIM_THRESHOLD - HH_TRIM_KEEP))
+        return;
+    size_t spare = align_down(min_size(size - keep, (size_t)(h->end - h->floor_end)), HH_GRANULE);
+    if (spare == 0 || !hole_clean(h, last) || !callbacks_trusted(h) || !hole_unlink(h, last))
+        return;
     size_t released = h->shrink(h->ctx, region_end(h) - spare, spare);
     if (released > spare || released % HH_GRANULE != 0) {
         heap_report(h, HH_E_CALLBACK, region_end(h) - spare, "shrink returned an impossible byte count");
         released = 0;
     }
     heap_set_end(h, h->end - released);
-    hole_move(h, &e, last, size - released);
+    hole_link(h, last, size - released);
     h->last_trim = released;
     if (released == 0) /* refused: do not ask again until the hole has grown */
         h->trim_keep = max_size(h->trim_keep, size);
 }
 
+/* ---- free: merge with the neighbours ---- */
+
+/* The tags where b meets the holes it merges with end up inside the new hole. */
+static void erase_inner_tags(hh_heap *h, tag *b, tag *left, tag *right)
+{
+    if (left) {
+        tag_erase(h, block_left_footer(b));
+        tag_erase(h, b);
+    }
+    if (right) {
+        tag_erase(h, block_footer(b));
+        tag_erase(h, right);
+    }
+}
+
+/*
+ * Free the verified block b, merging with holes on either side:
+ *
+ *   | left hole | b | right hole |   ->   | one hole |
+ *
+ * Does nothing (the block stays allocated) when a neighbour is damaged.
+ */
+static bool free_merge(hh_heap *h, tag *b)
+{
+    tag *left, *right;
+    if (!neighbours(h, b, &left, &right))
+        return false;
+    if (right && !hole_unlink(h, right))
+        return false;
+    if (left && !hole_unlink(h, left)) {
+        if (right)
+            hole_relink(h, right);
+        return false;
+    }
+    size_t size = tag_size(b) + (left ? tag_size(left) : 0) + (right ? tag_size(right) : 0);
+    count_block(h, tag_size(b), -1);
+    erase_inner_tags(h, b, left, right);
+    hole_link(h, left ? left : b, size);
+    return true;
+}
+
+static void free_block(hh_heap *h, tag *b)
+{
+    if (free_merge(h, b))
+        heap_trim(h, h->trim_keep);
+}
+
+/* ---- the front ---- */
+
+static inline bool front_takes(const hh_heap *h, size_t size)
+{
+    return granules(size) <= h->front_max_g && h->front_bytes + size <= h->front_limit;
+}
+
+/* Keep the verified block b in the front list of its size. */
+static void front_push(hh_heap *h, tag *b)
+{
+    size_t size = tag_size(b);
+    uint32_t g = tag_size_g(b);
+    tag_write(h, b, size, TAG_CACHED);
+    front_link_store(h, b, h->front_head[g]);
+    h->front_head[g] = block_pos(h, b);
+    h->front_bytes += size;
+    h->front_blocks++;
+    count_block(h, size, -1);
+}
+
+/* Take the first block of list g out of the front, verified (I13); NULL if
+ * the list is empty or damaged (then reported and dropped: its blocks stay
+ * out of service). The next link is bounds-checked here and its block
+ * verified when it is taken in turn. */
+static tag *front_pop(hh_heap *h, uint32_t g)
+{
+    uint32_t pos = h->front_head[g];
+    if (pos == HH_NIL)
+        return NULL;
+    tag *b = block_at(h, pos);
+    if (!span_sound(h, pos) || !tag_is_cached(b) || tag_size_g(b) != g) {
+        h->front_head[g] = HH_NIL;
+        heap_report(h, HH_E_INDEX, b, "I13: front list names a block that is not a sealed cached block of its size");
+        return NULL;
+    }
+    uint32_t next = front_link_load(h, b);
+    if (next != HH_NIL && next >= heap_span_g(h)) {
+        heap_report(h, HH_E_INDEX, block_payload(b), "I13: front list link overwritten (write after free?)");
+        next = HH_NIL;
+    }
+    h->front_head[g] = next;
+    h->front_bytes -= tag_size(b);
+    h->front_blocks--;
+    return b;
+}
+
+/* Hand out a block of exactly g granules from the front, or NULL. */
+static void *front_alloc(hh_heap *h, uint32_t g)
+{
+    tag *b = front_pop(h, g);
+    if (!b)
+        return NULL;
+    block_make(h, b, tag_size(b));
+    return block_payload(b);
+}
+
+/* Give every cached block back to the index, merging. */
+static void front_flush(hh_heap *h)
+{
+    for (uint32_t g = 0; g < FRONT_LISTS && h->front_blocks; g++) {
+        tag *b;
+        while ((b = front_pop(h, g)) != NULL) {
+            block_make(h, b, tag_size(b));
+            free_merge(h, b);
+        }
+    }
+}
+
 /* ---- the operations, lock held ---- */
+
+/* A verified hole of at least size bytes: the index's best fit, else after
+ * flushing the front, else from growth. */
+static tag *hole_for(hh_heap *h, size_t size)
+{
+    tag *hole = idx_best_fit(h, (uint32_t)granules(size));
+    if (!hole && h->front_blocks) {
+        front_flush(h);
+        hole = idx_best_fit(h, (uint32_t)granules(size));
+    }
+    return hole ? hole : heap_grow(h, size);
+}
 
 static void *alloc_unlocked(hh_heap *h, size_t n)
 {
     size_t size = block_size_for(n);
     if (size == 0) {
-        heap_report(h, HH_E_BAD_SIZE, NULL, "allocation size too large for any heap");
+        report_size(h);
         return NULL;
     }
-    tag *hole = idx_best_fit(h, (uint32_t)granules(size));
-    if (!hole)
-        hole = heap_grow(h, size);
+    if (granules(size) <= h->front_max_g && h->front_head[granules(size)] != HH_NIL) {
+        void *p = front_alloc(h, (uint32_t)granules(size));
+        if (p)
+            return p;
+    }
+    tag *hole = hole_for(h, size);
     if (!hole || !hole_clean(h, hole))
         return NULL;
-    size_t span = tag_size(hole);
-    idx_entry e = hole_retire(h, hole);
-    return block_payload(block_place(h, hole, span, size, &e));
+    return hole_take(h, hole, size);
 }
 
 /* Gap from hole start to the header of a block whose payload is aligned:
@@ -364,7 +521,7 @@ static size_t aligned_gap(const tag *hole, size_t align)
 }
 
 /*
- * Carve an aligned block out of a hole:
+ * Carve an aligned block out of a verified hole:
  *
  *   | front hole (gap) | block (size) | rest hole |
  */
@@ -372,11 +529,12 @@ static void *carve_aligned(hh_heap *h, tag *hole, size_t size, size_t align)
 {
     size_t gap = aligned_gap(hole, align);
     size_t span = tag_size(hole);
-    idx_entry e = hole_retire(h, hole);
     if (!gap)
-        return block_payload(block_place(h, hole, span, size, &e));
-    hole_move(h, &e, hole, gap);
-    return block_payload(block_place(h, block_next(hole), span - gap, size, NULL));
+        return hole_take(h, hole, size);
+    if (!hole_unlink(h, hole))
+        return NULL;
+    hole_link(h, hole, gap);
+    return block_payload(block_place(h, block_next(hole), span - gap, size));
 }
 
 /* Grow the heap just enough for an aligned block at its end: in the last hole,
@@ -400,13 +558,34 @@ static bool hole_fits_aligned(const tag *hole, size_t size, size_t align)
 static tag *aligned_scan(hh_heap *h, size_t size, size_t align)
 {
     for (tag *b = heap_first(h); (char *)b < h->end; b = block_next(b)) {
-        if (!tag_sealed(h, b, block_pos(h, b)) || tag_size(b) < HH_MIN_BLOCK ||
-            tag_size(b) > (size_t)(h->end - (char *)b))
+        if (!span_sound(h, block_pos(h, b)))
             return NULL;
         if (tag_is_hole(b) && hole_fits_aligned(b, size, align))
             return b;
     }
     return NULL;
+}
+
+/* First the best fit for the size alone; if its alignment does not work
+ * out, the best fit for the size plus the worst gap, which always does; then
+ * the front flushed, then growth; and before giving up, a scan for any hole
+ * that fits. */
+static tag *aligned_hole_for(hh_heap *h, size_t size, size_t align)
+{
+    tag *hole = idx_best_fit(h, (uint32_t)granules(size));
+    if (hole_fits_aligned(hole, size, align))
+        return hole;
+    size_t padded = size + align + HH_MIN_BLOCK;
+    hole = idx_best_fit(h, (uint32_t)granules(padded));
+    if (!hole && h->front_blocks) {
+        front_flush(h);
+        return aligned_hole_for(h, size, align);
+    }
+    if (!hole)
+        hole = heap_grow_aligned(h, size, align);
+    if (!hole_fits_aligned(hole, size, align))
+        hole = aligned_scan(h, size, align);
+    return hole_fits_aligned(hole, size, align) ? hole : NULL;
 }
 
 static void *alloc_aligned_unlocked(hh_heap *h, size_t n, size_t align)
@@ -419,67 +598,24 @@ static void *alloc_aligned_unlocked(hh_heap *h, size_t n, size_t align)
         return alloc_unlocked(h, n);
     size_t size = block_size_for(n);
     if (size == 0) {
-        heap_report(h, HH_E_BAD_SIZE, NULL, "allocation size too large for any heap");
+        report_size(h);
         return NULL;
     }
-    /* First the best fit for the size alone; if its alignment does not work
-     * out, the best fit for the size plus the worst gap, which always does;
-     * then growth; and before giving up, a scan for any hole that fits. */
-    tag *hole = idx_best_fit(h, (uint32_t)granules(size));
-    if (!hole_fits_aligned(hole, size, align)) {
-        size_t padded = size + align + HH_MIN_BLOCK;
-        hole = idx_best_fit(h, (uint32_t)granules(padded));
-        if (!hole)
-            hole = heap_grow_aligned(h, size, align);
-        if (!hole_fits_aligned(hole, size, align))
-            hole = aligned_scan(h, size, align);
-        if (!hole_fits_aligned(hole, size, align))
-            return NULL;
-    }
-    if (!hole_clean(h, hole))
+    tag *hole = aligned_hole_for(h, size, align);
+    if (!hole || !hole_clean(h, hole))
         return NULL;
     return carve_aligned(h, hole, size, align);
 }
 
-/* The tags where b meets the holes it merges with end up inside the new hole. */
-static void erase_inner_tags(hh_heap *h, tag *b, tag *left, tag *right)
+static void free_unlocked(hh_heap *h, void *p)
 {
-    if (left) {
-        tag_erase(h, block_left_footer(b));
-        tag_erase(h, b);
-    }
-    if (right) {
-        tag_erase(h, block_footer(b));
-        tag_erase(h, right);
-    }
-}
-
-/*
- * Free the block b, merging with holes on either side:
- *
- *   | left hole | b | right hole |   ->   | one hole |
- */
-static void free_block(hh_heap *h, tag *b)
-{
-    bool ok = true;
-    tag *left = left_hole(h, b, &ok);
-    tag *right = right_hole(h, b, &ok);
-    if (!ok || (left && !hole_clean(h, left)) || (right && !hole_clean(h, right)))
+    tag *b = block_from_user(h, p);
+    if (!b)
         return;
-    size_t size = tag_size(b) + (left ? tag_size(left) : 0) + (right ? tag_size(right) : 0);
-    count_block(h, tag_size(b), -1);
-    if (left && right)
-        hole_unlink(h, right);
-    tag *start = left ? left : b;
-    tag *keep = left ? left : right; /* the hole whose index entry the merged hole takes over */
-    if (!keep) {
-        hole_link(h, start, size);
-    } else {
-        idx_entry e = hole_retire(h, keep);
-        erase_inner_tags(h, b, left, right);
-        hole_move(h, &e, start, size);
-    }
-    heap_trim(h);
+    if (front_takes(h, tag_size(b)))
+        front_push(h, b);
+    else
+        free_block(h, b);
 }
 
 /* Shrink b in place to `size`; the tail becomes (or joins) a hole. */
@@ -495,18 +631,21 @@ static void block_shrink(hh_heap *h, tag *b, size_t size)
     free_block(h, tail);
 }
 
-/* Grow b in place to `size` into the hole `right` after it, which has room:
+/* Grow b in place to `size` into the verified hole `right` after it, which
+ * has room:
  *
  *   | b | right hole |   ->   | b (size) | rest hole |
  */
-static void block_extend(hh_heap *h, tag *b, tag *right, size_t size)
+static bool block_extend(hh_heap *h, tag *b, tag *right, size_t size)
 {
     size_t cur = tag_size(b);
-    idx_entry e = hole_retire(h, right);
+    if (!hole_unlink(h, right))
+        return false;
     count_block(h, cur, -1);
-    block_place(h, b, cur + tag_size(right), size, &e);
+    block_place(h, b, cur + tag_size(right), size);
     tag_erase(h, (tag *)(void *)((char *)b + cur) - 1); /* b's old footer */
     tag_erase(h, (tag *)(void *)((char *)b + cur));     /* the swallowed hole's header */
+    return true;
 }
 
 static void *realloc_unlocked(hh_heap *h, void *p, size_t n)
@@ -516,30 +655,24 @@ static void *realloc_unlocked(hh_heap *h, void *p, size_t n)
         return NULL;
     size_t size = block_size_for(n);
     if (size == 0) {
-        heap_report(h, HH_E_BAD_SIZE, NULL, "reallocation size too large for any heap");
+        report_size(h);
         return NULL;
     }
-    /* Validate both neighbours before anything changes: a refused realloc
+    /* Verify both neighbours before anything changes: a refused realloc
      * does nothing, and the move below must be able to free b. */
-    bool ok = true;
-    tag *left = left_hole(h, b, &ok);
-    tag *right = ok ? right_hole(h, b, &ok) : NULL;
-    if (!ok || (left && !hole_clean(h, left)) || (right && !hole_clean(h, right)))
+    tag *left, *right;
+    if (!neighbours(h, b, &left, &right))
         return NULL;
     if (size <= tag_size(b)) {
         block_shrink(h, b, size);
         return p;
     }
-    if (right && tag_size(b) + tag_size(right) >= size) {
-        block_extend(h, b, right, size);
-        return p;
-    }
+    if (right && tag_size(b) + tag_size(right) >= size)
+        return block_extend(h, b, right, size) ? p : NULL;
     /* At the end of the heap, grow the heap and then the block, in place. */
     tag *grown = (char *)block_next(right ? right : b) == h->end ? heap_grow(h, size - tag_size(b)) : NULL;
-    if (grown) {
-        block_extend(h, b, grown, size);
-        return p;
-    }
+    if (grown)
+        return block_extend(h, b, grown, size) ? p : NULL;
     void *q = alloc_unlocked(h, n);
     if (!q)
         return NULL;
@@ -549,8 +682,6 @@ static void *realloc_unlocked(hh_heap *h, void *p, size_t n)
 }
 
 /* ---- entry and exit of every public call ---- */
-
-static bool heap_alive(const hh_heap *h) { return h && h->magic == (HH_MAGIC ^ h->key); }
 
 /* With HH_CHECK_ALWAYS: check the whole heap, report what is wrong. */
 static __attribute__((noinline)) bool heap_check_around(hh_heap *h)
@@ -562,32 +693,21 @@ static __attribute__((noinline)) bool heap_check_around(hh_heap *h)
     return false;
 }
 
-/* With HH_POISON: a write after free into a hole's first 16 bytes lands on
- * its index node, where the poison check cannot see it; verify the index (I10)
- * before a call follows its links. */
-static __attribute__((noinline)) bool heap_index_sound(hh_heap *h)
+/* The slow entry: a lock to take, a full check to run, or a control block
+ * that fails its check value (I1): that is recorded (no callback is trusted)
+ * and the call does nothing. A heap whose magic is gone is not a heap. */
+static __attribute__((noinline)) bool heap_enter_slow(hh_heap *h)
 {
-    hh_problem pr;
-    if (idx_verify(h, &pr) == HH_OK)
-        return true;
-    heap_report(h, pr.code, pr.where, pr.what);
-    return false;
-}
-
-/* Take the lock and, with HH_CHECK_ALWAYS (or HH_POISON, for the index),
- * refuse to work on a corrupt heap. */
-static inline bool heap_enter(hh_heap *h)
-{
-    if (!heap_alive(h))
+    if (!control_sound(h)) {
+        if (h->magic == (HH_MAGIC ^ h->key)) {
+            h->last = (hh_problem){HH_E_CORRUPT, h, "I1: control block overwritten: call refused"};
+            h->problems++;
+        }
         return false;
+    }
     if (h->lock)
         h->lock(h->ctx);
-    bool sound = true;
-    if (h->flags & HH_CHECK_ALWAYS)
-        sound = heap_check_around(h);
-    else if (h->flags & HH_POISON)
-        sound = heap_index_sound(h);
-    if (!sound) {
+    if ((h->flags & HH_CHECK_ALWAYS) && !heap_check_around(h)) {
         if (h->unlock)
             h->unlock(h->ctx);
         return false;
@@ -595,13 +715,34 @@ static inline bool heap_enter(hh_heap *h)
     return true;
 }
 
-static inline void heap_leave(hh_heap *h)
+/* One compare covers liveness, the bounds the call trusts and the absence of
+ * any slow setting: a stray write over any of them takes the slow entry,
+ * which verifies the whole control block. */
+static inline bool heap_enter(hh_heap *h)
+{
+    if (!h)
+        return false;
+    if (h->gate == control_gate_open(h))
+        return true;
+    return heap_enter_slow(h);
+}
+
+static __attribute__((noinline)) void heap_leave_slow(hh_heap *h)
 {
     if (h->flags & HH_CHECK_ALWAYS)
         heap_check_around(h);
     if (h->unlock)
         h->unlock(h->ctx);
 }
+
+static inline void heap_leave(hh_heap *h)
+{
+    if (h->gate != control_gate_open(h))
+        heap_leave_slow(h);
+}
+
+/* Liveness for the calls that only read: the magic, and the check value. */
+static bool heap_alive(const hh_heap *h) { return h && h->magic == (HH_MAGIC ^ h->key) && control_sound(h); }
 
 /* ---- public API ---- */
 
@@ -657,9 +798,16 @@ void hh_free(hh_heap *h, void *p)
 {
     if (!p || !heap_enter(h))
         return;
-    tag *b = block_from_user(h, p);
-    if (b)
-        free_block(h, b);
+    free_unlocked(h, p);
+    heap_leave(h);
+}
+
+void hh_trim(hh_heap *h)
+{
+    if (!heap_enter(h))
+        return;
+    front_flush(h);
+    heap_trim(h, 0);
     heap_leave(h);
 }
 
@@ -682,7 +830,8 @@ void hh_stats_get(hh_heap *h, hh_stats *out)
         return;
     out->region_bytes = (size_t)(region_end(h) - h->mem);
     out->used_bytes = h->used_bytes;
-    out->free_bytes = h->free_bytes;
+    out->free_bytes = h->free_bytes + h->front_bytes;
+    out->cached_bytes = h->front_bytes;
     out->blocks = h->blocks;
     out->holes = h->holes;
     out->largest_hole = (size_t)idx_largest_g(h) * HH_GRANULE;
@@ -722,11 +871,23 @@ static bool layout_plan(layout *l, void *mem, size_t size, size_t max_span)
     return l->control >= start && l->base < stop && l->end >= l->base + HH_MIN_BLOCK;
 }
 
+/* The front is off in strict mode and in the modes that hunt corruption
+ * (a cached block is neither poisoned nor merged); it holds at most
+ * HH_FRONT_BYTES, and at most a sixteenth of the initial heap. */
+static void front_setup(hh_heap *h, size_t span)
+{
+    bool off = (h->flags & (HH_STRICT | HH_POISON | HH_CHECK_ALWAYS)) != 0;
+    h->front_max_g = off ? 0 : HH_FRONT_MAX_G;
+    h->front_limit = off ? 0 : min_size(HH_FRONT_BYTES, span / 16);
+    for (uint32_t g = 0; g < FRONT_LISTS; g++)
+        h->front_head[g] = HH_NIL;
+}
+
 static bool options_valid(const hh_options *o, size_t size)
 {
     if ((o->lock == NULL) != (o->unlock == NULL))
         return false;
-    if (o->flags & ~(uint32_t)(HH_CHECK_ALWAYS | HH_POISON))
+    if (o->flags & ~(uint32_t)(HH_CHECK_ALWAYS | HH_POISON | HH_STRICT))
         return false;
     if (o->max_size && (o->max_size < size || !o->grow || o->max_size > HH_MAX_SPAN))
         return false;
@@ -744,6 +905,7 @@ hh_heap *hh_init(void *mem, size_t size, const hh_options *opt)
     hh_heap *h = (hh_heap *)l.control;
     memset(h, 0, sizeof *h);
     h->key = o->key ? o->key : HH_DEFAULT_KEY;
+    h->key2 = tag_key2(h->key);
     h->magic = HH_MAGIC ^ h->key;
     h->flags = o->flags;
     h->mem = mem;
@@ -756,10 +918,12 @@ hh_heap *hh_init(void *mem, size_t size, const hh_options *opt)
     h->ctx = o->ctx;
     h->limit_end = o->max_size ? (char *)(align_down((uintptr_t)mem + o->max_size, HH_GRANULE) - HH_TAG_BYTES)
                                : (char *)l.end;
+    front_setup(h, (size_t)(l.end - l.base));
     idx_init(h, (void *)l.storage, l.storage_bytes);
     fence_write(h, heap_prologue(h), HH_NIL);
     heap_set_end(h, (char *)l.end);
     h->floor_end = h->end;
+    control_reseal(h);
     h->trim_keep = HH_TRIM_KEEP;
     hole_link(h, heap_first(h), (size_t)(l.end - l.base));
     return h;

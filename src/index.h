@@ -1,10 +1,17 @@
 /*
  * The hole index: every hole, ordered by (size, position), for exact best fit.
  * Two implementations behind this interface, chosen at build time:
- *   index_fast.c  (default)          balanced trees in the holes, O(log n)
+ *   index_fast.c  (default)          binary tries in the holes, O(key bits)
  *   index_table.c (-DHH_INDEX_TABLE)  the seed's ordered table, O(n) insert/remove
  * Rules for callers: a hole is inserted after its tags are written as a hole,
- * and removed before its tags change. Keys are (size in granules, position).
+ * and removed before its tags change; the caller has verified the hole's own
+ * tags (span_sound). Keys are (size in granules, position).
+ *
+ * Neither index trusts what it reads in the holes: a link is bounds-checked
+ * and its node's tree checked before it is followed, and every node the index
+ * writes into is first verified to be a sealed hole of the tree it belongs to
+ * (I10). A failure is reported (HH_E_INDEX), the damaged tree is set aside
+ * (no hole in it is handed out or linked again) and the call fails.
  */
 #ifndef HH_INDEX_H
 #define HH_INDEX_H
@@ -19,34 +26,34 @@ struct tag;
 
 /* A hole's first 16 payload bytes, for the index's own use. */
 typedef struct idx_node {
-    uint32_t left, right, parent; /* positions (granules from base), HH_NIL if none */
-    uint32_t meta;                /* implementation-defined (balance, height, ...) */
+    uint32_t child[2]; /* positions (granules from base), HH_NIL if none */
+    uint32_t parent;   /* HH_NIL for a root */
+    uint32_t tree;     /* the tree that holds it */
 } idx_node;
 
 #ifdef HH_INDEX_TABLE
 typedef struct idx_state {
     uint32_t *slots; /* positions of holes, sorted by (size, position) */
     size_t count, capacity;
+    bool broken;     /* a slot failed validation: no more best fits */
 } idx_state;
 #else
 /* Exact-size bins for the small holes: bin b holds the holes of 2 + b granules
- * (the default 64 bins: 32 bytes up to 1040). A multiple of 32 (the bitmap's
- * word), at least 32. */
+ * (the default 64 bins: 32 bytes up to 1040). A multiple of 32, at least 32. */
 #ifndef HH_INDEX_BINS
 #define HH_INDEX_BINS 64u
 #endif
-
-typedef struct idx_bin {
-    uint32_t root; /* AVL tree of this size's holes, by position; HH_NIL if empty */
-    uint32_t min;  /* its lowest position (leftmost node), HH_NIL if empty */
-} idx_bin;
+/* Larger holes: four size classes per power of two, 2^5 up to 2^30 granules. */
+#define IDX_CLASSES 100u
+#define IDX_TREES (HH_INDEX_BINS + IDX_CLASSES)
+#define IDX_MAP_WORDS ((IDX_TREES + 31u) / 32u)
 
 typedef struct idx_state {
-    uint32_t root;  /* the large holes' tree, by (size, position); HH_NIL if empty */
-    uint32_t last;  /* its largest key's hole (rightmost), HH_NIL if empty */
-    size_t count;   /* holes in the bins and the large tree */
-    uint32_t bin_map[HH_INDEX_BINS / 32]; /* bit b (of word b/32) set iff bins[b] is not empty */
-    idx_bin bins[HH_INDEX_BINS];
+    uint32_t root[IDX_TREES];      /* each tree's root, HH_NIL if empty */
+    uint32_t map[IDX_MAP_WORDS];   /* bit t set iff tree t is in use and not empty */
+    uint32_t broken[IDX_MAP_WORDS]; /* bit t set iff tree t failed validation */
+    uint32_t pos_bits;             /* bits of the highest position growth can reach */
+    size_t count;                  /* holes in the index */
 } idx_state;
 #endif
 
@@ -55,27 +62,20 @@ typedef struct idx_state {
 size_t idx_storage_bytes(size_t max_span);
 void idx_init(hh_heap *h, void *storage, size_t storage_bytes);
 
-/* A hole's index entry, saved before its tags or node may be overwritten. */
-typedef struct idx_entry {
-    uint32_t pos, size_g; /* its key */
-    idx_node node;        /* a copy of its node */
-} idx_entry;
-
-void idx_insert(hh_heap *h, struct tag *hole);
-void idx_remove(hh_heap *h, struct tag *hole);
-/* The hole saved in `old` is now `hole` (tags written; a new size, and maybe a
- * new position, as when a split or merge reshapes it): move its entry there.
- * O(1) when the new key keeps its place in the order, else a remove and an
- * insert. The old node's bytes need not be intact any more. */
-void idx_replace(hh_heap *h, const idx_entry *old, struct tag *hole);
-/* The smallest hole of at least size_g granules, lowest position among equals; NULL if none. */
+/* false (reported, tree set aside) when the index is found damaged: the
+ * caller then leaves the heap as it is. */
+bool idx_insert(hh_heap *h, struct tag *hole);
+bool idx_remove(hh_heap *h, struct tag *hole);
+/* The smallest hole of at least size_g granules, lowest position among
+ * equals; NULL if none. The hole returned is not yet verified: the caller
+ * checks its tags before using it. */
 struct tag *idx_best_fit(hh_heap *h, uint32_t size_g);
 
 size_t idx_count(const hh_heap *h);
 uint32_t idx_largest_g(const hh_heap *h); /* granules of the largest hole, 0 if none */
 bool idx_contains(const hh_heap *h, const struct tag *hole);
-/* Check the index's own structure (order, links, balance, count) without
- * trusting it: every position is bounds-checked before use. 0 or HH_E_INDEX. */
+/* Check the index's own structure (order, links, count) without trusting it:
+ * every position is bounds-checked before use. 0 or HH_E_INDEX. */
 int idx_verify(const hh_heap *h, hh_problem *out);
 
 #endif /* HH_INDEX_H */

@@ -1,58 +1,90 @@
 /*
- * The fast hole index: AVL trees threaded through the holes themselves.
+ * The fast hole index: binary tries threaded through the holes themselves.
  *
  * Every hole in the index carries its node in its first 16 payload bytes:
  *
- *   hole: | header | left | right | parent | height | ... rest of hole ... | footer |
+ *   hole: | header | child[0] | child[1] | parent | tree | ... rest of hole ... | footer |
  *
- * Links are positions (granules from h->base), HH_NIL for none; meta is the
- * node's height (a leaf has height 1).
+ * Links are positions (granules from h->base), HH_NIL for none.
  *
- * Small holes (2 .. 1 + HH_INDEX_BINS granules) sit in exact-size bins:
+ * Trees. Holes of 2 .. 1 + HH_INDEX_BINS granules sit in exact-size bins
+ * (tree b holds the holes of 2 + b granules); larger ones in size classes,
+ * four per power of two (tree HH_INDEX_BINS + c). A bitmap says which trees
+ * are not empty, so the first tree that can serve a request is one
+ * count-trailing-zeros away.
  *
- *   bin_map  |0|1|1|0|...|        bit b: bin b is not empty
- *   bins[b]  root -> AVL tree of the holes of 2 + b granules, by position
- *            min  -> its leftmost node, the lowest position
+ * Each tree is a binary trie (a digital search tree, as dlmalloc's treebins)
+ * on a key that is unique per hole: the position in a bin (all its sizes are
+ * equal), (size - class base, position) in a class. A node sits anywhere on
+ * the path its key's bits spell from the top bit down: at depth d its
+ * subtree holds exactly the keys that share its path's first d bits, the
+ * keys with a 0 next on the left, those with a 1 on the right:
  *
- * Within a bin every size is the same, so the position alone orders it (no
- * tag reads to compare) and the bin's best fit is its cached min. Larger holes
- * sit in one tree keyed by (size_g, pos), packed as size_g << 32 | pos, whose
- * rightmost node is cached in `last`. The best fit for n granules is the min
- * of the first non-empty bin >= n (a count-trailing-zeros on the bitmap), else
- * the leftmost key >= (n, 0) of the large tree: the smallest hole that fits,
- * the lowest address among equal sizes.
+ *            A (any key)           keys under B:  0...
+ *           / \                    keys under C:  1...
+ *          B   C                   keys under D:  10..
+ *             /
+ *            D
  *
- * Insert, remove and best fit are O(log holes) in the worst case: an AVL tree
- * of n nodes is at most 1.44 log2(n + 2) high, every operation walks one
- * root-to-leaf path of one tree and retraces it once, and the bitmap has
- * HH_INDEX_BINS / 32 words. No storage besides the holes and idx_state.
+ * So there is no rebalancing, and the depth is bounded by the key's width
+ * (pos_bits, plus the class's size bits): O(log span) per operation, whatever
+ * the order of inserts. The smallest key of a subtree is found walking down
+ * its left edge (right only where there is no left child), remembering the
+ * smallest key seen; the smallest key >= a bound is the smaller of the
+ * fitting keys met on the bound's own path and the smallest key of the
+ * deepest right subtree that path passed by. Removing a node puts a leaf of
+ * its subtree in its place.
+ *
+ * Nothing read from a hole is trusted: before a link is followed it must
+ * name a node inside the heap whose tree is this tree and whose parent link
+ * points back (I10a, I10c); every node the index writes into, and every hole
+ * it hands out, is first verified to be a sealed hole of this tree (I3-I6,
+ * I10a). A failure sets the tree aside and is reported (HH_E_INDEX).
  */
 #ifndef HH_INDEX_TABLE
 
 #include "index.h"
 #include "tag.h"
 
-/* An AVL tree of height 48 needs more than 2^32 nodes: no heap holds that many
- * holes, so a deeper walk means a corrupted tree (a cycle, a forged link). */
-#define IDX_MAX_HEIGHT 48u
-
 #define IDX_MIN_G (HH_MIN_BLOCK / HH_GRANULE)   /* the smallest hole: bin 0 */
-#define IDX_LARGE_G (IDX_MIN_G + HH_INDEX_BINS) /* the smallest hole of the large tree */
-#define IDX_MAP_WORDS (HH_INDEX_BINS / 32u)
+#define IDX_LARGE_G (IDX_MIN_G + HH_INDEX_BINS) /* the smallest hole of the classes */
+#define IDX_FL0 5u                              /* classes start at 2^5 granules */
+#define IDX_MAX_DEPTH 64u                       /* no key is wider: deeper is a cycle */
+#define IDX_BAD 0xFFFFFFFEu                     /* a walk met damage (never a position) */
 
 _Static_assert(HH_INDEX_BINS >= 32 && HH_INDEX_BINS % 32 == 0, "bins fill whole bitmap words");
-_Static_assert(IDX_LARGE_G < 0x10000u, "bin sizes stay far below any heap's span");
+_Static_assert(IDX_LARGE_G > (1u << IDX_FL0), "the classes begin above the first class base");
+_Static_assert((IDX_CLASSES / 4u) + IDX_FL0 >= 30u, "classes reach the largest block");
 
-/* ---- keys and nodes ---- */
+/* ---- trees, classes and keys ---- */
 
-static inline uint64_t idx_key(uint32_t size_g, uint32_t pos)
+static inline uint32_t idx_fls(uint32_t x) { return 31u - (uint32_t)__builtin_clz(x); }
+static inline bool idx_is_bin(uint32_t t) { return t < HH_INDEX_BINS; }
+
+/* The tree of a hole of size_g >= IDX_MIN_G granules (IDX_TREES or more for
+ * a size no heap can hold). */
+static inline uint32_t idx_tree_of(uint32_t size_g)
 {
-    return (uint64_t)size_g << 32 | pos;
+    if (size_g < IDX_LARGE_G)
+        return size_g - IDX_MIN_G;
+    uint32_t fl = idx_fls(size_g);
+    return HH_INDEX_BINS + (fl - IDX_FL0) * 4u + ((size_g >> (fl - 2u)) & 3u);
 }
 
-static inline uint64_t idx_key_of(const hh_heap *h, uint32_t pos)
+/* A class's sizes: [lo, lo + 2^width_bits). */
+static inline uint32_t idx_class_bits(uint32_t t) { return (t - HH_INDEX_BINS) / 4u + IDX_FL0 - 2u; }
+static inline uint32_t idx_class_lo(uint32_t t) { return (4u + (t - HH_INDEX_BINS) % 4u) << idx_class_bits(t); }
+
+static inline uint32_t idx_key_bits(const hh_heap *h, uint32_t t)
 {
-    return idx_key(tag_size_g(block_at(h, pos)), pos);
+    return h->idx.pos_bits + (idx_is_bin(t) ? 0u : idx_class_bits(t));
+}
+
+static inline uint64_t idx_key(const hh_heap *h, uint32_t t, uint32_t size_g, uint32_t pos)
+{
+    if (idx_is_bin(t))
+        return pos;
+    return (uint64_t)(size_g - idx_class_lo(t)) << h->idx.pos_bits | pos;
 }
 
 static inline idx_node *idx_node_at(const hh_heap *h, uint32_t pos)
@@ -60,362 +92,315 @@ static inline idx_node *idx_node_at(const hh_heap *h, uint32_t pos)
     return (idx_node *)block_payload(block_at(h, pos));
 }
 
-static inline uint32_t idx_left(const hh_heap *h, uint32_t pos) { return idx_node_at(h, pos)->left; }
-static inline uint32_t idx_right(const hh_heap *h, uint32_t pos) { return idx_node_at(h, pos)->right; }
-static inline uint32_t idx_parent(const hh_heap *h, uint32_t pos) { return idx_node_at(h, pos)->parent; }
-
-static inline uint32_t idx_height(const hh_heap *h, uint32_t pos)
+static inline uint64_t idx_key_at(const hh_heap *h, uint32_t t, uint32_t pos)
 {
-    return pos == HH_NIL ? 0 : idx_node_at(h, pos)->meta;
+    return idx_is_bin(t) ? pos : idx_key(h, t, tag_size_g(block_at(h, pos)), pos);
 }
 
-static inline void idx_set_parent(hh_heap *h, uint32_t pos, uint32_t parent)
+/* ---- the bitmap ---- */
+
+static inline uint32_t idx_bit(uint32_t t) { return 1u << (t % 32u); }
+static inline bool idx_map_has(const hh_heap *h, uint32_t t) { return (h->idx.map[t / 32u] & idx_bit(t)) != 0; }
+static inline bool idx_is_broken(const hh_heap *h, uint32_t t) { return (h->idx.broken[t / 32u] & idx_bit(t)) != 0; }
+
+static void idx_map_update(hh_heap *h, uint32_t t)
 {
-    if (pos != HH_NIL)
-        idx_node_at(h, pos)->parent = parent;
+    if (h->idx.root[t] != HH_NIL && !idx_is_broken(h, t))
+        h->idx.map[t / 32u] |= idx_bit(t);
+    else
+        h->idx.map[t / 32u] &= ~idx_bit(t);
 }
 
-static inline uint32_t idx_max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
-
-static inline void idx_update_height(hh_heap *h, uint32_t pos)
+/* The first tree >= t in use, IDX_TREES if none. */
+static uint32_t idx_first_tree_from(const hh_heap *h, uint32_t t)
 {
-    idx_node *n = idx_node_at(h, pos);
-    n->meta = 1 + idx_max_u32(idx_height(h, n->left), idx_height(h, n->right));
-}
-
-/* ---- bins: which one, and the bitmap ---- */
-
-/* The bin of a hole of size_g granules; HH_INDEX_BINS or more means the large
- * tree (a size below IDX_MIN_G wraps around to a huge number: never a bin). */
-static inline uint32_t idx_bin_of(uint32_t size_g) { return size_g - IDX_MIN_G; }
-static inline bool idx_is_bin(uint32_t bin) { return bin < HH_INDEX_BINS; }
-
-static inline void idx_map_set(hh_heap *h, uint32_t bin)
-{
-    h->idx.bin_map[bin / 32] |= 1u << (bin % 32);
-}
-static inline void idx_map_clear(hh_heap *h, uint32_t bin)
-{
-    h->idx.bin_map[bin / 32] &= ~(1u << (bin % 32));
-}
-
-static inline bool idx_map_has(const hh_heap *h, uint32_t bin)
-{
-    return (h->idx.bin_map[bin / 32] >> (bin % 32) & 1u) != 0;
-}
-
-/* The first non-empty bin >= bin, HH_INDEX_BINS if none. 32-bit words, so
- * __builtin_ctz is one instruction on every target (no libgcc helper). */
-static uint32_t idx_first_bin_from(const hh_heap *h, uint32_t bin)
-{
-    uint32_t word = bin / 32;
-    uint32_t bits = h->idx.bin_map[word] & (~0u << (bin % 32));
-
+    if (t >= IDX_TREES)
+        return IDX_TREES;
+    uint32_t word = t / 32u;
+    uint32_t bits = h->idx.map[word] & (~0u << (t % 32u));
     while (bits == 0) {
         if (++word == IDX_MAP_WORDS)
-            return HH_INDEX_BINS;
-        bits = h->idx.bin_map[word];
+            return IDX_TREES;
+        bits = h->idx.map[word];
     }
-    return word * 32 + (uint32_t)__builtin_ctz(bits);
+    return word * 32u + (uint32_t)__builtin_ctz(bits);
 }
 
-/* The last non-empty bin, HH_INDEX_BINS if none. */
-static uint32_t idx_last_bin(const hh_heap *h)
+/* The last tree in use, IDX_TREES if none. */
+static uint32_t idx_last_tree(const hh_heap *h)
 {
     for (uint32_t word = IDX_MAP_WORDS; word-- > 0;)
-        if (h->idx.bin_map[word] != 0)
-            return word * 32 + 31 - (uint32_t)__builtin_clz(h->idx.bin_map[word]);
-    return HH_INDEX_BINS;
+        if (h->idx.map[word] != 0)
+            return word * 32u + 31u - (uint32_t)__builtin_clz(h->idx.map[word]);
+    return IDX_TREES;
 }
 
-/* The root link of the tree that holds holes of size_g granules. */
-static inline uint32_t *idx_root_for(hh_heap *h, uint32_t size_g)
+/* ---- validation ---- */
+
+/* A link followed from `from` (HH_NIL: a root) to pos in tree t: pos inside
+ * the heap, its node of tree t, naming `from` as its parent (I10a, I10c). */
+static inline bool idx_link_ok(const hh_heap *h, uint32_t pos, uint32_t from, uint32_t t)
 {
-    uint32_t bin = idx_bin_of(size_g);
-    return idx_is_bin(bin) ? &h->idx.bins[bin].root : &h->idx.root;
+    if (pos >= heap_span_g(h))
+        return false;
+    const idx_node *n = idx_node_at(h, pos);
+    return n->tree == t && n->parent == from;
 }
 
-/* ---- one AVL tree, whichever root it hangs from ---- */
-
-/* Point whatever referred to old (parent's link, or the root) at new. */
-static void idx_replace_child(hh_heap *h, uint32_t *root, uint32_t parent, uint32_t old, uint32_t new_child)
+/* A node the index is about to write into or hand out: a sealed hole inside
+ * the heap whose size belongs to tree t, its node marked as tree t (I10a). */
+static inline bool idx_hole_ok(const hh_heap *h, uint32_t pos, uint32_t t)
 {
-    if (parent == HH_NIL)
-        *root = new_child;
-    else if (idx_left(h, parent) == old)
-        idx_node_at(h, parent)->left = new_child;
-    else
-        idx_node_at(h, parent)->right = new_child;
+    if (!span_sound(h, pos))
+        return false;
+    const tag *b = block_at(h, pos);
+    return tag_is_hole(b) && idx_tree_of(tag_size_g(b)) == t && idx_node_at(h, pos)->tree == t;
 }
 
-/*      x              y
- *     / \            / \
- *    a   y    =>    x   c
- *       / \        / \
- *      b   c      a   b
- */
-static uint32_t idx_rotate_left(hh_heap *h, uint32_t *root, uint32_t x)
+/* Set tree t aside (nothing in it is handed out or linked again) and report. */
+static bool idx_damaged(hh_heap *h, uint32_t t, const void *where, const char *what)
 {
-    idx_node *xn = idx_node_at(h, x);
-    uint32_t y = xn->right;
-    idx_node *yn = idx_node_at(h, y);
-
-    xn->right = yn->left;
-    idx_set_parent(h, yn->left, x);
-    yn->parent = xn->parent;
-    idx_replace_child(h, root, xn->parent, x, y);
-    yn->left = x;
-    xn->parent = y;
-    idx_update_height(h, x);
-    idx_update_height(h, y);
-    return y;
-}
-
-/* The mirror image of idx_rotate_left. */
-static uint32_t idx_rotate_right(hh_heap *h, uint32_t *root, uint32_t x)
-{
-    idx_node *xn = idx_node_at(h, x);
-    uint32_t y = xn->left;
-    idx_node *yn = idx_node_at(h, y);
-
-    xn->left = yn->right;
-    idx_set_parent(h, yn->right, x);
-    yn->parent = xn->parent;
-    idx_replace_child(h, root, xn->parent, x, y);
-    yn->right = x;
-    xn->parent = y;
-    idx_update_height(h, x);
-    idx_update_height(h, y);
-    return y;
-}
-
-/* Height of the left subtree minus that of the right one. */
-static inline int32_t idx_balance(const hh_heap *h, uint32_t pos)
-{
-    return (int32_t)idx_height(h, idx_left(h, pos)) - (int32_t)idx_height(h, idx_right(h, pos));
-}
-
-/* Restore |balance| <= 1 at pos with one or two rotations; returns the
- * subtree's new root. */
-static uint32_t idx_rebalance(hh_heap *h, uint32_t *root, uint32_t pos)
-{
-    int32_t balance = idx_balance(h, pos);
-
-    if (balance > 1) {
-        if (idx_balance(h, idx_left(h, pos)) < 0)
-            idx_rotate_left(h, root, idx_left(h, pos));
-        return idx_rotate_right(h, root, pos);
+    if (t < IDX_TREES) {
+        h->idx.broken[t / 32u] |= idx_bit(t);
+        idx_map_update(h, t);
     }
-    if (balance < -1) {
-        if (idx_balance(h, idx_right(h, pos)) > 0)
-            idx_rotate_right(h, root, idx_right(h, pos));
-        return idx_rotate_left(h, root, pos);
-    }
-    idx_update_height(h, pos);
-    return pos;
+    heap_report(h, HH_E_INDEX, where, what);
+    return false;
 }
 
-/* Fix heights and balance from pos upwards. Ancestors depend only on the
- * height of the subtree below them: once a subtree (rotated or not) keeps the
- * height it had, nothing above changes and the walk stops. */
-static void idx_retrace(hh_heap *h, uint32_t *root, uint32_t pos)
+static const char idx_broken_link[] = "index link broken: a write after free into a hole's first 16 bytes?";
+
+/* ---- walks ---- */
+
+/* The smallest key under start (reached from parent), IDX_BAD on damage. */
+static uint32_t idx_min_from(const hh_heap *h, uint32_t t, uint32_t start, uint32_t parent)
 {
-    while (pos != HH_NIL) {
-        idx_node *n = idx_node_at(h, pos);
-        uint32_t before = n->meta;
-        uint32_t hl = idx_height(h, n->left), hr = idx_height(h, n->right);
-
-        if (hl > hr + 1 || hr > hl + 1) {
-            uint32_t top = idx_rebalance(h, root, pos);
-            if (idx_height(h, top) == before)
-                return;
-            pos = idx_parent(h, top);
-        } else {
-            n->meta = 1 + idx_max_u32(hl, hr); /* balanced here: only the height may change */
-            if (n->meta == before)
-                return;
-            pos = n->parent;
-        }
-    }
-}
-
-/* Hang pos as a new leaf at *link under parent, and rebalance. */
-static void idx_attach_leaf(hh_heap *h, uint32_t *root, uint32_t *link, uint32_t pos, uint32_t parent)
-{
-    idx_node *n = idx_node_at(h, pos);
-    n->left = HH_NIL;
-    n->right = HH_NIL;
-    n->parent = parent;
-    n->meta = 1;
-    *link = pos;
-    h->idx.count++;
-    idx_retrace(h, root, parent);
-}
-
-static uint32_t idx_leftmost(const hh_heap *h, uint32_t pos)
-{
-    while (idx_left(h, pos) != HH_NIL)
-        pos = idx_left(h, pos);
-    return pos;
-}
-
-static uint32_t idx_rightmost(const hh_heap *h, uint32_t pos)
-{
-    while (idx_right(h, pos) != HH_NIL)
-        pos = idx_right(h, pos);
-    return pos;
-}
-
-/* The rightmost node has no right child: its predecessor is the rightmost of
- * its left subtree (in an AVL tree, that lone child itself), else its parent. */
-static uint32_t idx_predecessor_of_last(const hh_heap *h, uint32_t last)
-{
-    uint32_t left = idx_left(h, last);
-    return left != HH_NIL ? idx_rightmost(h, left) : idx_parent(h, last);
-}
-
-/* The mirror image: the successor of the leftmost node. */
-static uint32_t idx_successor_of_first(const hh_heap *h, uint32_t first)
-{
-    uint32_t right = idx_right(h, first);
-    return right != HH_NIL ? idx_leftmost(h, right) : idx_parent(h, first);
-}
-
-/* Unlink a node with at most one child; returns where retracing starts. */
-static uint32_t idx_unlink_simple(hh_heap *h, uint32_t *root, uint32_t z)
-{
-    idx_node *zn = idx_node_at(h, z);
-    uint32_t child = zn->left != HH_NIL ? zn->left : zn->right;
-
-    idx_replace_child(h, root, zn->parent, z, child);
-    idx_set_parent(h, child, zn->parent);
-    return zn->parent;
-}
-
-/* Unlink a node with two children by moving its successor y into its place
- * (nodes live in the holes, so links move, not keys); returns where
- * retracing starts. */
-static uint32_t idx_unlink_inner(hh_heap *h, uint32_t *root, uint32_t z)
-{
-    idx_node *zn = idx_node_at(h, z);
-    uint32_t y = idx_leftmost(h, zn->right);
-    idx_node *yn = idx_node_at(h, y);
-    uint32_t start = y;
-
-    if (yn->parent != z) {
-        start = yn->parent;
-        idx_replace_child(h, root, yn->parent, y, yn->right);
-        idx_set_parent(h, yn->right, yn->parent);
-        yn->right = zn->right;
-        idx_set_parent(h, zn->right, y);
-    }
-    yn->left = zn->left;
-    idx_set_parent(h, zn->left, y);
-    yn->parent = zn->parent;
-    idx_replace_child(h, root, zn->parent, z, y);
-    yn->meta = zn->meta; /* y now stands where z stood, at z's height */
-    return start;
-}
-
-/* Take z out of the tree at *root (links only: no key is read). */
-static void idx_tree_remove(hh_heap *h, uint32_t *root, uint32_t z)
-{
-    idx_node *zn = idx_node_at(h, z);
-    uint32_t start;
-
-    if (zn->left == HH_NIL || zn->right == HH_NIL)
-        start = idx_unlink_simple(h, root, z);
-    else
-        start = idx_unlink_inner(h, root, z);
-    zn->left = zn->right = zn->parent = HH_NIL;
-    zn->meta = 0;
-    h->idx.count--;
-    idx_retrace(h, root, start);
-}
-
-/* ---- the bins and the large tree ---- */
-
-static void idx_bin_insert(hh_heap *h, uint32_t bin, uint32_t pos)
-{
-    idx_bin *b = &h->idx.bins[bin];
-    uint32_t parent = HH_NIL;
-    uint32_t *link = &b->root;
-
-    while (*link != HH_NIL) {
-        if (pos == *link)
-            return; /* already present: keep the tree intact */
-        parent = *link;
-        link = pos < parent ? &idx_node_at(h, parent)->left : &idx_node_at(h, parent)->right;
-    }
-    if (b->min == HH_NIL)
-        idx_map_set(h, bin);
-    if (b->min == HH_NIL || pos < b->min)
-        b->min = pos;
-    idx_attach_leaf(h, &b->root, link, pos, parent);
-}
-
-static void idx_bin_remove(hh_heap *h, uint32_t bin, uint32_t z)
-{
-    idx_bin *b = &h->idx.bins[bin];
-
-    if (z == b->min)
-        b->min = idx_successor_of_first(h, z);
-    idx_tree_remove(h, &b->root, z);
-    if (b->root == HH_NIL)
-        idx_map_clear(h, bin);
-}
-
-static void idx_large_insert(hh_heap *h, uint32_t pos)
-{
-    uint64_t key = idx_key_of(h, pos);
-    uint32_t parent = HH_NIL;
-    uint32_t *link = &h->idx.root;
-
-    while (*link != HH_NIL) {
-        uint64_t here = idx_key_of(h, *link);
-        if (key == here)
-            return; /* already present: keep the tree intact */
-        parent = *link;
-        link = key < here ? &idx_node_at(h, parent)->left : &idx_node_at(h, parent)->right;
-    }
-    if (h->idx.last == HH_NIL || key > idx_key_of(h, h->idx.last))
-        h->idx.last = pos;
-    idx_attach_leaf(h, &h->idx.root, link, pos, parent);
-}
-
-static void idx_large_remove(hh_heap *h, uint32_t z)
-{
-    if (z == h->idx.last)
-        h->idx.last = idx_predecessor_of_last(h, z);
-    idx_tree_remove(h, &h->idx.root, z);
-}
-
-/* The leftmost key >= (size_g, 0) in the large tree, HH_NIL if none. */
-static uint32_t idx_large_best_fit(const hh_heap *h, uint32_t size_g)
-{
-    uint64_t want = idx_key(size_g, 0);
-    uint32_t pos = h->idx.root;
     uint32_t best = HH_NIL;
-
-    while (pos != HH_NIL) {
-        if (idx_key_of(h, pos) >= want) {
-            best = pos;
-            pos = idx_left(h, pos);
-        } else {
-            pos = idx_right(h, pos);
+    uint64_t best_key = UINT64_MAX;
+    uint32_t cur = start;
+    for (uint32_t depth = 0; depth < IDX_MAX_DEPTH; depth++) {
+        if (!idx_link_ok(h, cur, parent, t))
+            return IDX_BAD;
+        uint64_t key = idx_key_at(h, t, cur);
+        if (key < best_key) {
+            best = cur;
+            best_key = key;
         }
+        const idx_node *n = idx_node_at(h, cur);
+        uint32_t next = n->child[0] != HH_NIL ? n->child[0] : n->child[1];
+        if (next == HH_NIL)
+            return best;
+        parent = cur;
+        cur = next;
     }
+    return IDX_BAD;
+}
+
+/* The largest key under the root of t, IDX_BAD on damage. */
+static uint32_t idx_max(const hh_heap *h, uint32_t t)
+{
+    uint32_t best = HH_NIL, parent = HH_NIL, cur = h->idx.root[t];
+    uint64_t best_key = 0;
+    for (uint32_t depth = 0; depth < IDX_MAX_DEPTH; depth++) {
+        if (!idx_link_ok(h, cur, parent, t))
+            return IDX_BAD;
+        uint64_t key = idx_key_at(h, t, cur);
+        if (best == HH_NIL || key > best_key) {
+            best = cur;
+            best_key = key;
+        }
+        const idx_node *n = idx_node_at(h, cur);
+        uint32_t next = n->child[1] != HH_NIL ? n->child[1] : n->child[0];
+        if (next == HH_NIL)
+            return best;
+        parent = cur;
+        cur = next;
+    }
+    return IDX_BAD;
+}
+
+/* The smallest key >= want in tree t: the best fitting key on want's own
+ * path, or the smallest key of the deepest right subtree that path passed
+ * by, whichever is smaller. HH_NIL if none, IDX_BAD on damage. */
+static uint32_t idx_lower_bound(const hh_heap *h, uint32_t t, uint64_t want)
+{
+    uint32_t cur = h->idx.root[t], parent = HH_NIL, best = HH_NIL, rst = HH_NIL, rst_parent = HH_NIL;
+    uint64_t best_key = UINT64_MAX;
+    for (uint32_t bit = idx_key_bits(h, t); cur != HH_NIL; bit--) {
+        if (!idx_link_ok(h, cur, parent, t))
+            return IDX_BAD;
+        uint64_t key = idx_key_at(h, t, cur);
+        if (key >= want && key < best_key) {
+            best = cur;
+            best_key = key;
+        }
+        if (bit == 0 || key == want)
+            break;
+        const idx_node *n = idx_node_at(h, cur);
+        uint32_t dir = (uint32_t)(want >> (bit - 1u)) & 1u;
+        if (dir == 0 && n->child[1] != HH_NIL) {
+            rst = n->child[1];
+            rst_parent = cur;
+        }
+        parent = cur;
+        cur = n->child[dir];
+    }
+    if (rst == HH_NIL)
+        return best;
+    uint32_t m = idx_min_from(h, t, rst, rst_parent);
+    if (m == IDX_BAD || best == HH_NIL || idx_key_at(h, t, m) < best_key)
+        return m;
     return best;
 }
 
-/* Remove the node at z from the tree of holes of size_g granules. */
-static void idx_remove_sized(hh_heap *h, uint32_t size_g, uint32_t z)
+/* ---- insert and remove ---- */
+
+bool idx_insert(hh_heap *h, struct tag *hole)
 {
-    uint32_t bin = idx_bin_of(size_g);
-    if (idx_is_bin(bin))
-        idx_bin_remove(h, bin, z);
-    else
-        idx_large_remove(h, z);
+    uint32_t pos = block_pos(h, hole), size_g = tag_size_g(hole), t = idx_tree_of(size_g);
+    if (t >= IDX_TREES || idx_is_broken(h, t))
+        return false; /* set aside: the hole stays out of service */
+    uint64_t key = idx_key(h, t, size_g, pos);
+    uint32_t *link = &h->idx.root[t], parent = HH_NIL;
+    for (uint32_t bit = idx_key_bits(h, t); *link != HH_NIL; bit--) {
+        uint32_t cur = *link;
+        if (cur == pos || bit == 0 || !idx_link_ok(h, cur, parent, t))
+            return idx_damaged(h, t, link, idx_broken_link);
+        parent = cur;
+        link = &idx_node_at(h, cur)->child[(key >> (bit - 1u)) & 1u];
+    }
+    if (parent != HH_NIL && !idx_hole_ok(h, parent, t))
+        return idx_damaged(h, t, block_at(h, parent), "index node is not a sealed hole of its tree");
+    idx_node *n = idx_node_at(h, pos);
+    n->child[0] = n->child[1] = HH_NIL;
+    n->parent = parent;
+    n->tree = t;
+    *link = pos;
+    h->idx.count++;
+    idx_map_update(h, t);
+    return true;
+}
+
+/* The link that points at z (its parent's child, or the root), NULL when
+ * the parent is not a sound node of t pointing back at z. */
+static uint32_t *idx_link_to(hh_heap *h, uint32_t z, uint32_t t)
+{
+    uint32_t p = idx_node_at(h, z)->parent;
+    if (p == HH_NIL)
+        return h->idx.root[t] == z ? &h->idx.root[t] : NULL;
+    if (!idx_hole_ok(h, p, t))
+        return NULL;
+    idx_node *pn = idx_node_at(h, p);
+    return pn->child[0] == z ? &pn->child[0] : pn->child[1] == z ? &pn->child[1] : NULL;
+}
+
+/* Take a leaf of z's subtree off its parent (right-most path first); HH_NIL
+ * if z has no child, IDX_BAD on damage. */
+static uint32_t idx_take_leaf(hh_heap *h, uint32_t z, uint32_t t)
+{
+    uint32_t prev = HH_NIL, cur = z;
+    for (uint32_t depth = 0; depth < IDX_MAX_DEPTH; depth++) {
+        idx_node *n = idx_node_at(h, cur);
+        uint32_t next = n->child[1] != HH_NIL ? n->child[1] : n->child[0];
+        if (next == HH_NIL)
+            break;
+        if (!idx_link_ok(h, next, cur, t))
+            return IDX_BAD;
+        prev = cur;
+        cur = next;
+    }
+    if (cur == z)
+        return HH_NIL;
+    idx_node *leaf = idx_node_at(h, cur), *pn = idx_node_at(h, prev);
+    if (leaf->child[0] != HH_NIL || leaf->child[1] != HH_NIL || !idx_hole_ok(h, cur, t) ||
+        (prev != z && !idx_hole_ok(h, prev, t)))
+        return IDX_BAD;
+    pn->child[pn->child[1] == cur ? 1 : 0] = HH_NIL;
+    return cur;
+}
+
+/* Point z's children (already verified) at their new parent r. */
+static void idx_adopt(hh_heap *h, uint32_t r, const idx_node *from)
+{
+    idx_node *rn = idx_node_at(h, r);
+    for (int k = 0; k < 2; k++) {
+        rn->child[k] = from->child[k];
+        if (from->child[k] != HH_NIL)
+            idx_node_at(h, from->child[k])->parent = r;
+    }
+}
+
+/* z's children are nodes of t that point back at it and are sound holes. */
+static bool idx_children_ok(const hh_heap *h, uint32_t z, uint32_t t)
+{
+    const idx_node *zn = idx_node_at(h, z);
+    for (int k = 0; k < 2; k++) {
+        uint32_t c = zn->child[k];
+        if (c != HH_NIL && (!idx_link_ok(h, c, z, t) || !idx_hole_ok(h, c, t)))
+            return false;
+    }
+    return true;
+}
+
+bool idx_remove(hh_heap *h, struct tag *hole)
+{
+    uint32_t z = block_pos(h, hole), t = idx_tree_of(tag_size_g(hole));
+    if (t >= IDX_TREES || idx_is_broken(h, t) || idx_node_at(h, z)->tree != t)
+        return idx_damaged(h, t, hole, "hole to remove is not in its index tree");
+    uint32_t *link = idx_link_to(h, z, t);
+    if (!link || !idx_children_ok(h, z, t))
+        return idx_damaged(h, t, block_payload(hole), idx_broken_link);
+    uint32_t r = idx_take_leaf(h, z, t);
+    if (r == IDX_BAD)
+        return idx_damaged(h, t, block_payload(hole), idx_broken_link);
+    idx_node *zn = idx_node_at(h, z);
+    if (r != HH_NIL) {
+        idx_node_at(h, r)->parent = zn->parent;
+        idx_adopt(h, r, zn);
+    }
+    *link = r;
+    zn->child[0] = zn->child[1] = zn->parent = zn->tree = HH_NIL;
+    h->idx.count--;
+    idx_map_update(h, t);
+    return true;
+}
+
+/* ---- best fit ---- */
+
+/* The best hole in tree t for size_g granules (the smallest key >= (size_g,
+ * 0); in a tree wholly above size_g, its smallest), verified; HH_NIL if none,
+ * IDX_BAD (reported, tree set aside) on damage. */
+static uint32_t idx_fit_in(hh_heap *h, uint32_t t, uint32_t size_g, bool whole_tree)
+{
+    uint32_t pos = whole_tree ? idx_min_from(h, t, h->idx.root[t], HH_NIL)
+                              : idx_lower_bound(h, t, idx_key(h, t, size_g, 0));
+    if (pos == HH_NIL)
+        return HH_NIL;
+    if (pos == IDX_BAD || !idx_hole_ok(h, pos, t) || tag_size_g(block_at(h, pos)) < size_g) {
+        idx_damaged(h, t, &h->idx.root[t], idx_broken_link);
+        return IDX_BAD;
+    }
+    return pos;
+}
+
+struct tag *idx_best_fit(hh_heap *h, uint32_t size_g)
+{
+    if (size_g < IDX_MIN_G)
+        size_g = IDX_MIN_G;
+    uint32_t t = idx_tree_of(size_g);
+    if (t >= IDX_TREES)
+        return NULL;
+    uint32_t pos = HH_NIL;
+    if (!idx_is_bin(t) && idx_map_has(h, t))
+        pos = idx_fit_in(h, t, size_g, false);
+    if (pos == HH_NIL || pos == IDX_BAD) {
+        uint32_t from = idx_is_bin(t) ? t : t + 1u;
+        do { /* a damaged tree is set aside: the next one may serve */
+            from = idx_first_tree_from(h, from);
+            pos = from < IDX_TREES ? idx_fit_in(h, from, size_g, true) : HH_NIL;
+        } while (pos == IDX_BAD);
+    }
+    return pos == HH_NIL ? NULL : block_at(h, pos);
 }
 
 /* ---- the interface ---- */
@@ -430,152 +415,42 @@ void idx_init(hh_heap *h, void *storage, size_t storage_bytes)
 {
     (void)storage;
     (void)storage_bytes;
-    h->idx.root = HH_NIL;
-    h->idx.last = HH_NIL;
-    h->idx.count = 0;
+    for (uint32_t t = 0; t < IDX_TREES; t++)
+        h->idx.root[t] = HH_NIL;
     for (uint32_t w = 0; w < IDX_MAP_WORDS; w++)
-        h->idx.bin_map[w] = 0;
-    for (uint32_t b = 0; b < HH_INDEX_BINS; b++)
-        h->idx.bins[b].root = h->idx.bins[b].min = HH_NIL;
-}
-
-void idx_insert(hh_heap *h, struct tag *hole)
-{
-    uint32_t pos = block_pos(h, hole);
-    uint32_t bin = idx_bin_of(tag_size_g(hole));
-
-    if (idx_is_bin(bin))
-        idx_bin_insert(h, bin, pos);
-    else
-        idx_large_insert(h, pos);
-}
-
-void idx_remove(hh_heap *h, struct tag *hole)
-{
-    idx_remove_sized(h, tag_size_g(hole), block_pos(h, hole));
-}
-
-/* The in-order neighbours of pos within its tree (HH_NIL if none). */
-static uint32_t idx_prev(const hh_heap *h, uint32_t pos)
-{
-    if (idx_left(h, pos) != HH_NIL)
-        return idx_rightmost(h, idx_left(h, pos));
-    uint32_t up = idx_parent(h, pos);
-    while (up != HH_NIL && idx_left(h, up) == pos) {
-        pos = up;
-        up = idx_parent(h, up);
-    }
-    return up;
-}
-
-static uint32_t idx_next(const hh_heap *h, uint32_t pos)
-{
-    if (pos == h->idx.last)
-        return HH_NIL;
-    if (idx_right(h, pos) != HH_NIL)
-        return idx_leftmost(h, idx_right(h, pos));
-    uint32_t up = idx_parent(h, pos);
-    while (up != HH_NIL && idx_right(h, up) == pos) {
-        pos = up;
-        up = idx_parent(h, up);
-    }
-    return up;
-}
-
-/* Does the node at pos still sit between its in-order neighbours? (Within a
- * bin all sizes are equal, so the (size, pos) key orders a bin too.) */
-static bool idx_in_order(const hh_heap *h, uint32_t pos)
-{
-    uint64_t key = idx_key_of(h, pos);
-    uint32_t prev = idx_prev(h, pos), next = idx_next(h, pos);
-    return (prev == HH_NIL || idx_key_of(h, prev) < key) && (next == HH_NIL || key < idx_key_of(h, next));
-}
-
-/* Put the saved node at pos, in the tree of old's size, and point its parent,
- * children and the cached min or last at it. */
-static void idx_relocate(hh_heap *h, const idx_entry *old, uint32_t pos)
-{
-    idx_node *n = idx_node_at(h, pos);
-    uint32_t bin = idx_bin_of(old->size_g);
-
-    *n = old->node;
-    if (pos == old->pos)
-        return;
-    idx_replace_child(h, idx_root_for(h, old->size_g), n->parent, old->pos, pos);
-    idx_set_parent(h, n->left, pos);
-    idx_set_parent(h, n->right, pos);
-    if (idx_is_bin(bin) && h->idx.bins[bin].min == old->pos)
-        h->idx.bins[bin].min = pos;
-    if (h->idx.last == old->pos)
-        h->idx.last = pos;
-}
-
-/* Do holes of a and b granules share a tree (the same bin, or both large)? */
-static inline bool idx_same_tree(uint32_t a_g, uint32_t b_g)
-{
-    return a_g == b_g || (!idx_is_bin(idx_bin_of(a_g)) && !idx_is_bin(idx_bin_of(b_g)));
-}
-
-void idx_replace(hh_heap *h, const idx_entry *old, struct tag *hole)
-{
-    uint32_t pos = block_pos(h, hole);
-
-    idx_relocate(h, old, pos);
-    if (idx_same_tree(old->size_g, tag_size_g(hole)) && idx_in_order(h, pos))
-        return;
-    idx_remove_sized(h, old->size_g, pos);
-    idx_insert(h, hole);
-}
-
-struct tag *idx_best_fit(hh_heap *h, uint32_t size_g)
-{
-    uint32_t bin = size_g < IDX_MIN_G ? 0 : idx_bin_of(size_g);
-    uint32_t best;
-
-    if (idx_is_bin(bin)) {
-        bin = idx_first_bin_from(h, bin);
-        if (idx_is_bin(bin))
-            return block_at(h, h->idx.bins[bin].min);
-    }
-    best = idx_large_best_fit(h, size_g);
-    return best == HH_NIL ? NULL : block_at(h, best);
+        h->idx.map[w] = h->idx.broken[w] = 0;
+    h->idx.count = 0;
+    uint32_t max_pos = (uint32_t)((size_t)(h->limit_end - h->base) / HH_GRANULE);
+    h->idx.pos_bits = max_pos ? idx_fls(max_pos) + 1u : 1u;
 }
 
 size_t idx_count(const hh_heap *h) { return h->idx.count; }
 
-/* O(1): the large tree's largest key is cached in idx.last; without large
- * holes, the last non-empty bin says the size. */
+/* O(key bits): the last tree in use says the size, or its largest key does. */
 uint32_t idx_largest_g(const hh_heap *h)
 {
-    uint32_t bin;
-
-    if (h->idx.last != HH_NIL)
-        return tag_size_g(block_at(h, h->idx.last));
-    bin = idx_last_bin(h);
-    return idx_is_bin(bin) ? IDX_MIN_G + bin : 0;
-}
-
-static inline uint32_t idx_span_g(const hh_heap *h)
-{
-    return (uint32_t)((size_t)(h->end - h->base) / HH_GRANULE);
+    uint32_t t = idx_last_tree(h);
+    if (t >= IDX_TREES)
+        return 0;
+    if (idx_is_bin(t))
+        return IDX_MIN_G + t;
+    uint32_t pos = idx_max(h, t);
+    return pos == IDX_BAD ? 0 : tag_size_g(block_at(h, pos));
 }
 
 bool idx_contains(const hh_heap *h, const struct tag *hole)
 {
-    uint32_t want_pos = block_pos(h, hole);
-    uint32_t bin, pos;
-    uint64_t want;
-
-    if (want_pos >= idx_span_g(h))
+    uint32_t pos = block_pos(h, hole), size_g = tag_size_g(hole), t = idx_tree_of(size_g);
+    if (pos >= heap_span_g(h) || t >= IDX_TREES)
         return false;
-    want = idx_key_of(h, want_pos);
-    bin = idx_bin_of(tag_size_g(block_at(h, want_pos)));
-    pos = idx_is_bin(bin) ? h->idx.bins[bin].root : h->idx.root;
-    for (uint32_t depth = 0; pos != HH_NIL && depth < IDX_MAX_HEIGHT; depth++) {
-        uint64_t here = idx_is_bin(bin) ? idx_key(IDX_MIN_G + bin, pos) : idx_key_of(h, pos);
-        if (here == want)
-            return true; /* the key holds the position: this is the hole */
-        pos = want < here ? idx_left(h, pos) : idx_right(h, pos);
+    uint64_t key = idx_key(h, t, size_g, pos);
+    uint32_t cur = h->idx.root[t];
+    for (uint32_t bit = idx_key_bits(h, t); cur != HH_NIL && cur < heap_span_g(h); bit--) {
+        if (cur == pos)
+            return true;
+        if (bit == 0)
+            return false;
+        cur = idx_node_at(h, cur)->child[(key >> (bit - 1u)) & 1u];
     }
     return false;
 }
@@ -584,11 +459,8 @@ bool idx_contains(const hh_heap *h, const struct tag *hole)
 
 typedef struct idx_walk {
     const hh_heap *h;
-    uint32_t span_g;    /* positions must be below this */
-    uint32_t bin;       /* the bin being walked, HH_INDEX_BINS for the large tree */
-    size_t seen;        /* nodes visited so far, in all trees */
-    uint32_t first;     /* the leftmost node met in this tree */
-    uint32_t last;      /* the rightmost node met in this tree */
+    uint32_t tree;
+    size_t seen;
     hh_problem *out;
 } idx_walk;
 
@@ -602,148 +474,71 @@ static int idx_fail(idx_walk *w, const void *where, const char *what)
     return HH_E_INDEX;
 }
 
-/* I10g: a bin holds only its own size, the large tree only larger sizes. */
-static int idx_check_tree_size(idx_walk *w, const tag *t)
+/* The node at pos, reached from parent through a path that fixed the key's
+ * top bits to `prefix` (the bits set in `mask`), and its subtree. */
+static int idx_check_node(idx_walk *w, uint32_t pos, uint32_t parent, uint64_t prefix, uint64_t mask,
+                          uint32_t bit, const void *link)
 {
-    if (idx_is_bin(w->bin) && tag_size_g(t) != IDX_MIN_G + w->bin)
-        return idx_fail(w, t, "index bin holds a hole of another size");
-    if (!idx_is_bin(w->bin) && tag_size_g(t) < IDX_LARGE_G)
-        return idx_fail(w, t, "index large tree holds a small hole");
+    const hh_heap *h = w->h;
+    if (pos >= heap_span_g(h))
+        return idx_fail(w, link, "I10a: index link outside the heap");
+    if (!idx_hole_ok(h, pos, w->tree))
+        return idx_fail(w, block_at(h, pos), "I10a: index node is not a sealed hole of its tree");
+    const idx_node *n = idx_node_at(h, pos);
+    if (n->parent != parent)
+        return idx_fail(w, n, "I10c: index parent link wrong");
+    if ((idx_key_at(h, w->tree, pos) & mask) != prefix)
+        return idx_fail(w, n, "I10b: index node off its key's path");
+    if (++w->seen > h->idx.count)
+        return idx_fail(w, n, "I10e: index holds more nodes than its count");
+    for (uint32_t k = 0; k < 2; k++) {
+        if (n->child[k] == HH_NIL)
+            continue;
+        if (bit == 0)
+            return idx_fail(w, n, "I10d: index deeper than its key's width");
+        uint64_t b = (uint64_t)1 << (bit - 1u);
+        int rc = idx_check_node(w, n->child[k], pos, prefix | (k ? b : 0), mask | b, bit - 1u, &n->child[k]);
+        if (rc)
+            return rc;
+    }
     return 0;
 }
 
-/* I10a: a node is a sealed hole header lying wholly inside the heap. */
-static int idx_check_hole(idx_walk *w, uint32_t pos, const void *link)
+/* I10f: a tree's map bit says whether it holds any node; no tree is set aside. */
+static int idx_check_tree(idx_walk *w, uint32_t t)
 {
-    const tag *t;
-
-    if (pos >= w->span_g)
-        return idx_fail(w, link, "index link outside the heap");
-    t = block_at(w->h, pos);
-    if (!tag_sealed(w->h, t, pos) || !tag_is_hole(t))
-        return idx_fail(w, t, "index node is not a sealed hole");
-    if (tag_size_g(t) < HH_MIN_BLOCK / HH_GRANULE || tag_size_g(t) > w->span_g - pos)
-        return idx_fail(w, t, "index node's hole size out of bounds");
-    return idx_check_tree_size(w, t);
-}
-
-/* Bounds a subtree's keys must lie strictly within (I10b), and where the
- * link to it sits (for reports). */
-typedef struct idx_range {
-    uint64_t lo, hi; /* exclusive; lo_open/hi_open when unbounded */
-    bool lo_open, hi_open;
-    uint32_t parent;
-    uint32_t depth;
-} idx_range;
-
-static int idx_check_subtree(idx_walk *w, uint32_t pos, const void *link, idx_range r,
-                             uint32_t *height);
-
-/* I10b..I10d for one node whose tag already checked out. A bin's key is the
- * position alone; the large tree's is (size, position). */
-static int idx_check_node(idx_walk *w, uint32_t pos, idx_range r, uint32_t *height)
-{
-    const idx_node *n = idx_node_at(w->h, pos);
-    uint64_t key = idx_is_bin(w->bin) ? pos : idx_key_of(w->h, pos);
-    idx_range left = {r.lo, key, r.lo_open, false, pos, r.depth + 1};
-    idx_range right = {key, r.hi, false, r.hi_open, pos, r.depth + 1};
-    uint32_t hl, hr;
-    int rc;
-
-    if ((!r.lo_open && key <= r.lo) || (!r.hi_open && key >= r.hi))
-        return idx_fail(w, block_at(w->h, pos), "index out of order"); /* I10b */
-    if (n->parent != r.parent)
-        return idx_fail(w, n, "index parent link wrong"); /* I10c */
-    if (r.lo_open && n->left == HH_NIL)
-        w->first = pos; /* on the leftmost path, and its end */
-    if (r.hi_open && n->right == HH_NIL)
-        w->last = pos; /* on the rightmost path, and its end */
-    if (++w->seen > w->h->idx.count)
-        return idx_fail(w, n, "index holds more nodes than its count"); /* I10e */
-    if ((rc = idx_check_subtree(w, n->left, &n->left, left, &hl)) != 0 ||
-        (rc = idx_check_subtree(w, n->right, &n->right, right, &hr)) != 0)
-        return rc;
-    *height = 1 + idx_max_u32(hl, hr);
-    if (n->meta != *height)
-        return idx_fail(w, n, "index node height wrong"); /* I10d */
-    if (hl > hr + 1 || hr > hl + 1)
-        return idx_fail(w, n, "index out of balance"); /* I10d */
-    return 0;
-}
-
-static int idx_check_subtree(idx_walk *w, uint32_t pos, const void *link, idx_range r,
-                             uint32_t *height)
-{
-    int rc;
-
-    *height = 0;
-    if (pos == HH_NIL)
+    const hh_heap *h = w->h;
+    w->tree = t;
+    if (idx_is_broken(h, t))
+        return idx_fail(w, &h->idx.root[t], "I10f: an index tree was set aside after damage");
+    if (idx_map_has(h, t) != (h->idx.root[t] != HH_NIL))
+        return idx_fail(w, &h->idx.map[t / 32u], "I10f: index bitmap disagrees with its tree");
+    if (h->idx.root[t] == HH_NIL)
         return 0;
-    if (r.depth >= IDX_MAX_HEIGHT)
-        return idx_fail(w, link, "index deeper than any valid tree"); /* I10d */
-    if ((rc = idx_check_hole(w, pos, link)) != 0)
-        return rc;
-    return idx_check_node(w, pos, r, height);
-}
-
-/* Walk one whole tree (a bin, or the large tree) from *root. */
-static int idx_check_tree(idx_walk *w, uint32_t bin, const uint32_t *root)
-{
-    idx_range all = {0, 0, true, true, HH_NIL, 0};
-    uint32_t height;
-
-    w->bin = bin;
-    w->first = w->last = HH_NIL;
-    return idx_check_subtree(w, *root, root, all, &height);
-}
-
-/* I10h: each bin's cached min is its leftmost node, its bitmap bit says
- * whether it holds any. */
-static int idx_check_bin(idx_walk *w, uint32_t bin)
-{
-    const idx_bin *b = &w->h->idx.bins[bin];
-    int rc = idx_check_tree(w, bin, &b->root);
-
-    if (rc != 0)
-        return rc;
-    if (w->first != b->min)
-        return idx_fail(w, &b->min, "index bin's cached lowest hole is not its first node");
-    if (idx_map_has(w->h, bin) != (b->root != HH_NIL))
-        return idx_fail(w, &w->h->idx.bin_map[bin / 32], "index bin bitmap disagrees with the bin");
-    return 0;
+    return idx_check_node(w, h->idx.root[t], HH_NIL, 0, 0, idx_key_bits(h, t), &h->idx.root[t]);
 }
 
 /*
  * I10, the fast index's structure:
- *   a. every node is a sealed hole inside the heap (bounds-checked first);
- *   b. keys strictly increase in order in each tree (so no node appears twice
- *      in a tree): (size_g, pos) in the large tree, pos in a bin;
+ *   a. every node is a sealed hole inside the heap, of its tree's size (bounds first);
+ *   b. every node lies on its key's path: its key has the bits the path spelled;
  *   c. each node's parent link names the node that links to it; a root's is NIL;
- *   d. each node's stored height is right and subtrees differ by at most one;
+ *   d. no node is deeper than its key's width;
  *   e. the number of nodes in all trees equals idx.count;
- *   f. idx.last names the large tree's rightmost node, NIL when it is empty;
- *   g. bin b holds only holes of 2 + b granules, the large tree only larger ones
- *      (so no hole sits in two trees);
- *   h. each bin's min is its leftmost node (NIL when empty), and its bit in
- *      bin_map is set iff it is not empty.
+ *   f. a tree's bit in the map is set iff it is not empty; no tree was set aside.
  */
 int idx_verify(const hh_heap *h, hh_problem *out)
 {
-    idx_walk w = {h, idx_span_g(h), HH_INDEX_BINS, 0, HH_NIL, HH_NIL, out};
-    int rc;
-
+    idx_walk w = {h, 0, 0, out};
     if (h->end < h->base)
         return idx_fail(&w, h, "heap bounds wrong");
-    rc = idx_check_tree(&w, HH_INDEX_BINS, &h->idx.root);
-    if (rc != 0)
-        return rc;
-    if (w.last != h->idx.last)
-        return idx_fail(&w, &h->idx, "index's largest hole is not its last node"); /* I10f */
-    for (uint32_t bin = 0; bin < HH_INDEX_BINS; bin++)
-        if ((rc = idx_check_bin(&w, bin)) != 0)
+    for (uint32_t t = 0; t < IDX_TREES; t++) {
+        int rc = idx_check_tree(&w, t);
+        if (rc)
             return rc;
+    }
     if (w.seen != h->idx.count)
-        return idx_fail(&w, &h->idx, "index holds fewer nodes than its count"); /* I10e */
+        return idx_fail(&w, &h->idx, "I10e: index holds fewer nodes than its count");
     return 0;
 }
 

@@ -28,9 +28,11 @@ static inline uint64_t idx_key(uint32_t size_g, uint32_t pos)
     return (uint64_t)size_g << 32 | pos;
 }
 
+/* The key of the hole at pos; a position outside the heap (a damaged slot)
+ * reads nothing and sorts last. */
 static inline uint64_t idx_key_of(const hh_heap *h, uint32_t pos)
 {
-    return idx_key(tag_size_g(block_at(h, pos)), pos);
+    return pos < heap_span_g(h) ? idx_key(tag_size_g(block_at(h, pos)), pos) : UINT64_MAX;
 }
 
 /* The first slot whose key is >= key (count if none). */
@@ -67,68 +69,66 @@ void idx_init(hh_heap *h, void *storage, size_t storage_bytes)
     h->idx.slots = storage;
     h->idx.capacity = storage ? storage_bytes / sizeof(uint32_t) : 0;
     h->idx.count = 0;
+    h->idx.broken = false;
 }
 
-void idx_insert(hh_heap *h, struct tag *hole)
+/* A slot's hole about to be used: a sealed hole inside the heap (I10a). */
+static bool idx_slot_ok(const hh_heap *h, uint32_t pos)
+{
+    return span_sound(h, pos) && tag_is_hole(block_at(h, pos));
+}
+
+/* The table is damaged: stop handing out or linking anything, and report. */
+static bool idx_damaged(hh_heap *h, const void *where, const char *what)
+{
+    h->idx.broken = true;
+    heap_report(h, HH_E_INDEX, where, what);
+    return false;
+}
+
+bool idx_insert(hh_heap *h, struct tag *hole)
 {
     uint32_t pos = block_pos(h, hole);
-    size_t i = idx_lower_bound(h, idx_key_of(h, pos));
     uint32_t *slots = h->idx.slots;
 
+    if (h->idx.broken)
+        return false;
     if (h->idx.count >= h->idx.capacity)
-        return; /* cannot happen when sized by idx_storage_bytes; verify reports it */
+        return idx_damaged(h, hole, "index table full"); /* cannot happen when sized by idx_storage_bytes */
+    size_t i = idx_lower_bound(h, idx_key_of(h, pos));
     if (i < h->idx.count && slots[i] == pos)
-        return; /* already present */
+        return idx_damaged(h, hole, "hole already in the index");
     memmove(&slots[i + 1], &slots[i], (h->idx.count - i) * sizeof slots[0]);
     slots[i] = pos;
     h->idx.count++;
+    return true;
 }
 
-void idx_remove(hh_heap *h, struct tag *hole)
+bool idx_remove(hh_heap *h, struct tag *hole)
 {
-    size_t i = idx_find(h, block_pos(h, hole));
+    size_t i = h->idx.broken ? h->idx.count : idx_find(h, block_pos(h, hole));
     uint32_t *slots = h->idx.slots;
 
     if (i == h->idx.count)
-        return;
+        return idx_damaged(h, hole, "hole to remove is not in the index");
     memmove(&slots[i], &slots[i + 1], (h->idx.count - i - 1) * sizeof slots[0]);
     h->idx.count--;
-}
-
-/* The slot of the entry saved in old. Its own tag may already say something
- * else, so that slot is compared by the saved key. */
-static size_t idx_find_saved(const hh_heap *h, const idx_entry *old)
-{
-    uint64_t key = idx_key(old->size_g, old->pos);
-    size_t lo = 0, hi = h->idx.count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        uint32_t pos = h->idx.slots[mid];
-        uint64_t here = pos == old->pos ? key : idx_key_of(h, pos);
-        if (here < key)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < h->idx.count && h->idx.slots[lo] == old->pos ? lo : h->idx.count;
-}
-
-void idx_replace(hh_heap *h, const idx_entry *old, struct tag *hole)
-{
-    size_t i = idx_find_saved(h, old);
-    uint32_t *slots = h->idx.slots;
-
-    if (i == h->idx.count)
-        return; /* not in the table: verify reports the hole as missing */
-    memmove(&slots[i], &slots[i + 1], (h->idx.count - i - 1) * sizeof slots[0]);
-    h->idx.count--;
-    idx_insert(h, hole);
+    return true;
 }
 
 struct tag *idx_best_fit(hh_heap *h, uint32_t size_g)
 {
+    if (h->idx.broken)
+        return NULL;
     size_t i = idx_lower_bound(h, idx_key(size_g, 0));
-    return i < h->idx.count ? block_at(h, h->idx.slots[i]) : NULL;
+    if (i == h->idx.count)
+        return NULL;
+    uint32_t pos = h->idx.slots[i];
+    if (!idx_slot_ok(h, pos) || tag_size_g(block_at(h, pos)) < size_g) {
+        idx_damaged(h, &h->idx.slots[i], "index slot is not a sealed hole that fits");
+        return NULL;
+    }
+    return block_at(h, pos);
 }
 
 size_t idx_count(const hh_heap *h) { return h->idx.count; }
@@ -140,15 +140,10 @@ uint32_t idx_largest_g(const hh_heap *h)
     return tag_size_g(block_at(h, h->idx.slots[h->idx.count - 1]));
 }
 
-static inline uint32_t idx_span_g(const hh_heap *h)
-{
-    return (uint32_t)((size_t)(h->end - h->base) / HH_GRANULE);
-}
-
 bool idx_contains(const hh_heap *h, const struct tag *hole)
 {
     uint32_t pos = block_pos(h, hole);
-    return pos < idx_span_g(h) && idx_find(h, pos) < h->idx.count;
+    return pos < heap_span_g(h) && idx_find(h, pos) < h->idx.count;
 }
 
 /* ---- verification (invariant I10), trusting nothing it reads ---- */
@@ -166,7 +161,7 @@ static int idx_fail(hh_problem *out, const void *where, const char *what)
 /* I10a: the slot names a sealed hole lying wholly inside the heap. */
 static int idx_check_slot(const hh_heap *h, size_t i, hh_problem *out)
 {
-    uint32_t span_g = idx_span_g(h);
+    uint32_t span_g = heap_span_g(h);
     uint32_t pos = h->idx.slots[i];
     const tag *t;
 
@@ -193,6 +188,8 @@ int idx_verify(const hh_heap *h, hh_problem *out)
 
     if (h->end < h->base)
         return idx_fail(out, h, "heap bounds wrong");
+    if (h->idx.broken)
+        return idx_fail(out, &h->idx, "I10f: the index was set aside after damage");
     if (h->idx.count > h->idx.capacity || (h->idx.capacity != 0 && h->idx.slots == NULL))
         return idx_fail(out, &h->idx, "index count exceeds its capacity"); /* I10e */
     for (size_t i = 0; i < h->idx.count; i++) {

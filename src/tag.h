@@ -6,7 +6,7 @@
  *   P = prologue fence (8 bytes), E = epilogue fence (8 bytes), both sealed tags of size 0.
  *   base = the first block's header, at P + 8; every header sits at 8 mod 16.
  *
- *   one block or hole of `size` bytes (a multiple of 16, at least 32):
+ *   one block, hole or cached block of `size` bytes (a multiple of 16, at least 32):
  *
  *     b          b+8                                   b+size-8   b+size
  *     +----------+-------------------------------------+----------+
@@ -14,9 +14,10 @@
  *     +----------+-------------------------------------+----------+
  *
  *   header and footer are the same 8 bytes:
- *     word = (size / 16) << 1 | is_hole
- *     seal = mix(word, key, HH_MAGIC, position of b in granules)
- *   A hole's first 16 payload bytes belong to the hole index (its node).
+ *     word = (size / 16) << 2 | state        state: 0 block, 1 hole, 2 cached (in the front)
+ *     seal = mix(word ^ position * C ^ key ^ HH_MAGIC) + key2
+ *   A hole's first 16 payload bytes belong to the hole index (its node); a
+ *   cached block's first 4 hold its front list link, encoded with the key.
  */
 #ifndef HH_TAG_H
 #define HH_TAG_H
@@ -30,6 +31,9 @@
 #define HH_MIN_BLOCK 32u /* header, 16-byte index node, footer */
 #define HH_NIL 0xFFFFFFFFu
 
+/* The state of a block in its tag's low bits. */
+enum { TAG_BLOCK = 0u, TAG_HOLE = 1u, TAG_CACHED = 2u, TAG_STATE_MASK = 3u };
+
 typedef struct tag {
     uint32_t word;
     uint32_t seal;
@@ -38,10 +42,18 @@ typedef struct tag {
 _Static_assert(sizeof(tag) == HH_TAG_BYTES, "a tag is 8 bytes");
 _Static_assert(2 * HH_TAG_BYTES == HH_OVERHEAD, "overhead is one header and one footer");
 
+/* The front: exact-size lists of recently freed small blocks (HH_FRONT_*). */
+#define FRONT_LISTS (HH_FRONT_MAX_G + 1u)
+
 struct hh_heap {
+    /* checked on entry to every call: gate == magic ^ fold(base, end) when no
+     * slow bit is set (I1) */
+    uint32_t gate;
     uint32_t magic; /* HH_MAGIC ^ key: identifies a live control block */
     uint32_t key;
+    uint32_t key2;  /* derived from key: enters every seal a second time */
     uint32_t flags;
+    uint32_t front_max_g; /* largest block the front keeps, in granules (0: no front) */
     char *base;       /* header of the first block */
     char *end;        /* the epilogue fence; the region ends at end + 8 */
     char *floor_end;  /* end at hh_init: never shrink below */
@@ -53,6 +65,11 @@ struct hh_heap {
     void (*unlock)(void *ctx);
     void (*on_error)(void *ctx, const hh_problem *problem);
     void *ctx;
+    size_t front_limit; /* most bytes the front holds */
+    uint32_t control_seal; /* over everything above but gate and itself (I1) */
+    /* ---- running state, not sealed ---- */
+    uint32_t front_head[FRONT_LISTS]; /* position of the first cached block of each size, HH_NIL */
+    size_t front_bytes, front_blocks;
     size_t trim_keep; /* bytes of the last hole trimming keeps (grows on re-growth) */
     size_t last_trim; /* bytes the last trim gave back, until the next growth */
     size_t used_bytes, free_bytes, blocks, holes, peak_used_bytes;
@@ -63,9 +80,11 @@ struct hh_heap {
 
 /* ---- sizes and positions ---- */
 
-static inline size_t tag_size(const tag *t) { return (size_t)(t->word >> 1) * HH_GRANULE; }
-static inline bool tag_is_hole(const tag *t) { return (t->word & 1u) != 0; }
-static inline uint32_t tag_size_g(const tag *t) { return t->word >> 1; }
+static inline uint32_t tag_size_g(const tag *t) { return t->word >> 2; }
+static inline size_t tag_size(const tag *t) { return (size_t)tag_size_g(t) * HH_GRANULE; }
+static inline uint32_t tag_state(const tag *t) { return t->word & TAG_STATE_MASK; }
+static inline bool tag_is_hole(const tag *t) { return tag_state(t) == TAG_HOLE; }
+static inline bool tag_is_cached(const tag *t) { return tag_state(t) == TAG_CACHED; }
 
 static inline tag *block_footer(tag *b) { return (tag *)(void *)((char *)b + tag_size(b) - HH_TAG_BYTES); }
 static inline tag *block_next(tag *b) { return (tag *)(void *)((char *)b + tag_size(b)); }
@@ -84,6 +103,8 @@ static inline tag *block_at(const hh_heap *h, uint32_t pos)
 static inline tag *heap_first(const hh_heap *h) { return (tag *)(void *)h->base; }
 static inline tag *heap_epilogue(const hh_heap *h) { return (tag *)(void *)h->end; }
 static inline tag *heap_prologue(const hh_heap *h) { return (tag *)(void *)h->base - 1; }
+/* Granules from base to the epilogue: every valid position is below it. */
+static inline uint32_t heap_span_g(const hh_heap *h) { return (uint32_t)((size_t)(h->end - h->base) / HH_GRANULE); }
 
 /* ---- sealing ---- */
 
@@ -97,23 +118,28 @@ static inline uint32_t tag_mix(uint32_t x)
     return x;
 }
 
-/* One mix of a bijective function of the position (an odd multiplier), the
- * word, the key and the magic: the same word at another position, or under
- * another key, always seals differently. */
+/* The key enters twice, on both sides of a non-linear mix: inverting the mix
+ * of one tag no longer gives the key (as it did when the key entered once),
+ * and nothing short of trying each of the 2^32 keys is known to find it. The
+ * position enters through an odd multiplier: the same word at another
+ * position, or under another key, seals differently. */
 static inline uint32_t tag_seal(const hh_heap *h, uint32_t word, uint32_t pos)
 {
-    return tag_mix(word ^ (pos * 0x9E3779B1u) ^ h->key ^ HH_MAGIC);
+    return tag_mix(word ^ (pos * 0x9E3779B1u) ^ h->key ^ HH_MAGIC) + h->key2;
 }
 
-static inline uint32_t tag_word(size_t size, bool hole)
+/* key2 from key: one more mix, with another constant. */
+static inline uint32_t tag_key2(uint32_t key) { return tag_mix(key ^ 0x6A09E667u) | 1u; }
+
+static inline uint32_t tag_word(size_t size, uint32_t state)
 {
-    return (uint32_t)(size / HH_GRANULE) << 1 | (hole ? 1u : 0u);
+    return (uint32_t)(size / HH_GRANULE) << 2 | state;
 }
 
-/* Write the header and footer of a block or hole at b. */
-static inline void tag_write(const hh_heap *h, tag *b, size_t size, bool hole)
+/* Write the header and footer of a block, hole or cached block at b. */
+static inline void tag_write(const hh_heap *h, tag *b, size_t size, uint32_t state)
 {
-    tag t = {tag_word(size, hole), 0};
+    tag t = {tag_word(size, state), 0};
     t.seal = tag_seal(h, t.word, block_pos(h, b));
     *b = t;
     *block_footer(b) = t;
@@ -137,6 +163,81 @@ static inline void tag_erase(const hh_heap *h, tag *t)
 static inline bool tag_sealed(const hh_heap *h, const tag *t, uint32_t pos)
 {
     return t->seal == tag_seal(h, t->word, pos);
+}
+
+static inline bool tags_equal(const tag *a, const tag *b) { return a->word == b->word && a->seal == b->seal; }
+
+/* I3-I6 for the span at pos, trusting nothing: pos inside the heap, the
+ * header sealed, a size of at least HH_MIN_BLOCK that ends inside the heap,
+ * and a footer equal to the header. Reads only inside [base, end). */
+static inline bool span_sound(const hh_heap *h, uint32_t pos)
+{
+    uint32_t span_g = heap_span_g(h);
+    if (pos >= span_g)
+        return false;
+    tag *t = block_at(h, pos);
+    uint32_t size_g = tag_size_g(t);
+    return tag_sealed(h, t, pos) && size_g >= HH_MIN_BLOCK / HH_GRANULE && size_g <= span_g - pos &&
+           tags_equal(t, block_footer(t));
+}
+
+/* ---- the control block's own check value (I1) ---- */
+
+/* Mix every configuration field into one word: a stray write to flags,
+ * callbacks, bounds, key or the front's settings changes it. */
+static inline uint32_t control_fold(uint32_t acc, uintptr_t v)
+{
+    acc = tag_mix(acc ^ (uint32_t)v);
+#if UINTPTR_MAX > 0xFFFFFFFFu
+    acc = tag_mix(acc ^ (uint32_t)(v >> 32));
+#endif
+    return acc;
+}
+
+static inline uint32_t control_seal_of(const hh_heap *h)
+{
+    uint32_t acc = h->magic ^ h->key2;
+    acc = control_fold(acc, h->flags);
+    acc = control_fold(acc, h->front_max_g);
+    acc = control_fold(acc, (uintptr_t)h->base);
+    acc = control_fold(acc, (uintptr_t)h->end);
+    acc = control_fold(acc, (uintptr_t)h->floor_end);
+    acc = control_fold(acc, (uintptr_t)h->limit_end);
+    acc = control_fold(acc, (uintptr_t)h->mem);
+    acc = control_fold(acc, (uintptr_t)h->grow);
+    acc = control_fold(acc, (uintptr_t)h->shrink);
+    acc = control_fold(acc, (uintptr_t)h->lock);
+    acc = control_fold(acc, (uintptr_t)h->unlock);
+    acc = control_fold(acc, (uintptr_t)h->on_error);
+    acc = control_fold(acc, (uintptr_t)h->ctx);
+    acc = control_fold(acc, h->front_limit);
+    return acc;
+}
+
+/* The gate's expected value: liveness and the bounds the fast path trusts. */
+static inline uint32_t control_gate_open(const hh_heap *h)
+{
+    return h->magic ^ (uint32_t)(uintptr_t)h->base ^ ((uint32_t)(uintptr_t)h->end * 0x9E3779B1u);
+}
+
+/* The flags that send every call through the slow entry. */
+#define HH_SLOW_FLAGS ((uint32_t)(HH_CHECK_ALWAYS | HH_POISON))
+static inline uint32_t control_slow_bits(const hh_heap *h)
+{
+    return (h->flags & HH_SLOW_FLAGS) | (h->lock ? 0x80000000u : 0u);
+}
+
+/* Re-seal the control block after a configuration field changed. */
+static inline void control_reseal(hh_heap *h)
+{
+    h->control_seal = control_seal_of(h);
+    h->gate = control_gate_open(h) ^ control_slow_bits(h);
+}
+
+static inline bool control_sound(const hh_heap *h)
+{
+    return h->magic == (HH_MAGIC ^ h->key) && h->key2 == tag_key2(h->key) &&
+           h->control_seal == control_seal_of(h) && h->gate == (control_gate_open(h) ^ control_slow_bits(h));
 }
 
 /* ---- shared between heap.c and check.c ---- */
@@ -173,6 +274,24 @@ static inline const unsigned char *hole_poison_damage(tag *b)
         }
     }
     return NULL;
+}
+
+/* ---- the front's list links (heap.c and check.c) ---- */
+
+/* A cached block's link to the next one of its size, as stored in its
+ * payload: the position xor a mask from the key and its own position, so a
+ * write after free over it decodes to a position that fails validation. */
+static inline uint32_t front_link_mask(const hh_heap *h, uint32_t pos)
+{
+    return h->key2 ^ (pos * 0x85EBCA6Bu) ^ 0x27D4EB2Fu;
+}
+static inline uint32_t front_link_load(const hh_heap *h, tag *b)
+{
+    return *(uint32_t *)block_payload(b) ^ front_link_mask(h, block_pos(h, b));
+}
+static inline void front_link_store(const hh_heap *h, tag *b, uint32_t next)
+{
+    *(uint32_t *)block_payload(b) = next ^ front_link_mask(h, block_pos(h, b));
 }
 
 #endif /* HH_TAG_H */
