@@ -1,0 +1,66 @@
+# The holeheap command (tools/, issue 11): replay, size, map and plot a trace.
+#   make tools            build/tools/holeheap (also built by `make`)
+#   make install-tools    $(PREFIX)/bin/holeheap (also done by `make install`)
+#   make check-tools      its tests (tests/tools/), check-tools-fuzz, check-tools-html
+#
+# One binary replays on either hole index: the ordered-table build of the core
+# is compiled here and its global symbols renamed hht_* (tools/core_table.c).
+
+TOOLS_DIR    := $(BUILD)/tools
+TOOLS_BIN    := $(TOOLS_DIR)/holeheap
+TOOLS_CFLAGS := $(WARN) -D_DEFAULT_SOURCE -Iinclude -O2 -g
+TOOLS_SRCS   := tools/holeheap.c tools/commands.c tools/trace.c tools/replay.c tools/heapmap.c \
+                tools/output.c tools/svg.c tools/html.c tools/core_fast.c tools/core_table.c
+TOOLS_HDRS   := $(wildcard tools/*.h) include/holeheap.h
+TOOLS_OBJS   := $(patsubst tools/%.c,$(TOOLS_DIR)/obj/%.o,$(TOOLS_SRCS))
+TOOLS_TABLE_OBJS := $(patsubst src/%.c,$(TOOLS_DIR)/core-table/%.o,$(CORE_SRCS))
+
+.PHONY: tools install-tools check-tools check-tools-fuzz check-tools-html
+all: tools
+install: install-tools
+tools: $(TOOLS_BIN)
+
+$(TOOLS_DIR)/obj/%.o: tools/%.c $(TOOLS_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(TOOLS_CFLAGS) -c $< -o $@
+
+$(TOOLS_DIR)/core-table/%.o: src/%.c $(CORE_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CORE_CFLAGS) -O2 -g -fPIC -DHH_INDEX_TABLE -c $< -o $@
+
+$(TOOLS_DIR)/core-table.o: $(TOOLS_TABLE_OBJS)
+	$(LD) -r -o $@.all $^
+	nm -g --defined-only $@.all | awk '{ print $$3 " hht_" $$3 }' > $@.syms
+	objcopy --redefine-syms=$@.syms $@.all $@
+
+$(TOOLS_BIN): $(TOOLS_OBJS) $(TOOLS_DIR)/core-table.o $(LIB_A)
+	$(CC) -o $@ $(TOOLS_OBJS) $(TOOLS_DIR)/core-table.o $(LIB_A) -lm
+
+install-tools: $(TOOLS_BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(TOOLS_BIN) $(DESTDIR)$(PREFIX)/bin/holeheap
+
+# ---- tests
+
+CHECKS += check-tools check-tools-fuzz
+
+check-tools: $(TOOLS_BIN)
+	@command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 0; }; \
+	python3 tests/tools/test_tool.py $(abspath $(TOOLS_BIN))
+
+TOOLS_FUZZ_BIN     := $(TOOLS_DIR)/fuzz_trace
+TOOLS_FUZZ_SECONDS := 10
+$(TOOLS_FUZZ_BIN): tools/fuzz_trace.c tools/trace.c tools/replay.c tools/core_fast.c $(TOOLS_HDRS) $(BUILD)/fuzz/libholeheap.a
+	@mkdir -p $(@D)
+	$(CLANG) $(TOOLS_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  tools/fuzz_trace.c tools/trace.c tools/replay.c tools/core_fast.c $(BUILD)/fuzz/libholeheap.a -o $@
+
+# A short run from a seed corpus of valid and broken traces (tests/tools/corpus).
+check-tools-fuzz:
+	@if [ "$(FUZZ_OK)" != yes ]; then echo "SKIP: $(CLANG) cannot build libFuzzer targets"; exit 0; fi; \
+	$(MAKE) --no-print-directory $(TOOLS_FUZZ_BIN) >/dev/null || exit 1; \
+	rm -rf $(TOOLS_DIR)/fuzz-corpus && mkdir -p $(TOOLS_DIR)/fuzz-corpus && \
+	$(TOOLS_FUZZ_BIN) -max_total_time=$(TOOLS_FUZZ_SECONDS) -max_len=4096 -timeout=10 \
+	  -print_final_stats=0 $(TOOLS_DIR)/fuzz-corpus tests/tools/corpus 2>$(TOOLS_DIR)/fuzz.log || \
+	  { tail -40 $(TOOLS_DIR)/fuzz.log; echo "FAIL: check-tools-fuzz"; exit 1; }; \
+	grep -E '^Done' $(TOOLS_DIR)/fuzz.log

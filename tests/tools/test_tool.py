@@ -1,0 +1,367 @@
+#!/usr/bin/env python3
+"""Tests of the holeheap command (tools/): replay, size, map, plot, both trace
+formats, and every bad-input case giving one error line and a nonzero status.
+
+    usage: test_tool.py /abs/path/to/holeheap
+"""
+import os
+import random
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SMALL = os.path.join(HERE, "small.hht")
+OPS = {"malloc": 1, "free": 2, "calloc": 3, "realloc": 4, "aligned": 5}
+failures = []
+
+
+def check(ok, what):
+    if not ok:
+        failures.append(what)
+        print("FAIL: " + what)
+
+
+def run(*args):
+    p = subprocess.run([TOOL, *args], capture_output=True, text=True, timeout=120)
+    check(p.returncode < 128 and p.returncode >= 0, "no crash: holeheap %s (status %d)" % (" ".join(args), p.returncode))
+    return p
+
+
+def text_calls(path):
+    """The calls of a text trace as (op, ptr, a, b, result) tuples."""
+    calls, inside = [], False
+    for line in open(path):
+        words = line.split("#")[0].split()
+        if not inside:
+            inside = words == ["holeheap-trace", "1"]
+            continue
+        if words == ["end"]:
+            break
+        if not words:
+            continue
+        n = [int(w, 0) for w in words[1:] if w != "="]
+        op = words[0]
+        shape = {"malloc": lambda: (0, n[0], 0, n[1]), "free": lambda: (n[0], 0, 0, 0),
+                 "calloc": lambda: (0, n[0], n[1], n[2]), "realloc": lambda: (n[0], n[1], 0, n[2]),
+                 "aligned": lambda: (0, n[0], n[1], n[2])}
+        call = shape[op]()
+        calls.append((OPS[op],) + call)
+    return calls
+
+
+def write_binary(path, calls):
+    with open(path, "wb") as f:
+        f.write(b"HHTRACE1" + struct.pack("<II", 1, 40))
+        for op, ptr, a, b, result in calls:
+            f.write(struct.pack("<B3xIQQQQ", op, 1, ptr, a, b, result))
+
+
+def write_text(path, calls):
+    names = {v: k for k, v in OPS.items()}
+    with open(path, "w") as f:
+        f.write("boot messages before the trace are ignored\nholeheap-trace 1\n")
+        for op, ptr, a, b, result in calls:
+            name = names[op]
+            f.write({"malloc": "malloc %d = 0x%x" % (a, result), "free": "free 0x%x" % ptr,
+                     "calloc": "calloc %d %d = 0x%x" % (a, b, result),
+                     "realloc": "realloc 0x%x %d = 0x%x" % (ptr, a, result),
+                     "aligned": "aligned %d %d = 0x%x" % (a, b, result)}[name] + "\n")
+        f.write("end\n")
+
+
+def summary(output):
+    """replay's summary without its timing line."""
+    return [l for l in output.splitlines() if not l.startswith("time:")]
+
+
+# ---- replay, in both formats ----
+
+def test_replay_small(tmp):
+    p = run("replay", SMALL)
+    check(p.returncode == 0, "replay of small.hht exits 0")
+    check("replayed 8 calls, 0 errors" in p.stdout, "small.hht: 8 calls, 0 errors")
+    check("peak live: 1464 bytes" in p.stdout, "small.hht: peak live 1464 bytes (after the realloc to 1000)")
+    check(re.search(r"peak span: \d+ bytes .* after call 6:", p.stdout) is not None,
+          "small.hht: the span peaks at call 6 (the page-aligned block)")
+    check(re.search(r"fragmentation: \d+\.\d\d", p.stdout) is not None, "replay prints the fragmentation")
+    check(re.search(r"at the peak span: \d+ holes inside it, the largest \d+ bytes", p.stdout) is not None,
+          "replay prints the holes at the peak")
+    check(re.search(r"time: \d+ ns per call", p.stdout) is not None, "replay prints ns per call")
+    binary = os.path.join(tmp, "small.bin")
+    write_binary(binary, text_calls(SMALL))
+    q = run("replay", binary)
+    check(q.returncode == 0 and summary(q.stdout) == summary(p.stdout),
+          "the binary form of small.hht replays exactly as the text form")
+    t = run("replay", SMALL, "--index", "table", "--check-every", "1")
+    check(t.returncode == 0 and "replayed 8 calls, 0 errors" in t.stdout and "peak live: 1464 bytes" in t.stdout,
+          "replay --index table --check-every 1")
+
+
+def random_trace(seed, count):
+    """A program-like trace: mixed sizes, frees in random order, reallocs, aligned and calloc calls."""
+    rng = random.Random(seed)
+    live, calls, address = [], [], 0x10000
+    for _ in range(count):
+        r = rng.random()
+        if live and r < 0.45:
+            calls.append((OPS["free"], live.pop(rng.randrange(len(live))), 0, 0, 0))
+            continue
+        address += 0x1000
+        if live and r < 0.55:
+            old = live.pop(rng.randrange(len(live)))
+            calls.append((OPS["realloc"], old, rng.choice([24, 200, 3000, 70000]), 0, address))
+        elif r < 0.6:
+            calls.append((OPS["aligned"], 0, rng.choice([32, 256, 4096]), rng.randrange(1, 5000), address))
+        elif r < 0.65:
+            calls.append((OPS["calloc"], 0, rng.randrange(1, 50), rng.randrange(1, 100), address))
+        else:
+            size = int(rng.paretovariate(1.2) * 24) if rng.random() < 0.95 else rng.randrange(1 << 16, 1 << 20)
+            calls.append((OPS["malloc"], 0, size, 0, address))
+        live.append(address)
+    return calls
+
+
+def test_replay_random(tmp):
+    calls = random_trace(11, 20000)
+    binary, text = os.path.join(tmp, "random.bin"), os.path.join(tmp, "random.hht")
+    write_binary(binary, calls)
+    write_text(text, calls)
+    p, q = run("replay", binary), run("replay", text)
+    check(p.returncode == 0 and "replayed 20000 calls, 0 errors" in p.stdout, "a random 20000-call trace replays cleanly")
+    check(summary(p.stdout) == summary(q.stdout), "the random trace replays the same from both formats")
+    t = run("replay", binary, "--index", "table")
+    peak = lambda out: re.search(r"peak live: (\d+)", out).group(1)
+    check(t.returncode == 0 and peak(t.stdout) == peak(p.stdout), "both indexes see the same peak live bytes")
+    return binary
+
+
+# ---- size ----
+
+def test_size(trace, what):
+    p = run("size", trace, "--margin", "10")
+    check(p.returncode == 0, "size %s exits 0" % what)
+    m = re.search(r"smallest region: (\d+) bytes", p.stdout)
+    check(m is not None, "size %s prints the smallest region" % what)
+    if m is None:
+        return
+    region = int(m.group(1))
+    check("binary search" in p.stdout and "verified by a final replay" in p.stdout, "size says how it searched")
+    check(re.search(r"with a 10% margin: (\d+) bytes \(verified", p.stdout) is not None, "size --margin 10")
+    live = int(re.search(r"peak live: (\d+) bytes", p.stdout).group(1))
+    check(region > live, "the region %d exceeds the peak live bytes %d" % (region, live))
+    ok = run("replay", trace, "--region", str(region))
+    check(ok.returncode == 0 and ", 0 errors" in ok.stdout, "%s: a region of %d bytes serves the trace" % (what, region))
+    small = run("replay", trace, "--region", str(region - 16))
+    check(small.returncode == 1 and "could not allocate" in small.stderr,
+          "%s: a region 16 bytes smaller fails an allocation" % what)
+
+
+# ---- SVG ----
+
+def svg_parse(path, what):
+    try:
+        return ET.parse(path).getroot()
+    except ET.ParseError as e:
+        check(False, "%s parses as XML: %s" % (what, e))
+        return None
+
+
+NS = "{http://www.w3.org/2000/svg}"
+
+
+def map_spans(root):
+    """The map's spans: offset -> (class, size, call, summed piece area in px)."""
+    spans = {}
+    for r in root.iter(NS + "rect"):
+        cls = r.get("class")
+        if cls not in ("block", "hole", "control"):
+            continue
+        off = int(r.get("data-offset"))
+        area = float(r.get("width")) * float(r.get("height"))
+        prev = spans.get(off, (cls, int(r.get("data-size")), r.get("data-call"), 0.0))
+        spans[off] = (cls, prev[1], prev[2], prev[3] + area)
+    return spans
+
+
+def check_map_layout(spans, what):
+    offsets = sorted(spans)
+    check(offsets[0] == 0 and spans[0][0] == "control", what + ": starts with the control data at offset 0")
+    check(all(o + spans[o][1] == n for o, n in zip(offsets, offsets[1:])),
+          what + ": spans follow each other in address order with no gap")
+    ratios = [spans[o][3] / spans[o][1] for o in offsets if spans[o][1] > 0]
+    check(max(ratios) - min(ratios) < 1e-3 * max(ratios), what + ": every span's area is in proportion to its bytes")
+
+
+def test_map_svg(tmp):
+    out = os.path.join(tmp, "at8.svg")
+    p = run("map", SMALL, "--at", "8", "-o", out)
+    check(p.returncode == 0, "map --at 8 exits 0")
+    root = svg_parse(out, "map --at 8")
+    if root is None:
+        return
+    spans = map_spans(root)
+    blocks = sorted(int(s[2]) for s in spans.values() if s[0] == "block")
+    check(blocks == [5, 6, 7], "map --at 8 shows the blocks of calls 5, 6 and 7, got %s" % blocks)
+    check(any(s[0] == "hole" for s in spans.values()), "map --at 8 shows holes")
+    check_map_layout(spans, "map --at 8")
+    texts = " ".join(t.text or "" for t in root.iter(NS + "text"))
+    check("after call 8 of 8" in texts and "block (allocated)" in texts and "hole (free)" in texts,
+          "map has its stats and legend")
+    out = os.path.join(tmp, "peak.svg")
+    run("map", SMALL, "--peak", "-o", out)
+    root = svg_parse(out, "map --peak")
+    if root is not None:
+        blocks = sorted(int(s[2]) for s in map_spans(root).values() if s[0] == "block")
+        check(blocks == [1, 3, 5, 6], "map --peak is the heap after call 6: blocks of calls 1, 3, 5, 6, got %s" % blocks)
+    out = os.path.join(tmp, "at0.svg")
+    run("map", SMALL, "--at", "0", "-o", out)
+    root = svg_parse(out, "map --at 0")
+    if root is not None:
+        kinds = sorted(s[0] for s in map_spans(root).values())
+        check(kinds == ["control", "hole"], "map --at 0: the control data and one hole, got %s" % kinds)
+
+
+def test_map_labels(tmp, trace):
+    out = os.path.join(tmp, "random.svg")
+    p = run("map", trace, "--at", "12000", "-o", out)
+    root = svg_parse(out, "map of the random trace") if p.returncode == 0 else None
+    check(root is not None, "map of the random trace")
+    if root is None:
+        return
+    spans = map_spans(root)
+    check_map_layout(spans, "map of the random trace")
+    labels = [t for t in root.iter(NS + "text") if t.get("class") == "hole-label"]
+    check(len(labels) > 0 and all(re.match(r"^[\d.]+ (bytes|KiB|MiB)$", t.text) for t in labels),
+          "large holes carry their size as a label")
+
+
+def test_plot(tmp):
+    out = os.path.join(tmp, "plot.svg")
+    p = run("plot", SMALL, "-o", out)
+    check(p.returncode == 0, "plot exits 0")
+    root = svg_parse(out, "plot")
+    if root is None:
+        return
+    lines = {l.get("id"): [tuple(map(float, pt.split(","))) for pt in l.get("points").split()]
+             for l in root.iter(NS + "polyline")}
+    check(sorted(lines) == ["holes", "live", "span"], "plot has the span, live and holes series")
+    check(all(len(v) == 9 for v in lines.values()), "each series has a point before the first call and after each of 8")
+    live = lines.get("live", [(0, 0)])
+    top = min(range(len(live)), key=lambda i: live[i][1])  # SVG y grows downwards
+    check(top == 7, "the live bytes peak at call 7 (the realloc to 1000 bytes), got %d" % top)
+    span = lines.get("span", [(0, 0)])
+    check(min(range(len(span)), key=lambda i: span[i][1]) == 6, "the span peaks at call 6")
+    texts = [t.text or "" for t in root.iter(NS + "text")]
+    check("calls replayed" in texts and any(t.startswith("bytes") for t in texts) and "holes" in texts,
+          "plot has its axis labels")
+    check(sum(1 for t in root.iter(NS + "text") if t.get("class") == "tick-label") >= 9, "plot has ticks on its axes")
+
+
+# ---- bad input ----
+
+def expect_error(args, status, pattern, what):
+    p = run(*args)
+    lines = p.stderr.strip().splitlines()
+    check(p.returncode == status, "%s: exit status %d, got %d" % (what, status, p.returncode))
+    check(len(lines) == 1 and re.search(pattern, lines[0]) is not None,
+          "%s: one error line matching '%s', got %r" % (what, pattern, p.stderr))
+
+
+def test_bad_input(tmp):
+    calls = text_calls(SMALL)
+    good = os.path.join(tmp, "good.bin")
+    write_binary(good, calls)
+    data = open(good, "rb").read()
+
+    def binary(name, content):
+        path = os.path.join(tmp, name)
+        open(path, "wb").write(content)
+        return path
+
+    def text(name, content):
+        path = os.path.join(tmp, name)
+        open(path, "w").write(content)
+        return path
+
+    bad_op = bytearray(data)
+    bad_op[16 + 2 * 40] = 9
+    cases = [
+        (binary("cut.bin", data[:-10]), r"record 8: truncated \(30 of 40 bytes\)", "a record cut short"),
+        (binary("head.bin", data[:10]), r"truncated header: 10 of 16 bytes", "a header cut short"),
+        (binary("op.bin", bytes(bad_op)), r"record 3: unknown operation 9", "an unknown operation"),
+        (binary("version.bin", data[:8] + struct.pack("<II", 2, 40) + data[16:]), r"unsupported binary trace version",
+         "another version"),
+        (binary("recsize.bin", data[:12] + struct.pack("<I", 48) + data[16:]), r"record size 48", "another record size"),
+        (binary("empty", b""), r"not a holeheap trace", "an empty file"),
+        (binary("zeros", bytes(100)), r"not a holeheap trace", "binary data without the magic"),
+        (text("noise.txt", "hello\nworld\n"), r"not a holeheap trace", "text without the header"),
+        (text("noend.hht", "holeheap-trace 1\nmalloc 10 = 0x10\n"), r"truncated: no 'end' line", "no end line"),
+        (text("mallok.hht", "holeheap-trace 1\nmalloc 10 = 0x10\nmallok 3 = 0x20\nend\n"),
+         r"line 3: unknown call 'mallok'", "an unknown call"),
+        (text("nan.hht", "# c\nholeheap-trace 1\n\nmalloc 1x0 = 0x10\nend\n"), r"line 4: size '1x0' is not a number",
+         "a bad number"),
+        (text("huge.hht", "holeheap-trace 1\nfree 0x1ffffffffffffffff\nend\n"), r"line 2: .*does not fit in 64 bits",
+         "a number past 64 bits"),
+        (text("short.hht", "holeheap-trace 1\nrealloc 0x10 = 0x20\nend\n"), r"line 2: missing size before '='",
+         "a call with an operand missing"),
+        (text("noresult.hht", "holeheap-trace 1\nmalloc 10 =\nend\n"), r"line 2: missing result", "a missing result"),
+        (text("extra.hht", "holeheap-trace 1\nfree 0x10 0x20\nend\n"), r"line 2: unexpected text after the free call",
+         "text after a call"),
+        (os.path.join(tmp, "missing.hht"), r"No such file", "a missing file"),
+    ]
+    for path, pattern, what in cases:
+        for command in (["replay"], ["size"], ["plot", "-o", os.path.join(tmp, "x.svg")]):
+            expect_error(command[:1] + [path] + command[1:], 2, pattern, "%s (%s)" % (what, command[0]))
+    expect_error(["replay", SMALL, "--bogus"], 2, r"unknown option '--bogus'", "an unknown option")
+    expect_error(["frobnicate", SMALL], 2, r"unknown command 'frobnicate'", "an unknown command")
+    expect_error(["replay", SMALL, "--index", "list"], 2, r"--index must be fast or table", "an unknown index")
+    expect_error(["replay", SMALL, "--check-every", "x"], 2, r"--check-every needs a whole number", "a bad number option")
+    expect_error(["replay", SMALL, "--at", "3"], 2, r"does not apply", "an option of another command")
+    expect_error(["replay"], 2, r"no TRACE file given", "no trace file")
+    expect_error(["map", SMALL, "--at", "9", "-o", os.path.join(tmp, "m.svg")], 2,
+                 r"--at 9 is past the end: the trace has 8 calls", "--at past the end")
+    expect_error(["map", SMALL, "--at", "1", "--peak", "-o", os.path.join(tmp, "m.svg")], 2, r"either --at N or --peak",
+                 "both --at and --peak")
+    expect_error(["map", SMALL, "--at", "1", "-o", os.path.join(tmp, "m.png")], 2, r"must end in .svg or .html",
+                 "an unknown output type")
+    expect_error(["map", SMALL, "--at", "1", "-o", "/nonexistent/dir/m.svg"], 2, r"cannot write /nonexistent/dir/m.svg",
+                 "an unwritable output (map)")
+    expect_error(["plot", SMALL, "-o", "/nonexistent/dir/p.svg"], 2, r"cannot write /nonexistent/dir/p.svg",
+                 "an unwritable output (plot)")
+    unknown = text("unknown.hht", "holeheap-trace 1\nmalloc 10 = 0x10\nfree 0x20\nend\n")
+    expect_error(["replay", unknown], 1, r"call 2: free of 0x20, which is not a live block",
+                 "a free of an address the trace never handed out")
+    twice = text("twice.hht", "holeheap-trace 1\nmalloc 10 = 0x10\nmalloc 10 = 0x10\nend\n")
+    expect_error(["replay", twice], 1, r"call 2: address 0x10 handed out twice", "an address handed out twice")
+
+
+def main():
+    global TOOL
+    TOOL = sys.argv[1]
+    help_out = run("help")
+    check(help_out.returncode == 0 and all(c in help_out.stdout for c in ("replay", "size", "map", "plot")),
+          "holeheap help lists the four commands")
+    for cmd in ("replay", "size", "map", "plot"):
+        h = run(cmd, "--help")
+        check(h.returncode == 0 and h.stdout.startswith("usage: holeheap " + cmd), "holeheap %s --help" % cmd)
+    with tempfile.TemporaryDirectory() as tmp:
+        test_replay_small(tmp)
+        random_bin = test_replay_random(tmp)
+        test_size(SMALL, "small.hht")
+        test_size(random_bin, "the random trace")
+        test_map_svg(tmp)
+        test_map_labels(tmp, random_bin)
+        test_plot(tmp)
+        test_bad_input(tmp)
+    if failures:
+        print("%d failed" % len(failures))
+        sys.exit(1)
+    print("check-tools: all passed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,425 @@
+/*
+ * The replay engine (replay.h). The traced-address table is open addressing
+ * with tombstones; the span is the top of a max-heap of block ends whose
+ * dead entries are dropped lazily when they reach the top.
+ */
+#include "replay.h"
+
+#include <stdalign.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+enum { SLOT_EMPTY, SLOT_LIVE, SLOT_DELETED };
+enum { ERRORS_SHOWN = 10 };
+
+struct replay_live {
+    uint64_t traced;
+    void *block; /* OUTSIDE for a block aligned past HH_MAX_ALIGN */
+    uint64_t requested;
+    size_t born;
+    uint8_t state;
+};
+
+/* The replayed "block" of a traced block that the port kept outside its heaps. */
+static char outside_heap;
+#define OUTSIDE ((void *)&outside_heap)
+
+static void replay_error(replayer *r, const char *format, ...)
+{
+    if (r->errors++ >= ERRORS_SHOWN || r->config.quiet)
+        return;
+    va_list ap;
+    va_start(ap, format);
+    fprintf(stderr, "holeheap: call %zu: ", r->next + 1);
+    vfprintf(stderr, format, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static void out_of_memory(void)
+{
+    fprintf(stderr, "holeheap: out of memory\n");
+    exit(2);
+}
+
+/* ---- traced address -> replayed block ---- */
+
+static size_t slot_of(const replayer *r, uint64_t key)
+{
+    return (size_t)((key >> 4 ^ key << 7) * 0x9E3779B97F4A7C15u >> 17) & (r->capacity - 1);
+}
+
+static replay_live *live_find(const replayer *r, uint64_t traced)
+{
+    for (size_t i = slot_of(r, traced);; i = (i + 1) & (r->capacity - 1)) {
+        replay_live *e = &r->table[i];
+        if (e->state == SLOT_EMPTY)
+            return NULL;
+        if (e->state == SLOT_LIVE && e->traced == traced)
+            return e;
+    }
+}
+
+static void live_put(replayer *r, const replay_live *entry)
+{
+    size_t i = slot_of(r, entry->traced);
+    while (r->table[i].state != SLOT_EMPTY)
+        i = (i + 1) & (r->capacity - 1);
+    r->table[i] = *entry;
+    r->occupied++;
+}
+
+/* Twice the capacity when it is more than a quarter full of live entries, else the same. */
+static void live_rehash(replayer *r)
+{
+    replay_live *old = r->table;
+    size_t old_capacity = r->capacity;
+    if (r->capacity == 0)
+        r->capacity = 4096;
+    else if (r->live_blocks * 4 > r->capacity)
+        r->capacity *= 2;
+    r->table = calloc(r->capacity, sizeof *r->table);
+    if (r->table == NULL)
+        out_of_memory();
+    r->occupied = 0;
+    for (size_t i = 0; i < old_capacity; i++)
+        if (old[i].state == SLOT_LIVE)
+            live_put(r, &old[i]);
+    free(old);
+}
+
+static void live_insert(replayer *r, const replay_live *entry)
+{
+    if ((r->occupied + 1) * 2 > r->capacity)
+        live_rehash(r);
+    live_put(r, entry);
+}
+
+/* ---- the span: the highest end of a live block ---- */
+
+static void ends_swap(struct end_heap *a, struct end_heap *b)
+{
+    struct end_heap t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static void ends_push(replayer *r, uint64_t end, size_t born)
+{
+    if (r->ends_count == r->ends_capacity) {
+        r->ends_capacity = r->ends_capacity == 0 ? 1024 : r->ends_capacity * 2;
+        r->ends = realloc(r->ends, r->ends_capacity * sizeof *r->ends);
+        if (r->ends == NULL)
+            out_of_memory();
+    }
+    size_t i = r->ends_count++;
+    r->ends[i] = (struct end_heap){end, born};
+    while (i > 0 && r->ends[(i - 1) / 2].end < r->ends[i].end) {
+        ends_swap(&r->ends[(i - 1) / 2], &r->ends[i]);
+        i = (i - 1) / 2;
+    }
+}
+
+static void ends_pop(replayer *r)
+{
+    r->ends[0] = r->ends[--r->ends_count];
+    for (size_t i = 0;;) {
+        size_t big = i, left = 2 * i + 1, right = left + 1;
+        if (left < r->ends_count && r->ends[left].end > r->ends[big].end)
+            big = left;
+        if (right < r->ends_count && r->ends[right].end > r->ends[big].end)
+            big = right;
+        if (big == i)
+            return;
+        ends_swap(&r->ends[i], &r->ends[big]);
+        i = big;
+    }
+}
+
+static size_t current_span(replayer *r)
+{
+    while (r->ends_count > 0 && !r->alive[r->ends[0].born])
+        ends_pop(r);
+    return r->ends_count > 0 ? (size_t)r->ends[0].end - r->control_bytes : 0;
+}
+
+/* ---- blocks ---- */
+
+static void stamp_write(replayer *r, void *block, uint64_t stamp)
+{
+    size_t usable = r->config.core->usable_size(r->heap, block);
+    memcpy(block, &stamp, usable < sizeof stamp ? usable : sizeof stamp);
+}
+
+static bool stamp_holds(replayer *r, const void *block, uint64_t stamp)
+{
+    size_t usable = r->config.core->usable_size(r->heap, block);
+    return memcmp(block, &stamp, usable < sizeof stamp ? usable : sizeof stamp) == 0;
+}
+
+static uint64_t block_end(replayer *r, void *block)
+{
+    size_t usable = r->config.core->usable_size(r->heap, block);
+    return (uint64_t)((unsigned char *)block - r->mem) + usable + r->tail_bytes;
+}
+
+/* A call made block (NULL: the replay could not) for the traced address. */
+static void born(replayer *r, uint64_t traced, void *block, uint64_t requested)
+{
+    if (traced == 0)
+        return;
+    if (block == NULL) {
+        r->failed_allocations++;
+        replay_error(r, "the replay could not allocate %llu bytes for 0x%llx", (unsigned long long)requested,
+                     (unsigned long long)traced);
+        return;
+    }
+    if (live_find(r, traced) != NULL) {
+        replay_error(r, "address 0x%llx handed out twice", (unsigned long long)traced);
+        return;
+    }
+    size_t call = r->next;
+    live_insert(r, &(replay_live){traced, block, requested, call, SLOT_LIVE});
+    r->live_blocks++;
+    r->live_bytes += requested;
+    if (block == OUTSIDE)
+        return;
+    stamp_write(r, block, call);
+    r->alive[call] = 1;
+    ends_push(r, block_end(r, block), call);
+}
+
+/* Forget a traced block; returns its replayed block, or NULL (an error) if unknown. */
+static void *live_take(replayer *r, uint64_t traced, const char *call)
+{
+    replay_live *e = live_find(r, traced);
+    if (e == NULL) {
+        replay_error(r, "%s of 0x%llx, which is not a live block", call, (unsigned long long)traced);
+        return NULL;
+    }
+    e->state = SLOT_DELETED;
+    r->live_blocks--;
+    r->live_bytes -= e->requested;
+    if (e->block == OUTSIDE) {
+        r->skipped++;
+        return OUTSIDE;
+    }
+    r->alive[e->born] = 0;
+    if (!stamp_holds(r, e->block, e->born))
+        replay_error(r, "the contents of 0x%llx changed", (unsigned long long)traced);
+    return e->block;
+}
+
+static uint64_t product_or_max(uint64_t n, uint64_t size)
+{
+    return size != 0 && n > UINT64_MAX / size ? UINT64_MAX : n * size;
+}
+
+static size_t to_size(uint64_t v) { return v > SIZE_MAX ? SIZE_MAX : (size_t)v; }
+
+/* posix_memalign and friends; past HH_MAX_ALIGN the port maps the block
+ * itself, outside any heap: counted as skipped, not replayed. */
+static void replay_aligned(replayer *r, const trace_call *c)
+{
+    const core_api *core = r->config.core;
+    if (c->result == 0)
+        return;
+    if (c->a > HH_MAX_ALIGN) {
+        r->skipped++;
+        born(r, c->result, OUTSIDE, c->b);
+    } else if (c->a <= 16) {
+        born(r, c->result, core->alloc(r->heap, to_size(c->b)), c->b);
+    } else {
+        born(r, c->result, core->alloc_aligned(r->heap, to_size(c->b), to_size(c->a)), c->b);
+    }
+}
+
+static void replay_realloc(replayer *r, const trace_call *c)
+{
+    const core_api *core = r->config.core;
+    if (c->ptr == 0) {
+        if (c->result != 0)
+            born(r, c->result, core->alloc(r->heap, to_size(c->a)), c->a);
+        return;
+    }
+    if (c->result == 0 && c->a != 0)
+        return; /* failed in the program: nothing changed */
+    void *old = live_take(r, c->ptr, "realloc");
+    if (old == NULL)
+        return;
+    if (old == OUTSIDE) { /* the port moved it (or kept it mapped): a fresh block here */
+        if (c->a != 0)
+            born(r, c->result, core->alloc(r->heap, to_size(c->a)), c->a);
+        return;
+    }
+    if (c->a == 0) {
+        core->free(r->heap, old);
+        return;
+    }
+    void *moved = core->realloc(r->heap, old, to_size(c->a));
+    if (moved == NULL) { /* the old block is untouched and still live */
+        r->failed_allocations++;
+        replay_error(r, "the replay could not reallocate 0x%llx to %llu bytes", (unsigned long long)c->ptr,
+                     (unsigned long long)c->a);
+        core->free(r->heap, old);
+        return;
+    }
+    born(r, c->result, moved, c->a);
+}
+
+static void replay_call(replayer *r, const trace_call *c)
+{
+    const core_api *core = r->config.core;
+    switch (c->op) {
+    case CALL_MALLOC:
+        if (c->result != 0)
+            born(r, c->result, core->alloc(r->heap, to_size(c->a)), c->a);
+        break;
+    case CALL_CALLOC:
+        if (c->result != 0)
+            born(r, c->result, core->calloc(r->heap, to_size(c->a), to_size(c->b)), product_or_max(c->a, c->b));
+        break;
+    case CALL_ALIGNED:
+        replay_aligned(r, c);
+        break;
+    case CALL_FREE: {
+        void *block = c->ptr != 0 ? live_take(r, c->ptr, "free") : NULL;
+        if (block != NULL && block != OUTSIDE)
+            core->free(r->heap, block);
+        break;
+    }
+    default:
+        replay_realloc(r, c);
+    }
+}
+
+static void peaks_update(replayer *r)
+{
+    r->span = current_span(r);
+    if (r->live_bytes > r->peak_live_bytes)
+        r->peak_live_bytes = r->live_bytes;
+    if (r->span > r->peak_span) {
+        hh_stats s;
+        r->config.core->stats_get(r->heap, &s);
+        r->peak_span = r->span;
+        r->peak_span_call = r->next;
+        r->used_at_peak = s.used_bytes;
+    }
+}
+
+bool replay_verify(replayer *r)
+{
+    hh_problem p;
+    if (r->config.core->check(r->heap, &p) == 0)
+        return true;
+    replay_error(r, "hh_check failed: %s at offset %td: %s", r->config.core->code_name(p.code),
+                 (const unsigned char *)p.where - r->mem, p.what != NULL ? p.what : "");
+    r->stopped = true;
+    return false;
+}
+
+bool replay_step(replayer *r)
+{
+    if (r->stopped || r->next >= r->trace->count)
+        return false;
+    replay_call(r, &r->trace->calls[r->next]);
+    r->next++;
+    peaks_update(r);
+    if (r->config.check_every != 0 && r->next % r->config.check_every == 0)
+        replay_verify(r);
+    return !r->stopped;
+}
+
+size_t replay_error_count(const replayer *r)
+{
+    return r->errors + (r->heap != NULL ? r->config.core->problem_count(r->heap) : 0);
+}
+
+/* ---- layout facts, learnt from the public API on a scratch heap ---- */
+
+static int first_span(void *ctx, const hh_span *span)
+{
+    memcpy(ctx, span, sizeof *span);
+    return 1;
+}
+
+/* The footer's bytes past payload + usable size, and the control data before the first span. */
+static int learn_layout(const core_api *core, size_t *tail, size_t *control)
+{
+    static alignas(64) unsigned char scratch[1 << 16];
+    hh_heap *h = core->init(scratch, sizeof scratch, NULL);
+    if (h == NULL)
+        return -1;
+    hh_span first;
+    core->walk(h, first_span, &first);
+    *control = (size_t)((const unsigned char *)first.start - scratch);
+    void *p = core->alloc(h, 1);
+    core->walk(h, first_span, &first);
+    *tail = (size_t)((const unsigned char *)first.start + first.size - ((unsigned char *)p + core->usable_size(h, p)));
+    return first.is_hole ? -1 : 0;
+}
+
+int replay_start(replayer *r, const trace *t, const replay_config *config, char err[TRACE_ERROR_MAX])
+{
+    *r = (replayer){.trace = t, .config = *config};
+    size_t scratch_control;
+    if (learn_layout(config->core, &r->tail_bytes, &scratch_control) != 0) {
+        snprintf(err, TRACE_ERROR_MAX, "cannot start a scratch heap to learn its layout");
+        return -1;
+    }
+    void *mem = mmap(NULL, config->region, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mem == MAP_FAILED) {
+        snprintf(err, TRACE_ERROR_MAX, "cannot map a region of %zu bytes", config->region);
+        return -1;
+    }
+    r->mem = mem;
+    r->heap = config->core->init(mem, config->region, NULL);
+    if (r->heap == NULL) {
+        replay_end(r);
+        snprintf(err, TRACE_ERROR_MAX, "hh_init refuses a region of %zu bytes", config->region);
+        return -1;
+    }
+    hh_span first;
+    config->core->walk(r->heap, first_span, &first);
+    r->control_bytes = (size_t)((const unsigned char *)first.start - r->mem);
+    r->alive = calloc(t->count + 1, 1);
+    if (r->alive == NULL)
+        out_of_memory();
+    live_rehash(r);
+    return 0;
+}
+
+void replay_end(replayer *r)
+{
+    if (r->mem != NULL)
+        munmap(r->mem, r->config.region);
+    free(r->table);
+    free(r->ends);
+    free(r->alive);
+    *r = (replayer){.trace = NULL};
+}
+
+static int by_payload(const void *a, const void *b)
+{
+    const replay_block *x = a, *y = b;
+    return (x->payload > y->payload) - (x->payload < y->payload);
+}
+
+replay_block *replay_live_blocks(const replayer *r, size_t *count)
+{
+    replay_block *blocks = malloc((r->live_blocks + 1) * sizeof *blocks);
+    if (blocks == NULL)
+        out_of_memory();
+    size_t n = 0;
+    for (size_t i = 0; i < r->capacity; i++) {
+        const replay_live *e = &r->table[i];
+        if (e->state == SLOT_LIVE && e->block != OUTSIDE)
+            blocks[n++] = (replay_block){e->block, e->born, e->requested, e->traced};
+    }
+    qsort(blocks, n, sizeof *blocks, by_payload);
+    *count = n;
+    return blocks;
+}
