@@ -168,7 +168,7 @@ static bool idx_damaged(hh_heap *h, uint32_t t, const void *where, const char *w
     return false;
 }
 
-static const char idx_broken_link[] = "index link broken: a write after free into a hole's first 16 bytes?";
+static const char idx_broken_link[] = "I10: index link broken: a write after free into a hole's first 16 bytes?";
 
 /* ---- walks ---- */
 
@@ -270,7 +270,7 @@ bool idx_insert(hh_heap *h, struct tag *hole)
         link = &idx_node_at(h, cur)->child[(key >> (bit - 1u)) & 1u];
     }
     if (parent != HH_NIL && !idx_hole_ok(h, parent, t))
-        return idx_damaged(h, t, block_at(h, parent), "index node is not a sealed hole of its tree");
+        return idx_damaged(h, t, block_at(h, parent), "I10a: index node is not a sealed hole of its tree");
     idx_node *n = idx_node_at(h, pos);
     n->child[0] = n->child[1] = HH_NIL;
     n->parent = parent;
@@ -346,7 +346,7 @@ bool idx_remove(hh_heap *h, struct tag *hole)
 {
     uint32_t z = block_pos(h, hole), t = idx_tree_of(tag_size_g(hole));
     if (t >= IDX_TREES || idx_is_broken(h, t) || idx_node_at(h, z)->tree != t)
-        return idx_damaged(h, t, hole, "hole to remove is not in its index tree");
+        return idx_damaged(h, t, hole, "I8: hole to remove is not in its index tree");
     uint32_t *link = idx_link_to(h, z, t);
     if (!link || !idx_children_ok(h, z, t))
         return idx_damaged(h, t, block_payload(hole), idx_broken_link);
@@ -532,6 +532,8 @@ int idx_verify(const hh_heap *h, hh_problem *out)
     idx_walk w = {h, 0, 0, out};
     if (h->end < h->base)
         return idx_fail(&w, h, "heap bounds wrong");
+    if (IDX_TREES % 32u && (h->idx.map[IDX_MAP_WORDS - 1] | h->idx.broken[IDX_MAP_WORDS - 1]) >> (IDX_TREES % 32u))
+        return idx_fail(&w, &h->idx.map[IDX_MAP_WORDS - 1], "I10f: index bitmap names a tree that does not exist");
     for (uint32_t t = 0; t < IDX_TREES; t++) {
         int rc = idx_check_tree(&w, t);
         if (rc)

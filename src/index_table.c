@@ -94,10 +94,10 @@ bool idx_insert(hh_heap *h, struct tag *hole)
     if (h->idx.broken)
         return false;
     if (h->idx.count >= h->idx.capacity)
-        return idx_damaged(h, hole, "index table full"); /* cannot happen when sized by idx_storage_bytes */
+        return idx_damaged(h, hole, "I10e: index table full"); /* cannot happen when sized by idx_storage_bytes */
     size_t i = idx_lower_bound(h, idx_key_of(h, pos));
     if (i < h->idx.count && slots[i] == pos)
-        return idx_damaged(h, hole, "hole already in the index");
+        return idx_damaged(h, hole, "I10b: hole already in the index");
     memmove(&slots[i + 1], &slots[i], (h->idx.count - i) * sizeof slots[0]);
     slots[i] = pos;
     h->idx.count++;
@@ -110,7 +110,7 @@ bool idx_remove(hh_heap *h, struct tag *hole)
     uint32_t *slots = h->idx.slots;
 
     if (i == h->idx.count)
-        return idx_damaged(h, hole, "hole to remove is not in the index");
+        return idx_damaged(h, hole, "I8: hole to remove is not in the index");
     memmove(&slots[i], &slots[i + 1], (h->idx.count - i - 1) * sizeof slots[0]);
     h->idx.count--;
     return true;
@@ -125,7 +125,7 @@ struct tag *idx_best_fit(hh_heap *h, uint32_t size_g)
         return NULL;
     uint32_t pos = h->idx.slots[i];
     if (!idx_slot_ok(h, pos) || tag_size_g(block_at(h, pos)) < size_g) {
-        idx_damaged(h, &h->idx.slots[i], "index slot is not a sealed hole that fits");
+        idx_damaged(h, &h->idx.slots[i], "I10a: index slot is not a sealed hole that fits");
         return NULL;
     }
     return block_at(h, pos);
@@ -166,12 +166,12 @@ static int idx_check_slot(const hh_heap *h, size_t i, hh_problem *out)
     const tag *t;
 
     if (pos >= span_g)
-        return idx_fail(out, &h->idx.slots[i], "index slot outside the heap");
+        return idx_fail(out, &h->idx.slots[i], "I10a: index slot outside the heap");
     t = block_at(h, pos);
     if (!tag_sealed(h, t, pos) || !tag_is_hole(t))
-        return idx_fail(out, t, "index slot is not a sealed hole");
+        return idx_fail(out, t, "I10a: index slot is not a sealed hole");
     if (tag_size_g(t) < HH_MIN_BLOCK / HH_GRANULE || tag_size_g(t) > span_g - pos)
-        return idx_fail(out, t, "index slot's hole size out of bounds");
+        return idx_fail(out, t, "I10a: index slot's hole size out of bounds");
     return 0;
 }
 
@@ -191,14 +191,14 @@ int idx_verify(const hh_heap *h, hh_problem *out)
     if (h->idx.broken)
         return idx_fail(out, &h->idx, "I10f: the index was set aside after damage");
     if (h->idx.count > h->idx.capacity || (h->idx.capacity != 0 && h->idx.slots == NULL))
-        return idx_fail(out, &h->idx, "index count exceeds its capacity"); /* I10e */
+        return idx_fail(out, &h->idx, "I10e: index count exceeds its capacity"); /* I10e */
     for (size_t i = 0; i < h->idx.count; i++) {
         uint64_t key;
         if ((rc = idx_check_slot(h, i, out)) != 0) /* I10a */
             return rc;
         key = idx_key_of(h, h->idx.slots[i]);
         if (i > 0 && key <= prev)
-            return idx_fail(out, &h->idx.slots[i], "index out of order"); /* I10b */
+            return idx_fail(out, &h->idx.slots[i], "I10b: index out of order"); /* I10b */
         prev = key;
     }
     return 0;

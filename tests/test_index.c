@@ -38,6 +38,20 @@
 #define FIRST_LARGE_G 66u
 #endif
 
+/* ---- the index reports damage through the heap: here, counted ---- */
+
+static size_t reports;
+static int last_report_code;
+
+void heap_report(hh_heap *h, int code, const void *where, const char *what)
+{
+    (void)h;
+    (void)where;
+    (void)what;
+    reports++;
+    last_report_code = code;
+}
+
 /* ---- a fake arena ---- */
 
 typedef struct fake {
@@ -100,10 +114,12 @@ static fake fake_open(void *buf, size_t buf_bytes, uint32_t slot_g, uint32_t nsl
     assert_non_null(f.off);
     memset(mem, 0, sizeof(hh_heap));
     f.h->key = 0x2545F491u;
+    f.h->key2 = tag_key2(f.h->key);
     f.h->magic = HH_MAGIC ^ f.h->key;
     f.h->mem = mem;
     f.h->base = mem + round16(sizeof(hh_heap)) + round16(storage) + 8;
     f.h->end = f.h->base + span;
+    f.h->limit_end = f.h->end;
     assert_int_equal((uintptr_t)f.h->base % 16, 8);
     fence_write(f.h, heap_prologue(f.h), HH_NIL);
     fence_write(f.h, heap_epilogue(f.h), (uint32_t)(span / HH_GRANULE));
@@ -236,14 +252,20 @@ static void test_ties_exact_and_no_fit(void **state)
     fake_close(&f);
 }
 
-static void test_insert_twice_is_harmless(void **state)
+/* Inserting a hole that is already there is damage: reported, and the tree
+ * (the table) is set aside, so nothing in it is handed out any more. */
+static void test_insert_twice_is_reported(void **state)
 {
     fake f = fake_open(small_buf, sizeof small_buf, 16, 4);
     (void)state;
     add_hole(&f, 1, 4);
     add_hole(&f, 2, 6);
-    idx_insert(f.h, slot_tag(&f, 1));
-    assert_matches(&f);
+    size_t before = reports;
+    assert_false(idx_insert(f.h, slot_tag(&f, 1)));
+    assert_int_equal(reports, before + 1);
+    assert_int_equal(last_report_code, HH_E_INDEX);
+    assert_int_equal(idx_verify(f.h, NULL), HH_E_INDEX);
+    assert_true(idx_best_fit(f.h, 4) != slot_tag(&f, 1));
     fake_close(&f);
 }
 
@@ -357,15 +379,13 @@ static void test_bin_ties(void **state)
     fake_close(&f);
 }
 
-/* What the heap does on a split or merge: save the hole's entry, rewrite its
- * tags as the reshaped hole (its old node bytes spoilt), move the entry. */
+/* What the heap does on a split or merge: take the hole out of the index,
+ * rewrite its tags as the reshaped hole, put it back. */
 static void reshape_hole(fake *f, uint32_t i, uint32_t off, uint32_t size_g)
 {
-    tag *old = hole_tag(f, i);
-    idx_entry e = {block_pos(f->h, old), tag_size_g(old), *(idx_node *)block_payload(old)};
-    memset(block_payload(old), 0x5A, sizeof(idx_node));
+    assert_true(idx_remove(f->h, hole_tag(f, i)));
     slot_write_at(f, i, off, size_g);
-    idx_replace(f->h, &e, hole_tag(f, i));
+    assert_true(idx_insert(f->h, hole_tag(f, i)));
 }
 
 static void test_replace_between_bins_and_tree(void **state)
@@ -399,9 +419,6 @@ static void test_replace_between_bins_and_tree(void **state)
     reshape_hole(&f, 4, 2, L + 8); /* tree to tree, still the largest: its order holds */
     assert_matches(&f);
     assert_int_equal(idx_largest_g(f.h), L + 8);
-#ifndef HH_INDEX_TABLE
-    assert_int_equal(f.h->idx.last, block_pos(f.h, hole_tag(&f, 4)));
-#endif
     reshape_hole(&f, 4, 2, L); /* tree to tree, now below slot 2's: reordered */
     assert_matches(&f);
     assert_ptr_equal(idx_best_fit(f.h, L), hole_tag(&f, 4));
@@ -539,31 +556,9 @@ static uint32_t tree_height(const hh_heap *h, uint32_t pos)
     if (pos == HH_NIL)
         return 0;
     n = block_payload(block_at(h, pos));
-    l = tree_height(h, n->left);
-    r = tree_height(h, n->right);
+    l = tree_height(h, n->child[0]);
+    r = tree_height(h, n->child[1]);
     return 1 + (l > r ? l : r);
-}
-
-/* The greatest height an AVL tree of n nodes can have: the largest k whose
- * sparsest tree, N(k) = N(k-1) + N(k-2) + 1 nodes, still fits in n. */
-static uint32_t avl_max_height(size_t n)
-{
-    size_t a = 0, b = 1; /* N(0), N(1) */
-    uint32_t k = 1;
-    while (a + b + 1 <= n) {
-        size_t c = a + b + 1;
-        a = b;
-        b = c;
-        k++;
-    }
-    return k;
-}
-
-/* The tree that holds the million holes of 2 granules: the fast index's first bin. */
-static uint32_t million_root(const fake *f)
-{
-    assert_int_equal(f->h->idx.root, HH_NIL); /* none in the large tree */
-    return f->h->idx.bins[0].root;
 }
 
 static void shuffle(uint32_t *v, uint32_t n)
@@ -611,16 +606,17 @@ static void test_million_holes(void **state)
     assert_true(idx_contains(f.h, slot_tag(&f, N - 1)));
 #ifndef HH_INDEX_TABLE
     {
-        uint32_t height = tree_height(f.h, million_root(&f));
-        print_message("1000000 holes: tree height %u, AVL bound %u\n", height, avl_max_height(N));
-        assert_true(height <= avl_max_height(N));
+        /* A trie's height is bounded by its key's width (the position's
+         * bits here), whatever the insertion order: no rebalancing. */
+        uint32_t height = tree_height(f.h, f.h->idx.root[0]);
+        print_message("1000000 holes: trie height %u, key bits %u\n", height, f.h->idx.pos_bits);
+        assert_true(height <= f.h->idx.pos_bits + 1);
         for (uint32_t k = 0; k < N; k += 2) /* remove half, in random order */
             drop_hole(&f, order[k]);
         assert_verifies(&f);
-        height = tree_height(f.h, million_root(&f));
-        print_message("after removing half: height %u, bound %u\n", height,
-                      avl_max_height(idx_count(f.h)));
-        assert_true(height <= avl_max_height(idx_count(f.h)));
+        height = tree_height(f.h, f.h->idx.root[0]);
+        print_message("after removing half: height %u\n", height);
+        assert_true(height <= f.h->idx.pos_bits + 1);
     }
 #endif
     free(order);
@@ -699,12 +695,20 @@ static idx_node *node_at(const fake *f, uint32_t pos) { return block_payload(blo
 
 static uint32_t leaf_under(const fake *f, uint32_t pos)
 {
-    while (node_at(f, pos)->left != HH_NIL || node_at(f, pos)->right != HH_NIL)
-        pos = node_at(f, pos)->left != HH_NIL ? node_at(f, pos)->left : node_at(f, pos)->right;
+    while (node_at(f, pos)->child[0] != HH_NIL || node_at(f, pos)->child[1] != HH_NIL)
+        pos = node_at(f, pos)->child[0] != HH_NIL ? node_at(f, pos)->child[0] : node_at(f, pos)->child[1];
     return pos;
 }
 
-static uint32_t some_leaf(const fake *f) { return leaf_under(f, f->h->idx.root); }
+/* The first size-class tree in use (the fixture's large holes share one). */
+static uint32_t class_tree(const fake *f)
+{
+    for (uint32_t t = HH_INDEX_BINS; t < IDX_TREES; t++)
+        if (f->h->idx.root[t] != HH_NIL)
+            return t;
+    fail_msg("no size-class tree in use");
+    return 0;
+}
 
 /* Set *link to bad, expect verify to fail, put it back. */
 static void corrupt_link(const fake *f, uint32_t *link, uint32_t bad, const char *why)
@@ -719,130 +723,107 @@ static void corrupt_link(const fake *f, uint32_t *link, uint32_t bad, const char
 static void test_corrupt_links(void **state)
 {
     fake f = corruption_fixture();
-    uint32_t root = f.h->idx.root, leaf = some_leaf(&f);
+    uint32_t t = class_tree(&f), root = f.h->idx.root[t], leaf = leaf_under(&f, root);
     uint32_t span_g = (uint32_t)((size_t)(f.h->end - f.h->base) / HH_GRANULE);
+    idx_node *rn = node_at(&f, root);
     (void)state;
-    corrupt_link(&f, &node_at(&f, root)->left, span_g + 5, "link outside the heap");
-    corrupt_link(&f, &node_at(&f, root)->left, HH_NIL - 1, "link far outside the heap");
-    corrupt_link(&f, &node_at(&f, leaf)->left, root, "cycle back to the root");
-    corrupt_link(&f, &node_at(&f, leaf)->right, leaf, "node links to itself");
-    corrupt_link(&f, &node_at(&f, leaf)->left, 1 * f.slot_g + 0, "link to a used block");
-    corrupt_link(&f, &node_at(&f, leaf)->left, 2 * f.slot_g + 1, "link into a hole's middle");
+    assert_true(root != leaf);
+    corrupt_link(&f, &rn->child[0], span_g + 5, "link outside the heap");
+    corrupt_link(&f, &rn->child[0], HH_NIL - 1, "link far outside the heap");
+    corrupt_link(&f, &node_at(&f, leaf)->child[0], root, "cycle back to the root");
+    corrupt_link(&f, &node_at(&f, leaf)->child[1], leaf, "node links to itself");
+    corrupt_link(&f, &node_at(&f, leaf)->child[0], 1 * f.slot_g + 0, "link to a used block");
+    corrupt_link(&f, &node_at(&f, leaf)->child[0], 2 * f.slot_g + 1, "link into a hole's middle");
     corrupt_link(&f, &node_at(&f, leaf)->parent, leaf, "wrong parent");
-    corrupt_link(&f, &node_at(&f, root)->parent, leaf, "root with a parent");
-    corrupt_link(&f, &node_at(&f, root)->meta, node_at(&f, root)->meta + 1, "wrong height");
-    corrupt_link(&f, &f.h->idx.root, leaf, "root is a leaf");
-    corrupt_link(&f, &f.h->idx.root, span_g, "root outside the heap");
-    corrupt_link(&f, &f.h->idx.last, root, "largest cached wrong");
-    corrupt_link(&f, &f.h->idx.last, HH_NIL, "largest cached as none");
+    corrupt_link(&f, &rn->parent, leaf, "root with a parent");
+    corrupt_link(&f, &rn->tree, t + 1, "node claims another tree");
+    corrupt_link(&f, &f.h->idx.root[t], leaf, "root is a leaf");
+    corrupt_link(&f, &f.h->idx.root[t], span_g, "root outside the heap");
+    corrupt_link(&f, &f.h->idx.map[t / 32], f.h->idx.map[t / 32] & ~(1u << t % 32), "map bit cleared");
+    if (rn->child[0] != HH_NIL && rn->child[1] != HH_NIL) { /* swapped subtrees: off their paths */
+        uint32_t c0 = rn->child[0];
+        rn->child[0] = rn->child[1];
+        rn->child[1] = c0;
+        assert_corrupt(&f, "children swapped");
+        rn->child[1] = rn->child[0];
+        rn->child[0] = c0;
+        assert_verifies(&f);
+    }
     fake_close(&f);
 }
 
-/* A chain of n holes of size_g granules, each the right child of the previous
- * one, with true heights: ordered and linked correctly but not balanced. It
- * hangs from the large tree, or from its bin when size_g is a bin's. */
-static void build_chain(fake *f, uint32_t n, uint32_t size_g)
+/* A walk that meets a broken link reports it, sets the tree aside and hands
+ * out nothing from it; the other trees go on serving. */
+static void test_damage_sets_tree_aside(void **state)
 {
-    for (uint32_t i = 0; i < n; i++) {
-        idx_node *node;
-        slot_write(f, i, size_g);
-        node = node_at(f, i * f->slot_g);
-        node->left = HH_NIL;
-        node->right = i + 1 < n ? (i + 1) * f->slot_g : HH_NIL;
-        node->parent = i > 0 ? (i - 1) * f->slot_g : HH_NIL;
-        node->meta = n - i;
-    }
-    if (size_g < FIRST_LARGE_G) {
-        f->h->idx.bins[size_g - 2].root = 0;
-        f->h->idx.bins[size_g - 2].min = 0;
-        f->h->idx.bin_map[(size_g - 2) / 32] = 1u << ((size_g - 2) % 32);
-    } else {
-        f->h->idx.root = 0;
-        f->h->idx.last = (n - 1) * f->slot_g;
-    }
-    f->h->idx.count = n;
-}
-
-static void chains_of(uint32_t size_g)
-{
-    fake f = fake_open(small_buf, sizeof small_buf, FIRST_LARGE_G + 4, 64);
-    hh_problem p;
-    build_chain(&f, 3, size_g);
-    assert_corrupt(&f, "a chain of three");
-    idx_verify(f.h, &p);
-    assert_string_equal(p.what, "index out of balance");
-    build_chain(&f, 60, size_g);
-    assert_corrupt(&f, "a chain of sixty");
-    idx_verify(f.h, &p);
-    assert_string_equal(p.what, "index deeper than any valid tree");
-    build_chain(&f, 2, size_g);
-    assert_verifies(&f); /* two in a row is still balanced */
-    fake_close(&f);
-}
-
-static void test_corrupt_balance_and_depth(void **state)
-{
+    fake f = corruption_fixture();
+    uint32_t t = class_tree(&f), root = f.h->idx.root[t];
     (void)state;
-    chains_of(FIRST_LARGE_G); /* the large tree */
-    chains_of(4);             /* a bin */
+    node_at(&f, root)->child[0] = 1 * f.slot_g; /* a used block as a child */
+    node_at(&f, root)->child[1] = 1 * f.slot_g;
+    size_t before = reports;
+    for (uint32_t want = 2; want < FIRST_LARGE_G + 16; want++) {
+        tag *got = idx_best_fit(f.h, want);
+        assert_true(got == NULL || (tag_is_hole(got) && tag_size_g(got) >= want));
+        assert_true(got == NULL || tag_size_g(got) < FIRST_LARGE_G); /* never from the damaged tree */
+    }
+    assert_true(reports > before);
+    assert_int_equal(last_report_code, HH_E_INDEX);
+    assert_int_equal(idx_verify(f.h, NULL), HH_E_INDEX);
+    assert_false(idx_insert(f.h, hole_tag(&f, 2))); /* nothing is linked into it again */
+    fake_close(&f);
 }
 
 /* Rewrite the header of the hole at pos with another size (sealed: only the
- * index can tell), expect verify to fail with `what`, put it back. */
-static void corrupt_size(const fake *f, uint32_t pos, uint32_t size_g, const char *what)
+ * index can tell), expect verify to fail, put it back. */
+static void corrupt_size(const fake *f, uint32_t pos, uint32_t size_g, const char *why)
 {
     tag *t = block_at(f->h, pos);
-    tag saved = *t;
-    hh_problem p = {0, NULL, NULL};
-    t->word = size_g << 1 | 1u;
+    tag saved = *t, saved_footer;
+    t->word = size_g << 2 | TAG_HOLE;
     t->seal = tag_seal(f->h, t->word, pos);
-    assert_corrupt(f, what);
-    idx_verify(f->h, &p);
-    assert_string_equal(p.what, what);
+    saved_footer = *block_footer(t);
+    *block_footer(t) = *t;
+    assert_corrupt(f, why);
+    *block_footer(t) = saved_footer;
     *t = saved;
     assert_verifies(f);
 }
 
-/* The bins: their trees, cached mins, bitmap bits and sizes. */
+/* The bins: their trees, bitmap bits and sizes. */
 static void test_corrupt_bins(void **state)
 {
     fake f = corruption_fixture();
-    idx_bin *bin = &f.h->idx.bins[6 - 2];    /* slots 4 and 40: holes of 6 granules */
-    idx_bin *other = &f.h->idx.bins[10 - 2]; /* slots 8 and 44: holes of 10 */
-    idx_bin *empty = &f.h->idx.bins[HH_INDEX_BINS - 1];
-    uint32_t root = bin->root, leaf = leaf_under(&f, root);
+    uint32_t *bin = &f.h->idx.root[6 - 2];    /* slots 4 and 40: holes of 6 granules */
+    uint32_t *other = &f.h->idx.root[10 - 2]; /* slots 8 and 44: holes of 10 */
+    uint32_t *empty = &f.h->idx.root[HH_INDEX_BINS - 1];
+    uint32_t root = *bin, leaf = leaf_under(&f, root);
     idx_node *rn = node_at(&f, root);
-    uint32_t *child = rn->left != HH_NIL ? &rn->left : &rn->right;
-    uint32_t *map = f.h->idx.bin_map;
+    uint32_t *child = rn->child[0] != HH_NIL ? &rn->child[0] : &rn->child[1];
+    uint32_t *map = f.h->idx.map;
     uint32_t span_g = (uint32_t)((size_t)(f.h->end - f.h->base) / HH_GRANULE);
     (void)state;
-    assert_int_equal(bin->min, 4 * f.slot_g);
     assert_true(root != leaf && *child == leaf);
-    assert_int_equal(empty->root, HH_NIL);
+    assert_int_equal(*empty, HH_NIL);
 
     corrupt_link(&f, child, span_g + 5, "bin link outside the heap");
-    corrupt_link(&f, child, other->root, "bin link to another bin's hole");
-    corrupt_link(&f, child, f.h->idx.root, "bin link into the large tree");
+    corrupt_link(&f, child, *other, "bin link to another bin's hole");
+    corrupt_link(&f, child, f.h->idx.root[class_tree(&f)], "bin link into a class tree");
     corrupt_link(&f, child, HH_NIL, "bin node lost");
-    corrupt_link(&f, &node_at(&f, leaf)->left, root, "bin cycle back to its root");
+    corrupt_link(&f, &node_at(&f, leaf)->child[0], root, "bin cycle back to its root");
     corrupt_link(&f, &node_at(&f, leaf)->parent, leaf, "bin node's wrong parent");
-    corrupt_link(&f, &rn->meta, rn->meta + 1, "bin node's wrong height");
-    corrupt_link(&f, &bin->root, leaf, "bin root is its leaf");
-    corrupt_link(&f, &bin->root, HH_NIL, "bin emptied, its bit still set");
-    corrupt_link(&f, &bin->root, other->root, "bin root in another bin");
-    corrupt_link(&f, &bin->min, 40 * f.slot_g, "bin min not its lowest");
-    corrupt_link(&f, &bin->min, HH_NIL, "bin min none");
-    corrupt_link(&f, &bin->min, other->min, "bin min in another bin");
+    corrupt_link(&f, bin, leaf, "bin root is its leaf");
+    corrupt_link(&f, bin, HH_NIL, "bin emptied, its bit still set");
+    corrupt_link(&f, bin, *other, "bin root in another bin");
     corrupt_link(&f, &map[0], map[0] & ~(1u << (6 - 2)), "bin bit cleared");
     corrupt_link(&f, &map[(HH_INDEX_BINS - 1) / 32], map[(HH_INDEX_BINS - 1) / 32] | 1u << 31,
                  "an empty bin's bit set");
-    corrupt_link(&f, &empty->min, 4 * f.slot_g, "an empty bin's min set");
-    corrupt_link(&f, &empty->root, 4 * f.slot_g, "an empty bin's root set");
-    corrupt_link(&f, &f.h->idx.root, root, "large tree rooted in a bin");
+    corrupt_link(&f, empty, 4 * f.slot_g, "an empty bin's root set");
 
-    corrupt_size(&f, 4 * f.slot_g, 7, "index bin holds a hole of another size");
-    corrupt_size(&f, 4 * f.slot_g, FIRST_LARGE_G + 1, "index bin holds a hole of another size");
-    corrupt_size(&f, some_leaf(&f), FIRST_LARGE_G - 1, "index large tree holds a small hole");
+    corrupt_size(&f, 4 * f.slot_g, 7, "bin holds a hole of another size");
+    corrupt_size(&f, 4 * f.slot_g, FIRST_LARGE_G + 1, "bin holds a large hole");
+    corrupt_size(&f, leaf_under(&f, f.h->idx.root[class_tree(&f)]), FIRST_LARGE_G - 1,
+                 "class tree holds a bin's size");
     fake_close(&f);
 }
 #else
@@ -880,11 +861,13 @@ static void test_full_table_writes_nothing(void **state)
     f.h->idx.capacity = 2;
     slots[2] = 0xA5A5A5A5u;
     slot_write(&f, 4, 2);
-    idx_insert(f.h, slot_tag(&f, 4));
+    size_t before = reports;
+    assert_false(idx_insert(f.h, slot_tag(&f, 4)));
+    assert_int_equal(reports, before + 1); /* reported, and the table set aside */
     assert_int_equal(slots[2], 0xA5A5A5A5u);
     assert_int_equal(idx_count(f.h), 2);
     assert_false(idx_contains(f.h, slot_tag(&f, 4)));
-    assert_verifies(&f);
+    assert_int_equal(idx_verify(f.h, NULL), HH_E_INDEX);
     fake_close(&f);
 }
 #endif
@@ -905,19 +888,18 @@ static uint32_t scribble_value(const fake *f)
 }
 
 #ifndef HH_INDEX_TABLE
-/* Any 32-bit word the index's structure lives in: a node's four (in a bin or
- * the large tree), root, last, a bin's root or min (used or empty), a bitmap word. */
+/* Any 32-bit word the index's structure lives in: a node's four, a tree's
+ * root (used or empty: mostly bins of sizes 2..10, or the class tree), a
+ * bitmap word. */
 static uint32_t *scribble_target(const fake *f)
 {
     uint32_t i = 2 * (rng() % (f->nslots / 2)); /* the fixture's holes */
     idx_node *n = block_payload(slot_tag(f, i));
-    idx_bin *bin = &f->h->idx.bins[rng() % 12]; /* mostly used ones: sizes 2..10 */
     switch (rng() % 16) {
-    case 0: return &f->h->idx.root;
-    case 1: return &f->h->idx.last;
-    case 2: return &bin->root;
-    case 3: return &bin->min;
-    case 4: return &f->h->idx.bin_map[rng() % (HH_INDEX_BINS / 32)];
+    case 0: return &f->h->idx.root[class_tree(f)];
+    case 1:
+    case 2: return &f->h->idx.root[rng() % 12];
+    case 3: return &f->h->idx.map[rng() % IDX_MAP_WORDS];
     default: return &((uint32_t *)(void *)n)[rng() % 4];
     }
 }
@@ -972,7 +954,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_ties_exact_and_no_fit),
-        cmocka_unit_test(test_insert_twice_is_harmless),
+        cmocka_unit_test(test_insert_twice_is_reported),
         cmocka_unit_test(test_orders_and_rotations),
         cmocka_unit_test(test_bin_boundaries),
         cmocka_unit_test(test_bin_ties),
@@ -984,7 +966,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_count),
 #ifndef HH_INDEX_TABLE
         cmocka_unit_test(test_corrupt_links),
-        cmocka_unit_test(test_corrupt_balance_and_depth),
+        cmocka_unit_test(test_damage_sets_tree_aside),
         cmocka_unit_test(test_corrupt_bins),
 #else
         cmocka_unit_test(test_corrupt_slots),
