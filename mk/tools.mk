@@ -24,6 +24,13 @@ $(TOOLS_DIR)/obj/%.o: tools/%.c $(TOOLS_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(TOOLS_CFLAGS) -c $< -o $@
 
+# The page's script and style, embedded in the binary (tools/embed.sh).
+$(TOOLS_DIR)/obj/html.o: $(TOOLS_DIR)/map_assets.h
+$(TOOLS_DIR)/obj/html.o: TOOLS_CFLAGS += -I$(TOOLS_DIR)
+$(TOOLS_DIR)/map_assets.h: tools/map.js tools/map.css tools/embed.sh
+	@mkdir -p $(@D)
+	sh tools/embed.sh page tools/map.js tools/map.css > $@
+
 $(TOOLS_DIR)/core-table/%.o: src/%.c $(CORE_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CORE_CFLAGS) -O2 -g -fPIC -DHH_INDEX_TABLE -c $< -o $@
@@ -42,7 +49,7 @@ install-tools: $(TOOLS_BIN)
 
 # ---- tests
 
-CHECKS += check-tools check-tools-fuzz
+CHECKS += check-tools check-tools-fuzz check-tools-html
 
 check-tools: $(TOOLS_BIN)
 	@command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 0; }; \
@@ -64,3 +71,8 @@ check-tools-fuzz:
 	  -print_final_stats=0 $(TOOLS_DIR)/fuzz-corpus tests/tools/corpus 2>$(TOOLS_DIR)/fuzz.log || \
 	  { tail -40 $(TOOLS_DIR)/fuzz.log; echo "FAIL: check-tools-fuzz"; exit 1; }; \
 	grep -E '^Done' $(TOOLS_DIR)/fuzz.log
+
+# The HTML page in headless Chromium (Debian's chromium; SKIP: without it).
+check-tools-html: $(TOOLS_BIN)
+	@command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 0; }; \
+	python3 tests/tools/test_html.py $(abspath $(TOOLS_BIN))

@@ -4,6 +4,7 @@ formats, and every bad-input case giving one error line and a nonzero status.
 
     usage: test_tool.py /abs/path/to/holeheap
 """
+import json
 import os
 import random
 import re
@@ -239,6 +240,34 @@ def test_map_labels(tmp, trace):
           "large holes carry their size as a label")
 
 
+def html_frames(path):
+    """The HTML page's frames, each as the set of blocks (offset, size, call) it shows."""
+    text = open(path).read()
+    data = json.loads(text[text.index("const HEAP = ") + 13:text.index(";\n</script>")])
+    live, shown = {}, []
+    for frame in data["frames"]:
+        for offset in frame["del"]:
+            live.pop(offset, None)
+        for s in frame["add"]:
+            live[s[0]] = s
+        shown.append((frame["call"], {(s[0], s[1], s[3]) for s in live.values() if s[2] == 1}))
+    return data, shown
+
+
+def test_map_html(tmp):
+    page = os.path.join(tmp, "map.html")
+    p = run("map", SMALL, "--at", "3", "-o", page)
+    check(p.returncode == 0, "map -o map.html exits 0")
+    data, frames = html_frames(page)
+    check(data["start"] == 3 and [f[0] for f in frames] == list(range(9)), "the page has a frame after every call")
+    for call, blocks in frames:
+        svg = os.path.join(tmp, "f%d.svg" % call)
+        run("map", SMALL, "--at", str(call), "-o", svg)
+        root = svg_parse(svg, "map --at %d" % call)
+        want = {(o, s[1], int(s[2])) for o, s in map_spans(root).items() if s[0] == "block"} if root is not None else None
+        check(blocks == want, "the page's frame %d shows the blocks of the SVG map --at %d" % (call, call))
+
+
 def test_plot(tmp):
     out = os.path.join(tmp, "plot.svg")
     p = run("plot", SMALL, "-o", out)
@@ -330,6 +359,8 @@ def test_bad_input(tmp):
                  "an unknown output type")
     expect_error(["map", SMALL, "--at", "1", "-o", "/nonexistent/dir/m.svg"], 2, r"cannot write /nonexistent/dir/m.svg",
                  "an unwritable output (map)")
+    expect_error(["map", SMALL, "--peak", "-o", "/nonexistent/dir/m.html"], 2, r"cannot write /nonexistent/dir/m.html",
+                 "an unwritable output (HTML map)")
     expect_error(["plot", SMALL, "-o", "/nonexistent/dir/p.svg"], 2, r"cannot write /nonexistent/dir/p.svg",
                  "an unwritable output (plot)")
     unknown = text("unknown.hht", "holeheap-trace 1\nmalloc 10 = 0x10\nfree 0x20\nend\n")
@@ -355,6 +386,7 @@ def main():
         test_size(random_bin, "the random trace")
         test_map_svg(tmp)
         test_map_labels(tmp, random_bin)
+        test_map_html(tmp)
         test_plot(tmp)
         test_bad_input(tmp)
     if failures:
