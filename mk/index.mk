@@ -35,8 +35,8 @@ check-index-asan: $(BUILD)/test/index-fast-asan $(BUILD)/test/index-table-asan
 IDXT_M32_OK = $(shell printf '#include <stdarg.h>\n#include <stddef.h>\n#include <setjmp.h>\n#include <stdint.h>\n#include <cmocka.h>\nint main(void){return 0;}\n' | \
   $(CC) -m32 -x c - -o /dev/null -lcmocka 2>/dev/null && echo yes)
 check-index-m32:
-	@if [ "$(IDXT_M32_OK)" != yes ]; then echo "SKIP: $(CC) -m32 cannot link cmocka (gcc-multilib, libcmocka-dev:i386)"; \
+	@$(m32_cannot_run); if [ "$(IDXT_M32_OK)" != yes ]; then echo "SKIP: $(CC) -m32 cannot link cmocka (gcc-multilib, libcmocka-dev:i386)"; \
 	else $(MAKE) --no-print-directory $(BUILD)/test/index-fast-m32 $(BUILD)/test/index-table-m32 && \
-	  $(IDXT_RUN) ./$(BUILD)/test/index-fast-m32 && $(IDXT_RUN) ./$(BUILD)/test/index-table-m32; fi
+	  $(IDXT_RUN) $(M32_RUN) ./$(BUILD)/test/index-fast-m32 && $(IDXT_RUN) $(M32_RUN) ./$(BUILD)/test/index-table-m32; fi
 
 CHECKS += check-index-fast check-index-table check-index-asan check-index-m32

@@ -21,6 +21,7 @@ MODEL_EVERY_fast := 1000
 MODEL_OPS_asan   := 250000
 MODEL_EVERY_asan := 1
 MODEL_OPS_m32    := 1000000
+MODEL_OPS_m32_qemu := 250000
 MODEL_EVERY_m32  := 1000
 MODEL_OPS_table  := 500000
 MODEL_EVERY_table := 100
@@ -44,7 +45,7 @@ run_test = $(1) $(2) || { echo "FAIL: $(1) $(2)"; exit 1; }
 # 32-bit builds need gcc-multilib and the i386 cmocka (libcmocka-dev:i386).
 TESTS_M32_OK = $(shell printf '#include <stdarg.h>\n#include <stddef.h>\n#include <setjmp.h>\n#include <stdint.h>\n#include <cmocka.h>\nint main(void){return 0;}\n' | \
   $(CC) -m32 -x c - -o /dev/null -lcmocka 2>/dev/null && echo yes)
-m32_or_skip = if [ "$(TESTS_M32_OK)" != yes ]; then \
+m32_or_skip = $(m32_cannot_run); if [ "$(TESTS_M32_OK)" != yes ]; then \
   echo "SKIP: $(CC) -m32 cannot link cmocka (needs gcc-multilib and libcmocka-dev:i386)"; exit 0; fi
 
 .PHONY: check-api-fast check-api-table check-api-asan check-api-m32
@@ -56,7 +57,7 @@ check-api-asan: $(BUILD)/asan/tests/test_api $(BUILD)/asan-table/tests/test_api
 	@$(call run_test,$(BUILD)/asan/tests/test_api) && $(call run_test,$(BUILD)/asan-table/tests/test_api)
 check-api-m32:
 	@$(m32_or_skip); $(MAKE) --no-print-directory $(BUILD)/m32/tests/test_api $(BUILD)/m32-table/tests/test_api && \
-	  $(call run_test,$(BUILD)/m32/tests/test_api) && $(call run_test,$(BUILD)/m32-table/tests/test_api)
+	  $(call run_test,$(M32_RUN) $(BUILD)/m32/tests/test_api) && $(call run_test,$(M32_RUN) $(BUILD)/m32-table/tests/test_api)
 
 .PHONY: check-model-fast check-model-asan check-model-m32 check-model-table
 check-model-fast: $(BUILD)/fast/tests/test_model
@@ -65,7 +66,7 @@ check-model-asan: $(BUILD)/asan/tests/test_model
 	@$(call run_test,$<,--seed 2 --ops $(MODEL_OPS_asan) --check-every $(MODEL_EVERY_asan))
 check-model-m32:
 	@$(m32_or_skip); $(MAKE) --no-print-directory $(BUILD)/m32/tests/test_model && \
-	  $(call run_test,$(BUILD)/m32/tests/test_model,--seed 3 --ops $(MODEL_OPS_m32) --check-every $(MODEL_EVERY_m32))
+	  $(call run_test,$(M32_RUN) $(BUILD)/m32/tests/test_model,--seed 3 --ops $(MODEL_OPS_m32$(if $(M32_RUN),_qemu)) --check-every $(MODEL_EVERY_m32))
 check-model-table: $(BUILD)/table/tests/test_model
 	@$(call run_test,$<,--seed 4 --ops $(MODEL_OPS_table) --check-every $(MODEL_EVERY_table) --poison)
 
@@ -84,7 +85,7 @@ check-grow-asan: $(BUILD)/asan/tests/test_grow
 	@$(call run_test,$<)
 check-grow-m32:
 	@$(m32_or_skip); $(MAKE) --no-print-directory $(BUILD)/m32/tests/test_grow && \
-	  $(call run_test,$(BUILD)/m32/tests/test_grow)
+	  $(call run_test,$(M32_RUN) $(BUILD)/m32/tests/test_grow)
 
 # The differential test: the same seeded sequences through both indexes must
 # give byte-identical traces (every allocation's offset, the final map), on a
