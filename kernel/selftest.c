@@ -32,6 +32,13 @@ static uint32_t planted_problems; /* misuse the test commits on purpose */
 static uint32_t rng_state = RANDOM_SEED;
 static bool hardened; /* "hardened" on the command line: HH_CHECK_ALWAYS | HH_POISON */
 
+/* "trace" on the command line, or -DSELFTEST_TRACE=1: the random phase prints
+ * its calls in the text trace format (docs/trace-format.md), for holeheap map. */
+#ifndef SELFTEST_TRACE
+#define SELFTEST_TRACE 0
+#endif
+static bool tracing = SELFTEST_TRACE;
+
 /* ---- small tools ---- */
 
 static bool expect(bool ok, const char *what)
@@ -155,6 +162,10 @@ static bool random_alloc(slot *s, bool page_aligned)
 {
     uint32_t size = page_aligned ? 1u + rnd_below(3 * PAGE_SIZE) : random_size();
     uint8_t *p = page_aligned ? kmalloc_a(size) : kmalloc(size);
+    if (tracing && page_aligned)
+        kprintf("aligned %u %u = 0x%08x\n", PAGE_SIZE, size, addr(p));
+    else if (tracing)
+        kprintf("malloc %u = 0x%08x\n", size, addr(p));
     if (!expect(p != NULL, "kmalloc returned memory"))
         return false;
     bool ok = expect(addr(p) % (page_aligned ? PAGE_SIZE : 8u) == 0, "block alignment");
@@ -171,6 +182,8 @@ static bool random_alloc(slot *s, bool page_aligned)
 static bool release_slot(slot *s)
 {
     bool ok = expect(intact(s->p, s->size, s->seed), "block contents intact until kfree");
+    if (tracing)
+        kprintf("free 0x%08x\n", addr(s->p));
     kfree(s->p);
     s->p = NULL;
     return ok;
@@ -183,6 +196,8 @@ static void test_random(void)
             RANDOM_SLOTS, rng_state);
     uint32_t allocs = 0, aligned = 0, frees = 0, bad = 0;
     kheap_state before = *kheap_counts();
+    if (tracing)
+        kprintf("holeheap-trace 1\n");
     for (uint32_t op = 1; op <= ops && bad < 10; op++) {
         slot *s = &slots[rnd_below(RANDOM_SLOTS)];
         bool ok;
@@ -199,6 +214,9 @@ static void test_random(void)
         if (op % CHECK_EVERY == 0 && !expect(hh_check(kheap(), NULL) == HH_OK, "hh_check during the random phase"))
             bad++;
     }
+    if (tracing)
+        kprintf("end\n");
+    tracing = false; /* the trace is this phase's calls only */
     hh_stats s = heap_stats();
     const kheap_state *k = kheap_counts();
     kprintf("  %u allocations (%u page-aligned), %u frees; live: %zu blocks, %zu bytes used, "
@@ -539,6 +557,7 @@ void selftest_run(const char *cmdline)
 {
     kprintf("holeheap kernel self-test\n");
     hardened = str_has_word(cmdline, "hardened");
+    tracing = tracing || str_has_word(cmdline, "trace");
     uint32_t seed;
     if (str_word_number(cmdline, "seed=", &seed))
         rng_state = seed != 0 ? seed : RANDOM_SEED; /* xorshift needs a non-zero state */
