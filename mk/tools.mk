@@ -1,7 +1,8 @@
 # The holeheap command (tools/, issue 11): replay, size, map and plot a trace.
 #   make tools            build/tools/holeheap (also built by `make`)
 #   make install-tools    $(PREFIX)/bin/holeheap (also done by `make install`)
-#   make check-tools      its tests (tests/tools/), check-tools-fuzz, check-tools-html
+#   make check-tools      its tests (tests/tools/); also check-tools-fuzz, check-tools-html
+#                         (headless Chromium) and check-tools-kernel (the kernel's trace, in QEMU)
 #
 # One binary replays on either hole index: the ordered-table build of the core
 # is compiled here and its global symbols renamed hht_* (tools/core_table.c).
@@ -15,7 +16,7 @@ TOOLS_HDRS   := $(wildcard tools/*.h) include/holeheap.h
 TOOLS_OBJS   := $(patsubst tools/%.c,$(TOOLS_DIR)/obj/%.o,$(TOOLS_SRCS))
 TOOLS_TABLE_OBJS := $(patsubst src/%.c,$(TOOLS_DIR)/core-table/%.o,$(CORE_SRCS))
 
-.PHONY: tools install-tools check-tools check-tools-fuzz check-tools-html
+.PHONY: tools install-tools check-tools check-tools-fuzz check-tools-html check-tools-kernel
 all: tools
 install: install-tools
 tools: $(TOOLS_BIN)
@@ -49,7 +50,7 @@ install-tools: $(TOOLS_BIN)
 
 # ---- tests
 
-CHECKS += check-tools check-tools-fuzz check-tools-html
+CHECKS += check-tools check-tools-fuzz check-tools-html check-tools-kernel
 
 check-tools: $(TOOLS_BIN)
 	@command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 0; }; \
@@ -76,3 +77,10 @@ check-tools-fuzz:
 check-tools-html: $(TOOLS_BIN)
 	@command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 0; }; \
 	python3 tests/tools/test_html.py $(abspath $(TOOLS_BIN))
+
+# The demo kernel's self-test traced on its serial console, replayed and mapped.
+check-tools-kernel: $(TOOLS_BIN)
+	@if command -v $(QEMU_I386) >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory kernel >/dev/null || exit 1; \
+	  QEMU_I386=$(QEMU_I386) sh tests/tools/kernel.sh $(abspath $(TOOLS_BIN)) $(KERNEL_ELF) $(TOOLS_DIR); \
+	else echo "SKIP: $(QEMU_I386) not installed"; fi
