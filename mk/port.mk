@@ -1,6 +1,6 @@
 # The hosted port: holeheap as the C library's malloc (port/, docs/trace-format.md).
 #   make malloc        build/port/libholeheap-malloc.so and .a, build/port/hh-replay
-#   make check-port-unit check-port-threads check-port-programs
+#   make check-port-unit check-port-threads check-port-programs check-port-corrupt
 #   make bench-port    the side-by-side table: holeheap, glibc, jemalloc, mimalloc
 
 PORT_DIR    := $(BUILD)/port
@@ -17,7 +17,7 @@ PORT_CFLAGS := $(WARN) -Iinclude -O2 -g -fPIC -fvisibility=hidden -fno-strict-al
 PORT_TEST_CFLAGS := $(WARN) -D_GNU_SOURCE -Iinclude -O2 -g
 PORT_TOOL_CFLAGS := $(WARN) -D_GNU_SOURCE -Iinclude -O2 -g
 
-.PHONY: malloc check-port-unit check-port-threads check-port-programs bench-port
+.PHONY: malloc check-port-unit check-port-threads check-port-programs check-port-corrupt bench-port
 malloc: $(PORT_SO) $(PORT_A) $(PORT_DIR)/hh-replay
 
 $(PORT_DIR)/obj/%.o: port/%.c port/port.h include/holeheap.h mk/port.mk
@@ -51,7 +51,11 @@ $(PORT_DIR)/test-threads-plain: tests/port/threads.c
 	@mkdir -p $(@D)
 	$(CC) $(PORT_TEST_CFLAGS) $< -lpthread -o $@
 
-CHECKS += check-port-unit check-port-threads check-port-programs
+# The corruption test: not PIE, so that addr2line reads its crash addresses as they are.
+$(PORT_DIR)/test-corrupt: tests/port/corrupt.c $(PORT_A)
+	$(CC) $(PORT_TEST_CFLAGS) -no-pie $< $(PORT_A) -lpthread -o $@
+
+CHECKS += check-port-unit check-port-threads check-port-programs check-port-corrupt
 
 # The unit test twice: linked with the archive, and preloaded over glibc.
 check-port-unit: $(PORT_DIR)/test-unit-static $(PORT_DIR)/test-unit $(PORT_SO) $(PORT_DIR)/hh-replay
@@ -66,6 +70,14 @@ check-port-threads: $(PORT_DIR)/test-threads $(PORT_DIR)/test-threads-plain $(PO
 	@grep -q '^holeheap: stats: ' $(PORT_DIR)/threads.err || { echo "FAIL: not run on holeheap"; exit 1; }
 	HOLEHEAP_TCACHE=0 $(PORT_DIR)/test-threads 8 10000
 	HOLEHEAP_CHECK=1 $(PORT_DIR)/test-threads 8 600
+
+# Randomized corruption (overflows, tags, writes after free, stale pointers),
+# each trial in a process of its own: an abort with a holeheap: line or a
+# clean exit passes; a crash, a hang, an overlap or changed contents fails.
+CORRUPT_TRIALS ?= 2500
+CORRUPT_SEED   ?= 1
+check-port-corrupt: $(PORT_DIR)/test-corrupt
+	$(PORT_DIR)/test-corrupt --trials $(CORRUPT_TRIALS) --seed $(CORRUPT_SEED) --budget 50
 
 check-port-programs: $(PORT_SO) $(PORT_DIR)/hh-replay
 	sh tests/port/programs.sh $(abspath $(PORT_SO)) $(abspath $(PORT_DIR)/hh-replay)
