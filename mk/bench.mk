@@ -1,13 +1,15 @@
-# The core benchmark (bench/bench_core.c): one source built three ways, against
-# the fast index, against the ordered table (-DHH_INDEX_TABLE), and against
-# glibc malloc (-DBENCH_GLIBC), then run side by side into one table.
+# The core benchmark (bench/bench_core.c): one source built four ways, against
+# the fast index, against the ordered table (-DHH_INDEX_TABLE), against glibc
+# malloc (-DBENCH_GLIBC), and the fast index in strict mode (-DBENCH_STRICT:
+# HH_STRICT, no front), then run side by side into one table.
 #   make bench-core        wall-clock ns/op and fragmentation, all workloads
 #   make bench-callgrind   instructions per call under valgrind --tool=callgrind
 # A program, not a test: nothing here is added to CHECKS.
 
 BENCH_DIR    := $(BUILD)/bench
 BENCH_CFLAGS := $(WARN) -Iinclude -O2 -g
-BENCH_CORE_BINS := $(BENCH_DIR)/bench_core_fast $(BENCH_DIR)/bench_core_table $(BENCH_DIR)/bench_core_glibc
+BENCH_CORE_BINS := $(BENCH_DIR)/bench_core_fast $(BENCH_DIR)/bench_core_table $(BENCH_DIR)/bench_core_glibc \
+                   $(BENCH_DIR)/bench_core_strict
 
 $(BENCH_DIR)/bench_core_fast: bench/bench_core.c include/holeheap.h $(BUILD)/fast/libholeheap.a
 	@mkdir -p $(@D)
@@ -16,6 +18,10 @@ $(BENCH_DIR)/bench_core_fast: bench/bench_core.c include/holeheap.h $(BUILD)/fas
 $(BENCH_DIR)/bench_core_table: bench/bench_core.c include/holeheap.h $(BUILD)/table/libholeheap.a
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) -DHH_INDEX_TABLE $< $(BUILD)/table/libholeheap.a -o $@
+
+$(BENCH_DIR)/bench_core_strict: bench/bench_core.c include/holeheap.h $(BUILD)/fast/libholeheap.a
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -DBENCH_STRICT $< $(BUILD)/fast/libholeheap.a -o $@
 
 $(BENCH_DIR)/bench_core_glibc: bench/bench_core.c include/holeheap.h
 	@mkdir -p $(@D)
