@@ -88,7 +88,7 @@ static void replay_until(replayer *r, size_t until)
 
 /* ---- replay ---- */
 
-/* Holes inside the span (the trailing hole is not counted) after call `at`. */
+/* Free spans inside the span (the trailing hole is not counted) after call `at`. */
 static void holes_at(const cli *c, const trace *t, size_t at, size_t *holes, uint64_t *largest)
 {
     replayer r;
@@ -120,7 +120,8 @@ static void summary_print(const cli *c, const replayer *r, double seconds)
     size_t holes;
     uint64_t largest;
     holes_at(c, r->trace, r->peak_span_call, &holes, &largest);
-    printf("at the peak span: %zu holes inside it, the largest %llu bytes\n", holes, (unsigned long long)largest);
+    printf("at the peak span: %zu free spans inside it (holes, and freed blocks kept for reuse), the largest %llu bytes\n",
+           holes, (unsigned long long)largest);
     printf("at the end: %zu live blocks, %llu bytes live\n", r->live_blocks, (unsigned long long)r->live_bytes);
     printf("time: %.0f ns per call (%zu calls in %.3f s, the replay's own bookkeeping included; index %s)\n",
            r->next != 0 ? seconds * 1e9 / (double)r->next : 0.0, r->next, seconds, r->config.core->name);
@@ -366,26 +367,38 @@ static void series_release(plot_series *p)
     free(p->holes);
 }
 
-/* One sample per stretch of calls: the most each measure reached in it. */
+/* Free spans (holes, and freed blocks the heap keeps aside) inside the span now. */
+static size_t free_spans_now(replayer *r)
+{
+    heap_map m;
+    heap_map_take(r, &m, r->control_bytes + r->span);
+    size_t n = m.holes;
+    heap_map_release(&m);
+    return n;
+}
+
+/* One sample per stretch of calls: the most span and live bytes reached in
+ * it, and the free spans at its end (a walk of the heap). */
 static void series_collect(replayer *r, plot_series *p)
 {
     size_t stretch = p->calls > PLOT_POINTS ? (p->calls + PLOT_POINTS - 1) / PLOT_POINTS : 1;
     progress pr = progress_start();
-    while (replay_step(r)) {
+    bool more = true;
+    while (more) {
+        more = replay_step(r);
         size_t i = p->points;
-        hh_stats s;
-        r->config.core->stats_get(r->heap, &s);
+        if (r->next == (i == 0 ? 0 : p->call[i - 1]))
+            break; /* nothing replayed since the last sample */
         p->span[i] = p->span[i] > r->span ? p->span[i] : r->span;
         p->live[i] = p->live[i] > r->live_bytes ? p->live[i] : r->live_bytes;
-        p->holes[i] = p->holes[i] > s.holes ? p->holes[i] : s.holes;
         p->call[i] = r->next;
-        if (r->next % stretch == 0 || r->next == p->calls)
+        if (r->next % stretch == 0 || r->next == p->calls || !more) {
+            p->holes[i] = free_spans_now(r);
             p->points++;
+        }
         progress_update(&pr, r->next, p->calls);
     }
     progress_finish(&pr);
-    if (r->next % stretch != 0 && r->next != p->calls)
-        p->points++; /* a replay stopped early: its last samples */
 }
 
 int cmd_plot(const cli *c)

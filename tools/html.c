@@ -116,7 +116,7 @@ static void page_head_write(FILE *f, const char *title, size_t calls)
                "value=\"0\" aria-label=\"call\"><span id=\"call\"></span></div>\n"
                "<canvas id=\"map\"></canvas>\n<div id=\"stats\"></div>\n"
                "<div class=\"legend\"><span style=\"background:#2f6db5\"></span>block (allocated)"
-               "<span style=\"background:#f2b63d\"></span>hole (free)"
+               "<span style=\"background:#f2b63d\"></span>free (a hole, or a freed block kept for reuse)"
                "<span style=\"background:#7f7f7f\"></span>control data</div>\n"
                "<p>Drag the slider or press the arrow keys to step through the trace; hover over a block to see "
                "its address, size and the call that allocated it.</p>\n<div id=\"tip\" hidden></div>\n",

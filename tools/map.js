@@ -75,7 +75,7 @@
 
   function describe(frame) {
     return "after call " + frame.call + " of " + data.calls + ": " + frame.blocks + " blocks, " +
-      bytes(frame.live) + " live; " + frame.holes + " holes; span " + bytes(frame.span) +
+      bytes(frame.live) + " live; " + frame.holes + " free spans; span " + bytes(frame.span) +
       ". Each row is " + bytes(rowBytes) + "; drawn up to offset " + data.extent + ".";
   }
 

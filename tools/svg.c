@@ -2,7 +2,7 @@
  * The SVG pictures. The map lays the heap out like a memory dump: bytes run
  * left to right in rows of equal length, so every span's area is in
  * proportion to its bytes; a span that crosses a row's end continues on the
- * next row. The plot draws span, live bytes and holes over the calls.
+ * next row. The plot draws span, live bytes and free spans over the calls.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -103,15 +103,15 @@ static void map_stats_write(FILE *f, const heap_map *m, const map_layout *l, dou
 {
     char live[32], span[32], hole[32], row[32];
     fprintf(f, "<text class=\"stats\" x=\"%.1f\" y=\"%.1f\">after call %zu of %zu: %zu blocks, %s live; "
-               "%zu holes, the largest %s; span %s</text>\n",
+               "%zu free spans, the largest %s; span %s</text>\n",
             MAP_LEFT, y, m->call, m->calls, m->blocks, format_bytes(m->live_bytes, live), m->holes,
             format_bytes(m->largest_hole, hole), format_bytes(m->span, span));
     fprintf(f, "<text class=\"stats\" x=\"%.1f\" y=\"%.1f\">each row is %s; drawn up to offset %llu "
                "(the end of the last block; the rest of the region is one free hole)</text>\n",
             MAP_LEFT, y + 18, format_bytes(l->row_bytes, row), (unsigned long long)m->extent);
     legend_item(f, MAP_LEFT, y + 42, "#2f6db5", "block (allocated)");
-    legend_item(f, MAP_LEFT + 170, y + 42, "#f2b63d", "hole (free)");
-    legend_item(f, MAP_LEFT + 300, y + 42, "#7f7f7f", "control data");
+    legend_item(f, MAP_LEFT + 170, y + 42, "#f2b63d", "free (a hole, or a freed block kept for reuse)");
+    legend_item(f, MAP_LEFT + 480, y + 42, "#7f7f7f", "control data");
 }
 
 int svg_map_write(const char *path, const heap_map *m, const char *title)
@@ -189,7 +189,7 @@ static void axis_holes_write(FILE *f, double max)
                    "<text class=\"tick-label\" x=\"%.1f\" y=\"%.1f\">%.0f</text>\n",
                 right, px_y(v, max), right + 5, px_y(v, max), right + 8, px_y(v, max) + 4, v);
     fprintf(f, "<text class=\"axis-label\" transform=\"translate(%.1f %.1f) rotate(90)\" text-anchor=\"middle\">"
-               "holes</text>\n", right + 60, PLOT_TOP + PLOT_HEIGHT / 2);
+               "free spans (holes)</text>\n", right + 60, PLOT_TOP + PLOT_HEIGHT / 2);
 }
 
 static void axis_calls_write(FILE *f, double calls)
@@ -225,7 +225,7 @@ static void plot_legend_write(FILE *f)
     double y = PLOT_TOP - 12;
     legend_item(f, PLOT_LEFT, y, "#2f6db5", "span (control data to the end of the last block)");
     legend_item(f, PLOT_LEFT + 330, y, "#2e9e48", "live bytes (asked for)");
-    legend_item(f, PLOT_LEFT + 500, y, "#e08a00", "holes (right axis)");
+    legend_item(f, PLOT_LEFT + 500, y, "#e08a00", "free spans (right axis)");
 }
 
 int svg_plot_write(const char *path, const plot_series *p, const char *title)

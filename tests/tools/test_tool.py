@@ -89,7 +89,7 @@ def test_replay_small(tmp):
     check(re.search(r"peak span: \d+ bytes .* after call 6:", p.stdout) is not None,
           "small.hht: the span peaks at call 6 (the page-aligned block)")
     check(re.search(r"fragmentation: \d+\.\d\d", p.stdout) is not None, "replay prints the fragmentation")
-    check(re.search(r"at the peak span: \d+ holes inside it, the largest \d+ bytes", p.stdout) is not None,
+    check(re.search(r"at the peak span: \d+ free spans inside it .*, the largest \d+ bytes", p.stdout) is not None,
           "replay prints the holes at the peak")
     check(re.search(r"time: \d+ ns per call", p.stdout) is not None, "replay prints ns per call")
     binary = os.path.join(tmp, "small.bin")
@@ -210,7 +210,7 @@ def test_map_svg(tmp):
     check(any(s[0] == "hole" for s in spans.values()), "map --at 8 shows holes")
     check_map_layout(spans, "map --at 8")
     texts = " ".join(t.text or "" for t in root.iter(NS + "text"))
-    check("after call 8 of 8" in texts and "block (allocated)" in texts and "hole (free)" in texts,
+    check("after call 8 of 8" in texts and "block (allocated)" in texts and "free (a hole" in texts,
           "map has its stats and legend")
     out = os.path.join(tmp, "peak.svg")
     run("map", SMALL, "--peak", "-o", out)
@@ -285,7 +285,7 @@ def test_plot(tmp):
     span = lines.get("span", [(0, 0)])
     check(min(range(len(span)), key=lambda i: span[i][1]) == 6, "the span peaks at call 6")
     texts = [t.text or "" for t in root.iter(NS + "text")]
-    check("calls replayed" in texts and any(t.startswith("bytes") for t in texts) and "holes" in texts,
+    check("calls replayed" in texts and any(t.startswith("bytes") for t in texts) and "free spans (holes)" in texts,
           "plot has its axis labels")
     check(sum(1 for t in root.iter(NS + "text") if t.get("class") == "tick-label") >= 9, "plot has ticks on its axes")
 
