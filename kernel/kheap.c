@@ -5,6 +5,7 @@
  */
 #include "kheap.h"
 #include "console.h"
+#include "entropy.h"
 #include "lib.h"
 #include "paging.h"
 #include "placement.h"
@@ -89,6 +90,11 @@ void kheap_init(uint32_t flags)
     opt.ctx = &state;
     opt.max_size = KHEAP_MAX_SIZE;
     opt.flags = flags;
+    /* A random key makes the tags' check values unguessable, so a stray
+     * write cannot forge a tag by accident (0 would be the public default). */
+    entropy_source source;
+    opt.key = entropy_key(&source);
+    kprintf("[heap] key from %s\n", entropy_source_name(source));
     heap = hh_init((void *)(uintptr_t)KHEAP_START, KHEAP_INITIAL_SIZE, &opt);
     if (heap == NULL)
         panic("hh_init refused the kernel heap");
