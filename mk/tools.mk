@@ -57,7 +57,7 @@ check-tools: $(TOOLS_BIN)
 	python3 tests/tools/test_tool.py $(abspath $(TOOLS_BIN))
 
 TOOLS_FUZZ_BIN     := $(TOOLS_DIR)/fuzz_trace
-TOOLS_FUZZ_SECONDS := 10
+TOOLS_FUZZ_SECONDS := 8
 $(TOOLS_FUZZ_BIN): tools/fuzz_trace.c tools/trace.c tools/replay.c tools/core_fast.c $(TOOLS_HDRS) $(BUILD)/fuzz/libholeheap.a
 	@mkdir -p $(@D)
 	$(CLANG) $(TOOLS_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
