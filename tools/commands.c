@@ -10,7 +10,6 @@
 #include "html.h"
 #include "output.h"
 
-#define DEFAULT_REGION ((size_t)8 << 30)
 #define PLOT_POINTS 1000u
 #define PROGRESS_EVERY 65536u
 
@@ -94,7 +93,7 @@ static void holes_at(const cli *c, const trace *t, size_t at, size_t *holes, uin
     replayer r;
     *holes = 0;
     *largest = 0;
-    if (replayer_open(&r, t, c, DEFAULT_REGION, true) != 0)
+    if (replayer_open(&r, t, c, REPLAY_DEFAULT_REGION, true) != 0)
         return;
     replay_until(&r, at);
     heap_map m;
@@ -133,7 +132,7 @@ int cmd_replay(const cli *c)
     replayer r;
     if (trace_open(c, &t) != 0)
         return 2;
-    if (replayer_open(&r, &t, c, c->region != 0 ? c->region : DEFAULT_REGION, false) != 0) {
+    if (replayer_open(&r, &t, c, c->region != 0 ? c->region : REPLAY_DEFAULT_REGION, false) != 0) {
         trace_release(&t);
         return 2;
     }
@@ -184,9 +183,9 @@ static size_t smallest_region(size_search *s, size_t floor, size_t start)
 {
     size_t hi = round16(start);
     while (!region_serves(s, hi, false)) {
-        if (hi >= DEFAULT_REGION)
+        if (hi >= REPLAY_DEFAULT_REGION)
             return SIZE_MAX;
-        hi = hi * 2 > DEFAULT_REGION ? DEFAULT_REGION : hi * 2;
+        hi = hi * 2 > REPLAY_DEFAULT_REGION ? REPLAY_DEFAULT_REGION : hi * 2;
     }
     size_t lo = floor & ~(size_t)15;
     while (hi - lo > 16) {
@@ -221,7 +220,7 @@ int cmd_size(const cli *c)
     replayer whole;
     if (trace_open(c, &t) != 0)
         return 2;
-    if (replayer_open(&whole, &t, c, DEFAULT_REGION, false) != 0) {
+    if (replayer_open(&whole, &t, c, REPLAY_DEFAULT_REGION, false) != 0) {
         trace_release(&t);
         return 2;
     }
@@ -238,7 +237,7 @@ int cmd_size(const cli *c)
         size_t floor = (size_t)whole.peak_live_bytes;
         size_t region = smallest_region(&s, floor, whole.control_bytes + whole.peak_span + 4096);
         if (region == SIZE_MAX || !region_serves(&s, region, true)) {
-            fprintf(stderr, "holeheap: no region up to %zu bytes serves the trace\n", DEFAULT_REGION);
+            fprintf(stderr, "holeheap: no region up to %zu bytes serves the trace\n", REPLAY_DEFAULT_REGION);
             status = 1;
         } else {
             bool below_fails = !region_serves(&s, region - 16, false);
@@ -281,7 +280,7 @@ static const char *base_name(const char *path)
 static int peak_call(const cli *c, const trace *t, size_t *call)
 {
     replayer r;
-    if (replayer_open(&r, t, c, DEFAULT_REGION, true) != 0)
+    if (replayer_open(&r, t, c, REPLAY_DEFAULT_REGION, true) != 0)
         return -1;
     replay_until(&r, SIZE_MAX);
     *call = r.peak_span_call;
@@ -292,7 +291,7 @@ static int peak_call(const cli *c, const trace *t, size_t *call)
 static int map_svg(const cli *c, const trace *t, size_t at)
 {
     replayer r;
-    if (replayer_open(&r, t, c, DEFAULT_REGION, false) != 0)
+    if (replayer_open(&r, t, c, REPLAY_DEFAULT_REGION, false) != 0)
         return 2;
     replay_until(&r, at);
     heap_map m;
@@ -411,7 +410,7 @@ int cmd_plot(const cli *c)
     replayer r;
     if (trace_open(c, &t) != 0)
         return 2;
-    if (replayer_open(&r, &t, c, DEFAULT_REGION, false) != 0) {
+    if (replayer_open(&r, &t, c, REPLAY_DEFAULT_REGION, false) != 0) {
         trace_release(&t);
         return 2;
     }

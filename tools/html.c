@@ -14,7 +14,6 @@
 #include "map_assets.h" /* generated: page_0 the script, page_1 the style */
 #include "output.h"
 
-#define DEFAULT_REGION ((size_t)8 << 30)
 #define MAX_FRAMES 1000u
 
 static void lines_write(FILE *f, const char *const *lines)
@@ -127,7 +126,7 @@ static void page_head_write(FILE *f, const char *title, size_t calls)
 static int peak_extent(const core_api *core, const trace *t, uint64_t *extent)
 {
     replayer r;
-    replay_config config = {.core = core, .region = DEFAULT_REGION, .check_every = 0, .quiet = true};
+    replay_config config = {.core = core, .region = REPLAY_DEFAULT_REGION, .check_every = 0, .quiet = true};
     char err[TRACE_ERROR_MAX];
     if (replay_start(&r, t, &config, err) != 0) {
         fprintf(stderr, "holeheap: %s\n", err);
@@ -143,7 +142,7 @@ static int peak_extent(const core_api *core, const trace *t, uint64_t *extent)
 static int frames_write(FILE *f, const core_api *core, const trace *t, size_t at, uint64_t extent, size_t *errors)
 {
     replayer r;
-    replay_config config = {.core = core, .region = DEFAULT_REGION, .check_every = 4096, .quiet = false};
+    replay_config config = {.core = core, .region = REPLAY_DEFAULT_REGION, .check_every = 4096, .quiet = false};
     char err[TRACE_ERROR_MAX];
     if (replay_start(&r, t, &config, err) != 0) {
         fprintf(stderr, "holeheap: %s\n", err);

@@ -49,7 +49,8 @@ static void out_of_memory(void)
 
 static size_t slot_of(const replayer *r, uint64_t key)
 {
-    return (size_t)((key >> 4 ^ key << 7) * 0x9E3779B97F4A7C15u >> 17) & (r->capacity - 1);
+    uint64_t h = (key >> 4) * 0x9E3779B97F4A7C15u;
+    return (size_t)(h ^ h >> 32) & (r->capacity - 1);
 }
 
 static replay_live *live_find(const replayer *r, uint64_t traced)
@@ -63,13 +64,15 @@ static replay_live *live_find(const replayer *r, uint64_t traced)
     }
 }
 
+/* Into the first free slot of its chain, a tombstone included (the caller
+ * knows the key is absent): a hot address reused again and again keeps one slot. */
 static void live_put(replayer *r, const replay_live *entry)
 {
     size_t i = slot_of(r, entry->traced);
-    while (r->table[i].state != SLOT_EMPTY)
+    while (r->table[i].state == SLOT_LIVE)
         i = (i + 1) & (r->capacity - 1);
+    r->occupied += r->table[i].state == SLOT_EMPTY;
     r->table[i] = *entry;
-    r->occupied++;
 }
 
 /* Twice the capacity when it is more than a quarter full of live entries, else the same. */

@@ -19,6 +19,13 @@
 #include "core.h"
 #include "trace.h"
 
+/* The region a replay uses unless told otherwise: address space, mapped on demand. */
+#if SIZE_MAX > 0xFFFFFFFFu
+#define REPLAY_DEFAULT_REGION ((size_t)8 << 30)
+#else
+#define REPLAY_DEFAULT_REGION ((size_t)1 << 30)
+#endif
+
 typedef struct replay_config {
     const core_api *core;
     size_t region;      /* bytes handed to hh_init; the heap never grows */
