@@ -11,7 +11,7 @@
 #include "output.h"
 
 #define PLOT_POINTS 1000u
-#define PROGRESS_EVERY 65536u
+#define PROGRESS_EVERY 4096u
 
 static double now_seconds(void)
 {

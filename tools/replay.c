@@ -305,11 +305,8 @@ static void peaks_update(replayer *r)
     if (r->live_bytes > r->peak_live_bytes)
         r->peak_live_bytes = r->live_bytes;
     if (r->span > r->peak_span) {
-        hh_stats s;
-        r->config.core->stats_get(r->heap, &s);
         r->peak_span = r->span;
         r->peak_span_call = r->next;
-        r->used_at_peak = s.used_bytes;
     }
 }
 

@@ -46,7 +46,6 @@ typedef struct replayer {
     uint64_t live_bytes, peak_live_bytes;
     size_t live_blocks;
     size_t span, peak_span, peak_span_call; /* peak_span_call: calls replayed when it was reached */
-    size_t used_at_peak;
     size_t control_bytes;      /* the heap's control data at the region's start */
     size_t tail_bytes;         /* block end minus (payload + usable size): the footer */
     /* private */
