@@ -423,7 +423,7 @@ static void front_push(hh_heap *h, tag *b)
 {
     size_t size = tag_size(b);
     uint32_t g = tag_size_g(b);
-    tag_write(h, b, size, TAG_CACHED);
+    tag_flip(h, b, TAG_BLOCK, TAG_CACHED);
     front_link_store(h, b, h->front_head[g]);
     h->front_head[g] = block_pos(h, b);
     h->front_bytes += size;
@@ -463,7 +463,8 @@ static void *front_alloc(hh_heap *h, uint32_t g)
     tag *b = front_pop(h, g);
     if (!b)
         return NULL;
-    block_make(h, b, tag_size(b));
+    tag_flip(h, b, TAG_CACHED, TAG_BLOCK);
+    count_block(h, tag_size(b), +1);
     return block_payload(b);
 }
 
@@ -570,16 +571,20 @@ static tag *aligned_scan(hh_heap *h, size_t size, size_t align)
  * out, the best fit for the size plus the worst gap, which always does; then
  * the front flushed, then growth; and before giving up, a scan for any hole
  * that fits. */
-static tag *aligned_hole_for(hh_heap *h, size_t size, size_t align)
+static tag *aligned_fit(hh_heap *h, size_t size, size_t align)
 {
     tag *hole = idx_best_fit(h, (uint32_t)granules(size));
     if (hole_fits_aligned(hole, size, align))
         return hole;
-    size_t padded = size + align + HH_MIN_BLOCK;
-    hole = idx_best_fit(h, (uint32_t)granules(padded));
-    if (!hole && h->front_blocks) {
+    return idx_best_fit(h, (uint32_t)granules(size + align + HH_MIN_BLOCK));
+}
+
+static tag *aligned_hole_for(hh_heap *h, size_t size, size_t align)
+{
+    tag *hole = aligned_fit(h, size, align);
+    if (!hole && h->front_blocks) { /* once: a dropped list keeps front_blocks above 0 */
         front_flush(h);
-        return aligned_hole_for(h, size, align);
+        hole = aligned_fit(h, size, align);
     }
     if (!hole)
         hole = heap_grow_aligned(h, size, align);
@@ -906,6 +911,8 @@ hh_heap *hh_init(void *mem, size_t size, const hh_options *opt)
     memset(h, 0, sizeof *h);
     h->key = o->key ? o->key : HH_DEFAULT_KEY;
     h->key2 = tag_key2(h->key);
+    for (uint32_t state = 0; state <= TAG_STATE_MASK; state++)
+        h->state_mask[state] = tag_state_mask(h->key, state);
     h->magic = HH_MAGIC ^ h->key;
     h->flags = o->flags;
     h->mem = mem;

@@ -15,7 +15,7 @@
  *
  *   header and footer are the same 8 bytes:
  *     word = (size / 16) << 2 | state        state: 0 block, 1 hole, 2 cached (in the front)
- *     seal = mix(word ^ position * C ^ key ^ HH_MAGIC) + key2
+ *     seal = (mix(size word ^ position * C ^ key ^ HH_MAGIC) + key2) ^ state_mask[state]
  *   A hole's first 16 payload bytes belong to the hole index (its node); a
  *   cached block's first 4 hold its front list link, encoded with the key.
  */
@@ -52,6 +52,7 @@ struct hh_heap {
     uint32_t magic; /* HH_MAGIC ^ key: identifies a live control block */
     uint32_t key;
     uint32_t key2;  /* derived from key: enters every seal a second time */
+    uint32_t state_mask[4]; /* derived from key: xored into a seal by the tag's state */
     uint32_t flags;
     uint32_t front_max_g; /* largest block the front keeps, in granules (0: no front) */
     char *base;       /* header of the first block */
@@ -123,13 +124,20 @@ static inline uint32_t tag_mix(uint32_t x)
  * and nothing short of trying each of the 2^32 keys is known to find it. The
  * position enters through an odd multiplier: the same word at another
  * position, or under another key, seals differently. */
+/* The state enters last, as a key-derived mask: a block becomes a cached
+ * block or back by two xors, without mixing again (tag_flip). */
 static inline uint32_t tag_seal(const hh_heap *h, uint32_t word, uint32_t pos)
 {
-    return tag_mix(word ^ (pos * 0x9E3779B1u) ^ h->key ^ HH_MAGIC) + h->key2;
+    uint32_t size_word = word & ~(uint32_t)TAG_STATE_MASK;
+    return (tag_mix(size_word ^ (pos * 0x9E3779B1u) ^ h->key ^ HH_MAGIC) + h->key2) ^ h->state_mask[word & TAG_STATE_MASK];
 }
 
-/* key2 from key: one more mix, with another constant. */
+/* key2 and the state masks from key: one more mix each, with other constants. */
 static inline uint32_t tag_key2(uint32_t key) { return tag_mix(key ^ 0x6A09E667u) | 1u; }
+static inline uint32_t tag_state_mask(uint32_t key, uint32_t state)
+{
+    return state == TAG_BLOCK ? 0u : tag_mix(key ^ (0xBB67AE85u * state)) | 1u;
+}
 
 static inline uint32_t tag_word(size_t size, uint32_t state)
 {
@@ -141,6 +149,17 @@ static inline void tag_write(const hh_heap *h, tag *b, size_t size, uint32_t sta
 {
     tag t = {tag_word(size, state), 0};
     t.seal = tag_seal(h, t.word, block_pos(h, b));
+    *b = t;
+    *block_footer(b) = t;
+}
+
+/* Turn the sound tags of b from one state to another: two xors, header and
+ * footer. */
+static inline void tag_flip(const hh_heap *h, tag *b, uint32_t from, uint32_t to)
+{
+    tag t = *b;
+    t.word ^= from ^ to;
+    t.seal ^= h->state_mask[from] ^ h->state_mask[to];
     *b = t;
     *block_footer(b) = t;
 }
@@ -237,6 +256,9 @@ static inline void control_reseal(hh_heap *h)
 static inline bool control_sound(const hh_heap *h)
 {
     return h->magic == (HH_MAGIC ^ h->key) && h->key2 == tag_key2(h->key) &&
+           h->state_mask[TAG_HOLE] == tag_state_mask(h->key, TAG_HOLE) &&
+           h->state_mask[TAG_CACHED] == tag_state_mask(h->key, TAG_CACHED) &&
+           h->state_mask[TAG_STATE_MASK] == tag_state_mask(h->key, TAG_STATE_MASK) && h->state_mask[TAG_BLOCK] == 0 &&
            h->control_seal == control_seal_of(h) && h->gate == (control_gate_open(h) ^ control_slow_bits(h));
 }
 

@@ -1,0 +1,38 @@
+# The corruption property test (tests/test_corrupt.c, issue 7): randomized
+# trials, each in its own process, that corrupt a heap as real bugs do
+# (overflow past a block, underflow before one, write after free) and check
+# that the heap never crashes, hangs, or hands out memory outside itself or
+# overlapping a live block, and that no live block's bytes change. Public API
+# only: compiled against include/holeheap.h, linked with the variant's library.
+#
+#   check-corrupt   fast, table, m32 and m32-table builds, CORRUPT_TRIALS each
+#
+# Binaries: build/<variant>/tests/test_corrupt. One trial by hand:
+#   build/fast/tests/test_corrupt --seed 1 --trial K --verbose [--no-fork]
+
+CORRUPT_VARS   := fast table m32 m32-table
+CORRUPT_TRIALS ?= 2000
+CORRUPT_SEED   ?= 1
+
+define corrupt_rule
+$(BUILD)/$(1)/tests/test_corrupt: tests/test_corrupt.c $(CORE_HDRS) $(BUILD)/$(1)/libholeheap.a
+	@mkdir -p $$(@D)
+	$$(VCC_$(1)) $$(CORE_CFLAGS) $$(VFLAGS_$(1)) $$< $(BUILD)/$(1)/libholeheap.a -o $$@
+endef
+$(foreach v,$(CORRUPT_VARS),$(eval $(call corrupt_rule,$(v))))
+
+# 32-bit builds need gcc-multilib; they run natively or under qemu-i386
+# (M32_HOW and M32_RUN, from the Makefile).
+
+.PHONY: check-corrupt
+check-corrupt:
+	@st=0; \
+	for v in $(CORRUPT_VARS); do \
+	  run=; case $$v in m32*) [ "$(M32_HOW)" != none ] || { echo "SKIP: test_corrupt ($$v): this machine cannot build or run 32-bit programs"; continue; }; \
+	    run="$(M32_RUN)";; esac; \
+	  $(MAKE) --no-print-directory $(BUILD)/$$v/tests/test_corrupt || { echo "FAIL: test_corrupt ($$v) does not build"; st=1; continue; }; \
+	  $$run $(BUILD)/$$v/tests/test_corrupt --trials $(CORRUPT_TRIALS) --seed $(CORRUPT_SEED) --label $$v || \
+	    { echo "FAIL: $(BUILD)/$$v/tests/test_corrupt --trials $(CORRUPT_TRIALS) --seed $(CORRUPT_SEED)"; st=1; }; \
+	done; exit $$st
+
+CHECKS += check-corrupt
