@@ -57,8 +57,8 @@ static int binary_header_check(const unsigned char *data, size_t size, char err[
         return fail(err, "not a holeheap trace (no HHTRACE magic)");
     uint64_t version = little_endian(data + 8, 4);
     if (data[7] != '1' || version != 1)
-        return fail(err, "unsupported binary trace version (magic %.8s, version %llu; this reads 1)",
-                    (const char *)data, (unsigned long long)version);
+        return fail(err, "unsupported binary trace version (magic HHTRACE%c, version %llu; this reads HHTRACE1, 1)",
+                    data[7] >= '0' && data[7] <= '9' ? data[7] : '?', (unsigned long long)version);
     uint64_t record = little_endian(data + 12, 4);
     if (record != BINARY_RECORD)
         return fail(err, "header: record size %llu, expected %u", (unsigned long long)record, BINARY_RECORD);
@@ -124,6 +124,19 @@ static size_t next_word(cursor *c, const char **word)
     return (size_t)(c->p - *word);
 }
 
+enum { SHOWN_MAX = 40 };
+
+/* A word of the input as an error line may show it: at most SHOWN_MAX bytes,
+ * anything but printable ASCII as '?'. */
+static const char *shown(const char *word, size_t len, char out[SHOWN_MAX + 1])
+{
+    size_t n = len < SHOWN_MAX ? len : SHOWN_MAX;
+    for (size_t i = 0; i < n; i++)
+        out[i] = word[i] >= 0x20 && word[i] < 0x7f ? word[i] : '?';
+    out[n] = '\0';
+    return out;
+}
+
 static bool word_is(const char *word, size_t len, const char *expected)
 {
     return len == strlen(expected) && memcmp(word, expected, len) == 0;
@@ -154,12 +167,13 @@ static int read_number(cursor *c, const char *what, uint64_t *out, char err[TRAC
         i = 2;
     }
     uint64_t v = 0;
+    char text[SHOWN_MAX + 1];
     for (; i < len; i++) {
         int d = digit_value(w[i], base);
         if (d < 0)
-            return fail(err, "line %zu: %s '%.*s' is not a number", c->line, what, (int)(len < 40 ? len : 40), w);
+            return fail(err, "line %zu: %s '%s' is not a number", c->line, what, shown(w, len, text));
         if (v > (UINT64_MAX - (uint64_t)d) / base)
-            return fail(err, "line %zu: %s '%.*s' does not fit in 64 bits", c->line, what, (int)(len < 40 ? len : 40), w);
+            return fail(err, "line %zu: %s '%s' does not fit in 64 bits", c->line, what, shown(w, len, text));
         v = v * base + (uint64_t)d;
     }
     *out = v;
@@ -255,9 +269,10 @@ static int parse_trace_line(cursor *c, trace_call *call, line_kind *kind, char e
         return at_line_end(c) ? 0 : fail(err, "line %zu: unexpected text after 'end'", c->line);
     }
     *call = (trace_call){.op = op_from_word(w, len)};
+    char text[SHOWN_MAX + 1];
     if (call->op == 0)
-        return fail(err, "line %zu: unknown call '%.*s' (malloc, free, calloc, realloc, aligned or end)",
-                    c->line, (int)(len < 40 ? len : 40), w);
+        return fail(err, "line %zu: unknown call '%s' (malloc, free, calloc, realloc, aligned or end)", c->line,
+                    shown(w, len, text));
     *kind = LINE_CALL;
     return read_operands(c, call, err);
 }
