@@ -5,13 +5,17 @@
 # overlapping a live block, and that no live block's bytes change. Public API
 # only: compiled against include/holeheap.h, linked with the variant's library.
 #
-#   check-corrupt   fast, table, m32 and m32-table builds, CORRUPT_TRIALS each
+#   check-corrupt   fast, table, m32 and m32-table builds, CORRUPT_TRIALS_<build> trials each
 #
 # Binaries: build/<variant>/tests/test_corrupt. One trial by hand:
 #   build/fast/tests/test_corrupt --seed 1 --trial K --verbose [--no-fork]
 
 CORRUPT_VARS   := fast table m32 m32-table
-CORRUPT_TRIALS ?= 2000
+# trials per build: the table build and the 32-bit ones (under qemu-i386 here) run slower
+CORRUPT_TRIALS_fast      ?= 2000
+CORRUPT_TRIALS_table     ?= 500
+CORRUPT_TRIALS_m32       ?= 100
+CORRUPT_TRIALS_m32-table ?= 100
 CORRUPT_SEED   ?= 1
 
 define corrupt_rule
@@ -31,8 +35,10 @@ check-corrupt:
 	  run=; case $$v in m32*) [ "$(M32_HOW)" != none ] || { echo "SKIP: test_corrupt ($$v): this machine cannot build or run 32-bit programs"; continue; }; \
 	    run="$(M32_RUN)";; esac; \
 	  $(MAKE) --no-print-directory $(BUILD)/$$v/tests/test_corrupt || { echo "FAIL: test_corrupt ($$v) does not build"; st=1; continue; }; \
-	  $$run $(BUILD)/$$v/tests/test_corrupt --trials $(CORRUPT_TRIALS) --seed $(CORRUPT_SEED) --label $$v || \
-	    { echo "FAIL: $(BUILD)/$$v/tests/test_corrupt --trials $(CORRUPT_TRIALS) --seed $(CORRUPT_SEED)"; st=1; }; \
+	  n=$$(case $$v in fast) echo $(CORRUPT_TRIALS_fast);; table) echo $(CORRUPT_TRIALS_table);; \
+	    m32) echo $(CORRUPT_TRIALS_m32);; *) echo $(CORRUPT_TRIALS_m32-table);; esac); \
+	  $$run $(BUILD)/$$v/tests/test_corrupt --trials $$n --seed $(CORRUPT_SEED) --label $$v || \
+	    { echo "FAIL: $(BUILD)/$$v/tests/test_corrupt --trials $$n --seed $(CORRUPT_SEED)"; st=1; }; \
 	done; exit $$st
 
 CHECKS += check-corrupt
