@@ -591,6 +591,9 @@ static void op_realloc(trial *t, blk *b, size_t n)
     if (!q) {
         if (n == 0)
             model_remove(t, b); /* freed (or refused: conservative, as for hh_free) */
+        else if (b->n > heap_hi(t) - addr(b->p)) /* it stays live: none of it may have gone to shrink */
+            fail(V_OVERLAP, "hh_realloc(b%u %p, %zu) failed but gave its memory back: the heap now ends at %p",
+                 b->id, (void *)b->p, n, (void *)(t->mem + t->committed));
         return;
     }
     check_new(t, q, n, 16, b, "hh_realloc");
