@@ -300,6 +300,8 @@ static void tc_remote_put(hhp_arena *owner, tc_block *b, size_t usable)
 {
     if (owner != tc.remote_arena)
         tc_remote_flush();
+    if (__builtin_expect(tc.remote_head == b, 0)) /* as in tc_cache */
+        hhp_die(hhp_current_call, "double free", b, HH_E_DOUBLE_FREE);
     tc.remote_arena = owner;
     tc_set_link(b, tc.remote_head, TC_AWAY);
     if (tc.remote_head == NULL)
@@ -317,6 +319,10 @@ static bool tc_cache(tc_block *b, size_t usable)
     size_t c = usable / TC_GRANULE;
     if (c >= TC_BINS || c == 0 || !tc_has_room(usable))
         return false;
+    /* Freed twice with its marker wiped in between: at least the latest
+     * block is recognised, instead of a bin that hands it out for ever. */
+    if (__builtin_expect(tc.bin[c] == b, 0))
+        hhp_die(hhp_current_call, "double free", b, HH_E_DOUBLE_FREE);
     tc_push(c, b);
     if (tc.count[c] > TC_BIN_MAX)
         tc_trim(c);

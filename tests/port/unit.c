@@ -354,6 +354,14 @@ static int child_main(const char *what)
         void *volatile *stale = b;
         *stale = c;
         a = malloc_v(40);
+    } else if (strcmp(what, "wiped-double-free") == 0) {
+        /* freed, its first 16 bytes wiped (the marker with them), freed again */
+        unsigned char *p = malloc_v(40);
+        print_address(p);
+        free_v(p);
+        unsigned char *volatile stale = p;
+        memset(stale, 0, 16);
+        free_v(p);
     } else if (strcmp(what, "pending-overwritten") == 0) {
         /* a small integer over the link of a block on this arena's pending list */
         unsigned char *p = malloc_v(200);
@@ -506,6 +514,7 @@ static void test_misuse(void)
                  "HH_E_POISON");
     expect_abort("pending-overwritten", "HOLEHEAP_ARENAS=2", "malloc",
                  "cached block overwritten (write after free?)", "HH_E_POISON");
+    expect_abort("wiped-double-free", NULL, "free", "double free", "HH_E_DOUBLE_FREE");
     expect_abort("realloc-freed", NULL, "realloc", "pointer already freed", "HH_E_DOUBLE_FREE");
     expect_abort("realloc-freed", "HOLEHEAP_TCACHE=0", "realloc", "double free", "HH_E_DOUBLE_FREE");
     expect_abort("usable-freed", NULL, "malloc_usable_size", "pointer already freed", "HH_E_DOUBLE_FREE");
