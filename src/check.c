@@ -138,6 +138,7 @@ static int check_totals(const hh_heap *h, const tally *t, hh_problem *out)
  * front's count so that a cycle ends. */
 static int check_front_list(const hh_heap *h, uint32_t g, size_t *seen, size_t *bytes, hh_problem *out)
 {
+    uint32_t list_seen = 0;
     for (uint32_t pos = h->front_head[g]; pos != HH_NIL;) {
         if (pos >= heap_span_g(h))
             return fail(out, HH_E_INDEX, &h->front_head[g], "I13: front list link outside the heap (write after free?)");
@@ -146,9 +147,13 @@ static int check_front_list(const hh_heap *h, uint32_t g, size_t *seen, size_t *
             return fail(out, HH_E_INDEX, b, "I13: front list names a block that is not cached, or of another size");
         if (++*seen > h->front_blocks)
             return fail(out, HH_E_INDEX, b, "I13: front lists hold more blocks than counted (a cycle?)");
+        if (++list_seen > h->front_count[g])
+            return fail(out, HH_E_INDEX, b, "I13: a front list holds more blocks than its count");
         *bytes += tag_size(b);
         pos = front_link_load(h, b);
     }
+    if (list_seen != h->front_count[g])
+        return fail(out, HH_E_INDEX, &h->front_count[g], "I13: a front list holds fewer blocks than its count");
     return HH_OK;
 }
 
@@ -163,6 +168,8 @@ static int check_front(const hh_heap *h, const tally *t, hh_problem *out)
         if (rc)
             return rc;
     }
+    if (h->lost_blocks)
+        return fail(out, HH_E_INDEX, h, "I13: cached blocks were put out of service after damage");
     if (seen != t->cached_blocks || seen != h->front_blocks || bytes != h->front_bytes || bytes != t->cached)
         return fail(out, HH_E_INDEX, h, "I13: front lists disagree with the cached blocks (one lost from its list?)");
     return HH_OK;
@@ -193,13 +200,10 @@ int hh_check(hh_heap *h, hh_problem *out)
 {
     if (!h)
         return fail(out, HH_E_BAD_POINTER, NULL, "no heap");
-    if (!control_sound(h))
+    if (h->magic != (HH_MAGIC ^ h->key) || !heap_lock(h))
         return check_control(h, out);
-    if (h->lock)
-        h->lock(h->ctx);
     int rc = heap_check_unlocked(h, out);
-    if (h->unlock)
-        h->unlock(h->ctx);
+    heap_unlock(h);
     return rc;
 }
 
@@ -220,13 +224,10 @@ static int walk_unlocked(hh_heap *h, int (*visit)(void *ctx, const hh_span *span
 
 int hh_walk(hh_heap *h, int (*visit)(void *ctx, const hh_span *span), void *ctx)
 {
-    if (!h || !visit || !control_sound(h))
+    if (!h || !visit || h->magic != (HH_MAGIC ^ h->key) || !heap_lock(h))
         return -1;
-    if (h->lock)
-        h->lock(h->ctx);
-    int rc = walk_unlocked(h, visit, ctx);
-    if (h->unlock)
-        h->unlock(h->ctx);
+    int rc = control_sound(h) ? walk_unlocked(h, visit, ctx) : -1;
+    heap_unlock(h);
     return rc;
 }
 
@@ -273,21 +274,22 @@ size_t hh_map_text(hh_heap *h, char *buf, size_t cap, size_t columns)
     if (!buf || cap == 0)
         return 0;
     buf[0] = '\0';
-    if (!h || !control_sound(h) || columns == 0)
+    if (!h || h->magic != (HH_MAGIC ^ h->key) || columns == 0)
         return 0;
     columns = columns < cap - 1 ? columns : cap - 1;
-    if (columns == 0)
+    if (columns == 0 || !heap_lock(h))
         return 0;
-    if (h->lock)
-        h->lock(h->ctx);
+    if (!control_sound(h)) {
+        heap_unlock(h);
+        return 0;
+    }
     size_t span = (size_t)(h->end + HH_TAG_BYTES - h->mem);
     map_state m = {buf, h->mem, (span + columns - 1) / columns, 0};
     m.ncells = (span + m.cell_bytes - 1) / m.cell_bytes;
     memset(buf, 0, m.ncells);
     map_mark(&m, h->mem, (size_t)(h->base - h->mem), CELL_CONTROL);
     int rc = walk_unlocked(h, map_visit, &m);
-    if (h->unlock)
-        h->unlock(h->ctx);
+    heap_unlock(h);
     for (size_t i = 0; i < m.ncells; i++)
         buf[i] = rc < 0 ? '?' : map_glyph(buf[i]);
     buf[m.ncells] = '\0';

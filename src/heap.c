@@ -307,8 +307,12 @@ static size_t heap_grow_call(hh_heap *h, size_t ask, size_t room)
  * last hole when the heap ends in one, else adds a hole where the epilogue was.
  * Returns that hole, or NULL (heap unchanged) when growth is impossible.
  */
+static void front_flush(hh_heap *h);
+
 static tag *heap_grow(hh_heap *h, size_t need)
 {
+    if (h->grow && h->front_blocks)
+        front_flush(h); /* the front is given back before the heap grows */
     tag *last = h->grow ? heap_last(h) : NULL;
     if (!last || (tag_is_hole(last) && !hole_clean(h, last)))
         return NULL;
@@ -349,7 +353,9 @@ static void heap_trim(hh_heap *h, size_t keep)
     size_t size = tag_size(last);
     if (size < keep + (HH_TRIM_THRESHOLD - HH_TRIM_KEEP))
         return;
-    size_t spare = align_down(min_size(size - keep, (size_t)(h->end - h->floor_end)), HH_GRANULE);
+    /* the hole keeps at least HH_MIN_BLOCK bytes, whatever shrink releases */
+    size_t spare = align_down(min_size(min_size(size - keep, size - HH_MIN_BLOCK), (size_t)(h->end - h->floor_end)),
+                              HH_GRANULE);
     if (spare == 0 || !hole_clean(h, last) || !callbacks_trusted(h) || !hole_unlink(h, last))
         return;
     size_t released = h->shrink(h->ctx, region_end(h) - spare, spare);
@@ -405,17 +411,62 @@ static bool free_merge(hh_heap *h, tag *b)
     return true;
 }
 
+/* Free b; with a damaged neighbour (reported) the call does nothing. */
 static void free_block(hh_heap *h, tag *b)
 {
     if (free_merge(h, b))
         heap_trim(h, h->trim_keep);
 }
 
+static void block_lose(hh_heap *h, tag *b);
+
+/* Free b, which the program no longer owns (the old block of a moving
+ * realloc, the tail of a shrink): if it cannot merge, it goes out of
+ * service instead of staying an allocated block that nobody owns. */
+static void free_or_lose(hh_heap *h, tag *b)
+{
+    if (free_merge(h, b))
+        heap_trim(h, h->trim_keep);
+    else
+        block_lose(h, b);
+}
+
 /* ---- the front ---- */
+
+/* The front list for blocks of `size` bytes, or 0 for none. The compile-time
+ * bound keeps a stray write over front_max_g from indexing past the lists. */
+static inline uint32_t front_list_of(const hh_heap *h, size_t size)
+{
+    size_t g = granules(size);
+    return g <= h->front_max_g && g < FRONT_LISTS ? (uint32_t)g : 0u;
+}
 
 static inline bool front_takes(const hh_heap *h, size_t size)
 {
-    return granules(size) <= h->front_max_g && h->front_bytes + size <= h->front_limit;
+    return front_list_of(h, size) != 0 && h->front_bytes + size <= h->front_limit;
+}
+
+/* A block that cannot be freed (a neighbour or list is damaged) is marked
+ * cached outside any list: out of service for good, never handed out again,
+ * and a second free of it is still seen as a double free. */
+static void block_lose(hh_heap *h, tag *b)
+{
+    tag_flip(h, b, TAG_BLOCK, TAG_CACHED);
+    count_block(h, tag_size(b), -1);
+    h->lost_blocks++;
+    h->lost_bytes += tag_size(b);
+}
+
+/* List g was found damaged: drop it; its blocks are out of service. */
+static void front_drop(hh_heap *h, uint32_t g)
+{
+    size_t bytes = (size_t)h->front_count[g] * g * HH_GRANULE;
+    h->front_head[g] = HH_NIL;
+    h->lost_blocks += h->front_count[g];
+    h->lost_bytes += bytes;
+    h->front_blocks -= h->front_count[g];
+    h->front_bytes -= bytes;
+    h->front_count[g] = 0;
 }
 
 /* Keep the verified block b in the front list of its size. */
@@ -426,6 +477,7 @@ static void front_push(hh_heap *h, tag *b)
     tag_flip(h, b, TAG_BLOCK, TAG_CACHED);
     front_link_store(h, b, h->front_head[g]);
     h->front_head[g] = block_pos(h, b);
+    h->front_count[g]++;
     h->front_bytes += size;
     h->front_blocks++;
     count_block(h, size, -1);
@@ -441,19 +493,20 @@ static tag *front_pop(hh_heap *h, uint32_t g)
     if (pos == HH_NIL)
         return NULL;
     tag *b = block_at(h, pos);
-    if (!span_sound(h, pos) || !tag_is_cached(b) || tag_size_g(b) != g) {
-        h->front_head[g] = HH_NIL;
+    if (h->front_count[g] == 0 || !span_sound(h, pos) || !tag_is_cached(b) || tag_size_g(b) != g) {
+        front_drop(h, g);
         heap_report(h, HH_E_INDEX, b, "I13: front list names a block that is not a sealed cached block of its size");
         return NULL;
     }
     uint32_t next = front_link_load(h, b);
-    if (next != HH_NIL && next >= heap_span_g(h)) {
-        heap_report(h, HH_E_INDEX, block_payload(b), "I13: front list link overwritten (write after free?)");
-        next = HH_NIL;
-    }
     h->front_head[g] = next;
+    h->front_count[g]--;
     h->front_bytes -= tag_size(b);
     h->front_blocks--;
+    if (next != HH_NIL && next >= heap_span_g(h)) {
+        front_drop(h, g);
+        heap_report(h, HH_E_INDEX, block_payload(b), "I13: front list link overwritten (write after free?)");
+    }
     return b;
 }
 
@@ -474,8 +527,10 @@ static void front_flush(hh_heap *h)
     for (uint32_t g = 0; g < FRONT_LISTS && h->front_blocks; g++) {
         tag *b;
         while ((b = front_pop(h, g)) != NULL) {
-            block_make(h, b, tag_size(b));
-            free_merge(h, b);
+            tag_flip(h, b, TAG_CACHED, TAG_BLOCK);
+            count_block(h, tag_size(b), +1);
+            if (!free_merge(h, b))
+                block_lose(h, b);
         }
     }
 }
@@ -501,8 +556,9 @@ static void *alloc_unlocked(hh_heap *h, size_t n)
         report_size(h);
         return NULL;
     }
-    if (granules(size) <= h->front_max_g && h->front_head[granules(size)] != HH_NIL) {
-        void *p = front_alloc(h, (uint32_t)granules(size));
+    uint32_t g = front_list_of(h, size);
+    if (g && h->front_head[g] != HH_NIL) {
+        void *p = front_alloc(h, g);
         if (p)
             return p;
     }
@@ -633,7 +689,7 @@ static void block_shrink(hh_heap *h, tag *b, size_t size)
     block_make(h, b, size);
     tag *tail = block_next(b);
     block_make(h, tail, cur - size);
-    free_block(h, tail);
+    free_or_lose(h, tail);
 }
 
 /* Grow b in place to `size` into the verified hole `right` after it, which
@@ -682,7 +738,7 @@ static void *realloc_unlocked(hh_heap *h, void *p, size_t n)
     if (!q)
         return NULL;
     memcpy(q, p, tag_size(b) - HH_OVERHEAD);
-    free_block(h, b);
+    free_or_lose(h, b);
     return q;
 }
 
@@ -703,18 +759,16 @@ static __attribute__((noinline)) bool heap_check_around(hh_heap *h)
  * and the call does nothing. A heap whose magic is gone is not a heap. */
 static __attribute__((noinline)) bool heap_enter_slow(hh_heap *h)
 {
+    if (h->magic != (HH_MAGIC ^ h->key) || !heap_lock(h))
+        return false;
     if (!control_sound(h)) {
-        if (h->magic == (HH_MAGIC ^ h->key)) {
-            h->last = (hh_problem){HH_E_CORRUPT, h, "I1: control block overwritten: call refused"};
-            h->problems++;
-        }
+        h->last = (hh_problem){HH_E_CORRUPT, h, "I1: control block overwritten: call refused"};
+        h->problems++;
+        heap_unlock(h);
         return false;
     }
-    if (h->lock)
-        h->lock(h->ctx);
     if ((h->flags & HH_CHECK_ALWAYS) && !heap_check_around(h)) {
-        if (h->unlock)
-            h->unlock(h->ctx);
+        heap_unlock(h);
         return false;
     }
     return true;
@@ -736,8 +790,7 @@ static __attribute__((noinline)) void heap_leave_slow(hh_heap *h)
 {
     if (h->flags & HH_CHECK_ALWAYS)
         heap_check_around(h);
-    if (h->unlock)
-        h->unlock(h->ctx);
+    heap_unlock(h);
 }
 
 static inline void heap_leave(hh_heap *h)
@@ -746,8 +799,9 @@ static inline void heap_leave(hh_heap *h)
         heap_leave_slow(h);
 }
 
-/* Liveness for the calls that only read: the magic, and the check value. */
-static bool heap_alive(const hh_heap *h) { return h && h->magic == (HH_MAGIC ^ h->key) && control_sound(h); }
+/* Liveness for the calls that read one field without the lock: the magic and
+ * the fields that never change (another thread may be growing the heap). */
+static bool heap_alive(const hh_heap *h) { return h && h->magic == (HH_MAGIC ^ h->key) && h->lock_seal == lock_seal_of(h); }
 
 /* ---- public API ---- */
 
@@ -835,8 +889,8 @@ void hh_stats_get(hh_heap *h, hh_stats *out)
         return;
     out->region_bytes = (size_t)(region_end(h) - h->mem);
     out->used_bytes = h->used_bytes;
-    out->free_bytes = h->free_bytes + h->front_bytes;
-    out->cached_bytes = h->front_bytes;
+    out->free_bytes = h->free_bytes + h->front_bytes + h->lost_bytes;
+    out->cached_bytes = h->front_bytes + h->lost_bytes;
     out->blocks = h->blocks;
     out->holes = h->holes;
     out->largest_hole = (size_t)idx_largest_g(h) * HH_GRANULE;
@@ -884,8 +938,10 @@ static void front_setup(hh_heap *h, size_t span)
     bool off = (h->flags & (HH_STRICT | HH_POISON | HH_CHECK_ALWAYS)) != 0;
     h->front_max_g = off ? 0 : HH_FRONT_MAX_G;
     h->front_limit = off ? 0 : min_size(HH_FRONT_BYTES, span / 16);
-    for (uint32_t g = 0; g < FRONT_LISTS; g++)
+    for (uint32_t g = 0; g < FRONT_LISTS; g++) {
         h->front_head[g] = HH_NIL;
+        h->front_count[g] = 0;
+    }
 }
 
 static bool options_valid(const hh_options *o, size_t size)
@@ -925,6 +981,7 @@ hh_heap *hh_init(void *mem, size_t size, const hh_options *opt)
     h->ctx = o->ctx;
     h->limit_end = o->max_size ? (char *)(align_down((uintptr_t)mem + o->max_size, HH_GRANULE) - HH_TAG_BYTES)
                                : (char *)l.end;
+    h->lock_seal = lock_seal_of(h);
     front_setup(h, (size_t)(l.end - l.base));
     idx_init(h, (void *)l.storage, l.storage_bytes);
     fence_write(h, heap_prologue(h), HH_NIL);

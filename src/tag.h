@@ -15,7 +15,8 @@
  *
  *   header and footer are the same 8 bytes:
  *     word = (size / 16) << 2 | state        state: 0 block, 1 hole, 2 cached (in the front)
- *     seal = (mix(size word ^ position * C ^ key ^ HH_MAGIC) + key2) ^ state_mask[state]
+ *     seal = (mix(((size word ^ key) * (2 * position + 1)) ^ position * C ^ HH_MAGIC) + key2)
+ *            ^ state_mask[state]
  *   A hole's first 16 payload bytes belong to the hole index (its node); a
  *   cached block's first 4 hold its front list link, encoded with the key.
  */
@@ -67,10 +68,13 @@ struct hh_heap {
     void (*on_error)(void *ctx, const hh_problem *problem);
     void *ctx;
     size_t front_limit; /* most bytes the front holds */
-    uint32_t control_seal; /* over everything above but gate and itself (I1) */
+    uint32_t lock_seal;    /* over lock, unlock, ctx and key: checked before the lock is taken */
+    uint32_t control_seal; /* over everything above but gate and itself, and idx.pos_bits (I1) */
     /* ---- running state, not sealed ---- */
-    uint32_t front_head[FRONT_LISTS]; /* position of the first cached block of each size, HH_NIL */
+    uint32_t front_head[FRONT_LISTS];  /* position of the first cached block of each size, HH_NIL */
+    uint32_t front_count[FRONT_LISTS]; /* blocks in each list */
     size_t front_bytes, front_blocks;
+    size_t lost_bytes, lost_blocks; /* cached blocks out of service: their list was damaged, or their merge failed */
     size_t trim_keep; /* bytes of the last hole trimming keeps (grows on re-growth) */
     size_t last_trim; /* bytes the last trim gave back, until the next growth */
     size_t used_bytes, free_bytes, blocks, holes, peak_used_bytes;
@@ -121,15 +125,19 @@ static inline uint32_t tag_mix(uint32_t x)
 
 /* The key enters twice, on both sides of a non-linear mix: inverting the mix
  * of one tag no longer gives the key (as it did when the key entered once),
- * and nothing short of trying each of the 2^32 keys is known to find it. The
- * position enters through an odd multiplier: the same word at another
+ * and nothing short of trying each of the 2^32 keys is known to find it.
+ * Word and position meet through a product with the keyed word, not an xor:
+ * when they met by xor, a tag read at one position was valid at any other
+ * with its word adjusted by the two positions' difference, forged without the
+ * key; now finding that word needs the key. The same word at another
  * position, or under another key, seals differently. */
 /* The state enters last, as a key-derived mask: a block becomes a cached
  * block or back by two xors, without mixing again (tag_flip). */
 static inline uint32_t tag_seal(const hh_heap *h, uint32_t word, uint32_t pos)
 {
     uint32_t size_word = word & ~(uint32_t)TAG_STATE_MASK;
-    return (tag_mix(size_word ^ (pos * 0x9E3779B1u) ^ h->key ^ HH_MAGIC) + h->key2) ^ h->state_mask[word & TAG_STATE_MASK];
+    uint32_t x = ((size_word ^ h->key) * (2u * pos + 1u)) ^ (pos * 0x9E3779B1u) ^ HH_MAGIC;
+    return (tag_mix(x) + h->key2) ^ h->state_mask[word & TAG_STATE_MASK];
 }
 
 /* key2 and the state masks from key: one more mix each, with other constants. */
@@ -230,6 +238,21 @@ static inline uint32_t control_seal_of(const hh_heap *h)
     acc = control_fold(acc, (uintptr_t)h->on_error);
     acc = control_fold(acc, (uintptr_t)h->ctx);
     acc = control_fold(acc, h->front_limit);
+    acc = control_fold(acc, h->lock_seal);
+#ifndef HH_INDEX_TABLE
+    acc = control_fold(acc, h->idx.pos_bits);
+#endif
+    return acc;
+}
+
+/* The lock's own check value: valid while the lock is not held, since these
+ * fields never change after hh_init. */
+static inline uint32_t lock_seal_of(const hh_heap *h)
+{
+    uint32_t acc = h->key ^ 0x510E527Fu;
+    acc = control_fold(acc, (uintptr_t)h->lock);
+    acc = control_fold(acc, (uintptr_t)h->unlock);
+    acc = control_fold(acc, (uintptr_t)h->ctx);
     return acc;
 }
 
@@ -253,13 +276,33 @@ static inline void control_reseal(hh_heap *h)
     h->gate = control_gate_open(h) ^ control_slow_bits(h);
 }
 
+/* Take the lock, if the heap has one, only while its fields are sound: the
+ * rest of the control block is verified once it is held (other threads may
+ * be growing the heap until then). */
+static inline bool heap_lock(const hh_heap *h)
+{
+    if (!h->lock)
+        return h->unlock == NULL && h->lock_seal == lock_seal_of(h);
+    if (h->lock_seal != lock_seal_of(h))
+        return false;
+    h->lock(h->ctx);
+    return true;
+}
+
+static inline void heap_unlock(const hh_heap *h)
+{
+    if (h->unlock)
+        h->unlock(h->ctx);
+}
+
 static inline bool control_sound(const hh_heap *h)
 {
     return h->magic == (HH_MAGIC ^ h->key) && h->key2 == tag_key2(h->key) &&
            h->state_mask[TAG_HOLE] == tag_state_mask(h->key, TAG_HOLE) &&
            h->state_mask[TAG_CACHED] == tag_state_mask(h->key, TAG_CACHED) &&
            h->state_mask[TAG_STATE_MASK] == tag_state_mask(h->key, TAG_STATE_MASK) && h->state_mask[TAG_BLOCK] == 0 &&
-           h->control_seal == control_seal_of(h) && h->gate == (control_gate_open(h) ^ control_slow_bits(h));
+           h->lock_seal == lock_seal_of(h) && h->control_seal == control_seal_of(h) &&
+           h->gate == (control_gate_open(h) ^ control_slow_bits(h));
 }
 
 /* ---- shared between heap.c and check.c ---- */

@@ -58,7 +58,7 @@ typedef struct placement {
 
 static hh_heap *heap_start(const placement *pl, bool grow)
 {
-    hh_options o = {0};
+    hh_options o = {.flags = HH_STRICT}; /* no front: every request goes through the index compared */
     if (grow) {
         growbuf_start(&gb, pool + pl->shift, pl->max_size, pl->size);
         o.grow = growbuf_grow, o.shrink = growbuf_shrink, o.ctx = &gb, o.max_size = pl->max_size;
