@@ -20,10 +20,12 @@
  * The child's verdict is its exit status (V_* below); a signal is a crash, the
  * CPU or wall-clock timer a hang. The parent counts verdicts and how the
  * corruption was seen (a report through on_error or hh_problem_count, only by
- * hh_check, or not at all), and ends with "N passed, N failed".
+ * hh_check, or not at all), and ends with "N passed, N failed". Damaged bytes
+ * handed out again are counted too (before and after a report); with
+ * --damaged-fails, handing them out after a report fails the trial.
  *
  *   test_corrupt [--trials N] [--seed S] [--label NAME] [--max-print N] [--max-hangs N] [--cpu-ms MS]
- *   test_corrupt --seed S --trial K --verbose [--no-fork]
+ *   test_corrupt --seed S --trial K --verbose [--no-fork] [--damaged-fails]
  */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS, strsignal */
 
@@ -37,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -54,15 +57,16 @@ enum {
     V_CONTENTS = 13,   /* a live block's bytes changed, or calloc's are not zero */
     V_USABLE = 14,     /* hh_usable_size promised bytes below the request, outside, or of a live block */
     V_STRAY = 15,      /* the heap wrote outside the memory it was given */
-    V_HEALTHY = 16     /* a problem was reported before the test corrupted anything */
+    V_HEALTHY = 16,    /* a problem was reported before the test corrupted anything */
+    V_DAMAGED = 17     /* with --damaged-fails: damaged bytes handed out after a report */
 };
 
 /* Failure classes the parent counts: the verdicts above plus crash and hang. */
 enum { F_CRASH, F_HANG, F_OVERLAP, F_OUTSIDE, F_MISALIGNED, F_CONTENTS, F_USABLE, F_STRAY,
-       F_HEALTHY, F_SETUP, F_OTHER, F_COUNT };
+       F_HEALTHY, F_DAMAGED, F_SETUP, F_OTHER, F_COUNT };
 static const char *const fail_name[F_COUNT] = {"crash", "hang", "overlap", "out-of-heap",
                                                "misaligned", "contents", "usable-size", "stray-write",
-                                               "healthy-heap-report", "setup", "other"};
+                                               "healthy-heap-report", "damaged-handed-out", "setup", "other"};
 
 /* ---- the corruptions ---- */
 
@@ -92,7 +96,7 @@ typedef struct config {
     uint64_t seed;
     unsigned long trials;
     long only_trial; /* -1: all */
-    bool verbose, fork_each;
+    bool verbose, fork_each, damaged_fails;
     unsigned long max_print, max_hangs;
     unsigned cpu_ms;
     const char *label, *argv0;
@@ -233,11 +237,11 @@ _Noreturn static void fail(int verdict, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
-        printf("FAIL [%s] trial %lu: %s: %s%s | at %s | corruption: %s | repro: %s --seed %llu --trial %lu --verbose\n",
+        printf("FAIL [%s] trial %lu: %s: %s%s | at %s | corruption: %s | repro: %s --seed %llu --trial %lu --verbose%s\n",
                g_cfg->label, t->index, fail_name[verdict == V_SETUP ? F_SETUP : verdict - V_OVERLAP + F_OVERLAP],
                msg, phase_of(t), t->out->op[0] ? t->out->op : "setup",
                t->out->corruption[0] ? t->out->corruption : "none yet", g_cfg->argv0,
-               (unsigned long long)g_cfg->seed, t->index);
+               (unsigned long long)g_cfg->seed, t->index, g_cfg->damaged_fails ? " --damaged-fails" : "");
     }
     exit(verdict);
 }
@@ -423,6 +427,9 @@ static void check_new(trial *t, const unsigned char *q, size_t n, size_t align, 
         if (t->verbose)
             printf("    (hands out damaged bytes [%p, %p)%s)\n", (void *)t->ds, (void *)t->de,
                    t->out->reported ? " after a report" : "");
+        if (t->out->reported && g_cfg->damaged_fails)
+            fail(V_DAMAGED, "%s returned [%p, +%zu), holding bytes [%p, %p) damaged by the test and already reported",
+                 call, (const void *)q, n, (void *)t->ds, (void *)t->de);
     }
 }
 
@@ -1053,6 +1060,8 @@ static void child_limits(unsigned cpu_ms)
     it.it_value.tv_usec = (suseconds_t)(cpu_ms % 1000) * 1000;
     setitimer(ITIMER_PROF, &it, NULL); /* CPU time: a loop in the heap ends here */
     alarm(cpu_ms / 1000 + 30);         /* wall clock: anything else */
+    struct rlimit no_core = {0, 0};    /* a crashing trial leaves no core file behind */
+    setrlimit(RLIMIT_CORE, &no_core);
 }
 
 /* Run trial `index` in a child; return its wait status (or -1). */
@@ -1091,7 +1100,7 @@ static int classify(int st)
         return -1;
     if (code == V_SETUP)
         return F_SETUP;
-    if (code >= V_OVERLAP && code <= V_HEALTHY)
+    if (code >= V_OVERLAP && code <= V_DAMAGED)
         return code - V_OVERLAP + F_OVERLAP;
     return F_OTHER;
 }
@@ -1130,10 +1139,10 @@ static void print_death(unsigned long index, int st, int cls, const outcome *out
         snprintf(why, sizeof why, "signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
     else
         snprintf(why, sizeof why, "wait status %d", st);
-    printf("FAIL [%s] trial %lu: %s: %s%s | at %s | corruption: %s | repro: %s --seed %llu --trial %lu --verbose\n",
+    printf("FAIL [%s] trial %lu: %s: %s%s | at %s | corruption: %s | repro: %s --seed %llu --trial %lu --verbose%s\n",
            g_cfg->label, index, fail_name[cls], why, cls == F_HANG ? " (CPU or wall-clock limit)" : "",
            out->op[0] ? out->op : "setup", out->kind >= 0 ? out->corruption : "none yet", g_cfg->argv0,
-           (unsigned long long)g_cfg->seed, index);
+           (unsigned long long)g_cfg->seed, index, g_cfg->damaged_fails ? " --damaged-fails" : "");
 }
 
 static void print_summary(const tally *ty)
@@ -1149,8 +1158,9 @@ static void print_summary(const tally *ty)
         }
     printf("\n[%s] corruption detected by a report %lu, by hh_check only %lu, not detected %lu "
            "(%lu changed no byte)\n", l, ty->reported, ty->check_only, ty->undetected, ty->noop);
-    printf("[%s] damaged bytes outside any block handed out (not a failure): before any report %lu, "
-           "after a report %lu\n", l, ty->handed_unreported, ty->handed_reported);
+    printf("[%s] damaged bytes outside any block handed out (%s): before any report %lu, "
+           "after a report %lu\n", l, g_cfg->damaged_fails ? "after a report fails" : "not a failure",
+           ty->handed_unreported, ty->handed_reported);
     printf("[%s]   %-17s %6s %6s %8s %10s %10s\n", l, "corruption", "trials", "failed", "reported", "check-only",
            "undetected");
     for (int k = 0; k < K_COUNT; k++)
@@ -1220,12 +1230,14 @@ static unsigned long long parse_num(const char *s, const char *opt)
 
 int main(int argc, char **argv)
 {
-    static config c = {1, 3000, -1, false, true, 20, 20, 1000, "test_corrupt", "test_corrupt"};
+    static config c = {1, 3000, -1, false, true, false, 20, 20, 1000, "test_corrupt", "test_corrupt"};
     c.argv0 = argv[0];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--verbose"))
             c.verbose = true;
+        else if (!strcmp(a, "--damaged-fails"))
+            c.damaged_fails = true;
         else if (!strcmp(a, "--no-fork"))
             c.fork_each = false;
         else if (!strcmp(a, "--trials") && ++i)
@@ -1244,7 +1256,7 @@ int main(int argc, char **argv)
             c.label = v;
         else {
             fprintf(stderr, "usage: %s [--trials N] [--seed S] [--trial K] [--verbose] [--no-fork] "
-                            "[--max-print N] [--max-hangs N] [--cpu-ms MS] [--label NAME]\n", argv[0]);
+                            "[--max-print N] [--max-hangs N] [--cpu-ms MS] [--label NAME] [--damaged-fails]\n", argv[0]);
             return 2;
         }
     }
