@@ -120,6 +120,25 @@ static void arena_on_error(void *ctx, const hh_problem *problem)
     hhp_die(hhp_current_call, problem_text(problem->code), problem->where, problem->code);
 }
 
+/* hh_usable_size, never 0: a bad pointer is reported through on_error (and
+ * aborts there); a call the core refused without a report (its control
+ * block failed its check) aborts here, before the caller reads anything at
+ * p or copies 0 bytes of it. */
+size_t hhp_usable_size(hhp_arena *a, const void *p)
+{
+    size_t usable = hh_usable_size(a->heap, p);
+    if (__builtin_expect(usable == 0, 0)) {
+        /* Every problem but these two aborted in arena_on_error: any other
+         * recorded one is the refusal's own. */
+        hh_problem problem;
+        int code = hh_last_problem(a->heap, &problem);
+        if (code == HH_OK || code == HH_E_BAD_SIZE || code == HH_E_BAD_ALIGN || problem.what == NULL)
+            problem = (hh_problem){HH_E_CORRUPT, p, "the heap refused the call"};
+        hhp_die(hhp_current_call, problem.what, problem.where, problem.code);
+    }
+    return usable;
+}
+
 /* ---- arenas ---- */
 
 static bool arena_start_heap(hhp_arena *a)

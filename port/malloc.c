@@ -90,7 +90,7 @@ void hhp_free(void *p)
  * into the core (the core reports that) nor held by a cache. */
 static size_t live_usable(hhp_arena *a, const void *p)
 {
-    size_t usable = hh_usable_size(a->heap, p);
+    size_t usable = hhp_usable_size(a, p);
     if (hhp_cfg.tcache)
         hhp_tcache_check_live(p, usable);
     return usable;

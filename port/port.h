@@ -134,6 +134,8 @@ hhp_arena *hhp_arena_next(const hhp_arena *a);   /* round the ring, for fallback
  * lock/unlock callbacks on that arena do nothing for this thread. */
 void hhp_arena_hold(hhp_arena *a);
 void hhp_arena_release(hhp_arena *a);
+/* hh_usable_size of p in a, which is never 0: anything the core refuses aborts. */
+size_t hhp_usable_size(hhp_arena *a, const void *p);
 void hhp_arenas_stats(hh_stats *sum, unsigned *used);
 extern HHP_TLS const char *hhp_current_call;     /* for error messages */
 

@@ -200,7 +200,7 @@ static size_t tc_free_list(hhp_arena *a, tc_block *list, tc_kind kind, bool coun
         list = tc_open(a, b, kind);
         tc_clear(b);
         if (count)
-            bytes += hh_usable_size(a->heap, b);
+            bytes += hhp_usable_size(a, b);
         hh_free(a->heap, b);
     }
     hhp_arena_release(a);
@@ -345,7 +345,7 @@ static bool tc_pending_drain(void)
         tc_block *b = list;
         list = tc_open(a, b, TC_AWAY);
         tc_clear(b);
-        size_t usable = hh_usable_size(a->heap, b); /* validates b */
+        size_t usable = hhp_usable_size(a, b); /* validates b */
         bytes += usable;
         if (!tc_cache(b, usable)) {
             tc_set_link(b, rest, TC_AWAY);
@@ -389,7 +389,7 @@ void hhp_tcache_check_live(const void *p, size_t usable)
  * p is validated by the core before anything here reads it. */
 bool hhp_tcache_put(hhp_arena *owner, void *p)
 {
-    size_t usable = hh_usable_size(owner->heap, p); /* reports a bad pointer */
+    size_t usable = hhp_usable_size(owner, p); /* reports a bad pointer */
     if (usable > TC_MAX_CACHED)
         return false;
     tc_block *b = p;

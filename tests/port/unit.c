@@ -362,6 +362,13 @@ static int child_main(const char *what)
         unsigned char *volatile stale = p;
         memset(stale, 0, 16);
         free_v(p);
+    } else if (strcmp(what, "control-overwritten") == 0) {
+        /* a stray write into the arena's heap control block (at the start of
+         * its 16 GiB-aligned range): the core refuses the call, the port aborts */
+        unsigned char *p = malloc_v(100);
+        volatile unsigned char *control = (unsigned char *)((uintptr_t)p & ~(((uintptr_t)1 << 34) - 1));
+        control[40] ^= 0x5A;
+        free_v(p);
     } else if (strcmp(what, "pending-overwritten") == 0) {
         /* a small integer over the link of a block on this arena's pending list */
         unsigned char *p = malloc_v(200);
@@ -495,8 +502,21 @@ static void expect_abort(const char *what, const char *env, const char *call, co
     }
 }
 
+/* The child must abort after a line that starts with prefix. */
+static void expect_abort_line(const char *what, const char *env, const char *prefix)
+{
+    child_result r;
+    run_child(what, env, &r);
+    if (!(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGABRT && strncmp(r.err, prefix, strlen(prefix)) == 0)) {
+        fprintf(stderr, "FAIL child %s: status %#x\n  stderr: %s  expected a line starting: %s\n", what,
+                (unsigned)r.status, r.err, prefix);
+        failures++;
+    }
+}
+
 static void test_misuse(void)
 {
+    expect_abort_line("control-overwritten", NULL, "holeheap: free(): ");
     expect_abort("double-free", "HOLEHEAP_CHECK=1", "free", "double free", "HH_E_DOUBLE_FREE");
     expect_abort("double-free", "HOLEHEAP_TCACHE=0", "free", "double free", "HH_E_DOUBLE_FREE");
     expect_abort("double-free", "HOLEHEAP_TCACHE=1", "free", "double free", "HH_E_DOUBLE_FREE");
