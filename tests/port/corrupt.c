@@ -773,6 +773,7 @@ static void run_forked(uint64_t seed, unsigned timeout, outcome *out)
         close(err[0]);
         dup2(err[1], STDERR_FILENO);
         close(err[1]);
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* aborts are expected: no core files */
         catch_fatal_signals();
         alarm(timeout);
         run_trial(seed);
