@@ -38,7 +38,7 @@ check-corrupt:
 	  $(MAKE) --no-print-directory $(BUILD)/$$v/tests/test_corrupt || { echo "FAIL: test_corrupt ($$v) does not build"; st=1; continue; }; \
 	  n=$$(case $$v in fast) echo $(CORRUPT_TRIALS_fast);; table) echo $(CORRUPT_TRIALS_table);; \
 	    m32) echo $(CORRUPT_TRIALS_m32);; *) echo $(CORRUPT_TRIALS_m32-table);; esac); \
-	  $$run $(BUILD)/$$v/tests/test_corrupt --trials $$n --seed $(CORRUPT_SEED) --label $$v $${run:+--cpu-ms 10000} || \
+	  $$run $(BUILD)/$$v/tests/test_corrupt --trials $$n --seed $(CORRUPT_SEED) --damaged-fails --label $$v $${run:+--cpu-ms 10000} || \
 	    { echo "FAIL: $(BUILD)/$$v/tests/test_corrupt --trials $$n --seed $(CORRUPT_SEED)"; st=1; }; \
 	done; exit $$st
 

@@ -484,9 +484,9 @@ static void front_push(hh_heap *h, tag *b)
 }
 
 /* Take the first block of list g out of the front, verified (I13); NULL if
- * the list is empty or damaged (then reported and dropped: its blocks stay
- * out of service). The next link is bounds-checked here and its block
- * verified when it is taken in turn. */
+ * the list is empty or damaged (then reported and dropped: its blocks, this
+ * one included, stay out of service). The next link is bounds-checked here
+ * and its block verified when it is taken in turn. */
 static tag *front_pop(hh_heap *h, uint32_t g)
 {
     uint32_t pos = h->front_head[g];
@@ -499,14 +499,15 @@ static tag *front_pop(hh_heap *h, uint32_t g)
         return NULL;
     }
     uint32_t next = front_link_load(h, b);
+    if (next != HH_NIL && next >= heap_span_g(h)) { /* b itself was written after free: not handed out */
+        front_drop(h, g);
+        heap_report(h, HH_E_INDEX, block_payload(b), "I13: front list link overwritten (write after free?)");
+        return NULL;
+    }
     h->front_head[g] = next;
     h->front_count[g]--;
     h->front_bytes -= tag_size(b);
     h->front_blocks--;
-    if (next != HH_NIL && next >= heap_span_g(h)) {
-        front_drop(h, g);
-        heap_report(h, HH_E_INDEX, block_payload(b), "I13: front list link overwritten (write after free?)");
-    }
     return b;
 }
 
@@ -805,11 +806,73 @@ static bool heap_alive(const hh_heap *h) { return h && h->magic == (HH_MAGIC ^ h
 
 /* ---- public API ---- */
 
+/* ---- the front's fast paths: the common case in one pass ---- */
+
+/* Every check of front_pop and block_from_user, fused; anything unusual (a
+ * lock, a slow flag, a failed check, an empty list) goes to the slow path,
+ * which checks again and reports. */
+
+/* A request the front may serve: the block of exactly its size. */
+static inline void *front_fast_alloc(hh_heap *h, size_t n)
+{
+    if (h->gate != control_gate_open(h) || n > (size_t)HH_FRONT_MAX_G * HH_GRANULE)
+        return NULL;
+    size_t size = block_size_for(n);
+    uint32_t g = (uint32_t)granules(size);
+    if (g > h->front_max_g || g >= FRONT_LISTS)
+        return NULL;
+    uint32_t pos = h->front_head[g], span_g = heap_span_g(h);
+    if (pos >= span_g || h->front_count[g] == 0 || g > span_g - pos) /* HH_NIL too */
+        return NULL;
+    tag *b = block_at(h, pos), t = *b;
+    if (t.word != (g << 2 | TAG_CACHED) || t.seal != tag_seal(h, t.word, pos) || !tags_equal(&t, block_footer(b)))
+        return NULL; /* I3-I5, I13 */
+    uint32_t next = front_link_load(h, b);
+    if (next != HH_NIL && next >= span_g)
+        return NULL; /* I13 */
+    h->front_head[g] = next;
+    h->front_count[g]--;
+    h->front_bytes -= size;
+    h->front_blocks--;
+    tag_flip(h, b, TAG_CACHED, TAG_BLOCK);
+    count_block(h, size, +1);
+    return block_payload(b);
+}
+
+/* A free the front may take: a sound block of a size it keeps, room left. */
+static inline bool front_fast_free(hh_heap *h, void *p)
+{
+    const char *c = p;
+    if (h->gate != control_gate_open(h) || c < h->base + HH_TAG_BYTES || c >= h->end ||
+        ((size_t)(c - h->base) - HH_TAG_BYTES) % HH_GRANULE != 0)
+        return false;
+    tag *b = payload_block(p), t = *b;
+    uint32_t g = tag_size_g(&t);
+    size_t size = (size_t)g * HH_GRANULE;
+    if (tag_state(&t) != TAG_BLOCK || g < HH_MIN_BLOCK / HH_GRANULE || g > h->front_max_g || g >= FRONT_LISTS ||
+        h->front_bytes + size > h->front_limit || size > (size_t)(h->end - (char *)b))
+        return false;
+    uint32_t pos = block_pos(h, b);
+    if (t.seal != tag_seal(h, t.word, pos) || !tags_equal(&t, block_footer(b)))
+        return false; /* I3, I5 */
+    tag_flip(h, b, TAG_BLOCK, TAG_CACHED);
+    front_link_store(h, b, h->front_head[g]);
+    h->front_head[g] = pos;
+    h->front_count[g]++;
+    h->front_bytes += size;
+    h->front_blocks++;
+    count_block(h, size, -1);
+    return true;
+}
+
 void *hh_alloc(hh_heap *h, size_t size)
 {
+    void *p = h ? front_fast_alloc(h, size) : NULL;
+    if (p)
+        return p;
     if (!heap_enter(h))
         return NULL;
-    void *p = alloc_unlocked(h, size);
+    p = alloc_unlocked(h, size);
     heap_leave(h);
     return p;
 }
@@ -855,7 +918,9 @@ void *hh_realloc(hh_heap *h, void *p, size_t size)
 
 void hh_free(hh_heap *h, void *p)
 {
-    if (!p || !heap_enter(h))
+    if (!p || !h || front_fast_free(h, p))
+        return;
+    if (!heap_enter(h))
         return;
     free_unlocked(h, p);
     heap_leave(h);

@@ -15,7 +15,7 @@
  *
  *   header and footer are the same 8 bytes:
  *     word = (size / 16) << 2 | state        state: 0 block, 1 hole, 2 cached (in the front)
- *     seal = (mix(((size word ^ key) * (2 * position + 1)) ^ position * C ^ HH_MAGIC) + key2)
+ *     seal = (mix1(((size word ^ key) * (2 * position + 1)) ^ position * C ^ HH_MAGIC) + key2)
  *            ^ state_mask[state]
  *   A hole's first 16 payload bytes belong to the hole index (its node); a
  *   cached block's first 4 hold its front list link, encoded with the key.
@@ -131,13 +131,24 @@ static inline uint32_t tag_mix(uint32_t x)
  * with its word adjusted by the two positions' difference, forged without the
  * key; now finding that word needs the key. The same word at another
  * position, or under another key, seals differently. */
+/* One round of the same: still a bijection, so for a fixed position and key
+ * two words never seal alike; the key's second entry (key2, after the mix)
+ * is what keeps it from being read back. */
+static inline uint32_t tag_mix1(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x7FEB352Du;
+    x ^= x >> 15;
+    return x;
+}
+
 /* The state enters last, as a key-derived mask: a block becomes a cached
  * block or back by two xors, without mixing again (tag_flip). */
 static inline uint32_t tag_seal(const hh_heap *h, uint32_t word, uint32_t pos)
 {
     uint32_t size_word = word & ~(uint32_t)TAG_STATE_MASK;
     uint32_t x = ((size_word ^ h->key) * (2u * pos + 1u)) ^ (pos * 0x9E3779B1u) ^ HH_MAGIC;
-    return (tag_mix(x) + h->key2) ^ h->state_mask[word & TAG_STATE_MASK];
+    return (tag_mix1(x) + h->key2) ^ h->state_mask[word & TAG_STATE_MASK];
 }
 
 /* key2 and the state masks from key: one more mix each, with other constants. */
