@@ -15,28 +15,25 @@
  *
  * Each tree is a binary trie (a digital search tree, as dlmalloc's treebins)
  * on a key that is unique per hole: the position in a bin (all its sizes are
- * equal), (size - class base, position) in a class. Every node with a child
- * records the bit it splits on: its subtree's keys all agree on the bits
- * above it (the node's own key too), those with a 0 there hang on the left,
- * those with a 1 on the right; a child splits on a lower bit than its
- * parent. Bits that every key below a node shares are skipped, so the depth
- * follows the number of holes, not the key's width (which still bounds it):
+ * equal), (size - class base, position) in a class. A node sits anywhere on
+ * the path its key's bits spell from the top bit down: at depth d its
+ * subtree holds exactly the keys that share its path's first d bits, the
+ * keys with a 0 next on the left, those with a 1 on the right:
  *
- *            A splits on bit 7     keys under A:  agree with A above bit 7
- *           / \                    keys under B:  ... 0 at bit 7
- *          B   C splits on bit 3   keys under C:  ... 1 at bit 7
- *             /                    keys under D:  ... 1 at bit 7, 0 at bit 3
+ *            A (any key)           keys under B:  0...
+ *           / \                    keys under C:  1...
+ *          B   C                   keys under D:  10..
+ *             /
  *            D
  *
- * There is no rebalancing: a key goes down the splits its bits choose; where
- * it disagrees with a node above that node's split bit, it takes the node's
- * place and the node hangs under it; at a leaf, the leaf starts splitting on
- * the highest bit where the two keys differ. The smallest key of a subtree is
- * found walking down its left edge (right only where there is no left
- * child), remembering the smallest key seen; the smallest key >= a bound is
- * the smaller of the fitting keys met on the bound's own path and the
- * smallest key of the deepest subtree that path passed by on the larger
- * side. Removing a node puts a leaf of its subtree in its place.
+ * So there is no rebalancing, and the depth is bounded by the key's width
+ * (pos_bits, plus the class's size bits): O(log span) per operation, whatever
+ * the order of inserts. The smallest key of a subtree is found walking down
+ * its left edge (right only where there is no left child), remembering the
+ * smallest key seen; the smallest key >= a bound is the smaller of the
+ * fitting keys met on the bound's own path and the smallest key of the
+ * deepest right subtree that path passed by. Removing a node puts a leaf of
+ * its subtree in its place.
  *
  * Nothing read from a hole is trusted: before a link is followed it must
  * name a node inside the heap whose tree is this tree and whose parent link
@@ -95,17 +92,6 @@ static inline idx_node *idx_node_at(const hh_heap *h, uint32_t pos)
     return (idx_node *)block_payload(block_at(h, pos));
 }
 
-/* node->tree: the tree's number in the low byte, the bit the node splits on
- * (when it has a child) in the next one. */
-static inline uint32_t idx_node_tree(const idx_node *n) { return n->tree & 0xFFu; }
-static inline uint32_t idx_node_split(const idx_node *n) { return n->tree >> 8 & 0x3Fu; }
-static inline bool idx_node_leaf(const idx_node *n) { return n->child[0] == HH_NIL && n->child[1] == HH_NIL; }
-static inline void idx_node_set(idx_node *n, uint32_t t, uint32_t split) { n->tree = t | split << 8; }
-
-/* The highest bit where two different keys differ. */
-static inline uint32_t idx_fls64(uint64_t x) { return 63u - (uint32_t)__builtin_clzll(x); }
-static inline uint32_t idx_bit_of(uint64_t key, uint32_t bit) { return (uint32_t)(key >> bit) & 1u; }
-
 static inline uint64_t idx_key_at(const hh_heap *h, uint32_t t, uint32_t pos)
 {
     return idx_is_bin(t) ? pos : idx_key(h, t, tag_size_g(block_at(h, pos)), pos);
@@ -158,7 +144,7 @@ static inline bool idx_link_ok(const hh_heap *h, uint32_t pos, uint32_t from, ui
     if (pos >= heap_span_g(h))
         return false;
     const idx_node *n = idx_node_at(h, pos);
-    return idx_node_tree(n) == t && n->parent == from;
+    return n->tree == t && n->parent == from;
 }
 
 /* A node the index is about to write into or hand out: a sealed hole inside
@@ -168,7 +154,7 @@ static inline bool idx_hole_ok(const hh_heap *h, uint32_t pos, uint32_t t)
     if (!span_sound(h, pos))
         return false;
     const tag *b = block_at(h, pos);
-    return tag_is_hole(b) && idx_tree_of(tag_size_g(b)) == t && idx_node_tree(idx_node_at(h, pos)) == t;
+    return tag_is_hole(b) && idx_tree_of(tag_size_g(b)) == t && idx_node_at(h, pos)->tree == t;
 }
 
 /* Set tree t aside (nothing in it is handed out or linked again) and report. */
@@ -234,70 +220,40 @@ static uint32_t idx_max(const hh_heap *h, uint32_t t)
 }
 
 /* The smallest key >= want in tree t: the best fitting key on want's own
- * path, or the smallest key of the deepest subtree that path passed by whose
- * keys all exceed want, whichever is smaller. HH_NIL if none, IDX_BAD on
- * damage. */
+ * path, or the smallest key of the deepest right subtree that path passed
+ * by, whichever is smaller. HH_NIL if none, IDX_BAD on damage. */
 static uint32_t idx_lower_bound(const hh_heap *h, uint32_t t, uint64_t want)
 {
-    uint32_t cur = h->idx.root[t], parent = HH_NIL, best = HH_NIL, above = HH_NIL, above_parent = HH_NIL;
+    uint32_t cur = h->idx.root[t], parent = HH_NIL, best = HH_NIL, rst = HH_NIL, rst_parent = HH_NIL;
     uint64_t best_key = UINT64_MAX;
-    for (uint32_t depth = 0; cur != HH_NIL; depth++) {
-        if (depth > IDX_MAX_DEPTH || !idx_link_ok(h, cur, parent, t))
+    for (uint32_t bit = idx_key_bits(h, t); cur != HH_NIL; bit--) {
+        if (!idx_link_ok(h, cur, parent, t))
             return IDX_BAD;
         uint64_t key = idx_key_at(h, t, cur);
         if (key >= want && key < best_key) {
             best = cur;
             best_key = key;
         }
+        if (bit == 0 || key == want)
+            break;
         const idx_node *n = idx_node_at(h, cur);
-        if (key == want || idx_node_leaf(n))
-            break;
-        uint32_t split = idx_node_split(n);
-        if (split < 63u && (want ^ key) >> (split + 1u) != 0) {
-            /* want leaves this subtree above its split: all of it is on one side */
-            if (key > want) {
-                above = n->child[0] != HH_NIL ? n->child[0] : n->child[1];
-                above_parent = cur;
-            }
-            break;
-        }
-        uint32_t dir = idx_bit_of(want, split);
+        uint32_t dir = (uint32_t)(want >> (bit - 1u)) & 1u;
         if (dir == 0 && n->child[1] != HH_NIL) {
-            above = n->child[1];
-            above_parent = cur;
+            rst = n->child[1];
+            rst_parent = cur;
         }
         parent = cur;
         cur = n->child[dir];
     }
-    if (above == HH_NIL)
+    if (rst == HH_NIL)
         return best;
-    uint32_t m = idx_min_from(h, t, above, above_parent);
+    uint32_t m = idx_min_from(h, t, rst, rst_parent);
     if (m == IDX_BAD || best == HH_NIL || idx_key_at(h, t, m) < best_key)
         return m;
     return best;
 }
 
 /* ---- insert and remove ---- */
-
-/* Hang the new node pos (key `key`) where the walk of idx_insert stopped:
- * at an empty link, under a leaf that starts splitting, or in place of a node
- * whose subtree it leaves above that node's split (the node hangs under it). */
-static void idx_link_new(hh_heap *h, uint32_t t, uint32_t *link, uint32_t parent, uint32_t pos, uint64_t key)
-{
-    idx_node *n = idx_node_at(h, pos);
-    uint32_t below = *link;
-    n->child[0] = n->child[1] = HH_NIL;
-    n->parent = parent;
-    idx_node_set(n, t, 0);
-    if (below != HH_NIL) { /* splice: pos splits on the highest bit where it differs from below */
-        idx_node *bn = idx_node_at(h, below);
-        uint32_t split = idx_fls64(key ^ idx_key_at(h, t, below));
-        idx_node_set(n, t, split);
-        n->child[idx_bit_of(idx_key_at(h, t, below), split)] = below;
-        bn->parent = pos;
-    }
-    *link = pos;
-}
 
 bool idx_insert(hh_heap *h, struct tag *hole)
 {
@@ -306,30 +262,20 @@ bool idx_insert(hh_heap *h, struct tag *hole)
         return false; /* set aside: the hole stays out of service */
     uint64_t key = idx_key(h, t, size_g, pos);
     uint32_t *link = &h->idx.root[t], parent = HH_NIL;
-    for (uint32_t depth = 0; *link != HH_NIL; depth++) {
+    for (uint32_t bit = idx_key_bits(h, t); *link != HH_NIL; bit--) {
         uint32_t cur = *link;
-        if (cur == pos || depth > IDX_MAX_DEPTH || !idx_link_ok(h, cur, parent, t))
+        if (cur == pos || bit == 0 || !idx_link_ok(h, cur, parent, t))
             return idx_damaged(h, t, link, idx_broken_link);
-        idx_node *cn = idx_node_at(h, cur);
-        uint64_t cur_key = idx_key_at(h, t, cur);
-        uint32_t differ = idx_fls64(key ^ cur_key);
-        if (idx_node_leaf(cn) || differ > idx_node_split(cn)) {
-            /* cur's node is written into (its split, a child, its parent): verify it */
-            if (!idx_hole_ok(h, cur, t) || (parent != HH_NIL && !idx_hole_ok(h, parent, t)))
-                return idx_damaged(h, t, block_at(h, cur), "I10a: index node is not a sealed hole of its tree");
-            if (idx_node_leaf(cn)) {
-                idx_node_set(cn, t, differ);
-                link = &cn->child[idx_bit_of(key, differ)];
-                parent = cur;
-            }
-            break;
-        }
         parent = cur;
-        link = &cn->child[idx_bit_of(key, idx_node_split(cn))];
+        link = &idx_node_at(h, cur)->child[(key >> (bit - 1u)) & 1u];
     }
-    if (*link == HH_NIL && parent != HH_NIL && !idx_hole_ok(h, parent, t))
+    if (parent != HH_NIL && !idx_hole_ok(h, parent, t))
         return idx_damaged(h, t, block_at(h, parent), "I10a: index node is not a sealed hole of its tree");
-    idx_link_new(h, t, link, parent, pos, key);
+    idx_node *n = idx_node_at(h, pos);
+    n->child[0] = n->child[1] = HH_NIL;
+    n->parent = parent;
+    n->tree = t;
+    *link = pos;
     h->idx.count++;
     idx_map_update(h, t);
     return true;
@@ -370,8 +316,6 @@ static uint32_t idx_take_leaf(hh_heap *h, uint32_t z, uint32_t t)
         (prev != z && !idx_hole_ok(h, prev, t)))
         return IDX_BAD;
     pn->child[pn->child[1] == cur ? 1 : 0] = HH_NIL;
-    if (idx_node_leaf(pn))
-        idx_node_set(pn, t, 0); /* a leaf splits on nothing: kept canonical for I10d */
     return cur;
 }
 
@@ -401,7 +345,7 @@ static bool idx_children_ok(const hh_heap *h, uint32_t z, uint32_t t)
 bool idx_remove(hh_heap *h, struct tag *hole)
 {
     uint32_t z = block_pos(h, hole), t = idx_tree_of(tag_size_g(hole));
-    if (t >= IDX_TREES || idx_is_broken(h, t) || idx_node_tree(idx_node_at(h, z)) != t)
+    if (t >= IDX_TREES || idx_is_broken(h, t) || idx_node_at(h, z)->tree != t)
         return idx_damaged(h, t, hole, "I8: hole to remove is not in its index tree");
     uint32_t *link = idx_link_to(h, z, t);
     if (!link || !idx_children_ok(h, z, t))
@@ -410,15 +354,11 @@ bool idx_remove(hh_heap *h, struct tag *hole)
     if (r == IDX_BAD)
         return idx_damaged(h, t, block_payload(hole), idx_broken_link);
     idx_node *zn = idx_node_at(h, z);
-    if (r != HH_NIL) { /* the leaf stands where z stood: z's parent, children and split */
-        idx_node *rn = idx_node_at(h, r);
-        rn->parent = zn->parent;
-        idx_node_set(rn, t, idx_node_split(zn));
+    if (r != HH_NIL) {
+        idx_node_at(h, r)->parent = zn->parent;
         idx_adopt(h, r, zn);
     }
     *link = r;
-    if (r == HH_NIL && zn->parent != HH_NIL && idx_node_leaf(idx_node_at(h, zn->parent)))
-        idx_node_set(idx_node_at(h, zn->parent), t, 0);
     zn->child[0] = zn->child[1] = zn->parent = zn->tree = HH_NIL;
     h->idx.count--;
     idx_map_update(h, t);
@@ -505,13 +445,12 @@ bool idx_contains(const hh_heap *h, const struct tag *hole)
         return false;
     uint64_t key = idx_key(h, t, size_g, pos);
     uint32_t cur = h->idx.root[t];
-    for (uint32_t depth = 0; cur != HH_NIL && cur < heap_span_g(h) && depth <= IDX_MAX_DEPTH; depth++) {
+    for (uint32_t bit = idx_key_bits(h, t); cur != HH_NIL && cur < heap_span_g(h); bit--) {
         if (cur == pos)
             return true;
-        const idx_node *n = idx_node_at(h, cur);
-        if (idx_node_leaf(n))
+        if (bit == 0)
             return false;
-        cur = n->child[idx_bit_of(key, idx_node_split(n))];
+        cur = idx_node_at(h, cur)->child[(key >> (bit - 1u)) & 1u];
     }
     return false;
 }
@@ -536,10 +475,9 @@ static int idx_fail(idx_walk *w, const void *where, const char *what)
 }
 
 /* The node at pos, reached from parent through a path that fixed the key's
- * bits in `mask` to `prefix`, below a split on bit `above` (the key's width at
- * the root), and its subtree. */
+ * top bits to `prefix` (the bits set in `mask`), and its subtree. */
 static int idx_check_node(idx_walk *w, uint32_t pos, uint32_t parent, uint64_t prefix, uint64_t mask,
-                          uint32_t above, const void *link)
+                          uint32_t bit, const void *link)
 {
     const hh_heap *h = w->h;
     if (pos >= heap_span_g(h))
@@ -549,24 +487,17 @@ static int idx_check_node(idx_walk *w, uint32_t pos, uint32_t parent, uint64_t p
     const idx_node *n = idx_node_at(h, pos);
     if (n->parent != parent)
         return idx_fail(w, n, "I10c: index parent link wrong");
-    uint64_t key = idx_key_at(h, w->tree, pos);
-    if ((key & mask) != prefix)
+    if ((idx_key_at(h, w->tree, pos) & mask) != prefix)
         return idx_fail(w, n, "I10b: index node off its key's path");
     if (++w->seen > h->idx.count)
         return idx_fail(w, n, "I10e: index holds more nodes than its count");
-    if (n->tree >> 14 != 0 || (idx_node_leaf(n) && idx_node_split(n) != 0))
-        return idx_fail(w, n, "I10d: index node's split field holds stray bits");
-    if (idx_node_leaf(n))
-        return 0;
-    uint32_t split = idx_node_split(n);
-    if (split >= above)
-        return idx_fail(w, n, "I10d: index node splits on a bit at or above its parent's");
-    uint64_t high = split >= 63u ? 0 : ~(uint64_t)0 << (split + 1u); /* the bits above the split */
     for (uint32_t k = 0; k < 2; k++) {
         if (n->child[k] == HH_NIL)
             continue;
-        uint64_t b = (uint64_t)1 << split;
-        int rc = idx_check_node(w, n->child[k], pos, (key & high) | (k ? b : 0), high | b, split, &n->child[k]);
+        if (bit == 0)
+            return idx_fail(w, n, "I10d: index deeper than its key's width");
+        uint64_t b = (uint64_t)1 << (bit - 1u);
+        int rc = idx_check_node(w, n->child[k], pos, prefix | (k ? b : 0), mask | b, bit - 1u, &n->child[k]);
         if (rc)
             return rc;
     }
@@ -584,17 +515,15 @@ static int idx_check_tree(idx_walk *w, uint32_t t)
         return idx_fail(w, &h->idx.map[t / 32u], "I10f: index bitmap disagrees with its tree");
     if (h->idx.root[t] == HH_NIL)
         return 0;
-    uint32_t bits = idx_key_bits(h, t);
-    uint64_t outside = bits >= 64u ? 0 : ~(uint64_t)0 << bits; /* a key has no bit at or above its width */
-    return idx_check_node(w, h->idx.root[t], HH_NIL, 0, outside, bits, &h->idx.root[t]);
+    return idx_check_node(w, h->idx.root[t], HH_NIL, 0, 0, idx_key_bits(h, t), &h->idx.root[t]);
 }
 
 /*
  * I10, the fast index's structure:
  *   a. every node is a sealed hole inside the heap, of its tree's size (bounds first);
- *   b. every node lies on its key's path: its key has the bits the splits above it chose;
+ *   b. every node lies on its key's path: its key has the bits the path spelled;
  *   c. each node's parent link names the node that links to it; a root's is NIL;
- *   d. each node splits on a lower bit than its parent (so no path is longer than the key's width);
+ *   d. no node is deeper than its key's width;
  *   e. the number of nodes in all trees equals idx.count;
  *   f. a tree's bit in the map is set iff it is not empty; no tree was set aside.
  */
