@@ -147,14 +147,26 @@ static inline bool idx_link_ok(const hh_heap *h, uint32_t pos, uint32_t from, ui
     return n->tree == t && n->parent == from;
 }
 
-/* A node the index is about to write into or hand out: a sealed hole inside
- * the heap whose size belongs to tree t, its node marked as tree t (I10a). */
+/* A node the index is about to write into: inside the heap, a sealed hole
+ * header of a size that belongs to tree t (in a bin, exactly its word), its
+ * node marked as tree t (I3, I10a). The footer is not read: the node's own
+ * bytes are what is written. */
 static inline bool idx_hole_ok(const hh_heap *h, uint32_t pos, uint32_t t)
 {
-    if (!span_sound(h, pos))
+    if (pos >= heap_span_g(h))
         return false;
     const tag *b = block_at(h, pos);
-    return tag_is_hole(b) && idx_tree_of(tag_size_g(b)) == t && idx_node_at(h, pos)->tree == t;
+    uint32_t word = b->word;
+    bool sized = idx_is_bin(t) ? word == ((t + IDX_MIN_G) << 2 | TAG_HOLE)
+                               : (word & TAG_STATE_MASK) == TAG_HOLE && idx_tree_of(word >> 2) == t;
+    return sized && b->seal == tag_seal(h, word, pos) && idx_node_at(h, pos)->tree == t;
+}
+
+/* A hole the index is about to hand out: all of the above, and its whole
+ * span sound (size inside the heap, footer equal: I4-I6). */
+static inline bool idx_hole_usable(const hh_heap *h, uint32_t pos, uint32_t t)
+{
+    return idx_hole_ok(h, pos, t) && span_sound(h, pos);
 }
 
 /* Set tree t aside (nothing in it is handed out or linked again) and report. */
@@ -277,7 +289,7 @@ bool idx_insert(hh_heap *h, struct tag *hole)
     n->tree = t;
     *link = pos;
     h->idx.count++;
-    idx_map_update(h, t);
+    h->idx.map[t / 32u] |= idx_bit(t); /* t is not set aside: insert returned above if it were */
     return true;
 }
 
@@ -361,7 +373,8 @@ bool idx_remove(hh_heap *h, struct tag *hole)
     *link = r;
     zn->child[0] = zn->child[1] = zn->parent = zn->tree = HH_NIL;
     h->idx.count--;
-    idx_map_update(h, t);
+    if (h->idx.root[t] == HH_NIL)
+        h->idx.map[t / 32u] &= ~idx_bit(t);
     return true;
 }
 
@@ -376,7 +389,7 @@ static uint32_t idx_fit_in(hh_heap *h, uint32_t t, uint32_t size_g, bool whole_t
                               : idx_lower_bound(h, t, idx_key(h, t, size_g, 0));
     if (pos == HH_NIL)
         return HH_NIL;
-    if (pos == IDX_BAD || !idx_hole_ok(h, pos, t) || tag_size_g(block_at(h, pos)) < size_g) {
+    if (pos == IDX_BAD || !idx_hole_usable(h, pos, t) || tag_size_g(block_at(h, pos)) < size_g) {
         idx_damaged(h, t, &h->idx.root[t], idx_broken_link);
         return IDX_BAD;
     }
@@ -482,7 +495,7 @@ static int idx_check_node(idx_walk *w, uint32_t pos, uint32_t parent, uint64_t p
     const hh_heap *h = w->h;
     if (pos >= heap_span_g(h))
         return idx_fail(w, link, "I10a: index link outside the heap");
-    if (!idx_hole_ok(h, pos, w->tree))
+    if (!idx_hole_usable(h, pos, w->tree))
         return idx_fail(w, block_at(h, pos), "I10a: index node is not a sealed hole of its tree");
     const idx_node *n = idx_node_at(h, pos);
     if (n->parent != parent)
