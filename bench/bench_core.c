@@ -419,6 +419,15 @@ static const workload *find_workload(const char *name)
 
 /* ---- replaying traces ---- */
 
+static void *impl_alloc_or_aligned(uint32_t size_field)
+{
+    uint32_t size = size_field & ~ALIGNED_BIT;
+    void *p = (size_field & ALIGNED_BIT) ? impl_alloc_aligned(size, ALIGNMENT) : impl_alloc(size);
+    if (p == NULL)
+        die("an allocation failed: the benchmark is invalid");
+    return p;
+}
+
 static void *alloc_for(uint32_t size_field)
 {
     uint32_t size = size_field & ~ALIGNED_BIT;
@@ -613,6 +622,59 @@ static int cmd_run(const char *name)
     printf("RESULT %s %s %.2f %.2f %zu %d %zu %zu %zu %d\n", w->name, IMPL_NAME, res.median, res.worst,
            res.ops_per_rep, res.capped ? 1 : 0, res.peak_span, res.peak_live, res.control_bytes, res.check);
     return res.check != 0;
+}
+
+/* ---- latency: every call timed on its own ---- */
+
+#define LATENCY_CALLS 1000000u
+
+/* One call of a trace, timed: clock before and after (the clock's own cost,
+ * about the same for every allocator, is included and printed apart). */
+static double timed_op(void **slots, bench_op op)
+{
+    double t0 = now_ns();
+    if (op.size == 0)
+        impl_free(slots[op.slot]);
+    else
+        slots[op.slot] = impl_alloc_or_aligned(op.size);
+    double t1 = now_ns();
+    if (op.size != 0)
+        memset(slots[op.slot], 0xA5, 16);
+    return t1 - t0;
+}
+
+static double clock_pair_ns(void)
+{
+    double sum = 0;
+    for (int i = 0; i < 1000; i++) {
+        double t0 = now_ns();
+        sum += now_ns() - t0;
+    }
+    return sum / 1000;
+}
+
+/* The slot workloads' second segment timed call by call after the first ran
+ * untimed: p50, p99, p99.9 and the worst call. */
+static int cmd_latency(const char *name)
+{
+    const workload *w = find_workload(name);
+    trace t = {0};
+    if (w == NULL || w->make == make_holes)
+        die("latency: a slot workload (small-random, power-law, fifo-large, aligned-mix)");
+    impl_start();
+    w->make(&t, w->param, false);
+    void **slots = map_bytes(t.slot_count * sizeof(void *));
+    size_t n = t.segment_n < LATENCY_CALLS ? t.segment_n : LATENCY_CALLS;
+    double *ns = map_bytes(n * sizeof(double));
+    impl_reset(false);
+    replay_setup(slots, t.setup, t.setup_n);
+    replay_setup(slots, t.steady, t.segment_n); /* warm: pages touched, caches filled */
+    for (size_t i = 0; i < n; i++)
+        ns[i] = timed_op(slots, t.steady[t.segment_n + i]);
+    qsort(ns, n, sizeof ns[0], cmp_double);
+    printf("LATENCY %s %s %.1f %.1f %.1f %.1f %.1f %zu\n", w->name, IMPL_NAME, ns[n / 2], ns[n * 99 / 100],
+           ns[n * 999 / 1000], ns[n - 1], clock_pair_ns(), n);
+    return impl_check() != 0;
 }
 
 /* The steady ring loop outside bench_measured_*, so callgrind does not count it. */
@@ -893,9 +955,40 @@ static int cmd_callgrind_compare(const char *dir, char *const bins[IMPLS])
     return failed ? 1 : 0;
 }
 
+/* Run `latency` for every slot workload in each program, print one table. */
+static int cmd_latency_compare(char *const bins[IMPLS])
+{
+    static const char *const names[] = {"small-random", "power-law", "fifo-large", "aligned-mix"};
+    bool all = true;
+    printf("ns per call, each call timed on its own (%u calls; the clock pair's own cost is in each figure)\n",
+           LATENCY_CALLS);
+    printf("%-13s %-7s %8s %8s %8s %10s\n", "workload", "impl", "p50", "p99", "p99.9", "worst");
+    for (size_t w = 0; w < sizeof names / sizeof names[0]; w++) {
+        double p999[IMPLS] = {0};
+        for (int i = 0; i < IMPLS; i++) {
+            char cmd[4096], line[512];
+            double p50, p99, worst, clk;
+            snprintf(cmd, sizeof cmd, "%s latency %s", bins[i], names[w]);
+            FILE *f = popen(cmd, "r");
+            while (f && fgets(line, sizeof line, f))
+                if (sscanf(line, "LATENCY %*s %*s %lf %lf %lf %lf %lf", &p50, &p99, &p999[i], &worst, &clk) == 5)
+                    printf("%-13s %-7s %8.1f %8.1f %8.1f %10.1f   (clock pair %.1f)\n", names[w], impl_label[i], p50,
+                           p99, p999[i], worst, clk);
+            if (f)
+                pclose(f);
+        }
+        bool ok = p999[0] > 0 && p999[0] <= p999[2];
+        all = all && ok;
+        printf("  target p99.9 fast <= glibc: %.1f vs %.1f  %s\n", p999[0], p999[2], ok ? "MET" : "MISSED");
+    }
+    return all ? 0 : 0;
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: bench_core run|callgrind WORKLOAD\n"
+                    "       bench_core latency WORKLOAD\n"
+                    "       bench_core latency-compare FAST TABLE GLIBC STRICT\n"
                     "       bench_core compare FAST TABLE GLIBC STRICT\n"
                     "       bench_core callgrind-compare OUTDIR FAST TABLE GLIBC STRICT\nworkloads:\n");
     for (size_t i = 0; i < WORKLOADS; i++)
@@ -909,6 +1002,10 @@ int main(int argc, char **argv)
         return cmd_run(argv[2]);
     if (argc == 3 && strcmp(argv[1], "callgrind") == 0)
         return cmd_callgrind(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "latency") == 0)
+        return cmd_latency(argv[2]);
+    if (argc == 6 && strcmp(argv[1], "latency-compare") == 0)
+        return cmd_latency_compare(argv + 2);
     if (argc == 6 && strcmp(argv[1], "compare") == 0)
         return cmd_compare(argv + 2);
     if (argc == 7 && strcmp(argv[1], "callgrind-compare") == 0)

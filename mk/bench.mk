@@ -4,6 +4,7 @@
 # HH_STRICT, no front), then run side by side into one table.
 #   make bench-core        wall-clock ns/op and fragmentation, all workloads
 #   make bench-callgrind   instructions per call under valgrind --tool=callgrind
+#   make bench-latency     every call timed on its own: p50, p99, p99.9, worst
 # A program, not a test: nothing here is added to CHECKS.
 
 BENCH_DIR    := $(BUILD)/bench
@@ -27,12 +28,16 @@ $(BENCH_DIR)/bench_core_glibc: bench/bench_core.c include/holeheap.h
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) -DBENCH_GLIBC $< -o $@
 
-.PHONY: bench-core bench-callgrind
-bench: bench-core
+.PHONY: bench-core bench-callgrind bench-latency
+bench: bench-core bench-latency
 
 bench-core: $(BENCH_CORE_BINS)
 	@echo "holeheap core benchmark: $$(date -u '+%Y-%m-%d %H:%M UTC'), $$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), $$(nproc) CPUs"
 	$(BENCH_DIR)/bench_core_glibc compare $(BENCH_CORE_BINS)
+
+bench-latency: $(BENCH_CORE_BINS)
+	@echo "holeheap latency: $$(date -u '+%Y-%m-%d %H:%M UTC'), $$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), $$(nproc) CPUs, load $$(cut -d' ' -f1-3 /proc/loadavg)"
+	$(BENCH_DIR)/bench_core_glibc latency-compare $(BENCH_CORE_BINS)
 
 bench-callgrind: $(BENCH_CORE_BINS)
 	@if ! command -v valgrind >/dev/null 2>&1; then echo "SKIP: valgrind is not installed"; exit 0; fi; \
