@@ -63,8 +63,8 @@ typedef struct hh_options {
 /* hh_options.flags */
 enum {
     HH_CHECK_ALWAYS = 1u << 0, /* full hh_check before and after every call */
-    HH_POISON = 1u << 1,       /* fill holes with a pattern, verify it on reuse, and verify
-                                  the index before each call: O(holes) a call */
+    HH_POISON = 1u << 1,       /* fill holes with a pattern and verify it before a hole is
+                                  reused, merged, grown or trimmed: O(hole size) a call */
     HH_STRICT = 1u << 2        /* no front: every request gets exact best fit over all free
                                   memory, placement is deterministic, O(log span) per call */
 };
@@ -93,16 +93,20 @@ enum {
 hh_heap *hh_init(void *mem, size_t size, const hh_options *opt);
 
 /* malloc: at least size bytes, 16-aligned (on 32-bit targets too). size 0
- * gives a unique minimal block. Returns NULL iff no hole fits and growth fails
- * or is not configured, or size can never fit (then HH_E_BAD_SIZE is reported).
- * Exact best fit: the smallest hole that fits, the lowest address among equals.
- * O(log holes) with the default index, O(holes) with the ordered table. */
+ * gives a unique minimal block. Returns NULL iff no hole fits after the front
+ * is flushed and growth fails or is not configured, or size can never fit
+ * (then HH_E_BAD_SIZE is reported), or the heap found what it was about to use
+ * damaged (reported) and nothing else fits. A request of at most 512 bytes
+ * takes a freed block of exactly its size from the front when one waits there
+ * (O(1)); otherwise, and always with HH_STRICT, exact best fit: the smallest
+ * hole that fits, the lowest address among equals. O(log span) with the
+ * default index, O(holes) with the ordered table. */
 void *hh_alloc(hh_heap *h, size_t size);
 
 /* aligned_alloc: align is a power of two, at most HH_MAX_ALIGN (1 GiB).
  * A bad align is reported as HH_E_BAD_ALIGN and gives NULL. Takes the best
  * fit for size if it can be aligned, else the best fit for size + align + 32,
- * else grows; O(log holes). Only when all that fails it scans the heap for any
+ * else flushes the front and tries again, else grows; O(log span). Only when all that fails it scans the heap for any
  * hole where the aligned block fits (O(blocks)): NULL iff there is none. */
 void *hh_alloc_aligned(hh_heap *h, size_t size, size_t align);
 
@@ -115,8 +119,10 @@ void *hh_calloc(hh_heap *h, size_t n, size_t size);
  * untouched. */
 void *hh_realloc(hh_heap *h, void *p, size_t size);
 
-/* free: p NULL does nothing. Coalesces with both neighbours and may give the
- * heap's trailing memory back through shrink. O(log holes). */
+/* free: p NULL does nothing. A block of at most 528 bytes (with its tags)
+ * waits in the front while it has room (O(1)); any other coalesces with both
+ * neighbours and may give the heap's trailing memory back through shrink
+ * (O(log span)). A damaged neighbour is reported and the call does nothing. */
 void hh_free(hh_heap *h, void *p);
 
 /* malloc_usable_size: bytes usable at p (>= the size asked for); 0 for NULL
