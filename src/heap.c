@@ -441,9 +441,20 @@ static inline uint32_t front_list_of(const hh_heap *h, size_t size)
     return g <= h->front_max_g && g < FRONT_LISTS ? (uint32_t)g : 0u;
 }
 
-static inline bool front_takes(const hh_heap *h, size_t size)
+/* Is either neighbour of the (verified) block b a hole? Then b merges at
+ * once instead of waiting in the front: a cached block next to a hole would
+ * keep both from merging, and the heap would span more. Only a decision: the
+ * merge verifies the neighbours' tags before it trusts them. */
+static inline bool block_near_hole(const hh_heap *h, tag *b)
 {
-    return front_list_of(h, size) != 0 && h->front_bytes + size <= h->front_limit;
+    return ((char *)b != h->base && tag_is_hole(block_left_footer(b))) ||
+           ((char *)block_next(b) != h->end && tag_is_hole(block_next(b)));
+}
+
+static inline bool front_takes(const hh_heap *h, tag *b)
+{
+    size_t size = tag_size(b);
+    return front_list_of(h, size) != 0 && h->front_bytes + size <= h->front_limit && !block_near_hole(h, b);
 }
 
 /* A block that cannot be freed (a neighbour or list is damaged) is marked
@@ -674,7 +685,7 @@ static void free_unlocked(hh_heap *h, void *p)
     tag *b = block_from_user(h, p);
     if (!b)
         return;
-    if (front_takes(h, tag_size(b)))
+    if (front_takes(h, b))
         front_push(h, b);
     else
         free_block(h, b);
@@ -855,6 +866,8 @@ static inline bool front_fast_free(hh_heap *h, void *p)
     uint32_t pos = block_pos(h, b);
     if (t.seal != tag_seal(h, t.word, pos) || !tags_equal(&t, block_footer(b)))
         return false; /* I3, I5 */
+    if (block_near_hole(h, b))
+        return false; /* it merges */
     tag_flip(h, b, TAG_BLOCK, TAG_CACHED);
     front_link_store(h, b, h->front_head[g]);
     h->front_head[g] = pos;
