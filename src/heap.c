@@ -16,7 +16,7 @@
  * hh_trim, and never hold more than front_limit bytes.
  *
  *   a cached block: | header (cached) | link | ... old contents ... | footer (cached) |
- *   link = next cached block's position ^ a mask from key2 and its own position
+ *   link = next cached block's position ^ a keyed mix of its own position (cleared when it leaves)
  */
 #include "mem.h"
 #include "tag.h"
@@ -343,15 +343,17 @@ static tag *heap_grow(hh_heap *h, size_t need)
 }
 
 /* Offer the trailing memory back when the heap ends in a large hole: keep
- * trim_keep bytes of it, and act only when that gives back at least
- * HH_TRIM_THRESHOLD - HH_TRIM_KEEP, so that small frees never call shrink. */
-static void heap_trim(hh_heap *h, size_t keep)
+ * `keep` bytes of it (and at least a minimal hole), and act only when the
+ * hole holds `threshold` bytes more than that. After a free: trim_keep and
+ * HH_TRIM_THRESHOLD - HH_TRIM_KEEP, so that small frees never call shrink;
+ * hh_trim: everything above the initial size. */
+static void heap_trim(hh_heap *h, size_t keep, size_t threshold)
 {
     tag *last = h->shrink ? heap_last(h) : NULL;
     if (!last || !tag_is_hole(last) || !span_sound(h, block_pos(h, last)))
         return;
     size_t size = tag_size(last);
-    if (size < keep + (HH_TRIM_THRESHOLD - HH_TRIM_KEEP))
+    if (size < keep + threshold)
         return;
     /* the hole keeps at least HH_MIN_BLOCK bytes, whatever shrink releases */
     size_t spare = align_down(min_size(min_size(size - keep, size - HH_MIN_BLOCK), (size_t)(h->end - h->floor_end)),
@@ -415,7 +417,7 @@ static bool free_merge(hh_heap *h, tag *b)
 static void free_block(hh_heap *h, tag *b)
 {
     if (free_merge(h, b))
-        heap_trim(h, h->trim_keep);
+        heap_trim(h, h->trim_keep, HH_TRIM_THRESHOLD - HH_TRIM_KEEP);
 }
 
 static void block_lose(hh_heap *h, tag *b);
@@ -426,7 +428,7 @@ static void block_lose(hh_heap *h, tag *b);
 static void free_or_lose(hh_heap *h, tag *b)
 {
     if (free_merge(h, b))
-        heap_trim(h, h->trim_keep);
+        heap_trim(h, h->trim_keep, HH_TRIM_THRESHOLD - HH_TRIM_KEEP);
     else
         block_lose(h, b);
 }
@@ -519,6 +521,7 @@ static tag *front_pop(hh_heap *h, uint32_t g)
     h->front_count[g]--;
     h->front_bytes -= tag_size(b);
     h->front_blocks--;
+    front_link_clear(b);
     return b;
 }
 
@@ -826,8 +829,8 @@ static bool heap_alive(const hh_heap *h) { return h && h->magic == (HH_MAGIC ^ h
 /* A request the front may serve: the block of exactly its size. */
 static inline void *front_fast_alloc(hh_heap *h, size_t n)
 {
-    if (h->gate != control_gate_open(h) || n > (size_t)HH_FRONT_MAX_G * HH_GRANULE)
-        return NULL;
+    if (h->lock || h->gate != control_gate_open(h) || n > (size_t)HH_FRONT_MAX_G * HH_GRANULE)
+        return NULL; /* a locked heap: the gate is read only under its lock */
     size_t size = block_size_for(n);
     uint32_t g = (uint32_t)granules(size);
     if (g > h->front_max_g || g >= FRONT_LISTS)
@@ -845,6 +848,7 @@ static inline void *front_fast_alloc(hh_heap *h, size_t n)
     h->front_count[g]--;
     h->front_bytes -= size;
     h->front_blocks--;
+    front_link_clear(b);
     tag_flip(h, b, TAG_CACHED, TAG_BLOCK);
     count_block(h, size, +1);
     return block_payload(b);
@@ -854,7 +858,7 @@ static inline void *front_fast_alloc(hh_heap *h, size_t n)
 static inline bool front_fast_free(hh_heap *h, void *p)
 {
     const char *c = p;
-    if (h->gate != control_gate_open(h) || c < h->base + HH_TAG_BYTES || c >= h->end ||
+    if (h->lock || h->gate != control_gate_open(h) || c < h->base + HH_TAG_BYTES || c >= h->end ||
         ((size_t)(c - h->base) - HH_TAG_BYTES) % HH_GRANULE != 0)
         return false;
     tag *b = payload_block(p), t = *b;
@@ -944,7 +948,7 @@ void hh_trim(hh_heap *h)
     if (!heap_enter(h))
         return;
     front_flush(h);
-    heap_trim(h, 0);
+    heap_trim(h, 0, HH_GRANULE); /* all of it, past the initial size */
     heap_leave(h);
 }
 
@@ -1045,6 +1049,7 @@ hh_heap *hh_init(void *mem, size_t size, const hh_options *opt)
     memset(h, 0, sizeof *h);
     h->key = o->key ? o->key : HH_DEFAULT_KEY;
     h->key2 = tag_key2(h->key);
+    h->link_key = tag_link_key(h->key);
     for (uint32_t state = 0; state <= TAG_STATE_MASK; state++)
         h->state_mask[state] = tag_state_mask(h->key, state);
     h->magic = HH_MAGIC ^ h->key;

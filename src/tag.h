@@ -53,6 +53,7 @@ struct hh_heap {
     uint32_t magic; /* HH_MAGIC ^ key: identifies a live control block */
     uint32_t key;
     uint32_t key2;  /* derived from key: enters every seal a second time */
+    uint32_t link_key; /* derived from key: masks the front's list links */
     uint32_t state_mask[4]; /* derived from key: xored into a seal by the tag's state */
     uint32_t flags;
     uint32_t front_max_g; /* largest block the front keeps, in granules (0: no front) */
@@ -151,12 +152,21 @@ static inline uint32_t tag_seal(const hh_heap *h, uint32_t word, uint32_t pos)
     return (tag_mix1(x) + h->key2) ^ h->state_mask[word & TAG_STATE_MASK];
 }
 
-/* key2 and the state masks from key: one more mix each, with other constants. */
-static inline uint32_t tag_key2(uint32_t key) { return tag_mix(key ^ 0x6A09E667u) | 1u; }
+/* The secrets derived from the key (key2, the state masks, the front's link
+ * key): the sum of two mixes of the key, which no known shortcut inverts, so
+ * a program that learns one (a state mask, from the same span read in two
+ * states) must still try keys to find the key. A single mix would not do:
+ * mix is a bijection and inverts in a few instructions. */
+static inline uint32_t tag_derive(uint32_t key, uint32_t c)
+{
+    return tag_mix(key ^ c) + tag_mix(key ^ (c * 0x9E3779B9u) ^ 0x5BE0CD19u);
+}
+static inline uint32_t tag_key2(uint32_t key) { return tag_derive(key, 0x6A09E667u) | 1u; }
 static inline uint32_t tag_state_mask(uint32_t key, uint32_t state)
 {
-    return state == TAG_BLOCK ? 0u : tag_mix(key ^ (0xBB67AE85u * state)) | 1u;
+    return state == TAG_BLOCK ? 0u : tag_derive(key, 0xBB67AE85u * state) | 1u;
 }
+static inline uint32_t tag_link_key(uint32_t key) { return tag_derive(key, 0x3C6EF372u); }
 
 static inline uint32_t tag_word(size_t size, uint32_t state)
 {
@@ -311,7 +321,7 @@ static inline void heap_unlock(const hh_heap *h)
 
 static inline bool control_sound(const hh_heap *h)
 {
-    return h->magic == (HH_MAGIC ^ h->key) && h->key2 == tag_key2(h->key) &&
+    return h->magic == (HH_MAGIC ^ h->key) && h->key2 == tag_key2(h->key) && h->link_key == tag_link_key(h->key) &&
            h->state_mask[TAG_HOLE] == tag_state_mask(h->key, TAG_HOLE) &&
            h->state_mask[TAG_CACHED] == tag_state_mask(h->key, TAG_CACHED) &&
            h->state_mask[TAG_STATE_MASK] == tag_state_mask(h->key, TAG_STATE_MASK) && h->state_mask[TAG_BLOCK] == 0 &&
@@ -358,11 +368,14 @@ static inline const unsigned char *hole_poison_damage(tag *b)
 /* ---- the front's list links (heap.c and check.c) ---- */
 
 /* A cached block's link to the next one of its size, as stored in its
- * payload: the position xor a mask from the key and its own position, so a
- * write after free over it decodes to a position that fails validation. */
+ * payload: the position xor a keyed mix of its own position, so a write after
+ * free over it decodes to a position that fails validation, and the stored
+ * word (readable after free) gives away neither key2 nor the key: recovering
+ * link_key from masks takes trying its 2^32 values, and the key from it as
+ * many again. The word is cleared when the block leaves the front. */
 static inline uint32_t front_link_mask(const hh_heap *h, uint32_t pos)
 {
-    return h->key2 ^ (pos * 0x85EBCA6Bu) ^ 0x27D4EB2Fu;
+    return tag_mix1((pos ^ h->link_key) * 0x85EBCA6Bu) + h->key2;
 }
 static inline uint32_t front_link_load(const hh_heap *h, tag *b)
 {
@@ -372,5 +385,6 @@ static inline void front_link_store(const hh_heap *h, tag *b, uint32_t next)
 {
     *(uint32_t *)block_payload(b) = next ^ front_link_mask(h, block_pos(h, b));
 }
+static inline void front_link_clear(tag *b) { *(uint32_t *)block_payload(b) = 0; }
 
 #endif /* HH_TAG_H */
