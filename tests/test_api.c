@@ -1385,9 +1385,185 @@ static void i12_poison_kept(void **state)
     }
 }
 
+
+/* ================================================================ the front */
+
+/* A heap with the front on (the default), which heap_with turns off. */
+static hh_heap *heap_front(size_t size)
+{
+    hh_options o = {.on_error = problem_log_record, .ctx = &plog, .key = 0x1234ABCDu};
+    problem_log_reset(&plog);
+    hh_heap *h = hh_init(region, size, &o);
+    assert_non_null(h);
+    return h;
+}
+
+/* A small block between two blocks waits in the front, still counted as free,
+ * and the next request of its size takes it back with its link word cleared. */
+static void front_reuses_exact_size(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_front(SMALL);
+    void *x = alloc_filled(h, 100, 1), *a = alloc_filled(h, 100, 2), *y = alloc_filled(h, 100, 3);
+    hh_stats before = stats_of(h);
+    hh_free(h, a);
+    hh_stats s = stats_of(h);
+    assert_int_equal(s.cached_bytes, block_bytes_for(100));
+    assert_int_equal(s.blocks, before.blocks - 1);
+    assert_int_equal(s.free_bytes, before.free_bytes + block_bytes_for(100));
+    assert_int_equal(s.holes, before.holes); /* not merged: it waits */
+    assert_int_equal(hh_check(h, NULL), 0);
+    unsigned char *b = hh_alloc(h, 100);
+    assert_ptr_equal(b, a);
+    uint32_t link;
+    memcpy(&link, b, sizeof link);
+    assert_int_equal(link, 0); /* nothing of the front's secret is left in it */
+    assert_int_equal(stats_of(h).cached_bytes, 0);
+    assert_pattern(x, 100, 1);
+    assert_pattern(y, 100, 3);
+    assert_int_equal(plog.count, 0);
+}
+
+/* Free, realloc and usable_size of a block waiting in the front are reported
+ * as what they are, and change nothing. */
+static void front_double_free_and_reuse_reported(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_front(SMALL);
+    void *x = alloc_filled(h, 64, 1), *a = alloc_filled(h, 64, 2), *y = alloc_filled(h, 64, 3);
+    hh_free(h, a);
+    hh_free(h, a);
+    assert_int_equal(plog.last_code, HH_E_DOUBLE_FREE);
+    assert_null(hh_realloc(h, a, 200));
+    assert_int_equal(plog.last_code, HH_E_DOUBLE_FREE);
+    assert_int_equal(hh_usable_size(h, a), 0);
+    assert_int_equal(plog.last_code, HH_E_DOUBLE_FREE);
+    assert_int_equal(plog.count, 3);
+    assert_int_equal(hh_check(h, NULL), 0);
+    assert_pattern(x, 64, 1);
+    assert_pattern(y, 64, 3);
+}
+
+/* A write after free over a cached block's link: the next request of that
+ * size finds it (I13), reports it, and hands out neither that block nor any
+ * wild one; hh_check keeps reporting the blocks put out of service. */
+static void front_overwritten_link_caught(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_front(SMALL);
+    unsigned char *keep[8], *freed[4];
+    for (int i = 0; i < 4; i++) {
+        keep[i] = alloc_filled(h, 48, (uint32_t)(10 + i));
+        freed[i] = alloc_filled(h, 48, (uint32_t)(20 + i));
+    }
+    keep[4] = alloc_filled(h, 48, 14); /* every freed block between two blocks */
+    for (int i = 0; i < 4; i++)
+        hh_free(h, freed[i]);
+    assert_int_equal(stats_of(h).cached_bytes, 4 * block_bytes_for(48));
+    memcpy(freed[3], "\x41\x41\x41\x41", 4); /* the list's first block: its link */
+    unsigned char *p = hh_alloc(h, 48);
+    assert_int_equal(plog.last_code, HH_E_INDEX);
+    for (int i = 0; i < 4; i++)
+        assert_true(p != freed[i]);
+    assert_int_equal(hh_check(h, NULL), HH_E_INDEX);
+    for (int i = 0; i < 5; i++)
+        assert_pattern(keep[i], 48, (uint32_t)(10 + i));
+}
+
+/* The front is flushed before an allocation fails: cached blocks merge back
+ * and serve a request that only their merged memory can hold. */
+static void front_flushed_before_null(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_front(SMALL);
+    void *blocks[1024];
+    size_t n = 0;
+    while (n < 1024 && (blocks[n] = hh_alloc(h, 200)) != NULL)
+        n++;
+    assert_true(n > 100);
+    for (size_t i = 1; i + 1 < n; i += 2)
+        hh_free(h, blocks[i]); /* between blocks: all wait in the front */
+    assert_true(stats_of(h).cached_bytes > 0);
+    for (size_t i = 2; i + 1 < n; i += 2)
+        hh_free(h, blocks[i]); /* next to nothing but cached blocks: some wait too */
+    void *big = hh_alloc(h, 4000);
+    assert_non_null(big);
+    assert_int_equal(hh_check(h, NULL), 0);
+    hh_trim(h);
+    assert_int_equal(stats_of(h).cached_bytes, 0);
+    assert_int_equal(hh_check(h, NULL), 0);
+}
+
+/* A stray write that clears HH_POISON (or any flag, callback or bound) in the
+ * control block is seen at the next call: refused, recorded, and hh_check
+ * names I1. */
+static void control_block_flags_sealed(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_with(SMALL, HH_POISON);
+    void *a = alloc_filled(h, 100, 1);
+    uint32_t *flags = &((struct hh_heap *)h)->flags;
+    *flags &= ~(uint32_t)HH_POISON;
+    assert_null(hh_alloc(h, 100));
+    assert_int_equal(hh_last_problem(h, NULL), HH_E_CORRUPT);
+    assert_check_code(h, HH_E_CORRUPT, "I1:");
+    *flags |= HH_POISON;
+    assert_int_equal(hh_check(h, NULL), 0);
+    assert_pattern(a, 100, 1);
+}
+
+/* The key no longer comes out of one tag: inverting the mix of a header the
+ * way the key entered before (once, by xor) does not give it. */
+static uint32_t unmix_xorshift(uint32_t x, unsigned shift)
+{
+    uint32_t r = x;
+    for (int i = 0; i < 6; i++)
+        r = x ^ (r >> shift);
+    return r;
+}
+
+static uint32_t mul_inverse(uint32_t a)
+{
+    uint32_t x = a;
+    for (int i = 0; i < 5; i++)
+        x *= 2u - a * x;
+    return x;
+}
+
+static uint32_t unmix(uint32_t x)
+{
+    x = unmix_xorshift(x, 16);
+    x *= mul_inverse(0x846CA68Bu);
+    x = unmix_xorshift(x, 15);
+    x *= mul_inverse(0x7FEB352Du);
+    return unmix_xorshift(x, 16);
+}
+
+static void key_not_read_back_from_a_tag(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_front(SMALL);
+    unsigned char *p = hh_alloc(h, 100);
+    tag t;
+    memcpy(&t, p - 8, sizeof t);
+    uint32_t pos = block_pos(h, (tag *)(void *)(p - 8));
+    assert_int_equal(unmix(tag_mix(0xDEADBEEFu)), 0xDEADBEEFu); /* the inversion works */
+    uint32_t old_way = unmix(t.seal) ^ t.word ^ (pos * 0x9E3779B1u) ^ HH_MAGIC;
+    assert_true(old_way != 0x1234ABCDu);
+    assert_true((unmix(t.seal - h->key2) ^ t.word ^ (pos * 0x9E3779B1u) ^ HH_MAGIC) != 0x1234ABCDu);
+    assert_true((unmix(h->key2) ^ 0x6A09E667u) != 0x1234ABCDu); /* derived secrets do not invert to it */
+    assert_true((unmix(h->state_mask[TAG_CACHED] & ~1u) ^ (0xBB67AE85u * 2)) != 0x1234ABCDu);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(front_reuses_exact_size),
+        cmocka_unit_test(front_double_free_and_reuse_reported),
+        cmocka_unit_test(front_overwritten_link_caught),
+        cmocka_unit_test(front_flushed_before_null),
+        cmocka_unit_test(control_block_flags_sealed),
+        cmocka_unit_test(key_not_read_back_from_a_tag),
         cmocka_unit_test(init_too_small_writes_nothing),
         cmocka_unit_test(init_invalid_options_write_nothing),
         cmocka_unit_test(init_null_options_gives_defaults),

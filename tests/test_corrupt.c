@@ -503,6 +503,8 @@ static void heap_setup(trial *t)
     t->key = rpct(&t->r, 80) ? (uint32_t)rnext(&t->r) : 0;
     o.key = t->key;
     t->flags = (rpct(&t->r, 50) ? (uint32_t)HH_POISON : 0u) | (rpct(&t->r, 5) ? (uint32_t)HH_CHECK_ALWAYS : 0u);
+    if (!t->flags && rpct(&t->r, 30))
+        t->flags = HH_STRICT; /* no front: every call through the index */
     o.flags = t->flags;
     if (t->growable) {
         o.grow = cb_grow;
@@ -522,9 +524,10 @@ static void heap_setup(trial *t)
         fail(V_SETUP, "hh_walk of a new heap failed");
     t->lo = (unsigned char *)(uintptr_t)first;
     if (t->verbose)
-        printf("  heap: mem %p size %zu%s reserve %zu, first span %p, key %08x%s%s\n", (void *)t->mem,
+        printf("  heap: mem %p size %zu%s reserve %zu, first span %p, key %08x%s%s%s\n", (void *)t->mem,
                t->size, t->growable ? " growable" : "", t->reserve, (void *)t->lo, t->key,
-               t->flags & HH_POISON ? " HH_POISON" : "", t->flags & HH_CHECK_ALWAYS ? " HH_CHECK_ALWAYS" : "");
+               t->flags & HH_POISON ? " HH_POISON" : "", t->flags & HH_CHECK_ALWAYS ? " HH_CHECK_ALWAYS" : "",
+               t->flags & HH_STRICT ? " HH_STRICT" : "");
 }
 
 /* ---- the calls ---- */
