@@ -36,9 +36,10 @@ typedef struct hh_problem {
 typedef struct hh_stats {
     size_t region_bytes; /* bytes the heap spans now (grows and shrinks) */
     size_t used_bytes;   /* bytes in blocks, headers and footers included */
-    size_t free_bytes;   /* bytes in holes */
+    size_t free_bytes;   /* bytes in holes and in the front (cached_bytes) */
     size_t blocks, holes, largest_hole, peak_used_bytes;
-    size_t cached_bytes; /* of free_bytes, the bytes waiting in the front (see hh_trim) */
+    size_t cached_bytes; /* of free_bytes, the bytes waiting in the front (see hh_trim), and
+                            those put out of service after damage was found there */
 } hh_stats;
 
 typedef struct hh_options {
@@ -73,7 +74,7 @@ enum {
 enum {
     HH_OK = 0,
     HH_E_BAD_POINTER, /* not a live block of this heap: outside, interior, misaligned */
-    HH_E_DOUBLE_FREE, /* the block is already a hole */
+    HH_E_DOUBLE_FREE, /* the block is already free: a hole, or waiting in the front */
     HH_E_CORRUPT,     /* a header, footer or fence failed its check value */
     HH_E_INDEX,       /* the hole index disagrees with the heap */
     HH_E_BAD_SIZE,    /* a size no heap could serve: SIZE_MAX, n*size overflow */
@@ -142,7 +143,8 @@ void hh_stats_get(hh_heap *h, hh_stats *out);
 
 /* Give every block in the front back to the index (merging it with its
  * neighbours), then offer all trailing free memory beyond the heap's initial
- * size back through shrink. Nothing is reported; O(cached blocks * log span). */
+ * size back through shrink (a minimal hole stays). Damage found in the front
+ * while flushing is reported, as by any call. O(cached blocks * log span). */
 void hh_trim(hh_heap *h);
 
 /* ---- additions beside the fixed API ---- */
@@ -175,7 +177,8 @@ int hh_walk(hh_heap *h, int (*visit)(void *ctx, const hh_span *span), void *ctx)
  * are seen when no on_error callback is set. */
 int hh_last_problem(hh_heap *h, hh_problem *out);
 
-/* Number of problems reported on this heap since hh_init. */
+/* Number of problems reported on this heap since hh_init. This and
+ * hh_last_problem read without the lock. */
 size_t hh_problem_count(hh_heap *h);
 
 /* A static name for a code: "HH_E_DOUBLE_FREE", ...; "HH_E_?" if unknown. */

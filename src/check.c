@@ -1,6 +1,6 @@
 /*
  * hh_check: prove the heap consistent, invariant by invariant (docs/design.md
- * numbers them I1..I12). Each check returns its code instead of asserting, so
+ * numbers them I1..I13). Each check returns its code instead of asserting, so
  * it works in release builds. Also the walk, the text map and code names.
  */
 #include "mem.h"
@@ -188,9 +188,9 @@ int heap_check_unlocked(hh_heap *h, hh_problem *out)
     if (!rc)
         rc = check_index_membership(h, &t, out);
     if (!rc)
-        rc = check_front(h, &t, out);
-    if (!rc)
         rc = check_totals(h, &t, out);
+    if (!rc)
+        rc = check_front(h, &t, out);
     if (!rc)
         fail(out, HH_OK, NULL, "consistent");
     return rc;
