@@ -151,8 +151,11 @@ static const char *put_conversion(const char *fmt, va_list *ap)
     return *fmt == '\0' ? fmt : fmt + 1;
 }
 
+/* One call prints one uninterrupted piece: interrupts are off meanwhile, so a
+ * thread switched in by the timer cannot cut into another thread's line. */
 void kprintf(const char *fmt, ...)
 {
+    uint32_t flags = irq_save();
     va_list ap;
     va_start(ap, fmt);
     while (*fmt != '\0') {
@@ -162,6 +165,7 @@ void kprintf(const char *fmt, ...)
             console_put(*fmt++);
     }
     va_end(ap);
+    irq_restore(flags);
 }
 
 void kernel_exit(uint8_t code)

@@ -2,7 +2,7 @@
  * Descriptor tables. Every CPU exception is fatal in this kernel: the handler
  * prints what happened (for a page fault: the faulting address from CR2 and
  * the error code spelled out), then leaves QEMU with KEXIT_FAULT and halts.
- * Interrupts stay disabled throughout, so no PIC setup is needed.
+ * The hardware interrupts' gates are set by interrupts.c (idt_set_gate).
  */
 #include "cpu.h"
 #include "console.h"
@@ -49,15 +49,20 @@ void gdt_init(void)
     gdt_load(&p);
 }
 
+/* An interrupt gate: the CPU clears IF on entry, iret restores it. */
+void idt_set_gate(uint8_t vector, uint32_t handler)
+{
+    idt[vector].offset_low = (uint16_t)(handler & 0xFFFFu);
+    idt[vector].offset_high = (uint16_t)(handler >> 16);
+    idt[vector].selector = KERNEL_CODE_SELECTOR;
+    idt[vector].zero = 0;
+    idt[vector].type = INTERRUPT_GATE;
+}
+
 void idt_init(void)
 {
-    for (uint32_t v = 0; v < 32u; v++) {
-        uint32_t stub = exception_stubs[v];
-        idt[v].offset_low = (uint16_t)(stub & 0xFFFFu);
-        idt[v].offset_high = (uint16_t)(stub >> 16);
-        idt[v].selector = KERNEL_CODE_SELECTOR;
-        idt[v].type = INTERRUPT_GATE;
-    }
+    for (uint32_t v = 0; v < 32u; v++)
+        idt_set_gate((uint8_t)v, exception_stubs[v]);
     descriptor_pointer p = {sizeof idt - 1u, (uint32_t)(uintptr_t)idt};
     __asm__ __volatile__("lidt %0" : : "m"(p));
 }

@@ -14,8 +14,9 @@
 /* Writable, supervisor only: the tutorial's heap pages were user-accessible. */
 #define KHEAP_PAGE_FLAGS PAGE_WRITABLE
 
-static kheap_state state;
+static kheap_state state = {.spin = SPIN_LOCK_INIT};
 static hh_heap *heap;
+static kheap_lock lock_kind;
 
 /* grow: make [end, end+n) usable, n >= min_bytes, by mapping fresh frames a
  * page at a time; return n (page-rounded) or 0. holeheap passes the end it
@@ -74,7 +75,14 @@ static void kheap_report_problem(void *ctx, const hh_problem *problem)
             problem->what != NULL ? problem->what : "");
 }
 
-void kheap_init(uint32_t flags)
+/* The lock hooks. holeheap calls lock once on entry to every public call and
+ * unlock on every way out; on_error, grow and shrink run between the two. */
+static void kheap_lock_irq(void *ctx) { irq_lock_acquire(&((kheap_state *)ctx)->irq); }
+static void kheap_unlock_irq(void *ctx) { irq_lock_release(&((kheap_state *)ctx)->irq); }
+static void kheap_lock_spin(void *ctx) { spin_lock_acquire(&((kheap_state *)ctx)->spin); }
+static void kheap_unlock_spin(void *ctx) { spin_lock_release(&((kheap_state *)ctx)->spin); }
+
+void kheap_init(uint32_t flags, kheap_lock lock)
 {
     pmm_reserve(0, placement_seal()); /* kernel image and placement memory */
     state.start = KHEAP_START;
@@ -87,6 +95,8 @@ void kheap_init(uint32_t flags)
     opt.grow = kheap_grow;
     opt.shrink = kheap_shrink;
     opt.on_error = kheap_report_problem;
+    opt.lock = lock == KHEAP_LOCK_IRQ ? kheap_lock_irq : kheap_lock_spin;
+    opt.unlock = lock == KHEAP_LOCK_IRQ ? kheap_unlock_irq : kheap_unlock_spin;
     opt.ctx = &state;
     opt.max_size = KHEAP_MAX_SIZE;
     opt.flags = flags;
@@ -95,10 +105,12 @@ void kheap_init(uint32_t flags)
     entropy_source source;
     opt.key = entropy_key(&source);
     kprintf("[heap] key from %s\n", entropy_source_name(source));
+    lock_kind = lock;
     heap = hh_init((void *)(uintptr_t)KHEAP_START, KHEAP_INITIAL_SIZE, &opt);
     if (heap == NULL)
         panic("hh_init refused the kernel heap");
 }
 
 hh_heap *kheap(void) { return heap; }
+kheap_lock kheap_lock_kind(void) { return lock_kind; }
 const kheap_state *kheap_counts(void) { return &state; }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "holeheap.h"
+#include "klock.h"
 
 #define KHEAP_START 0xC0000000u
 #define KHEAP_INITIAL_SIZE 0x00100000u /* 1 MiB */
@@ -26,12 +27,21 @@ typedef struct kheap_state {
     uint32_t problems[HH_E_COUNT]; /* reported through on_error, by code */
     uint32_t problem_total;
     hh_problem last_problem;
+    irq_lock irq;       /* the lock hooks' state: one of them is in use */
+    spin_lock spin;
 } kheap_state;
 
+/* Which lock holeheap's lock/unlock hooks take (see klock.h). */
+typedef enum kheap_lock {
+    KHEAP_LOCK_SPIN, /* a spinlock, preemptible, counts contention; no heap calls in interrupts */
+    KHEAP_LOCK_IRQ     /* interrupts off while the heap works; heap calls in interrupts are fine */
+} kheap_lock;
+
 /* Map the initial pages, start holeheap on them with these hh_options.flags
- * (0, or HH_CHECK_ALWAYS | HH_POISON for a hardened heap); the heap takes
- * over kmalloc. */
-void kheap_init(uint32_t flags);
+ * (0, or HH_CHECK_ALWAYS | HH_POISON for a hardened heap) and this lock;
+ * the heap takes over kmalloc. */
+void kheap_init(uint32_t flags, kheap_lock lock);
+kheap_lock kheap_lock_kind(void);
 hh_heap *kheap(void);  /* NULL until kheap_init */
 const kheap_state *kheap_counts(void);
 

@@ -1,16 +1,20 @@
 /*
  * kmain: descriptor tables, the placement allocator, the frame allocator fed
- * by the multiboot memory map, paging, then the self-test (which starts the
- * kernel heap).
+ * by the multiboot memory map, paging, interrupts (PIC, PIT) and the
+ * scheduler, then the self-test (which starts the kernel heap).
  */
 #include "console.h"
 #include "cpu.h"
+#include "interrupts.h"
 #include "lib.h"
 #include "multiboot.h"
 #include "paging.h"
 #include "placement.h"
 #include "pmm.h"
+#include "ports.h"
+#include "sched.h"
 #include "selftest.h"
+#include "timer.h"
 
 #define IDENTITY_END 0x00800000u /* identity-map the low 8 MiB */
 #define CMDLINE_MAX 256u
@@ -63,5 +67,11 @@ void kmain(uint32_t magic, const multiboot_info *mbi)
             pmm_free_frames(), pmm_total_frames(), pmm_region_count(), pmm_total_frames() / 256u);
     if (cmdline[0] != '\0')
         kprintf("command line: %s\n", cmdline);
+    interrupts_init();
+    timer_init();
+    sched_init();
+    irq_enable();
+    kprintf("interrupts on: PIC remapped to vectors %u-%u, PIT at %u Hz, round-robin scheduler\n",
+            IRQ_BASE, IRQ_BASE + 15u, TIMER_HZ);
     selftest_run(cmdline);
 }

@@ -33,4 +33,28 @@ static inline void invlpg(uint32_t virt)
     __asm__ __volatile__("invlpg (%0)" : : "r"(virt) : "memory");
 }
 
+#define EFLAGS_IF 0x200u /* interrupts enabled */
+
+/* Disable interrupts and return EFLAGS as it was, for irq_restore. */
+static inline uint32_t irq_save(void)
+{
+    uint32_t flags;
+    __asm__ __volatile__("pushfl; popl %0; cli" : "=r"(flags) : : "memory");
+    return flags;
+}
+
+/* Put EFLAGS back as irq_save found it: interrupts on again only if they were. */
+static inline void irq_restore(uint32_t flags)
+{
+    __asm__ __volatile__("pushl %0; popfl" : : "r"(flags) : "memory", "cc");
+}
+
+static inline void irq_enable(void) { __asm__ __volatile__("sti" : : : "memory"); }
+
+/* Wait for the next interrupt (interrupts must be on). */
+static inline void cpu_halt(void) { __asm__ __volatile__("hlt" : : : "memory"); }
+
+/* The spin-wait hint: lets a sibling hyperthread run, saves power. */
+static inline void cpu_relax(void) { __asm__ __volatile__("pause" : : : "memory"); }
+
 #endif

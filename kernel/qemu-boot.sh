@@ -1,8 +1,9 @@
 #!/bin/sh
 # Boot the holeheap demo kernel in QEMU, headless, serial console on stdout.
 #   qemu-boot.sh run   KERNEL [CMDLINE]   boot once; succeed iff the self-test passed
-#   qemu-boot.sh check KERNEL LOGDIR      boot three times (self-test, fault-test,
-#                                         hardened) and assert each verdict
+#   qemu-boot.sh check KERNEL LOGDIR      boot five times (self-test, fault-test,
+#                                         hardened, lock=irq, irq-alloc-test) and
+#                                         assert each verdict
 # The kernel leaves QEMU through isa-debug-exit: status 33 = PASS, 35 = FAIL,
 # 37 = CPU exception. A boot that takes longer than BOOT_TIMEOUT seconds fails.
 set -u
@@ -56,9 +57,20 @@ check_selftest() {
     grep -qx "$PASS_LINE" "$log" || fail "self-test boot: no line '$PASS_LINE'" "$log"
     if grep -q '^FAIL' "$log"; then fail "self-test boot printed FAIL lines" "$log"; fi
     grep -E 'frames (mapped|returned)|meanwhile|^holeheap:|blocks of 1 MiB|hh_check after' "$log" |
-        grep -v 'hh_check after .*: consistent' | sed 's/^/  /'
+        grep -vE 'hh_check after .*: consistent|heap calls by|all freed, hh_trim' | sed 's/^/  /'
     echo "  hh_check: $(grep -c 'hh_check after .*: consistent' "$log") phases consistent"
+    check_threads_lines "$log" "self-test boot" "test-and-set spinlock"
     echo "self-test boot: '$PASS_LINE', QEMU status 33 ($(wc -l <"$log") lines in $log)"
+}
+
+# check_threads_lines LOG WHAT LOCK: the concurrent phase ran with LOCK and
+# counted real switches; show its summary.
+check_threads_lines() {
+    grep -q "^\[threads\] .*lock: $3" "$1" || fail "$2: no threads phase with the $3" "$1"
+    grep -q '^  hh_check after the threads: consistent' "$1" || fail "$2: no hh_check after the threads" "$1"
+    switches=$(sed -n 's/^  [0-9]* ms: .* heap calls by \([0-9]*\) threads, \([0-9]*\) context switches.*/\2/p' "$1")
+    [ "${switches:-0}" -gt 0 ] || fail "$2: no context switch counted" "$1"
+    grep -E '^  [0-9]+ ms: .* heap calls by|^  lock \(|^  while they ran|^  all freed, hh_trim' "$1" | sed 's/^ */  /'
 }
 
 check_hardened() {
@@ -69,7 +81,34 @@ check_hardened() {
     grep -qx "$PASS_LINE" "$log" || fail "hardened boot: no line '$PASS_LINE'" "$log"
     if grep -q '^FAIL' "$log"; then fail "hardened boot printed FAIL lines" "$log"; fi
     grep -q '^holeheap: HH_E_POISON at 0x' "$log" || fail "hardened boot: the write after free was not reported" "$log"
-    echo "hardened boot (HH_CHECK_ALWAYS | HH_POISON): PASS, write after free caught, QEMU status 33"
+    check_threads_lines "$log" "hardened boot" "test-and-set spinlock" >/dev/null
+    echo "hardened boot (HH_CHECK_ALWAYS | HH_POISON): PASS, threads phase passed, write after free caught, QEMU status 33"
+}
+
+# The interrupt-disabling lock hook: the same self-test, and the timer
+# interrupt allocates and frees while the threads run.
+check_irq_lock() {
+    log=$2/boot-lock-irq.log
+    boot "$1" lock=irq >"$log" </dev/null
+    status=$(status_of "$log")
+    [ "$status" = 33 ] || fail "lock=irq boot: $(explain "$status")" "$log"
+    grep -qx "$PASS_LINE" "$log" || fail "lock=irq boot: no line '$PASS_LINE'" "$log"
+    if grep -q '^FAIL' "$log"; then fail "lock=irq boot printed FAIL lines" "$log"; fi
+    check_threads_lines "$log" "lock=irq boot" "interrupts off"
+    grep -q 'the timer interrupt allocated and freed [1-9][0-9]* blocks, 0 failed' "$log" ||
+        fail "lock=irq boot: the timer interrupt did not allocate" "$log"
+    echo "lock=irq boot (interrupts off as the heap's lock, kmalloc in the timer interrupt): PASS, QEMU status 33"
+}
+
+# The spinlock hook refuses a heap call from an interrupt handler, by name.
+check_irq_refused() {
+    log=$2/boot-irq-alloc.log
+    boot "$1" irq-alloc-test >"$log" </dev/null
+    status=$(status_of "$log")
+    [ "$status" = 35 ] || fail "irq-alloc-test boot: $(explain "$status"), expected the refusal (35)" "$log"
+    grep -q '^PANIC: kmalloc/kfree in an interrupt handler: the heap.s spinlock hook refuses it' "$log" ||
+        fail "irq-alloc-test boot: no refusal from the spinlock hook" "$log"
+    echo "irq-alloc-test boot: kmalloc in the timer interrupt refused by the spinlock hook (PANIC), QEMU status 35"
 }
 
 check_fault() {
@@ -91,6 +130,8 @@ case ${1:-} in
         check_selftest "$2" "$3"
         check_fault "$2" "$3"
         check_hardened "$2" "$3"
+        check_irq_lock "$2" "$3"
+        check_irq_refused "$2" "$3"
         echo "check-kernel-boot: passed" ;;
     *) echo "usage: $0 run KERNEL [CMDLINE] | check KERNEL LOGDIR" >&2; exit 2 ;;
 esac

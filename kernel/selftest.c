@@ -11,6 +11,7 @@
 #include "lib.h"
 #include "paging.h"
 #include "pmm.h"
+#include "selftest_threads.h"
 #include "tutorial_heap.h"
 
 #define TUTORIAL_HEAP_START 0xD0000000u
@@ -26,6 +27,9 @@
 #define GROW_BLOCK_SIZE 0x10000u /* 48 x 64 KiB = 3 MiB: the heap must grow */
 #define LIMIT_BLOCK_SIZE 0x100000u
 #define RANDOM_SEED 0x2545F491u /* "seed=N" on the command line replaces it */
+#define THREADS_WORKERS 4u        /* "threads=N" replaces it (1 to 6) */
+#define THREADS_RUN_MS 3000u      /* "threads-ms=N" replaces it */
+#define THREADS_RUN_MS_HARDENED 1500u
 
 static uint32_t failures;
 static uint32_t planted_problems; /* misuse the test commits on purpose */
@@ -367,7 +371,26 @@ static void test_limit(void)
     check_heap(kheap(), "freeing the 1 MiB blocks");
 }
 
-/* ---- phase 7: misuse is caught and named ---- */
+/* ---- phase 7: threads preempted by the timer share the heap ---- */
+
+static void test_threads(const char *cmdline)
+{
+    /* hardened: a full hh_check around every call leaves time for a few
+     * thousand calls, enough to grow the heap but not always to shrink it */
+    threads_test_config cfg = {THREADS_WORKERS, hardened ? THREADS_RUN_MS_HARDENED : THREADS_RUN_MS,
+                               rng_state, false, !hardened};
+    uint32_t n;
+    if (str_word_number(cmdline, "threads=", &n) && n >= 1u && n <= THREADS_TEST_MAX_WORKERS)
+        cfg.workers = n;
+    if (str_word_number(cmdline, "threads-ms=", &n) && n > 0)
+        cfg.run_ms = n;
+    /* Heap calls from an interrupt handler: fine under the interrupt-disabling
+     * lock; "irq-alloc-test" makes the spinlock show that it refuses them. */
+    cfg.irq_allocs = kheap_lock_kind() == KHEAP_LOCK_IRQ || str_has_word(cmdline, "irq-alloc-test");
+    failures += selftest_threads(&cfg); /* ends with hh_check */
+}
+
+/* ---- phase 8: misuse is caught and named ---- */
 
 /* Did the last call report exactly one new problem, with this code? */
 static bool reported(uint32_t total_before, int code, const char *what)
@@ -453,7 +476,7 @@ static void test_misuse(void)
     check_heap(kheap(), "the misuse tests");
 }
 
-/* ---- phase 8: the tutorial's own interface, tutorial_heap.h ---- */
+/* ---- phase 9: the tutorial's own interface, tutorial_heap.h ---- */
 
 static void test_tutorial_heap(void)
 {
@@ -564,17 +587,22 @@ void selftest_run(const char *cmdline)
     if (str_word_number(cmdline, "seed=", &seed))
         rng_state = seed != 0 ? seed : RANDOM_SEED; /* xorshift needs a non-zero state */
     test_placement();
-    kheap_init(hardened ? HH_CHECK_ALWAYS | HH_POISON : 0u);
+    kheap_lock lock = str_has_word(cmdline, "lock=irq") ? KHEAP_LOCK_IRQ : KHEAP_LOCK_SPIN;
+    kheap_init(hardened ? HH_CHECK_ALWAYS | HH_POISON : 0u, lock);
     hh_stats s = heap_stats();
     kprintf("[heap] holeheap at 0x%08x: %zu KiB mapped, maximum %u KiB, %zu bytes free%s\n",
             KHEAP_START, s.region_bytes / 1024u, KHEAP_MAX_SIZE / 1024u, s.free_bytes,
             hardened ? ", flags HH_CHECK_ALWAYS | HH_POISON" : "");
+    kprintf("[heap] lock hooks: %s\n", lock == KHEAP_LOCK_IRQ
+                ? "interrupts off while the heap works (lock=irq)"
+                : "a test-and-set spinlock, preemptible, counting contention");
     check_heap(kheap(), "hh_init");
     test_random();
     test_physical();
     test_grow();
     test_shrink();
     test_limit();
+    test_threads(cmdline);
     test_misuse();
     test_tutorial_heap();
     show_heap();

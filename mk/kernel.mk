@@ -19,14 +19,14 @@ KERNEL_CFLAGS := -m32 -march=i686 -ffreestanding -nostdlib -fno-builtin -fno-pic
   -O2 -g $(WARN) -fno-strict-aliasing -Iinclude -Isrc -Ikernel
 KERNEL_LIBGCC := $(shell $(KERNEL_CC) -m32 -print-libgcc-file-name 2>/dev/null)
 KERNEL_HDRS := $(wildcard kernel/*.h) $(CORE_HDRS)
-KERNEL_OBJS := $(KERNEL_DIR)/obj/boot.o \
+KERNEL_OBJS := $(patsubst kernel/%.s,$(KERNEL_DIR)/obj/%.o,$(wildcard kernel/*.s)) \
   $(patsubst kernel/%.c,$(KERNEL_DIR)/obj/%.o,$(wildcard kernel/*.c)) \
   $(patsubst src/%.c,$(KERNEL_DIR)/obj/core/%.o,$(CORE_SRCS))
 
 .PHONY: kernel kernel-run check-kernel-boot
 kernel: $(KERNEL_ELF)
 
-$(KERNEL_DIR)/obj/boot.o: kernel/boot.s
+$(KERNEL_DIR)/obj/%.o: kernel/%.s
 	@mkdir -p $(@D)
 	$(KERNEL_AS) --32 -o $@ $<
 $(KERNEL_DIR)/obj/%.o: kernel/%.c $(KERNEL_HDRS)

@@ -1,0 +1,444 @@
+/*
+ * The concurrent self-test. Worker threads, switched by the timer at random
+ * moments (the PIT's period is drawn between 5 and 15 ms each tick), run
+ * random kmalloc / kmalloc_a / kfree on the one kernel heap until told to stop:
+ * every block is filled with a pattern of its own and verified before it is
+ * freed, some blocks are handed to the next worker to be verified and freed
+ * there, and large blocks make the heap grow and shrink meanwhile. The boot
+ * thread watches: every half second it runs hh_check (which takes the heap's
+ * lock like any call) and prints the progress. Afterwards: the heap is
+ * checked, the frames the heap mapped and unmapped are compared with what the
+ * frame allocator gave and got back, and every count must show real
+ * concurrency: threads preempted, calls interrupted mid-way, and (with the
+ * spinlock) the lock found taken.
+ */
+#include "selftest_threads.h"
+#include "console.h"
+#include "kheap.h"
+#include "kmalloc.h"
+#include "paging.h"
+#include "pmm.h"
+#include "ports.h"
+#include "sched.h"
+#include "timer.h"
+
+#define WORKER_SLOTS 64u
+#define MAILBOX_SIZE 16u
+#define HAND_OVER_ONE_IN 16u /* of the frees: give the block to the next worker instead */
+#define REPORT_EVERY_MS 500u
+#define MAX_WORKER_FAILURES 10u
+
+typedef struct block {
+    uint8_t *p;
+    uint32_t size, seed;
+} block;
+
+/* Blocks handed over by the previous worker; guarded by irq_save. */
+typedef struct mailbox {
+    block items[MAILBOX_SIZE];
+    uint32_t head, count;
+} mailbox;
+
+typedef struct worker {
+    int thread;
+    uint32_t index, rng;
+    block slots[WORKER_SLOTS];
+    mailbox inbox;
+    uint32_t allocs, aligned, frees, handed, received;
+    uint32_t calls, calls_preempted; /* heap calls; those during which the thread was switched out */
+    uint32_t preemptions;            /* read from the scheduler before the join */
+    uint32_t failures;
+} worker;
+
+static worker workers[THREADS_TEST_MAX_WORKERS];
+static uint32_t worker_count;
+static volatile bool stop;
+static uint32_t failures;
+static volatile uint32_t irq_allocs, irq_failures; /* by the timer interrupt */
+
+static const char *const worker_names[THREADS_TEST_MAX_WORKERS] = {
+    "worker 1", "worker 2", "worker 3", "worker 4", "worker 5", "worker 6"};
+
+/* ---- small tools ---- */
+
+static bool expect(bool ok, const char *what)
+{
+    if (!ok) {
+        failures++;
+        kprintf("FAIL: %s\n", what);
+    }
+    return ok;
+}
+
+static uint32_t rnd(uint32_t *state) /* xorshift32 */
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 17;
+    *state ^= *state << 5;
+    return *state;
+}
+
+static uint32_t pattern_word(uint32_t seed, uint32_t i) { return seed ^ (i * 0x9E3779B1u); }
+
+/* Whole words, then the tail bytes; kmalloc's blocks are 16-aligned. */
+static void fill(uint8_t *p, uint32_t size, uint32_t seed)
+{
+    uint32_t *w = (uint32_t *)(void *)p, words = size / 4u;
+    for (uint32_t i = 0; i < words; i++)
+        w[i] = pattern_word(seed, i);
+    for (uint32_t i = words * 4u; i < size; i++)
+        p[i] = (uint8_t)pattern_word(seed, i);
+}
+
+static bool intact(const uint8_t *p, uint32_t size, uint32_t seed)
+{
+    const uint32_t *w = (const uint32_t *)(const void *)p;
+    uint32_t words = size / 4u;
+    for (uint32_t i = 0; i < words; i++)
+        if (w[i] != pattern_word(seed, i))
+            return false;
+    for (uint32_t i = words * 4u; i < size; i++)
+        if (p[i] != (uint8_t)pattern_word(seed, i))
+            return false;
+    return true;
+}
+
+static bool in_heap(const void *p, uint32_t size)
+{
+    const kheap_state *k = kheap_counts();
+    uint32_t a = (uint32_t)(uintptr_t)p;
+    return a >= k->start && a + size <= k->mapped_end;
+}
+
+/* ---- the workers ---- */
+
+static void worker_fail(worker *w, const char *what, const block *b)
+{
+    w->failures++;
+    kprintf("FAIL: thread %d: %s (block %p, %u bytes)\n", w->thread, what, (void *)b->p, b->size);
+}
+
+/* One heap call's bookkeeping: was the thread switched out during it? */
+static void count_call(worker *w, uint32_t switches_before)
+{
+    w->calls++;
+    if (sched_switches() != switches_before)
+        w->calls_preempted++;
+}
+
+/* Mostly small, some pages, a few of 64-256 KiB so that the heap grows. */
+static uint32_t worker_size(worker *w)
+{
+    uint32_t kind = rnd(&w->rng) % 64u;
+    if (kind < 40u)
+        return 1u + rnd(&w->rng) % 256u;
+    if (kind < 54u)
+        return 1u + rnd(&w->rng) % 4096u;
+    if (kind < 60u)
+        return 1u + rnd(&w->rng) % 32768u;
+    return 65536u + rnd(&w->rng) % 196608u;
+}
+
+static void worker_alloc(worker *w, block *b)
+{
+    bool page_aligned = rnd(&w->rng) % 8u == 0;
+    uint32_t size = page_aligned ? 1u + rnd(&w->rng) % (3u * PAGE_SIZE) : worker_size(w);
+    uint32_t switches = sched_switches();
+    uint8_t *p = page_aligned ? kmalloc_a(size) : kmalloc(size);
+    count_call(w, switches);
+    block made = {p, size, rnd(&w->rng)};
+    if (p == NULL) {
+        worker_fail(w, "kmalloc returned NULL", &made);
+        return;
+    }
+    if ((uint32_t)(uintptr_t)p % (page_aligned ? PAGE_SIZE : 16u) != 0)
+        worker_fail(w, "block misaligned", &made);
+    if (!in_heap(p, size))
+        worker_fail(w, "block outside the mapped heap", &made);
+    fill(p, size, made.seed);
+    *b = made;
+    w->allocs++;
+    w->aligned += page_aligned ? 1u : 0u;
+}
+
+/* Verify, then kfree: a block another thread's block overlapped, or that the
+ * heap handed out twice, would have lost its pattern. */
+static void release(worker *w, block *b)
+{
+    if (!intact(b->p, b->size, b->seed))
+        worker_fail(w, "block contents changed before kfree", b);
+    uint32_t switches = sched_switches();
+    kfree(b->p);
+    count_call(w, switches);
+    w->frees++;
+    b->p = NULL;
+}
+
+static bool post(mailbox *m, const block *b)
+{
+    uint32_t flags = irq_save();
+    bool room = m->count < MAILBOX_SIZE;
+    if (room) {
+        m->items[(m->head + m->count) % MAILBOX_SIZE] = *b;
+        m->count++;
+    }
+    irq_restore(flags);
+    return room;
+}
+
+static bool take(mailbox *m, block *out)
+{
+    uint32_t flags = irq_save();
+    bool any = m->count > 0;
+    if (any) {
+        *out = m->items[m->head];
+        m->head = (m->head + 1u) % MAILBOX_SIZE;
+        m->count--;
+    }
+    irq_restore(flags);
+    return any;
+}
+
+static void free_received(worker *w)
+{
+    block b;
+    while (take(&w->inbox, &b)) {
+        w->received++;
+        release(w, &b);
+    }
+}
+
+static void worker_step(worker *w)
+{
+    block *b = &w->slots[rnd(&w->rng) % WORKER_SLOTS];
+    if (b->p == NULL) {
+        worker_alloc(w, b);
+        return;
+    }
+    worker *next = &workers[(w->index + 1u) % worker_count];
+    if (next != w && rnd(&w->rng) % HAND_OVER_ONE_IN == 0 && post(&next->inbox, b)) {
+        b->p = NULL; /* next verifies and frees it */
+        w->handed++;
+        return;
+    }
+    release(w, b);
+}
+
+static void worker_main(void *arg)
+{
+    worker *w = arg;
+    while (!stop && w->failures < MAX_WORKER_FAILURES) {
+        free_received(w);
+        worker_step(w);
+    }
+    for (uint32_t i = 0; i < WORKER_SLOTS; i++)
+        if (w->slots[i].p != NULL)
+            release(w, &w->slots[i]);
+    free_received(w);
+}
+
+/* ---- the timer interrupt allocates too (with the interrupt-disabling lock) ---- */
+
+static void irq_alloc_hook(void)
+{
+    uint32_t size = 16u + timer_ticks() % 500u, seed = timer_ticks() * 0x01000193u;
+    uint8_t *p = kmalloc(size);
+    if (p == NULL) {
+        irq_failures++;
+        return;
+    }
+    fill(p, size, seed);
+    if (!intact(p, size, seed))
+        irq_failures++;
+    kfree(p);
+    irq_allocs++;
+}
+
+/* ---- the boot thread: start, watch, join, judge ---- */
+
+typedef struct snapshot {
+    kheap_state heap;
+    uint32_t free_frames, switches, preemptions, ms;
+} snapshot;
+
+static snapshot take_snapshot(void)
+{
+    snapshot s;
+    s.heap = *kheap_counts();
+    s.free_frames = pmm_free_frames();
+    s.switches = sched_switches();
+    s.preemptions = sched_preemptions();
+    s.ms = timer_ms();
+    return s;
+}
+
+static uint32_t total_calls(void)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < worker_count; i++)
+        n += workers[i].calls;
+    return n;
+}
+
+static bool any_worker_failed(void)
+{
+    for (uint32_t i = 0; i < worker_count; i++)
+        if (workers[i].failures != 0)
+            return true;
+    return false;
+}
+
+static void report_progress(const snapshot *start, uint32_t *checks)
+{
+    hh_problem problem;
+    int code = hh_check(kheap(), &problem); /* takes the lock: a consistent moment */
+    hh_stats st;
+    hh_stats_get(kheap(), &st);
+    const kheap_state *k = kheap_counts();
+    kprintf("  %4u ms: %u heap calls, %u switches (%u by the timer), ", timer_ms() - start->ms,
+            total_calls(), sched_switches() - start->switches, sched_preemptions() - start->preemptions);
+    if (kheap_lock_kind() == KHEAP_LOCK_SPIN)
+        kprintf("%u contentions, ", k->spin.contentions - start->heap.spin.contentions);
+    else
+        kprintf("%u allocations in the timer interrupt, ", irq_allocs);
+    kprintf("heap %zu KiB, %zu blocks live, hh_check %s\n", st.region_bytes / 1024u, st.blocks,
+            code == HH_OK ? "consistent" : hh_code_name(code));
+    expect(code == HH_OK, "hh_check while the threads run");
+    (*checks)++;
+}
+
+static void start_workers(const threads_test_config *cfg)
+{
+    stop = false;
+    worker_count = cfg->workers;
+    for (uint32_t i = 0; i < worker_count; i++) {
+        worker *w = &workers[i];
+        *w = (worker){0};
+        w->index = i;
+        w->rng = (cfg->seed ^ (0x9E3779B9u * (i + 1u))) | 1u;
+    }
+    for (uint32_t i = 0; i < worker_count; i++) {
+        workers[i].thread = thread_spawn(worker_main, &workers[i], worker_names[i]);
+        expect(workers[i].thread > 0, "thread_spawn: a stack from the heap");
+    }
+}
+
+static void stop_and_join(void)
+{
+    stop = true;
+    for (uint32_t i = 0; i < worker_count; i++) {
+        if (workers[i].thread <= 0)
+            continue;
+        workers[i].preemptions = thread_preemptions(workers[i].thread);
+        thread_join(workers[i].thread);
+    }
+    for (uint32_t i = 0; i < worker_count; i++) /* handed over after their receiver ended */
+        free_received(&workers[i]);
+}
+
+static void report_workers(void)
+{
+    uint32_t preempted_calls = 0;
+    for (uint32_t i = 0; i < worker_count; i++) {
+        const worker *w = &workers[i];
+        kprintf("  thread %d (%s): %u calls (%u kmalloc, %u kmalloc_a, %u kfree; %u blocks handed "
+                "on, %u received), preempted %u times, %u times inside a heap call\n",
+                w->thread, worker_names[i], w->calls, w->allocs - w->aligned, w->aligned, w->frees,
+                w->handed, w->received, w->preemptions, w->calls_preempted);
+        expect(w->failures == 0, "every block intact, aligned and inside the heap");
+        expect(w->calls > 0 && w->preemptions > 0, "every thread allocated and was preempted");
+        preempted_calls += w->calls_preempted;
+    }
+    expect(preempted_calls > 0, "threads were switched out in the middle of heap calls");
+}
+
+static void report_lock(const snapshot *start)
+{
+    const kheap_state *k = kheap_counts();
+    if (kheap_lock_kind() == KHEAP_LOCK_SPIN) {
+        const spin_lock *l = &k->spin;
+        uint32_t contentions = l->contentions - start->heap.spin.contentions;
+        uint32_t held = l->preempted_holding - start->heap.spin.preempted_holding;
+        kprintf("  lock (test-and-set spinlock): %u acquisitions, %u contentions, %u holds preempted\n",
+                l->acquisitions - start->heap.spin.acquisitions, contentions, held);
+        expect(held > 0, "the timer preempted a thread holding the heap's lock");
+        expect(contentions > 0, "threads found the heap's lock taken (contention counted)");
+    } else {
+        kprintf("  lock (interrupts off): %u acquisitions, never found taken; the timer interrupt "
+                "allocated and freed %u blocks, %u failed\n",
+                k->irq.acquisitions - start->heap.irq.acquisitions, irq_allocs, irq_failures);
+        expect(irq_failures == 0, "the interrupt handler's blocks were intact");
+    }
+}
+
+/* Grew and shrank while they ran; then, with everything freed and trimmed,
+ * the frames the heap's callbacks counted match the frame allocator's. */
+static void report_frames(const snapshot *start, const snapshot *at_stop, bool must_shrink)
+{
+    hh_trim(kheap());
+    snapshot end = take_snapshot();
+    const kheap_state *k = &end.heap;
+    uint32_t grown = at_stop->heap.frames_mapped - start->heap.frames_mapped;
+    uint32_t shrunk = at_stop->heap.frames_returned - start->heap.frames_returned;
+    uint32_t mapped = k->frames_mapped - start->heap.frames_mapped;
+    uint32_t returned = k->frames_returned - start->heap.frames_returned;
+    int32_t net_taken = (int32_t)(start->free_frames - end.free_frames);
+    kprintf("  while they ran: grow mapped %u frames in %u calls, shrink returned %u in %u calls\n",
+            grown, at_stop->heap.grow_calls - start->heap.grow_calls, shrunk,
+            at_stop->heap.shrink_calls - start->heap.shrink_calls);
+    expect(grown > 0, "the heap grew while the threads ran");
+    if (must_shrink)
+        expect(shrunk > 0, "the heap shrank while the threads ran");
+    hh_stats st;
+    hh_stats_get(kheap(), &st);
+    kprintf("  all freed, hh_trim: %u frames mapped and %u returned in all, the frame allocator "
+            "lost %d net; heap %zu KiB, %zu blocks, %zu holes\n", mapped, returned, net_taken,
+            st.region_bytes / 1024u, st.blocks, st.holes);
+    expect(net_taken == (int32_t)(mapped - returned), "frames counted both ways agree");
+    expect(st.region_bytes == k->mapped_end - k->start, "the heap spans exactly its mapped pages");
+    expect(st.blocks == 0 && st.holes == 1, "every block freed, one hole left");
+    expect(k->problem_total == start->heap.problem_total && k->callback_errors == 0,
+           "no problem reported, grow and shrink always asked at the heap's end");
+}
+
+uint32_t selftest_threads(const threads_test_config *cfg)
+{
+    failures = 0;
+    irq_allocs = irq_failures = 0;
+    kprintf("[threads] %u threads for %u ms: random kmalloc/kmalloc_a/kfree, contents checked; "
+            "lock: %s; timer period random, 5-15 ms%s\n", cfg->workers, cfg->run_ms,
+            kheap_lock_kind() == KHEAP_LOCK_SPIN ? "test-and-set spinlock" : "interrupts off",
+            cfg->irq_allocs ? "; the timer interrupt allocates too" : "");
+    snapshot start = take_snapshot();
+    timer_set_jitter(cfg->seed | 1u);
+    if (cfg->irq_allocs)
+        timer_set_hook(irq_alloc_hook);
+    start_workers(cfg);
+    uint32_t checks = 0, next_report = REPORT_EVERY_MS;
+    while (timer_ms() - start.ms < cfg->run_ms && !any_worker_failed()) {
+        if (timer_ms() - start.ms >= next_report) {
+            report_progress(&start, &checks);
+            next_report += REPORT_EVERY_MS;
+        }
+        thread_yield();
+    }
+    snapshot at_stop = take_snapshot();
+    stop_and_join();
+    timer_set_hook(NULL);
+    timer_set_jitter(0);
+    uint32_t ms = at_stop.ms - start.ms;
+    kprintf("  %u ms: %u heap calls by %u threads, %u context switches (%u by the timer), "
+            "hh_check consistent %u times meanwhile\n", ms, total_calls(), worker_count,
+            at_stop.switches - start.switches, at_stop.preemptions - start.preemptions, checks);
+    expect(at_stop.switches - start.switches > 0, "the scheduler switched threads");
+    report_workers();
+    report_lock(&start);
+    report_frames(&start, &at_stop, cfg->must_shrink);
+    hh_problem problem;
+    int code = hh_check(kheap(), &problem);
+    if (expect(code == HH_OK, "hh_check after the threads"))
+        kprintf("  hh_check after the threads: consistent\n");
+    else
+        kprintf("  hh_check: %s at %p: %s\n", hh_code_name(code), problem.where, problem.what);
+    return failures;
+}
