@@ -4,8 +4,10 @@
 #   make kernel             build/kernel/holeheap-kernel.elf
 #   make kernel-run         boot it in QEMU, serial console on the terminal
 #                           (KERNEL_APPEND=fault-test: end by reading a page the heap
-#                           gave back; QEMU_MEM=12: too few frames, the limit check fails)
-#   make check-kernel-boot  boot it twice with a timeout, assert the verdicts
+#                           gave back; lock=irq: the interrupt-disabling lock hook;
+#                           QEMU_MEM=12: too few frames, the limit check fails)
+#   make check-kernel-boot  boot it five times with a timeout, assert the verdicts
+#                           (kernel/qemu-boot.sh)
 
 KERNEL_CC   ?= gcc
 KERNEL_AS   ?= as
