@@ -271,19 +271,29 @@ static inline uint32_t control_seal_of(const hh_heap *h)
 
 /* The lock's own check value: valid while the lock is not held, since these
  * fields never change after hh_init. */
-static inline uint32_t lock_seal_of(const hh_heap *h)
+static inline uint32_t lock_fold(uintptr_t v, uint32_t odd)
 {
-    uint32_t acc = h->key ^ 0x510E527Fu;
-    acc = control_fold(acc, (uintptr_t)h->lock);
-    acc = control_fold(acc, (uintptr_t)h->unlock);
-    acc = control_fold(acc, (uintptr_t)h->ctx);
-    return acc;
+#if UINTPTR_MAX > 0xFFFFFFFFu
+    v ^= v >> 32;
+#endif
+    return (uint32_t)v * odd;
 }
 
-/* The gate's expected value: liveness and the bounds the fast path trusts. */
+/* Checked on every call of a heap with a lock, so a few multiplies, not
+ * mixes: it guards against stray writes, and a forger who could write the
+ * control block could write the lock pointer's caller too. */
+static inline uint32_t lock_seal_of(const hh_heap *h)
+{
+    return h->key2 ^ lock_fold((uintptr_t)h->lock, 0x9E3779B1u) ^ lock_fold((uintptr_t)h->unlock, 0x85EBCA6Bu) ^
+           lock_fold((uintptr_t)h->ctx, 0xC2B2AE35u);
+}
+
+/* The gate's expected value: liveness, the bounds and the front's size limit
+ * that every call reads. */
 static inline uint32_t control_gate_open(const hh_heap *h)
 {
-    return h->magic ^ (uint32_t)(uintptr_t)h->base ^ ((uint32_t)(uintptr_t)h->end * 0x9E3779B1u);
+    return h->magic ^ (uint32_t)(uintptr_t)h->base ^ ((uint32_t)(uintptr_t)h->end * 0x9E3779B1u) ^
+           (h->front_max_g * 0x85EBCA6Bu);
 }
 
 /* The flags that send every call through the slow entry. */
