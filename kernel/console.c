@@ -151,11 +151,26 @@ static const char *put_conversion(const char *fmt, va_list *ap)
     return *fmt == '\0' ? fmt : fmt + 1;
 }
 
+static volatile uint32_t console_taken; /* against the other CPU */
+
+static void console_lock(void)
+{
+    for (;;) {
+        uint32_t was = 1;
+        __asm__ __volatile__("xchgl %0, %1" : "+r"(was), "+m"(console_taken) : : "memory");
+        if (was == 0)
+            return;
+        cpu_relax();
+    }
+}
+
 /* One call prints one uninterrupted piece: interrupts are off meanwhile, so a
- * thread switched in by the timer cannot cut into another thread's line. */
+ * thread switched in by the timer cannot cut into another thread's line, and
+ * a second CPU waits for the line to end. */
 void kprintf(const char *fmt, ...)
 {
     uint32_t flags = irq_save();
+    console_lock();
     va_list ap;
     va_start(ap, fmt);
     while (*fmt != '\0') {
@@ -165,6 +180,8 @@ void kprintf(const char *fmt, ...)
             console_put(*fmt++);
     }
     va_end(ap);
+    __asm__ __volatile__("" : : : "memory");
+    console_taken = 0;
     irq_restore(flags);
 }
 

@@ -49,6 +49,12 @@ void gdt_init(void)
     gdt_load(&p);
 }
 
+void gdt_describe(uint16_t *limit, uint32_t *base)
+{
+    *limit = sizeof gdt - 1u;
+    *base = (uint32_t)(uintptr_t)gdt;
+}
+
 /* An interrupt gate: the CPU clears IF on entry, iret restores it. */
 void idt_set_gate(uint8_t vector, uint32_t handler)
 {
@@ -63,6 +69,11 @@ void idt_init(void)
 {
     for (uint32_t v = 0; v < 32u; v++)
         idt_set_gate((uint8_t)v, exception_stubs[v]);
+    idt_load();
+}
+
+void idt_load(void)
+{
     descriptor_pointer p = {sizeof idt - 1u, (uint32_t)(uintptr_t)idt};
     __asm__ __volatile__("lidt %0" : : "m"(p));
 }

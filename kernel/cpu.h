@@ -15,6 +15,10 @@ typedef struct exception_frame {
 
 void gdt_init(void);
 void idt_init(void);
+/* Load the IDT on this CPU (an application processor shares the BSP's). */
+void idt_load(void);
+/* The GDT's limit and base, for an application processor's lgdt. */
+void gdt_describe(uint16_t *limit, uint32_t *base);
 /* Point vector at handler through a ring-0 interrupt gate. */
 void idt_set_gate(uint8_t vector, uint32_t handler);
 void exception_handler(const exception_frame *frame);

@@ -10,11 +10,12 @@
 #include "paging.h"
 #include "placement.h"
 #include "pmm.h"
+#include "smp.h"
 
 /* Writable, supervisor only: the tutorial's heap pages were user-accessible. */
 #define KHEAP_PAGE_FLAGS PAGE_WRITABLE
 
-static kheap_state state = {.spin = SPIN_LOCK_INIT};
+static kheap_state state = {.spin = SPIN_LOCK_INIT, .smp = IRQSPIN_LOCK_INIT};
 static hh_heap *heap;
 static kheap_lock lock_kind;
 
@@ -58,7 +59,8 @@ static size_t kheap_shrink(void *ctx, void *new_end, size_t bytes)
     uint32_t first_page = align_up(from, PAGE_SIZE);
     if (first_page >= top)
         return 0;
-    paging_release(first_page, top - first_page);
+    paging_release(first_page, top - first_page); /* invlpg on this CPU only */
+    pg->tlb_generation++;                          /* the other CPU flushes at its next lock */
     pg->mapped_end = first_page;
     pg->frames_returned += (top - first_page) / PAGE_SIZE;
     return top - first_page;
@@ -82,6 +84,23 @@ static void kheap_unlock_irq(void *ctx) { irq_lock_release(&((kheap_state *)ctx)
 static void kheap_lock_spin(void *ctx) { spin_lock_acquire(&((kheap_state *)ctx)->spin); }
 static void kheap_unlock_spin(void *ctx) { spin_lock_release(&((kheap_state *)ctx)->spin); }
 
+/* Two CPUs: shrink unmaps pages on the CPU that runs it; the other one may
+ * still hold their old translations in its TLB, and grow may map the same
+ * addresses to other frames. Every heap address a CPU touches came from a heap
+ * call, so a CPU that flushes its TLB when it takes the lock after a shrink
+ * (a lazy shootdown) never uses a stale translation. */
+static void kheap_lock_smp(void *ctx)
+{
+    kheap_state *st = ctx;
+    uint32_t cpu = cpu_id();
+    irqspin_lock_acquire(&st->smp, cpu);
+    if (cpu < SMP_MAX_CPUS && st->tlb_seen[cpu] != st->tlb_generation) {
+        paging_flush_tlb();
+        st->tlb_seen[cpu] = st->tlb_generation;
+    }
+}
+static void kheap_unlock_smp(void *ctx) { irqspin_lock_release(&((kheap_state *)ctx)->smp); }
+
 void kheap_init(uint32_t flags, kheap_lock lock)
 {
     pmm_reserve(0, placement_seal()); /* kernel image and placement memory */
@@ -95,8 +114,9 @@ void kheap_init(uint32_t flags, kheap_lock lock)
     opt.grow = kheap_grow;
     opt.shrink = kheap_shrink;
     opt.on_error = kheap_report_problem;
-    opt.lock = lock == KHEAP_LOCK_IRQ ? kheap_lock_irq : kheap_lock_spin;
-    opt.unlock = lock == KHEAP_LOCK_IRQ ? kheap_unlock_irq : kheap_unlock_spin;
+    opt.lock = lock == KHEAP_LOCK_IRQ ? kheap_lock_irq : lock == KHEAP_LOCK_SMP ? kheap_lock_smp : kheap_lock_spin;
+    opt.unlock = lock == KHEAP_LOCK_IRQ ? kheap_unlock_irq
+               : lock == KHEAP_LOCK_SMP ? kheap_unlock_smp : kheap_unlock_spin;
     opt.ctx = &state;
     opt.max_size = KHEAP_MAX_SIZE;
     opt.flags = flags;

@@ -29,12 +29,16 @@ typedef struct kheap_state {
     hh_problem last_problem;
     irq_lock irq;       /* the lock hooks' state: one of them is in use */
     spin_lock spin;
+    irqspin_lock smp;
+    volatile uint32_t tlb_generation; /* shrink calls that unmapped pages */
+    uint32_t tlb_seen[2];             /* per CPU: the generation its TLB has caught up with */
 } kheap_state;
 
 /* Which lock holeheap's lock/unlock hooks take (see klock.h). */
 typedef enum kheap_lock {
     KHEAP_LOCK_SPIN, /* a spinlock, preemptible, counts contention; no heap calls in interrupts */
-    KHEAP_LOCK_IRQ     /* interrupts off while the heap works; heap calls in interrupts are fine */
+    KHEAP_LOCK_IRQ,    /* interrupts off while the heap works; heap calls in interrupts are fine */
+    KHEAP_LOCK_SMP     /* both, for two CPUs; each CPU flushes its TLB after a shrink elsewhere */
 } kheap_lock;
 
 /* Map the initial pages, start holeheap on them with these hh_options.flags

@@ -68,3 +68,29 @@ void spin_lock_release(spin_lock *l)
     __asm__ __volatile__("" : : : "memory"); /* the heap's writes first: x86 keeps stores in order */
     l->taken = 0;
 }
+
+void irqspin_lock_acquire(irqspin_lock *l, uint32_t cpu)
+{
+    uint32_t flags = irq_save();
+    if (exchange(&l->taken, 1u) != 0) {
+        atomic_increment(&l->contentions);
+        if (l->owner_cpu == (int)cpu) /* only this CPU could have written its id */
+            panic("irqspin_lock taken twice on one CPU: did on_error, grow or shrink call the heap?");
+        do {
+            while (l->taken != 0)
+                cpu_relax();
+        } while (exchange(&l->taken, 1u) != 0);
+    }
+    l->owner_cpu = (int)cpu;
+    l->saved_eflags = flags;
+    l->acquisitions++;
+}
+
+void irqspin_lock_release(irqspin_lock *l)
+{
+    uint32_t flags = l->saved_eflags;
+    l->owner_cpu = -1;
+    __asm__ __volatile__("" : : : "memory");
+    l->taken = 0;
+    irq_restore(flags);
+}

@@ -46,4 +46,21 @@ typedef struct spin_lock {
 void spin_lock_acquire(spin_lock *l);
 void spin_lock_release(spin_lock *l);
 
+/* For several CPUs: interrupts off (saved EFLAGS), then test-and-set. The
+ * holder cannot be preempted, so waiters spin without yielding, and heap
+ * calls from interrupt handlers are fine again (a handler waits only for a
+ * holder on another CPU, which is running). */
+typedef struct irqspin_lock {
+    volatile uint32_t taken;
+    volatile int owner_cpu; /* -1 when free */
+    uint32_t saved_eflags;  /* the holder's */
+    uint32_t acquisitions;
+    volatile uint32_t contentions;
+} irqspin_lock;
+
+#define IRQSPIN_LOCK_INIT {0, -1, 0, 0, 0}
+
+void irqspin_lock_acquire(irqspin_lock *l, uint32_t cpu);
+void irqspin_lock_release(irqspin_lock *l);
+
 #endif

@@ -14,6 +14,7 @@
 #include "ports.h"
 #include "sched.h"
 #include "selftest.h"
+#include "smp.h"
 #include "timer.h"
 
 #define IDENTITY_END 0x00800000u /* identity-map the low 8 MiB */
@@ -59,6 +60,7 @@ void kmain(uint32_t magic, const multiboot_info *mbi)
     pmm_init(mbi);
     paging_init(IDENTITY_END);
     selftest_prepare();
+    smp_prepare();
     paging_enable();
     kprintf("kernel 0x%08x-0x%08x, placement up to 0x%08x, %u KiB identity-mapped, paging on\n",
             (uint32_t)(uintptr_t)kernel_start, (uint32_t)(uintptr_t)kernel_end, placement_end(),

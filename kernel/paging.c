@@ -60,6 +60,13 @@ void paging_enable(void)
     __asm__ __volatile__("mov %0, %%cr0" : : "r"(cr0) : "memory");
 }
 
+uint32_t paging_directory_phys(void) { return directory_phys; }
+
+void paging_flush_tlb(void)
+{
+    __asm__ __volatile__("mov %0, %%cr3" : : "r"(directory_phys) : "memory");
+}
+
 bool paging_map(uint32_t virt, uint32_t phys, uint32_t flags)
 {
     uint32_t *table = table_of(virt);

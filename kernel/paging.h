@@ -11,13 +11,19 @@
 
 #define PAGE_SIZE 4096u
 
-enum { PAGE_PRESENT = 1u, PAGE_WRITABLE = 2u, PAGE_USER = 4u };
+enum { PAGE_PRESENT = 1u, PAGE_WRITABLE = 2u, PAGE_USER = 4u, PAGE_NO_CACHE = 0x18u /* PCD | PWT */ };
 
 /* Build the page directory and identity-map [PAGE_SIZE, identity_end). */
 void paging_init(uint32_t identity_end);
 /* Allocate (placement, zeroed) the page tables that cover [virt, virt+bytes). */
 void paging_prepare_window(uint32_t virt, uint32_t bytes);
 void paging_enable(void);
+/* The page directory's physical address (what CR3 holds). */
+uint32_t paging_directory_phys(void);
+/* Forget every TLB entry of this CPU (reload CR3). paging_unmap flushes only
+ * the CPU it runs on: another CPU must flush before it trusts a page that was
+ * unmapped and mapped again. */
+void paging_flush_tlb(void);
 
 /* Map one page; false if its page table was not prepared or it is mapped. */
 bool paging_map(uint32_t virt, uint32_t phys, uint32_t flags);

@@ -1,21 +1,21 @@
 #!/bin/sh
 # Boot the holeheap demo kernel in QEMU, headless, serial console on stdout.
 #   qemu-boot.sh run   KERNEL [CMDLINE]   boot once; succeed iff the self-test passed
-#   qemu-boot.sh check KERNEL LOGDIR      boot five times (self-test, fault-test,
-#                                         hardened, lock=irq, irq-alloc-test) and
-#                                         assert each verdict
+#   qemu-boot.sh check KERNEL LOGDIR      boot six times (self-test, fault-test,
+#                                         hardened, lock=irq, irq-alloc-test, smp
+#                                         on two CPUs) and assert each verdict
 # The kernel leaves QEMU through isa-debug-exit: status 33 = PASS, 35 = FAIL,
 # 37 = CPU exception. A boot that takes longer than BOOT_TIMEOUT seconds fails.
 set -u
 QEMU_I386=${QEMU_I386:-qemu-system-i386}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-60}
-# QEMU_MEM: guest RAM in MiB (default 64)
+# QEMU_MEM: guest RAM in MiB (default 64); QEMU_SMP: CPUs (default 1)
 PASS_LINE='holeheap kernel self-test: PASS'
 
 # qemu KERNEL CMDLINE: boot, serial console on stdout; QEMU's status, 124 on timeout.
 qemu() {
     timeout --foreground -k 5 "$BOOT_TIMEOUT" "$QEMU_I386" -kernel "$1" -append "$2" \
-        -display none -serial stdio -monitor none -no-reboot -m "${QEMU_MEM:-64}" \
+        -display none -serial stdio -monitor none -no-reboot -m "${QEMU_MEM:-64}" -smp "${QEMU_SMP:-1}" \
         -device isa-debug-exit,iobase=0xf4,iosize=0x04
 }
 
@@ -68,7 +68,7 @@ check_selftest() {
 check_threads_lines() {
     grep -q "^\[threads\] .*lock: $3" "$1" || fail "$2: no threads phase with the $3" "$1"
     grep -q '^  hh_check after the threads: consistent' "$1" || fail "$2: no hh_check after the threads" "$1"
-    switches=$(sed -n 's/^  [0-9]* ms: .* heap calls by \([0-9]*\) threads, \([0-9]*\) context switches.*/\2/p' "$1")
+    switches=$(sed -n 's/^  [0-9]* ms: .* heap calls by \([0-9]*\) threads[^,]*, \([0-9]*\) context switches.*/\2/p' "$1")
     [ "${switches:-0}" -gt 0 ] || fail "$2: no context switch counted" "$1"
     grep -E '^  [0-9]+ ms: .* heap calls by|^  lock \(|^  while they ran|^  all freed, hh_trim' "$1" | sed 's/^ */  /'
 }
@@ -98,6 +98,21 @@ check_irq_lock() {
     grep -q 'the timer interrupt allocated and freed [1-9][0-9]* blocks, 0 failed' "$log" ||
         fail "lock=irq boot: the timer interrupt did not allocate" "$log"
     echo "lock=irq boot (interrupts off as the heap's lock, kmalloc in the timer interrupt): PASS, QEMU status 33"
+}
+
+# Two CPUs (qemu -smp 2): the AP started through the local APIC runs a worker
+# beside the boot CPU's threads; the heap's lock is interrupts off + spinlock.
+check_smp() {
+    log=$2/boot-smp.log
+    QEMU_SMP=2 boot "$1" smp >"$log" </dev/null
+    status=$(status_of "$log")
+    [ "$status" = 33 ] || fail "smp boot: $(explain "$status")" "$log"
+    grep -qx "$PASS_LINE" "$log" || fail "smp boot: no line '$PASS_LINE'" "$log"
+    if grep -q '^FAIL' "$log"; then fail "smp boot printed FAIL lines" "$log"; fi
+    grep -q '^  CPU 1 is up' "$log" || fail "smp boot: CPU 1 did not start" "$log"
+    check_threads_lines "$log" "smp boot" "interrupts off + test-and-set, and CPU 1" >/dev/null
+    grep -E "^  CPU 1's worker|^  lock \(" "$log" | sed 's/^ */  /'
+    echo "smp boot (qemu -smp 2, a worker on CPU 1): PASS, QEMU status 33"
 }
 
 # The spinlock hook refuses a heap call from an interrupt handler, by name.
@@ -132,6 +147,7 @@ case ${1:-} in
         check_hardened "$2" "$3"
         check_irq_lock "$2" "$3"
         check_irq_refused "$2" "$3"
+        check_smp "$2" "$3"
         echo "check-kernel-boot: passed" ;;
     *) echo "usage: $0 run KERNEL [CMDLINE] | check KERNEL LOGDIR" >&2; exit 2 ;;
 esac

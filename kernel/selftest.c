@@ -378,7 +378,7 @@ static void test_threads(const char *cmdline)
     /* hardened: a full hh_check around every call leaves time for a few
      * thousand calls, enough to grow the heap but not always to shrink it */
     threads_test_config cfg = {THREADS_WORKERS, hardened ? THREADS_RUN_MS_HARDENED : THREADS_RUN_MS,
-                               rng_state, false, !hardened};
+                               rng_state, false, !hardened, false};
     uint32_t n;
     if (str_word_number(cmdline, "threads=", &n) && n >= 1u && n <= THREADS_TEST_MAX_WORKERS)
         cfg.workers = n;
@@ -387,6 +387,7 @@ static void test_threads(const char *cmdline)
     /* Heap calls from an interrupt handler: fine under the interrupt-disabling
      * lock; "irq-alloc-test" makes the spinlock show that it refuses them. */
     cfg.irq_allocs = kheap_lock_kind() == KHEAP_LOCK_IRQ || str_has_word(cmdline, "irq-alloc-test");
+    cfg.second_cpu = kheap_lock_kind() == KHEAP_LOCK_SMP;
     failures += selftest_threads(&cfg); /* ends with hh_check */
 }
 
@@ -587,7 +588,8 @@ void selftest_run(const char *cmdline)
     if (str_word_number(cmdline, "seed=", &seed))
         rng_state = seed != 0 ? seed : RANDOM_SEED; /* xorshift needs a non-zero state */
     test_placement();
-    kheap_lock lock = str_has_word(cmdline, "lock=irq") ? KHEAP_LOCK_IRQ : KHEAP_LOCK_SPIN;
+    kheap_lock lock = str_has_word(cmdline, "smp") ? KHEAP_LOCK_SMP
+                      : str_has_word(cmdline, "lock=irq") ? KHEAP_LOCK_IRQ : KHEAP_LOCK_SPIN;
     kheap_init(hardened ? HH_CHECK_ALWAYS | HH_POISON : 0u, lock);
     hh_stats s = heap_stats();
     kprintf("[heap] holeheap at 0x%08x: %zu KiB mapped, maximum %u KiB, %zu bytes free%s\n",
@@ -595,6 +597,7 @@ void selftest_run(const char *cmdline)
             hardened ? ", flags HH_CHECK_ALWAYS | HH_POISON" : "");
     kprintf("[heap] lock hooks: %s\n", lock == KHEAP_LOCK_IRQ
                 ? "interrupts off while the heap works (lock=irq)"
+                : lock == KHEAP_LOCK_SMP ? "interrupts off and a test-and-set spinlock, for two CPUs (smp)"
                 : "a test-and-set spinlock, preemptible, counting contention");
     check_heap(kheap(), "hh_init");
     test_random();

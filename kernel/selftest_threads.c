@@ -20,6 +20,7 @@
 #include "pmm.h"
 #include "ports.h"
 #include "sched.h"
+#include "smp.h"
 #include "timer.h"
 
 #define WORKER_SLOTS 64u
@@ -48,10 +49,13 @@ typedef struct worker {
     uint32_t calls, calls_preempted; /* heap calls; those during which the thread was switched out */
     uint32_t preemptions;            /* read from the scheduler before the join */
     uint32_t failures;
+    bool on_cpu1;                    /* the second CPU's worker: no scheduler, no mailbox */
 } worker;
 
-static worker workers[THREADS_TEST_MAX_WORKERS];
-static uint32_t worker_count;
+static worker workers[THREADS_TEST_MAX_WORKERS + 1u];
+static uint32_t worker_count;          /* the boot CPU's; the ring of mailboxes */
+static worker *cpu1_worker;            /* workers[worker_count] when a second CPU runs one */
+static uint8_t *cpu1_stack;
 static volatile bool stop;
 static uint32_t failures;
 static volatile uint32_t irq_allocs, irq_failures; /* by the timer interrupt */
@@ -122,7 +126,7 @@ static void worker_fail(worker *w, const char *what, const block *b)
 static void count_call(worker *w, uint32_t switches_before)
 {
     w->calls++;
-    if (sched_switches() != switches_before)
+    if (!w->on_cpu1 && sched_switches() != switches_before)
         w->calls_preempted++;
 }
 
@@ -216,7 +220,7 @@ static void worker_step(worker *w)
         return;
     }
     worker *next = &workers[(w->index + 1u) % worker_count];
-    if (next != w && rnd(&w->rng) % HAND_OVER_ONE_IN == 0 && post(&next->inbox, b)) {
+    if (!w->on_cpu1 && next != w && rnd(&w->rng) % HAND_OVER_ONE_IN == 0 && post(&next->inbox, b)) {
         b->p = NULL; /* next verifies and frees it */
         w->handed++;
         return;
@@ -272,17 +276,19 @@ static snapshot take_snapshot(void)
     return s;
 }
 
+static uint32_t all_workers(void) { return worker_count + (cpu1_worker != NULL ? 1u : 0u); }
+
 static uint32_t total_calls(void)
 {
     uint32_t n = 0;
-    for (uint32_t i = 0; i < worker_count; i++)
+    for (uint32_t i = 0; i < all_workers(); i++)
         n += workers[i].calls;
     return n;
 }
 
 static bool any_worker_failed(void)
 {
-    for (uint32_t i = 0; i < worker_count; i++)
+    for (uint32_t i = 0; i < all_workers(); i++)
         if (workers[i].failures != 0)
             return true;
     return false;
@@ -299,6 +305,9 @@ static void report_progress(const snapshot *start, uint32_t *checks)
             total_calls(), sched_switches() - start->switches, sched_preemptions() - start->preemptions);
     if (kheap_lock_kind() == KHEAP_LOCK_SPIN)
         kprintf("%u contentions, ", k->spin.contentions - start->heap.spin.contentions);
+    else if (kheap_lock_kind() == KHEAP_LOCK_SMP)
+        kprintf("%u contentions, CPU 1 %u calls, ", k->smp.contentions - start->heap.smp.contentions,
+                cpu1_worker != NULL ? cpu1_worker->calls : 0u);
     else
         kprintf("%u allocations in the timer interrupt, ", irq_allocs);
     kprintf("heap %zu KiB, %zu blocks live, hh_check %s\n", st.region_bytes / 1024u, st.blocks,
@@ -307,11 +316,33 @@ static void report_progress(const snapshot *start, uint32_t *checks)
     (*checks)++;
 }
 
+/* The second CPU's whole life: one worker, then it halts (smp.c). */
+static void cpu1_main(void) { worker_main(cpu1_worker); }
+
+static void start_cpu1(void)
+{
+    cpu1_worker = &workers[worker_count];
+    cpu1_worker->on_cpu1 = true;
+    uint8_t *stack = cpu1_stack = kmalloc_a(THREAD_STACK_SIZE);
+    bool started = expect(stack != NULL && smp_init(), "a stack and the local APIC for CPU 1") &&
+                   expect(smp_start_cpu(1u, cpu1_main, (uint32_t)(uintptr_t)(stack + THREAD_STACK_SIZE)),
+                          "CPU 1 started (INIT, STARTUP)");
+    if (started) {
+        cpu1_worker->thread = -1;
+        kprintf("  CPU 1 is up: local APIC id %u, stack %p from the heap\n", 1u, (void *)stack);
+        return;
+    }
+    cpu1_worker = NULL;
+    kfree(stack);
+    cpu1_stack = NULL;
+}
+
 static void start_workers(const threads_test_config *cfg)
 {
     stop = false;
     worker_count = cfg->workers;
-    for (uint32_t i = 0; i < worker_count; i++) {
+    cpu1_worker = NULL;
+    for (uint32_t i = 0; i <= worker_count; i++) {
         worker *w = &workers[i];
         *w = (worker){0};
         w->index = i;
@@ -321,6 +352,8 @@ static void start_workers(const threads_test_config *cfg)
         workers[i].thread = thread_spawn(worker_main, &workers[i], worker_names[i]);
         expect(workers[i].thread > 0, "thread_spawn: a stack from the heap");
     }
+    if (cfg->second_cpu)
+        start_cpu1();
 }
 
 static void stop_and_join(void)
@@ -331,6 +364,12 @@ static void stop_and_join(void)
             continue;
         workers[i].preemptions = thread_preemptions(workers[i].thread);
         thread_join(workers[i].thread);
+    }
+    if (cpu1_worker != NULL) {
+        while (smp_cpu_running())
+            thread_yield();
+        kfree(cpu1_stack); /* CPU 1 has halted: its stack goes back to the heap */
+        cpu1_stack = NULL;
     }
     for (uint32_t i = 0; i < worker_count; i++) /* handed over after their receiver ended */
         free_received(&workers[i]);
@@ -349,6 +388,13 @@ static void report_workers(void)
         expect(w->calls > 0 && w->preemptions > 0, "every thread allocated and was preempted");
         preempted_calls += w->calls_preempted;
     }
+    if (cpu1_worker != NULL) {
+        const worker *w = cpu1_worker;
+        kprintf("  CPU 1's worker: %u calls (%u kmalloc, %u kmalloc_a, %u kfree), interrupts off, "
+                "no scheduler\n", w->calls, w->allocs - w->aligned, w->aligned, w->frees);
+        expect(w->failures == 0, "CPU 1's blocks intact, aligned and inside the heap");
+        expect(w->calls > 0, "CPU 1 allocated");
+    }
     expect(preempted_calls > 0, "threads were switched out in the middle of heap calls");
 }
 
@@ -363,6 +409,14 @@ static void report_lock(const snapshot *start)
                 l->acquisitions - start->heap.spin.acquisitions, contentions, held);
         expect(held > 0, "the timer preempted a thread holding the heap's lock");
         expect(contentions > 0, "threads found the heap's lock taken (contention counted)");
+    } else if (kheap_lock_kind() == KHEAP_LOCK_SMP) {
+        const irqspin_lock *l = &k->smp;
+        uint32_t contentions = l->contentions - start->heap.smp.contentions;
+        kprintf("  lock (interrupts off + test-and-set, 2 CPUs): %u acquisitions, %u contentions, "
+                "%u TLB generations (shrink calls that unmapped)\n",
+                l->acquisitions - start->heap.smp.acquisitions, contentions,
+                k->tlb_generation - start->heap.tlb_generation);
+        expect(contentions > 0, "the two CPUs found the heap's lock taken (contention counted)");
     } else {
         kprintf("  lock (interrupts off): %u acquisitions, never found taken; the timer interrupt "
                 "allocated and freed %u blocks, %u failed\n",
@@ -407,7 +461,9 @@ uint32_t selftest_threads(const threads_test_config *cfg)
     irq_allocs = irq_failures = 0;
     kprintf("[threads] %u threads for %u ms: random kmalloc/kmalloc_a/kfree, contents checked; "
             "lock: %s; timer period random, 5-15 ms%s\n", cfg->workers, cfg->run_ms,
-            kheap_lock_kind() == KHEAP_LOCK_SPIN ? "test-and-set spinlock" : "interrupts off",
+            kheap_lock_kind() == KHEAP_LOCK_SPIN ? "test-and-set spinlock"
+            : kheap_lock_kind() == KHEAP_LOCK_SMP ? "interrupts off + test-and-set, and CPU 1"
+                                                  : "interrupts off",
             cfg->irq_allocs ? "; the timer interrupt allocates too" : "");
     snapshot start = take_snapshot();
     timer_set_jitter(cfg->seed | 1u);
@@ -427,8 +483,9 @@ uint32_t selftest_threads(const threads_test_config *cfg)
     timer_set_hook(NULL);
     timer_set_jitter(0);
     uint32_t ms = at_stop.ms - start.ms;
-    kprintf("  %u ms: %u heap calls by %u threads, %u context switches (%u by the timer), "
+    kprintf("  %u ms: %u heap calls by %u threads%s, %u context switches (%u by the timer), "
             "hh_check consistent %u times meanwhile\n", ms, total_calls(), worker_count,
+            cpu1_worker != NULL ? " and CPU 1" : "",
             at_stop.switches - start.switches, at_stop.preemptions - start.preemptions, checks);
     expect(at_stop.switches - start.switches > 0, "the scheduler switched threads");
     report_workers();

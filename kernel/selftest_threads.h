@@ -14,6 +14,7 @@ typedef struct threads_test_config {
     uint32_t seed;    /* the workers' random sequences and the timer's jitter */
     bool irq_allocs;  /* the timer interrupt allocates and frees too */
     bool must_shrink; /* enough calls that the heap must also have shrunk meanwhile */
+    bool second_cpu;  /* one more worker on CPU 1 (lock KHEAP_LOCK_SMP, qemu -smp 2) */
 } threads_test_config;
 
 /* Run the phase, print what happened; returns the number of failed checks. */

@@ -14,6 +14,7 @@ KERNEL_AS   ?= as
 KERNEL_LD   ?= ld
 QEMU_I386   ?= qemu-system-i386
 QEMU_MEM    ?= 64
+QEMU_SMP    ?= 1
 KERNEL_DIR  := $(BUILD)/kernel
 KERNEL_ELF  := $(KERNEL_DIR)/holeheap-kernel.elf
 KERNEL_CFLAGS := -m32 -march=i686 -ffreestanding -nostdlib -fno-builtin -fno-pic -fno-pie \
@@ -46,7 +47,7 @@ $(KERNEL_ELF): $(KERNEL_OBJS) kernel/link.ld
 	  { echo "grub-file: $@ is not multiboot"; rm -f $@; exit 1; }; fi
 
 kernel-run: $(KERNEL_ELF)
-	@QEMU_I386=$(QEMU_I386) QEMU_MEM=$(QEMU_MEM) sh kernel/qemu-boot.sh run $(KERNEL_ELF) "$(KERNEL_APPEND)"
+	@QEMU_I386=$(QEMU_I386) QEMU_MEM=$(QEMU_MEM) QEMU_SMP=$(QEMU_SMP) sh kernel/qemu-boot.sh run $(KERNEL_ELF) "$(KERNEL_APPEND)"
 
 CHECKS += check-kernel-boot
 check-kernel-boot:
