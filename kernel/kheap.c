@@ -101,6 +101,25 @@ static void kheap_lock_smp(void *ctx)
 }
 static void kheap_unlock_smp(void *ctx) { irqspin_lock_release(&((kheap_state *)ctx)->smp); }
 
+static void set_lock_hooks(hh_options *opt, kheap_lock lock)
+{
+    switch (lock) {
+    case KHEAP_LOCK_IRQ:
+        opt->lock = kheap_lock_irq;
+        opt->unlock = kheap_unlock_irq;
+        break;
+    case KHEAP_LOCK_SMP:
+        opt->lock = kheap_lock_smp;
+        opt->unlock = kheap_unlock_smp;
+        break;
+    case KHEAP_LOCK_SPIN:
+    default:
+        opt->lock = kheap_lock_spin;
+        opt->unlock = kheap_unlock_spin;
+        break;
+    }
+}
+
 void kheap_init(uint32_t flags, kheap_lock lock)
 {
     pmm_reserve(0, placement_seal()); /* kernel image and placement memory */
@@ -114,9 +133,7 @@ void kheap_init(uint32_t flags, kheap_lock lock)
     opt.grow = kheap_grow;
     opt.shrink = kheap_shrink;
     opt.on_error = kheap_report_problem;
-    opt.lock = lock == KHEAP_LOCK_IRQ ? kheap_lock_irq : lock == KHEAP_LOCK_SMP ? kheap_lock_smp : kheap_lock_spin;
-    opt.unlock = lock == KHEAP_LOCK_IRQ ? kheap_unlock_irq
-               : lock == KHEAP_LOCK_SMP ? kheap_unlock_smp : kheap_unlock_spin;
+    set_lock_hooks(&opt, lock);
     opt.ctx = &state;
     opt.max_size = KHEAP_MAX_SIZE;
     opt.flags = flags;

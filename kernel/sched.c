@@ -95,7 +95,7 @@ void thread_yield(void) { __asm__ __volatile__("int $0x30" : : : "memory"); }
 
 void thread_exit(void)
 {
-    irq_save(); /* no switch between marking it done and leaving it */
+    (void)irq_save(); /* no switch between marking it done and leaving it; never restored */
     threads[current].state = THREAD_DONE;
     thread_yield(); /* a done thread is never picked again */
     panic("thread_exit: a finished thread was resumed");

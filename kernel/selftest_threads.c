@@ -4,9 +4,9 @@
  * random kmalloc / kmalloc_a / kfree on the one kernel heap until told to stop:
  * every block is filled with a pattern of its own and verified before it is
  * freed, some blocks are handed to the next worker to be verified and freed
- * there, and large blocks make the heap grow and shrink meanwhile. The boot
- * thread watches: every half second it runs hh_check (which takes the heap's
- * lock like any call) and prints the progress. Afterwards: the heap is
+ * there, and large blocks make the heap grow meanwhile. The boot thread
+ * watches: every half second it runs hh_trim and hh_check (which take the
+ * heap's lock like any call) and prints the progress. Afterwards: the heap is
  * checked, the frames the heap mapped and unmapped are compared with what the
  * frame allocator gave and got back, and every count must show real
  * concurrency: threads preempted, calls interrupted mid-way, and (with the
@@ -294,8 +294,13 @@ static bool any_worker_failed(void)
     return false;
 }
 
+/* Every half second the boot thread gives the heap's free tail back, as a
+ * kernel's reclaimer would (kfree shrinks only once the last hole reaches
+ * 256 KiB, which a long-lived block near the end can put off for the whole
+ * run), then checks the heap and prints the progress. */
 static void report_progress(const snapshot *start, uint32_t *checks)
 {
+    hh_trim(kheap());
     hh_problem problem;
     int code = hh_check(kheap(), &problem); /* takes the lock: a consistent moment */
     hh_stats st;
