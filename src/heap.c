@@ -134,39 +134,6 @@ static void hole_relink(hh_heap *h, tag *hole)
     count_hole(h, tag_size(hole), +1);
 }
 
-/* A verified hole about to be reshaped (split, merged): its entry either
- * follows it in place (moves) or is taken out now and put back after. */
-typedef struct hole_plan {
-    bool moves;
-    uint32_t old_pos;
-    idx_node saved; /* its node, when it moves: the new tags may land on it */
-} hole_plan;
-
-/* Take the hole out of service before its tags change, planning for it to
- * become [b, b+size). false (reported by the index) when it cannot be. */
-static bool hole_detach(hh_heap *h, tag *hole, tag *b, size_t size, hole_plan *plan)
-{
-    plan->old_pos = block_pos(h, hole);
-    plan->moves = idx_can_move(h, hole, block_pos(h, b), (uint32_t)granules(size));
-    if (!plan->moves)
-        return hole_unlink(h, hole);
-    memcpy(&plan->saved, block_payload(hole), sizeof plan->saved);
-    count_hole(h, tag_size(hole), -1);
-    return true;
-}
-
-/* Bring the planned hole back into service as [b, b+size). */
-static tag *hole_attach(hh_heap *h, const hole_plan *plan, tag *b, size_t size)
-{
-    if (!plan->moves)
-        return hole_link(h, b, size);
-    tag_write(h, b, size, TAG_HOLE);
-    hole_poison_fill(h, b);
-    idx_move(h, &plan->saved, plan->old_pos, b);
-    count_hole(h, size, +1);
-    return b;
-}
-
 static void block_make(hh_heap *h, tag *b, size_t size)
 {
     tag_write(h, b, size, TAG_BLOCK);
@@ -196,19 +163,9 @@ static tag *block_place(hh_heap *h, tag *b, size_t span, size_t size)
 static void *hole_take(hh_heap *h, tag *hole, size_t size)
 {
     size_t span = tag_size(hole);
-    if (span - size < HH_MIN_BLOCK) { /* the block takes it whole */
-        if (!hole_unlink(h, hole))
-            return NULL;
-        block_make(h, hole, span);
-        return block_payload(hole);
-    }
-    hole_plan plan;
-    tag *rest = (tag *)(void *)((char *)hole + size);
-    if (!hole_detach(h, hole, rest, span - size, &plan))
+    if (!hole_unlink(h, hole))
         return NULL;
-    block_make(h, hole, size);
-    hole_attach(h, &plan, rest, span - size);
-    return block_payload(hole);
+    return block_payload(block_place(h, hole, span, size));
 }
 
 /* ---- validation of what a caller hands back ---- */
@@ -442,23 +399,17 @@ static bool free_merge(hh_heap *h, tag *b)
     tag *left, *right;
     if (!neighbours(h, b, &left, &right))
         return false;
-    tag *start = left ? left : b;
-    tag *keep = left ? left : right; /* the hole whose entry the merged hole takes over */
-    size_t size = tag_size(b) + (left ? tag_size(left) : 0) + (right ? tag_size(right) : 0);
-    if (left && right && !hole_unlink(h, right))
+    if (right && !hole_unlink(h, right))
         return false;
-    hole_plan plan;
-    if (keep && !hole_detach(h, keep, start, size, &plan)) {
-        if (left && right)
+    if (left && !hole_unlink(h, left)) {
+        if (right)
             hole_relink(h, right);
         return false;
     }
+    size_t size = tag_size(b) + (left ? tag_size(left) : 0) + (right ? tag_size(right) : 0);
     count_block(h, tag_size(b), -1);
     erase_inner_tags(h, b, left, right);
-    if (keep)
-        hole_attach(h, &plan, start, size);
-    else
-        hole_link(h, start, size);
+    hole_link(h, left ? left : b, size);
     return true;
 }
 
@@ -763,19 +714,11 @@ static void block_shrink(hh_heap *h, tag *b, size_t size)
  */
 static bool block_extend(hh_heap *h, tag *b, tag *right, size_t size)
 {
-    size_t cur = tag_size(b), span = cur + tag_size(right);
-    hole_plan plan = {0};
-    tag *rest = (tag *)(void *)((char *)b + size);
-    bool split = span - size >= HH_MIN_BLOCK;
-    if (split ? !hole_detach(h, right, rest, span - size, &plan) : !hole_unlink(h, right))
+    size_t cur = tag_size(b);
+    if (!hole_unlink(h, right))
         return false;
     count_block(h, cur, -1);
-    if (split) {
-        block_make(h, b, size);
-        hole_attach(h, &plan, rest, span - size);
-    } else {
-        block_make(h, b, span);
-    }
+    block_place(h, b, cur + tag_size(right), size);
     tag_erase(h, (tag *)(void *)((char *)b + cur) - 1); /* b's old footer */
     tag_erase(h, (tag *)(void *)((char *)b + cur));     /* the swallowed hole's header */
     return true;

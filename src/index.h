@@ -71,16 +71,6 @@ bool idx_remove(hh_heap *h, struct tag *hole);
  * checks its tags before using it. */
 struct tag *idx_best_fit(hh_heap *h, uint32_t size_g);
 
-/* A split or merge reshapes a hole. Can its entry follow it to [new_pos,
- * new_size_g) without leaving its place in the index (O(1))? The hole is
- * verified and still has its tags; the links idx_move would rewrite are
- * verified here. false: the caller removes and inserts instead. */
-bool idx_can_move(hh_heap *h, struct tag *hole, uint32_t new_pos, uint32_t new_size_g);
-/* Move the entry that idx_can_move approved: the hole that was at old_pos,
- * whose node the caller saved then (its bytes may be overwritten since: the
- * new tags can land on them), is now `hole`, its tags written. */
-void idx_move(hh_heap *h, const idx_node *saved, uint32_t old_pos, struct tag *hole);
-
 size_t idx_count(const hh_heap *h);
 uint32_t idx_largest_g(const hh_heap *h); /* granules of the largest hole, 0 if none */
 bool idx_contains(const hh_heap *h, const struct tag *hole);

@@ -92,12 +92,6 @@ static inline idx_node *idx_node_at(const hh_heap *h, uint32_t pos)
     return (idx_node *)block_payload(block_at(h, pos));
 }
 
-/* node->tree: the tree's number in the low byte, the node's depth (the root's
- * is 0) in the next one. */
-static inline uint32_t idx_node_tree(const idx_node *n) { return n->tree & 0xFFu; }
-static inline uint32_t idx_node_depth(const idx_node *n) { return n->tree >> 8 & 0xFFu; }
-static inline uint32_t idx_tree_word(uint32_t t, uint32_t depth) { return t | depth << 8; }
-
 static inline uint64_t idx_key_at(const hh_heap *h, uint32_t t, uint32_t pos)
 {
     return idx_is_bin(t) ? pos : idx_key(h, t, tag_size_g(block_at(h, pos)), pos);
@@ -150,7 +144,7 @@ static inline bool idx_link_ok(const hh_heap *h, uint32_t pos, uint32_t from, ui
     if (pos >= heap_span_g(h))
         return false;
     const idx_node *n = idx_node_at(h, pos);
-    return idx_node_tree(n) == t && n->parent == from;
+    return n->tree == t && n->parent == from;
 }
 
 /* A node the index is about to write into: inside the heap, a sealed hole
@@ -165,7 +159,7 @@ static inline bool idx_hole_ok(const hh_heap *h, uint32_t pos, uint32_t t)
     uint32_t word = b->word;
     bool sized = idx_is_bin(t) ? word == ((t + IDX_MIN_G) << 2 | TAG_HOLE)
                                : (word & TAG_STATE_MASK) == TAG_HOLE && idx_tree_of(word >> 2) == t;
-    return sized && b->seal == tag_seal(h, word, pos) && idx_node_tree(idx_node_at(h, pos)) == t;
+    return sized && b->seal == tag_seal(h, word, pos) && idx_node_at(h, pos)->tree == t;
 }
 
 /* A hole the index is about to hand out: all of the above, and its whole
@@ -279,8 +273,8 @@ bool idx_insert(hh_heap *h, struct tag *hole)
     if (t >= IDX_TREES || idx_is_broken(h, t))
         return false; /* set aside: the hole stays out of service */
     uint64_t key = idx_key(h, t, size_g, pos);
-    uint32_t *link = &h->idx.root[t], parent = HH_NIL, depth = 0;
-    for (uint32_t bit = idx_key_bits(h, t); *link != HH_NIL; bit--, depth++) {
+    uint32_t *link = &h->idx.root[t], parent = HH_NIL;
+    for (uint32_t bit = idx_key_bits(h, t); *link != HH_NIL; bit--) {
         uint32_t cur = *link;
         if (cur == pos || bit == 0 || !idx_link_ok(h, cur, parent, t))
             return idx_damaged(h, t, link, idx_broken_link);
@@ -292,7 +286,7 @@ bool idx_insert(hh_heap *h, struct tag *hole)
     idx_node *n = idx_node_at(h, pos);
     n->child[0] = n->child[1] = HH_NIL;
     n->parent = parent;
-    n->tree = idx_tree_word(t, depth);
+    n->tree = t;
     *link = pos;
     h->idx.count++;
     h->idx.map[t / 32u] |= idx_bit(t); /* t is not set aside: insert returned above if it were */
@@ -301,19 +295,15 @@ bool idx_insert(hh_heap *h, struct tag *hole)
 
 /* The link that points at z (its parent's child, or the root), NULL when
  * the parent is not a sound node of t pointing back at z. */
-static uint32_t *idx_link_from(hh_heap *h, uint32_t p, uint32_t z, uint32_t t)
+static uint32_t *idx_link_to(hh_heap *h, uint32_t z, uint32_t t)
 {
+    uint32_t p = idx_node_at(h, z)->parent;
     if (p == HH_NIL)
         return h->idx.root[t] == z ? &h->idx.root[t] : NULL;
     if (!idx_hole_ok(h, p, t))
         return NULL;
     idx_node *pn = idx_node_at(h, p);
     return pn->child[0] == z ? &pn->child[0] : pn->child[1] == z ? &pn->child[1] : NULL;
-}
-
-static uint32_t *idx_link_to(hh_heap *h, uint32_t z, uint32_t t)
-{
-    return idx_link_from(h, idx_node_at(h, z)->parent, z, t);
 }
 
 /* Take a leaf of z's subtree off its parent (right-most path first); HH_NIL
@@ -367,7 +357,7 @@ static bool idx_children_ok(const hh_heap *h, uint32_t z, uint32_t t)
 bool idx_remove(hh_heap *h, struct tag *hole)
 {
     uint32_t z = block_pos(h, hole), t = idx_tree_of(tag_size_g(hole));
-    if (t >= IDX_TREES || idx_is_broken(h, t) || idx_node_tree(idx_node_at(h, z)) != t)
+    if (t >= IDX_TREES || idx_is_broken(h, t) || idx_node_at(h, z)->tree != t)
         return idx_damaged(h, t, hole, "I8: hole to remove is not in its index tree");
     uint32_t *link = idx_link_to(h, z, t);
     if (!link || !idx_children_ok(h, z, t))
@@ -376,10 +366,8 @@ bool idx_remove(hh_heap *h, struct tag *hole)
     if (r == IDX_BAD)
         return idx_damaged(h, t, block_payload(hole), idx_broken_link);
     idx_node *zn = idx_node_at(h, z);
-    if (r != HH_NIL) { /* the leaf stands where z stood: its parent, children and depth */
-        idx_node *rn = idx_node_at(h, r);
-        rn->parent = zn->parent;
-        rn->tree = zn->tree;
+    if (r != HH_NIL) {
+        idx_node_at(h, r)->parent = zn->parent;
         idx_adopt(h, r, zn);
     }
     *link = r;
@@ -388,46 +376,6 @@ bool idx_remove(hh_heap *h, struct tag *hole)
     if (h->idx.root[t] == HH_NIL)
         h->idx.map[t / 32u] &= ~idx_bit(t);
     return true;
-}
-
-/* ---- moving an entry with its reshaped hole ---- */
-
-/* A node stays where it is when its new key still spells the path above it:
- * the first `depth` bits from the top. Bins are left out: a reshaped hole
- * changes size, hence bin. */
-bool idx_can_move(hh_heap *h, struct tag *hole, uint32_t new_pos, uint32_t new_size_g)
-{
-    uint32_t z = block_pos(h, hole), size_g = tag_size_g(hole), t = idx_tree_of(size_g);
-    if (t >= IDX_TREES || idx_is_bin(t) || idx_is_broken(h, t) || idx_tree_of(new_size_g) != t)
-        return false;
-    const idx_node *zn = idx_node_at(h, z);
-    uint32_t depth = idx_node_depth(zn), bits = idx_key_bits(h, t);
-    if (idx_node_tree(zn) != t || depth > bits)
-        return false;
-    uint64_t moved = idx_key(h, t, size_g, z) ^ idx_key(h, t, new_size_g, new_pos);
-    if (depth > 0 && moved >> (bits - depth) != 0)
-        return false;
-    /* the links a move rewrites: the parent's (or the root) and the children's */
-    return new_pos == z || (idx_link_to(h, z, t) != NULL && idx_children_ok(h, z, t));
-}
-
-void idx_move(hh_heap *h, const idx_node *saved, uint32_t old_pos, struct tag *hole)
-{
-    uint32_t pos = block_pos(h, hole);
-    if (pos == old_pos)
-        return; /* the node stays; only the key, read from the tags, changed */
-    uint32_t t = idx_node_tree(saved);
-    uint32_t *link = idx_link_from(h, saved->parent, old_pos, t); /* verified by idx_can_move */
-    if (!link) {
-        idx_damaged(h, t, hole, idx_broken_link);
-        return;
-    }
-    *link = pos;
-    idx_node *n = idx_node_at(h, pos);
-    *n = *saved;
-    for (int k = 0; k < 2; k++)
-        if (n->child[k] != HH_NIL)
-            idx_node_at(h, n->child[k])->parent = pos;
 }
 
 /* ---- best fit ---- */
@@ -554,8 +502,6 @@ static int idx_check_node(idx_walk *w, uint32_t pos, uint32_t parent, uint64_t p
         return idx_fail(w, n, "I10c: index parent link wrong");
     if ((idx_key_at(h, w->tree, pos) & mask) != prefix)
         return idx_fail(w, n, "I10b: index node off its key's path");
-    if (n->tree != idx_tree_word(w->tree, idx_key_bits(h, w->tree) - bit))
-        return idx_fail(w, n, "I10d: index node's recorded depth is not its depth");
     if (++w->seen > h->idx.count)
         return idx_fail(w, n, "I10e: index holds more nodes than its count");
     for (uint32_t k = 0; k < 2; k++) {

@@ -131,24 +131,6 @@ struct tag *idx_best_fit(hh_heap *h, uint32_t size_g)
     return block_at(h, pos);
 }
 
-/* The table keeps its slots sorted: a reshaped hole is removed and inserted. */
-bool idx_can_move(hh_heap *h, struct tag *hole, uint32_t new_pos, uint32_t new_size_g)
-{
-    (void)h;
-    (void)hole;
-    (void)new_pos;
-    (void)new_size_g;
-    return false;
-}
-
-void idx_move(hh_heap *h, const idx_node *saved, uint32_t old_pos, struct tag *hole)
-{
-    (void)h;
-    (void)saved;
-    (void)old_pos;
-    (void)hole;
-}
-
 size_t idx_count(const hh_heap *h) { return h->idx.count; }
 
 uint32_t idx_largest_g(const hh_heap *h)
