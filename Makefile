@@ -77,8 +77,8 @@ freestanding:
 # M32_RUN is the command prefix ("" natively); M32_HOW says which, or "none".
 M32_HOW := $(shell mkdir -p $(BUILD) && printf 'int main(void){return 0;}\n' | \
   $(CC) -m32 -x c - -o $(BUILD)/.m32probe 2>/dev/null && \
-  { ./$(BUILD)/.m32probe 2>/dev/null && echo native || \
-    { command -v qemu-i386 >/dev/null 2>&1 && qemu-i386 ./$(BUILD)/.m32probe && echo qemu-i386; }; } || echo none)
+  { timeout 20 ./$(BUILD)/.m32probe 2>/dev/null && echo native || \
+    { command -v qemu-i386 >/dev/null 2>&1 && timeout 20 qemu-i386 ./$(BUILD)/.m32probe && echo qemu-i386; }; } || echo none)
 M32_RUN := $(if $(filter qemu-i386,$(M32_HOW)),qemu-i386,)
 m32_cannot_run = if [ "$(M32_HOW)" = none ]; then \
   echo "SKIP: this machine cannot run 32-bit programs (no gcc-multilib, or no IA32 support and no qemu-i386)"; exit 0; fi
