@@ -297,8 +297,6 @@ int trace_parse_text(const unsigned char *data, size_t size, trace *out, char er
 {
     *out = (trace){NULL, 0};
     const char *p = (const char *)data, *end = p + size;
-    if (memchr(data, '\0', size) != NULL)
-        return fail(err, "not a holeheap trace: binary data that is not the HHTRACE format");
     call_list list = {NULL, 0, 0};
     bool inside = false, ended = false;
     size_t header_line = 0;
@@ -322,6 +320,9 @@ int trace_parse_text(const unsigned char *data, size_t size, trace *out, char er
     }
     if (!ended) {
         free(list.calls);
+        if (!inside && memchr(data, '\0', size) != NULL)
+            return fail(err, "not a holeheap trace: binary data without the HHTRACE magic, and no '" TEXT_HEADER
+                             "' line");
         if (!inside)
             return fail(err, "not a holeheap trace: no '" TEXT_HEADER "' line and no HHTRACE magic");
         return fail(err, "truncated: no 'end' line after the trace that starts at line %zu (%zu calls read)",

@@ -140,6 +140,19 @@ def test_replay_random(tmp):
     return binary
 
 
+def test_serial_noise(tmp):
+    """Bytes of any kind before the header line (a serial log's NULs) are skipped."""
+    noisy = os.path.join(tmp, "noisy.hht")
+    open(noisy, "wb").write(b"\0\0SeaBIOS\0 boot\n\xff\xfe\x01garbage\r\n\0\nholeheap-trace 1\nmalloc 16 = 0x10\n"
+                            b"free 0x10\nend\n\0 after the end\n")
+    p = run("replay", noisy)
+    check(p.returncode == 0 and "replayed 2 calls, 0 errors" in p.stdout,
+          "NUL bytes and noise before the header line are skipped: %r" % p.stderr)
+    inside = os.path.join(tmp, "nul-inside.hht")
+    open(inside, "wb").write(b"holeheap-trace 1\nmalloc 16 = 0x10\n\0\nend\n")
+    expect_error(["replay", inside], 2, r"^holeheap: .*line 3: unknown call '\?'", "a NUL inside the trace")
+
+
 # ---- size ----
 
 def test_size(trace, what):
@@ -385,6 +398,7 @@ def main():
         check(h.returncode == 0 and h.stdout.startswith("usage: holeheap " + cmd), "holeheap %s --help" % cmd)
     with tempfile.TemporaryDirectory() as tmp:
         test_replay_small(tmp)
+        test_serial_noise(tmp)
         random_bin = test_replay_random(tmp)
         test_size(SMALL, "small.hht")
         test_size(random_bin, "the random trace")
