@@ -39,6 +39,10 @@ void trace_release(trace *t)
     t->count = 0;
 }
 
+/* posix_memalign and its kin take only powers of two (the port records the
+ * alignment it used, always one). */
+static bool alignment_valid(uint64_t align) { return align != 0 && (align & (align - 1)) == 0; }
+
 /* ---- binary ---- */
 
 static uint64_t little_endian(const unsigned char *p, unsigned bytes)
@@ -88,6 +92,11 @@ int trace_parse_binary(const unsigned char *data, size_t size, trace *out, char 
                                      .a = little_endian(r + 16, 8),
                                      .b = little_endian(r + 24, 8),
                                      .result = little_endian(r + 32, 8)};
+        if (r[0] == CALL_ALIGNED && !alignment_valid(out->calls[i].a)) {
+            uint64_t align = out->calls[i].a;
+            trace_release(out);
+            return fail(err, "record %zu: alignment %llu is not a power of two", i + 1, (unsigned long long)align);
+        }
     }
     out->count = records;
     return 0;
@@ -219,6 +228,8 @@ static int read_operands(cursor *c, trace_call *call, char err[TRACE_ERROR_MAX])
     default:
         r = read_number(c, "alignment", &call->a, err) || read_number(c, "size", &call->b, err) ||
             read_result(c, call, err);
+        if (r == 0 && !alignment_valid(call->a))
+            return fail(err, "line %zu: alignment %llu is not a power of two", c->line, (unsigned long long)call->a);
     }
     if (r != 0)
         return -1;

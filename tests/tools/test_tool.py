@@ -358,6 +358,16 @@ def test_bad_input(tmp):
         (text("extra.hht", "holeheap-trace 1\nfree 0x10 0x20\nend\n"), r"line 2: unexpected text after the free call",
          "text after a call"),
         (os.path.join(tmp, "missing.hht"), r"No such file", "a missing file"),
+        (text("align0.hht", "holeheap-trace 1\nmalloc 8 = 0x20\naligned 0 10 = 0x10\nend\n"),
+         r"line 3: alignment 0 is not a power of two", "an alignment of 0"),
+        (text("align3.hht", "holeheap-trace 1\naligned 3 10 = 0x10\nend\n"),
+         r"line 2: alignment 3 is not a power of two", "an alignment of 3"),
+        (text("align24.hht", "holeheap-trace 1\naligned 24 10 = 0\nend\n"),
+         r"line 2: alignment 24 is not a power of two", "an alignment of 24 (in a failed call too)"),
+        (binary("align.bin", data + struct.pack("<B3xIQQQQ", 5, 1, 0, 24, 10, 0x9000)),
+         r"record 9: alignment 24 is not a power of two", "an alignment of 24 (binary)"),
+        (binary("align0.bin", data[:16] + struct.pack("<B3xIQQQQ", 5, 1, 0, 0, 10, 0x9000)),
+         r"record 1: alignment 0 is not a power of two", "an alignment of 0 (binary)"),
     ]
     for path, pattern, what in cases:
         for command in (["replay"], ["size"], ["plot", "-o", os.path.join(tmp, "x.svg")]):
