@@ -139,8 +139,10 @@ int cmd_replay(const cli *c)
     double start = now_seconds();
     replay_until(&r, SIZE_MAX);
     double seconds = now_seconds() - start;
+    char where[48];
     if (r.stopped)
-        fprintf(stderr, "holeheap: stopped at call %zu: the heap failed hh_check\n", r.next);
+        fprintf(stderr, "holeheap: stopped after %s (call %zu): the heap failed hh_check\n",
+                trace_where(&t, r.next - 1, where), r.next);
     else
         replay_verify(&r);
     summary_print(c, &r, seconds);

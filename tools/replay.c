@@ -27,13 +27,22 @@ struct replay_live {
 static char outside_heap;
 #define OUTSIDE ((void *)&outside_heap)
 
-static void replay_error(replayer *r, const char *format, ...)
+/* One error line, named by where the call is in the trace file (its line in
+ * a text trace, its record in a binary one): the call being replayed, or
+ * between calls (after_call) the last one replayed. */
+static void replay_error(replayer *r, bool after_call, const char *format, ...)
 {
     if (r->errors++ >= ERRORS_SHOWN || r->config.quiet)
         return;
+    char where[48];
+    if (!after_call)
+        fprintf(stderr, "holeheap: %s: ", trace_where(r->trace, r->next, where));
+    else if (r->next == 0)
+        fprintf(stderr, "holeheap: before the first call: ");
+    else
+        fprintf(stderr, "holeheap: after %s: ", trace_where(r->trace, r->next - 1, where));
     va_list ap;
     va_start(ap, format);
-    fprintf(stderr, "holeheap: call %zu: ", r->next + 1);
     vfprintf(stderr, format, ap);
     fputc('\n', stderr);
     va_end(ap);
@@ -176,12 +185,12 @@ static void born(replayer *r, uint64_t traced, void *block, uint64_t requested)
         return;
     if (block == NULL) {
         r->failed_allocations++;
-        replay_error(r, "the replay could not allocate %llu bytes for 0x%llx", (unsigned long long)requested,
+        replay_error(r, false, "the replay could not allocate %llu bytes for 0x%llx", (unsigned long long)requested,
                      (unsigned long long)traced);
         return;
     }
     if (live_find(r, traced) != NULL) {
-        replay_error(r, "address 0x%llx handed out twice", (unsigned long long)traced);
+        replay_error(r, false, "address 0x%llx handed out twice", (unsigned long long)traced);
         return;
     }
     size_t call = r->next;
@@ -200,7 +209,7 @@ static void *live_take(replayer *r, uint64_t traced, const char *call)
 {
     replay_live *e = live_find(r, traced);
     if (e == NULL) {
-        replay_error(r, "%s of 0x%llx, which is not a live block", call, (unsigned long long)traced);
+        replay_error(r, false, "%s of 0x%llx, which is not a live block", call, (unsigned long long)traced);
         return NULL;
     }
     e->state = SLOT_DELETED;
@@ -212,7 +221,7 @@ static void *live_take(replayer *r, uint64_t traced, const char *call)
     }
     r->alive[e->born] = 0;
     if (!stamp_holds(r, e->block, e->born))
-        replay_error(r, "the contents of 0x%llx changed", (unsigned long long)traced);
+        replay_error(r, false, "the contents of 0x%llx changed", (unsigned long long)traced);
     return e->block;
 }
 
@@ -265,7 +274,7 @@ static void replay_realloc(replayer *r, const trace_call *c)
     void *moved = core->realloc(r->heap, old, to_size(c->a));
     if (moved == NULL) { /* the old block is untouched and still live */
         r->failed_allocations++;
-        replay_error(r, "the replay could not reallocate 0x%llx to %llu bytes", (unsigned long long)c->ptr,
+        replay_error(r, false, "the replay could not reallocate 0x%llx to %llu bytes", (unsigned long long)c->ptr,
                      (unsigned long long)c->a);
         core->free(r->heap, old);
         return;
@@ -315,7 +324,7 @@ bool replay_verify(replayer *r)
     hh_problem p;
     if (r->config.core->check(r->heap, &p) == 0)
         return true;
-    replay_error(r, "hh_check failed: %s at offset %td: %s", r->config.core->code_name(p.code),
+    replay_error(r, true, "hh_check failed: %s at offset %td: %s", r->config.core->code_name(p.code),
                  (const unsigned char *)p.where - r->mem, p.what != NULL ? p.what : "");
     r->stopped = true;
     return false;

@@ -35,8 +35,17 @@ const char *trace_op_name(uint8_t op)
 void trace_release(trace *t)
 {
     free(t->calls);
-    t->calls = NULL;
-    t->count = 0;
+    free(t->lines);
+    *t = (trace){.calls = NULL};
+}
+
+const char *trace_where(const trace *t, size_t index, char buf[48])
+{
+    if (t->lines != NULL && index < t->count)
+        snprintf(buf, 48, "line %zu", t->lines[index]);
+    else
+        snprintf(buf, 48, "record %zu", index + 1);
+    return buf;
 }
 
 /* posix_memalign and its kin take only powers of two (the port records the
@@ -71,7 +80,7 @@ static int binary_header_check(const unsigned char *data, size_t size, char err[
 
 int trace_parse_binary(const unsigned char *data, size_t size, trace *out, char err[TRACE_ERROR_MAX])
 {
-    *out = (trace){NULL, 0};
+    *out = (trace){.calls = NULL};
     if (binary_header_check(data, size, err) != 0)
         return -1;
     size_t records = (size - BINARY_HEADER) / BINARY_RECORD;
@@ -248,19 +257,30 @@ static uint8_t op_from_word(const char *w, size_t len)
 
 typedef struct call_list {
     trace_call *calls;
+    size_t *lines;
     size_t count, capacity;
 } call_list;
 
-static int call_list_push(call_list *l, const trace_call *call, char err[TRACE_ERROR_MAX])
+static void call_list_free(call_list *l)
+{
+    free(l->calls);
+    free(l->lines);
+}
+
+static int call_list_push(call_list *l, const trace_call *call, size_t line, char err[TRACE_ERROR_MAX])
 {
     if (l->count == l->capacity) {
         size_t capacity = l->capacity == 0 ? 1024 : l->capacity * 2;
         trace_call *grown = realloc(l->calls, capacity * sizeof *grown);
-        if (grown == NULL)
+        if (grown != NULL)
+            l->calls = grown;
+        size_t *lines = grown != NULL ? realloc(l->lines, capacity * sizeof *lines) : NULL;
+        if (lines == NULL)
             return fail(err, "out of memory after %zu calls", l->count);
-        l->calls = grown;
+        l->lines = lines;
         l->capacity = capacity;
     }
+    l->lines[l->count] = line;
     l->calls[l->count++] = *call;
     return 0;
 }
@@ -306,9 +326,9 @@ static const char *line_end(const char *p, const char *end)
 
 int trace_parse_text(const unsigned char *data, size_t size, trace *out, char err[TRACE_ERROR_MAX])
 {
-    *out = (trace){NULL, 0};
+    *out = (trace){.calls = NULL};
     const char *p = (const char *)data, *end = p + size;
-    call_list list = {NULL, 0, 0};
+    call_list list = {NULL, NULL, 0, 0};
     bool inside = false, ended = false;
     size_t header_line = 0;
     for (size_t line = 1; p < end && !ended; line++) {
@@ -323,14 +343,14 @@ int trace_parse_text(const unsigned char *data, size_t size, trace *out, char er
         trace_call call;
         line_kind kind;
         if (parse_trace_line(&c, &call, &kind, err) != 0 ||
-            (kind == LINE_CALL && call_list_push(&list, &call, err) != 0)) {
-            free(list.calls);
+            (kind == LINE_CALL && call_list_push(&list, &call, line, err) != 0)) {
+            call_list_free(&list);
             return -1;
         }
         ended = kind == LINE_END;
     }
     if (!ended) {
-        free(list.calls);
+        call_list_free(&list);
         if (!inside && memchr(data, '\0', size) != NULL)
             return fail(err, "not a holeheap trace: binary data without the HHTRACE magic, and no '" TEXT_HEADER
                              "' line");
@@ -340,6 +360,7 @@ int trace_parse_text(const unsigned char *data, size_t size, trace *out, char er
                     header_line, list.count);
     }
     out->calls = list.calls;
+    out->lines = list.lines;
     out->count = list.count;
     return 0;
 }
@@ -355,7 +376,7 @@ int trace_parse(const unsigned char *data, size_t size, trace *out, char err[TRA
 
 int trace_load(const char *path, trace *out, char err[TRACE_ERROR_MAX])
 {
-    *out = (trace){NULL, 0};
+    *out = (trace){.calls = NULL};
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return fail(err, "%s: %s", path, strerror(errno));

@@ -24,6 +24,7 @@ typedef struct trace_call {
 typedef struct trace {
     trace_call *calls;
     size_t count;
+    size_t *lines; /* text traces: the line of each call (1-based); NULL for binary ones */
 } trace;
 
 enum { TRACE_ERROR_MAX = 256 };
@@ -40,5 +41,9 @@ int trace_load(const char *path, trace *out, char err[TRACE_ERROR_MAX]);
 void trace_release(trace *t);
 
 const char *trace_op_name(uint8_t op);
+
+/* Where call `index` (0-based) is in its file, for an error line:
+ * "line N" in a text trace, "record N" in a binary one. */
+const char *trace_where(const trace *t, size_t index, char buf[48]);
 
 #endif

@@ -391,10 +391,15 @@ def test_bad_input(tmp):
     expect_error(["plot", SMALL, "-o", "/nonexistent/dir/p.svg"], 2, r"cannot write /nonexistent/dir/p.svg",
                  "an unwritable output (plot)")
     unknown = text("unknown.hht", "holeheap-trace 1\nmalloc 10 = 0x10\nfree 0x20\nend\n")
-    expect_error(["replay", unknown], 1, r"call 2: free of 0x20, which is not a live block",
+    expect_error(["replay", unknown], 1, r"^holeheap: line 3: free of 0x20, which is not a live block",
                  "a free of an address the trace never handed out")
-    twice = text("twice.hht", "holeheap-trace 1\nmalloc 10 = 0x10\nmalloc 10 = 0x10\nend\n")
-    expect_error(["replay", twice], 1, r"call 2: address 0x10 handed out twice", "an address handed out twice")
+    twice = text("twice.hht", "# a log\n\nholeheap-trace 1\nmalloc 10 = 0x10\n# comment\n\nmalloc 10 = 0x10\nend\n")
+    expect_error(["replay", twice], 1, r"^holeheap: line 7: address 0x10 handed out twice",
+                 "an address handed out twice (named by its line in a text trace)")
+    twice_bin = os.path.join(tmp, "twice.bin")
+    write_binary(twice_bin, [(OPS["malloc"], 0, 10, 0, 0x10), (OPS["malloc"], 0, 10, 0, 0x10)])
+    expect_error(["replay", twice_bin], 1, r"^holeheap: record 2: address 0x10 handed out twice",
+                 "an address handed out twice (named by its record in a binary trace)")
 
 
 def main():
