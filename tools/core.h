@@ -22,6 +22,7 @@ typedef struct core_api {
     void (*stats_get)(hh_heap *h, hh_stats *out);
     int (*walk)(hh_heap *h, int (*visit)(void *ctx, const hh_span *span), void *ctx);
     size_t (*problem_count)(hh_heap *h);
+    int (*last_problem)(hh_heap *h, hh_problem *out);
     const char *(*code_name)(int code);
     size_t (*min_region)(void);
 } core_api;

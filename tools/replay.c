@@ -17,7 +17,7 @@ enum { ERRORS_SHOWN = 10 };
 
 struct replay_live {
     uint64_t traced;
-    void *block; /* OUTSIDE for a block aligned past HH_MAX_ALIGN */
+    void *block; /* OUTSIDE for a block aligned past HH_MAX_ALIGN; FAILED if the replay could not make it */
     uint64_t requested;
     size_t born;
     uint8_t state;
@@ -26,6 +26,14 @@ struct replay_live {
 /* The replayed "block" of a traced block that the port kept outside its heaps. */
 static char outside_heap;
 #define OUTSIDE ((void *)&outside_heap)
+
+/* The replayed "block" of a traced block the replay failed to allocate (an
+ * error counted once): the program's later free or realloc of its address
+ * is then not a second error. */
+static char failed_here;
+#define FAILED ((void *)&failed_here)
+
+static bool is_replayed(const void *block) { return block != OUTSIDE && block != FAILED; }
 
 /* One error line, named by where the call is in the trace file (its line in
  * a text trace, its record in a binary one): the call being replayed, or
@@ -183,46 +191,83 @@ static void born(replayer *r, uint64_t traced, void *block, uint64_t requested)
 {
     if (traced == 0)
         return;
+    if (live_find(r, traced) != NULL) {
+        replay_error(r, false, "address 0x%llx handed out twice", (unsigned long long)traced);
+        if (block != NULL && is_replayed(block))
+            r->config.core->free(r->heap, block);
+        return;
+    }
     if (block == NULL) {
         r->failed_allocations++;
         replay_error(r, false, "the replay could not allocate %llu bytes for 0x%llx", (unsigned long long)requested,
                      (unsigned long long)traced);
-        return;
-    }
-    if (live_find(r, traced) != NULL) {
-        replay_error(r, false, "address 0x%llx handed out twice", (unsigned long long)traced);
-        return;
+        block = FAILED;
     }
     size_t call = r->next;
     live_insert(r, &(replay_live){traced, block, requested, call, SLOT_LIVE});
     r->live_blocks++;
     r->live_bytes += requested;
-    if (block == OUTSIDE)
+    if (!is_replayed(block))
         return;
     stamp_write(r, block, call);
     r->alive[call] = 1;
     ends_push(r, block_end(r, block), call);
 }
 
-/* Forget a traced block; returns its replayed block, or NULL (an error) if unknown. */
-static void *live_take(replayer *r, uint64_t traced, const char *call)
+/* The live entry of a traced address, or NULL (an error) if there is none. */
+static replay_live *live_lookup(replayer *r, uint64_t traced, const char *call)
 {
     replay_live *e = live_find(r, traced);
-    if (e == NULL) {
+    if (e == NULL)
         replay_error(r, false, "%s of 0x%llx, which is not a live block", call, (unsigned long long)traced);
-        return NULL;
-    }
+    return e;
+}
+
+static void stamp_check(replayer *r, const replay_live *e)
+{
+    if (is_replayed(e->block) && !stamp_holds(r, e->block, e->born))
+        replay_error(r, false, "the contents of 0x%llx changed", (unsigned long long)e->traced);
+}
+
+/* Drop a live entry from the books; returns its replayed block. */
+static void *live_forget(replayer *r, replay_live *e)
+{
     e->state = SLOT_DELETED;
     r->live_blocks--;
     r->live_bytes -= e->requested;
-    if (e->block == OUTSIDE) {
+    if (e->block == OUTSIDE)
         r->skipped++;
-        return OUTSIDE;
-    }
-    r->alive[e->born] = 0;
-    if (!stamp_holds(r, e->block, e->born))
-        replay_error(r, false, "the contents of 0x%llx changed", (unsigned long long)traced);
+    else if (e->block != FAILED)
+        r->alive[e->born] = 0;
     return e->block;
+}
+
+/* Forget a traced block; returns its replayed block, or NULL (an error) if unknown. */
+static void *live_take(replayer *r, uint64_t traced, const char *call)
+{
+    replay_live *e = live_lookup(r, traced, call);
+    if (e == NULL)
+        return NULL;
+    stamp_check(r, e);
+    return live_forget(r, e);
+}
+
+/* A realloc the replay failed: the old block stays live, as realloc leaves
+ * it, under the address the program went on to use (its realloc succeeded). */
+static void live_rename(replayer *r, replay_live *e, uint64_t traced)
+{
+    if (traced == e->traced)
+        return;
+    replay_live moved = *e;
+    e->state = SLOT_DELETED;
+    if (live_find(r, traced) != NULL) { /* that address is taken too: the block is lost to the books */
+        r->live_blocks--;
+        r->live_bytes -= moved.requested;
+        r->alive[moved.born] = 0;
+        return;
+    }
+    moved.traced = traced;
+    live_insert(r, &moved);
 }
 
 static uint64_t product_or_max(uint64_t n, uint64_t size)
@@ -249,6 +294,18 @@ static void replay_aligned(replayer *r, const trace_call *c)
     }
 }
 
+/* realloc to 0 bytes, or of a block the replay does not hold: a free, then a fresh block. */
+static void replay_realloc_fresh(replayer *r, const trace_call *c)
+{
+    void *old = live_take(r, c->ptr, "realloc");
+    if (old == NULL)
+        return;
+    if (is_replayed(old))
+        r->config.core->free(r->heap, old);
+    if (c->a != 0)
+        born(r, c->result, r->config.core->alloc(r->heap, to_size(c->a)), c->a);
+}
+
 static void replay_realloc(replayer *r, const trace_call *c)
 {
     const core_api *core = r->config.core;
@@ -259,26 +316,21 @@ static void replay_realloc(replayer *r, const trace_call *c)
     }
     if (c->result == 0 && c->a != 0)
         return; /* failed in the program: nothing changed */
-    void *old = live_take(r, c->ptr, "realloc");
-    if (old == NULL)
-        return;
-    if (old == OUTSIDE) { /* the port moved it (or kept it mapped): a fresh block here */
-        if (c->a != 0)
-            born(r, c->result, core->alloc(r->heap, to_size(c->a)), c->a);
+    replay_live *e = live_find(r, c->ptr);
+    if (e == NULL || c->a == 0 || !is_replayed(e->block)) {
+        replay_realloc_fresh(r, c);
         return;
     }
-    if (c->a == 0) {
-        core->free(r->heap, old);
-        return;
-    }
-    void *moved = core->realloc(r->heap, old, to_size(c->a));
-    if (moved == NULL) { /* the old block is untouched and still live */
+    stamp_check(r, e);
+    void *moved = core->realloc(r->heap, e->block, to_size(c->a));
+    if (moved == NULL) {
         r->failed_allocations++;
         replay_error(r, false, "the replay could not reallocate 0x%llx to %llu bytes", (unsigned long long)c->ptr,
                      (unsigned long long)c->a);
-        core->free(r->heap, old);
+        live_rename(r, e, c->result);
         return;
     }
+    live_forget(r, e);
     born(r, c->result, moved, c->a);
 }
 
@@ -299,7 +351,7 @@ static void replay_call(replayer *r, const trace_call *c)
         break;
     case CALL_FREE: {
         void *block = c->ptr != 0 ? live_take(r, c->ptr, "free") : NULL;
-        if (block != NULL && block != OUTSIDE)
+        if (block != NULL && is_replayed(block))
             core->free(r->heap, block);
         break;
     }
@@ -319,10 +371,29 @@ static void peaks_update(replayer *r)
     }
 }
 
+/* A problem the core reported during the last call, when the replay's own
+ * error line did not already count that call. */
+static void core_problems_note(replayer *r, size_t errors_before)
+{
+    size_t problems = r->config.core->problem_count(r->heap);
+    if (problems == r->problems_seen)
+        return;
+    r->problems_seen = problems;
+    if (r->errors != errors_before)
+        return;
+    hh_problem p = {0, NULL, NULL};
+    r->config.core->last_problem(r->heap, &p);
+    r->next--; /* the error names the call just replayed */
+    replay_error(r, false, "the heap reported %s: %s", r->config.core->code_name(p.code), p.what != NULL ? p.what : "");
+    r->next++;
+}
+
 bool replay_verify(replayer *r)
 {
     hh_problem p;
-    if (r->config.core->check(r->heap, &p) == 0)
+    int code = r->config.core->check(r->heap, &p);
+    r->problems_seen = r->config.core->problem_count(r->heap);
+    if (code == 0)
         return true;
     replay_error(r, true, "hh_check failed: %s at offset %td: %s", r->config.core->code_name(p.code),
                  (const unsigned char *)p.where - r->mem, p.what != NULL ? p.what : "");
@@ -334,18 +405,17 @@ bool replay_step(replayer *r)
 {
     if (r->stopped || r->next >= r->trace->count)
         return false;
+    size_t errors_before = r->errors;
     replay_call(r, &r->trace->calls[r->next]);
     r->next++;
+    core_problems_note(r, errors_before);
     peaks_update(r);
     if (r->config.check_every != 0 && r->next % r->config.check_every == 0)
         replay_verify(r);
     return !r->stopped;
 }
 
-size_t replay_error_count(const replayer *r)
-{
-    return r->errors + (r->heap != NULL ? r->config.core->problem_count(r->heap) : 0);
-}
+size_t replay_error_count(const replayer *r) { return r->errors; }
 
 /* ---- layout facts, learnt from the public API on a scratch heap ---- */
 
@@ -394,6 +464,7 @@ int replay_start(replayer *r, const trace *t, const replay_config *config, char 
     hh_span first;
     config->core->walk(r->heap, first_span, &first);
     r->control_bytes = (size_t)((const unsigned char *)first.start - r->mem);
+    r->problems_seen = config->core->problem_count(r->heap);
     r->alive = calloc(t->count + 1, 1);
     if (r->alive == NULL)
         out_of_memory();
@@ -425,7 +496,7 @@ replay_block *replay_live_blocks(const replayer *r, size_t *count)
     size_t n = 0;
     for (size_t i = 0; i < r->capacity; i++) {
         const replay_live *e = &r->table[i];
-        if (e->state == SLOT_LIVE && e->block != OUTSIDE)
+        if (e->state == SLOT_LIVE && is_replayed(e->block))
             blocks[n++] = (replay_block){e->block, e->born, e->requested, e->traced};
     }
     qsort(blocks, n, sizeof *blocks, by_payload);

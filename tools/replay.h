@@ -41,7 +41,8 @@ typedef struct replayer {
     unsigned char *mem;
     hh_heap *heap;
     size_t next;               /* calls replayed so far; the next call's index */
-    size_t errors, skipped, failed_allocations;
+    size_t errors, skipped, failed_allocations; /* errors: each failing call counted once */
+    size_t problems_seen;      /* the core's problem count after the last call */
     bool stopped;              /* a failed hh_check: the heap is no longer sound */
     uint64_t live_bytes, peak_live_bytes;
     size_t live_blocks;
@@ -65,7 +66,9 @@ bool replay_step(replayer *r);
 /* hh_check now; false (and an error counted) if it fails. */
 bool replay_verify(replayer *r);
 
-/* Errors so far, problems the core reported included. */
+/* Errors so far: calls that failed in the replay (a problem the core reported
+ * during a call that the replay already counted is not counted again), and
+ * failed hh_checks. */
 size_t replay_error_count(const replayer *r);
 
 void replay_end(replayer *r);

@@ -153,6 +153,40 @@ def test_serial_noise(tmp):
     expect_error(["replay", inside], 2, r"^holeheap: .*line 3: unknown call '\?'", "a NUL inside the trace")
 
 
+def test_error_totals(tmp):
+    """Each call that fails in the replay is one error: a failed realloc keeps its block live, and
+    a problem the core reports for a call the replay already counted is not counted again."""
+    def trace(name, body):
+        path = os.path.join(tmp, name)
+        open(path, "w").write("holeheap-trace 1\n" + body + "end\n")
+        return path
+
+    grow = trace("grow.hht", "malloc 16 = 0x10\nrealloc 0x10 100000 = 0x20\n")
+    for index in ("fast", "table"):
+        p = run("replay", grow, "--region", "4096", "--check-every", "1", "--index", index)
+        check(p.returncode == 1 and "replayed 2 calls, 1 errors" in p.stdout
+              and "at the end: 1 live blocks" in p.stdout,
+              "a realloc the replay cannot serve is one error and its block stays live (%s): %r" % (index, p.stdout))
+    freed = trace("grow-free.hht", "malloc 16 = 0x10\nrealloc 0x10 100000 = 0x20\nfree 0x20\nmalloc 24 = 0x30\n")
+    expect_error(["replay", freed, "--region", "4096"], 1, r"^holeheap: line 3: the replay could not reallocate 0x10",
+                 "a failed realloc, then the free of its result: one error")
+    p = run("replay", freed, "--region", "4096")
+    check("replayed 4 calls, 1 errors" in p.stdout and "at the end: 1 live blocks" in p.stdout,
+          "the free after a failed realloc frees the old block: %r" % p.stdout)
+    huge = trace("huge-malloc.hht", "malloc 18446744073709551615 = 0x10\nfree 0x10\n")
+    expect_error(["replay", huge], 1, r"^holeheap: line 2: the replay could not allocate 18446744073709551615 bytes",
+                 "a malloc the core refuses (HH_E_BAD_SIZE) and the free of its address: one error")
+    p = run("replay", huge)
+    check("replayed 2 calls, 1 errors" in p.stdout, "a refused malloc counts once, got %r" % p.stdout)
+    mixed = trace("mixed.hht", "malloc 100000 = 0x10\nrealloc 0x10 20 = 0x30\nfree 0x30\n"
+                               "calloc 4294967296 4294967296 = 0x40\nfree 0x40\nfree 0x50\n")
+    p = run("replay", mixed, "--region", "4096")
+    errors = p.stderr.strip().splitlines()
+    check("replayed 6 calls, 3 errors" in p.stdout and len(errors) == 3 and "line 2:" in errors[0]
+          and "line 5:" in errors[1] and "line 7: free of 0x50" in errors[2],
+          "three failing calls, three errors: %r %r" % (p.stdout, p.stderr))
+
+
 # ---- size ----
 
 def test_size(trace, what):
@@ -414,6 +448,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         test_replay_small(tmp)
         test_serial_noise(tmp)
+        test_error_totals(tmp)
         random_bin = test_replay_random(tmp)
         test_size(SMALL, "small.hht")
         test_size(random_bin, "the random trace")
