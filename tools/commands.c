@@ -278,22 +278,28 @@ static const char *base_name(const char *path)
     return slash != NULL ? slash + 1 : path;
 }
 
-/* The call after which the span peaks (a whole replay). */
-static int peak_call(const cli *c, const trace *t, size_t *call)
+/* The call after which the span peaks, and the errors of the whole replay
+ * (printed unless quiet), with hh_check at the end as replay runs it. */
+static int peak_call(const cli *c, const trace *t, bool quiet, size_t *call, size_t *errors)
 {
     replayer r;
-    if (replayer_open(&r, t, c, REPLAY_DEFAULT_REGION, true) != 0)
+    if (replayer_open(&r, t, c, REPLAY_DEFAULT_REGION, quiet) != 0)
         return -1;
     replay_until(&r, SIZE_MAX);
+    if (!r.stopped)
+        replay_verify(&r);
     *call = r.peak_span_call;
+    *errors = replay_error_count(&r);
     replay_end(&r);
     return 0;
 }
 
-static int map_svg(const cli *c, const trace *t, size_t at)
+/* The heap after call `at` as SVG: 0 written, 1 written but the replay up to
+ * `at` had errors (printed unless quiet), 2 not written. */
+static int map_svg(const cli *c, const trace *t, size_t at, bool quiet)
 {
     replayer r;
-    if (replayer_open(&r, t, c, REPLAY_DEFAULT_REGION, false) != 0)
+    if (replayer_open(&r, t, c, REPLAY_DEFAULT_REGION, quiet) != 0)
         return 2;
     replay_until(&r, at);
     heap_map m;
@@ -302,6 +308,19 @@ static int map_svg(const cli *c, const trace *t, size_t at)
     heap_map_release(&m);
     replay_end(&r);
     return status;
+}
+
+/* map --peak: the errors of the whole trace count, as replay counts them
+ * (the HTML page replays the whole trace and reports them itself). */
+static int map_peak(const cli *c, const trace *t, map_format format)
+{
+    size_t at, errors;
+    if (peak_call(c, t, format != MAP_SVG, &at, &errors) != 0)
+        return 2;
+    if (format != MAP_SVG)
+        return html_map_write(c->output, c->core, t, at, base_name(c->trace_path));
+    int status = map_svg(c, t, at, true);
+    return status == 2 ? 2 : status != 0 || errors != 0;
 }
 
 static int map_check_arguments(const cli *c, map_format *format)
@@ -331,13 +350,13 @@ int cmd_map(const cli *c)
     if (status != 0 || trace_open(c, &t) != 0)
         return 2;
     size_t at = c->at;
-    if ((c->given & OPT_AT) != 0 && at > t.count) {
+    if ((c->given & OPT_PEAK) != 0) {
+        status = map_peak(c, &t, format);
+    } else if (at > t.count) {
         fprintf(stderr, "holeheap map: --at %zu is past the end: the trace has %zu calls\n", at, t.count);
         status = 2;
-    } else if ((c->given & OPT_PEAK) != 0 && peak_call(c, &t, &at) != 0) {
-        status = 2;
     } else {
-        status = format == MAP_SVG ? map_svg(c, &t, at)
+        status = format == MAP_SVG ? map_svg(c, &t, at, false)
                                    : html_map_write(c->output, c->core, &t, at, base_name(c->trace_path));
     }
     trace_release(&t);

@@ -187,6 +187,22 @@ def test_error_totals(tmp):
           "three failing calls, three errors: %r %r" % (p.stdout, p.stderr))
 
 
+def test_map_peak_errors(tmp):
+    """map --peak replays the whole trace: errors after the peak count, as in replay."""
+    late = os.path.join(tmp, "late-error.hht")
+    open(late, "w").write("holeheap-trace 1\nmalloc 4000 = 0x10\nfree 0x10\nmalloc 8 = 0x20\nfree 0x99\nend\n")
+    r = run("replay", late)
+    check(r.returncode == 1, "replay of a trace with an error after its peak exits 1")
+    for out in ("late.svg", "late.html"):
+        path = os.path.join(tmp, out)
+        expect_error(["map", late, "--peak", "-o", path], 1, r"^holeheap: line 5: free of 0x99, which is not a live block",
+                     "map --peak -o %s reports an error after the peak and exits 1" % out)
+        check(os.path.getsize(path) > 0, "map --peak -o %s still draws the heap" % out)
+    svg = os.path.join(tmp, "late-at.svg")
+    p = run("map", late, "--at", "2", "-o", svg)
+    check(p.returncode == 0 and p.stderr == "", "map --at 2 stops before the error: exit 0, got %d %r" % (p.returncode, p.stderr))
+
+
 # ---- size ----
 
 def test_size(trace, what):
@@ -449,6 +465,7 @@ def main():
         test_replay_small(tmp)
         test_serial_noise(tmp)
         test_error_totals(tmp)
+        test_map_peak_errors(tmp)
         random_bin = test_replay_random(tmp)
         test_size(SMALL, "small.hht")
         test_size(random_bin, "the random trace")
