@@ -37,8 +37,9 @@ static const command commands[] = {
      "Replay every call of TRACE on one holeheap and print a summary: calls, errors, peak live bytes,\n"
      "peak span, fragmentation (peak span / peak live), holes and the largest hole at the peak span,\n"
      "and the time per call. hh_check runs every N calls (default 4096) and at the end.\n"
-     "The heap lives in a fixed region (default 8 GiB of address space, mapped on demand).\n"
-     "Exit status: 0 clean, 1 replay errors, 2 bad input."},
+     "The heap lives in a fixed region of --region bytes (default 8 GiB of address space, mapped\n"
+     "on demand; the heap never grows past it).\n"
+     "Exit status: 0 clean, 1 replay errors, 2 bad input (or output that cannot be written)."},
     {"size", cmd_size, OPT_INDEX | OPT_MARGIN,
      "holeheap size TRACE [--margin PCT] [--index fast|table]",
      "Find the smallest region that serves the whole trace without a failed allocation, by\n"
@@ -128,6 +129,8 @@ static int option_store(const command *cmd, const option_spec *o, const char *va
     default:
         if (!number_parse(value, SIZE_MAX, &v))
             return usage_error(cmd, "%s needs a whole number", o->name);
+        if (o->flag == OPT_REGION && v == 0)
+            return usage_error(cmd, "--region needs a size in bytes above 0, not '%s'", value);
         if (o->flag == OPT_AT)
             c->at = (size_t)v;
         else if (o->flag == OPT_REGION)
@@ -164,6 +167,21 @@ static int arguments_parse(const command *cmd, int argc, char **argv, cli *c)
     return 0;
 }
 
+static bool is_help(const char *arg)
+{
+    return strcmp(arg, "help") == 0 || strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+/* Everything printed reached standard output (a full disk, a closed pipe:
+ * an error line and status 2, never a silent success). */
+static int stdout_finish(int status)
+{
+    if (fflush(stdout) == 0 && ferror(stdout) == 0)
+        return status;
+    fprintf(stderr, "holeheap: cannot write to standard output: %s\n", strerror(errno));
+    return 2;
+}
+
 static bool wants_help(int argc, char **argv)
 {
     for (int i = 0; i < argc; i++)
@@ -172,37 +190,38 @@ static bool wants_help(int argc, char **argv)
     return false;
 }
 
+static int command_run(const char *name, int argc, char **argv)
+{
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        const command *cmd = &commands[i];
+        if (strcmp(name, cmd->name) != 0)
+            continue;
+        if (wants_help(argc, argv)) {
+            printf("usage: %s\n\n%s\n", cmd->usage, cmd->help);
+            return 0;
+        }
+        cli c = {.core = &core_fast, .check_every = 4096};
+        int r = arguments_parse(cmd, argc, argv, &c);
+        return r != 0 ? r : cmd->run(&c);
+    }
+    fprintf(stderr, "holeheap: unknown command '%s' (replay, size, map, plot or help)\n", name);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
         help_print(stderr);
         return 2;
     }
-    const char *name = argv[1];
-    if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
-        if (argc > 2)
-            name = argv[2];
-        else {
-            help_print(stdout);
-            return 0;
-        }
-        argc = 2; /* "holeheap help CMD" is "holeheap CMD --help" */
-        argv[1] = (char *)name;
+    if (is_help(argv[1]) && (argc == 2 || is_help(argv[2]))) {
+        help_print(stdout);
+        return stdout_finish(0);
+    }
+    if (is_help(argv[1])) { /* "holeheap help CMD" is "holeheap CMD --help" */
         static char help_flag[] = "--help";
-        argv[argc++] = help_flag;
+        char *flag[] = {help_flag};
+        return stdout_finish(command_run(argv[2], 1, flag));
     }
-    for (size_t i = 0; i < COMMAND_COUNT; i++) {
-        const command *cmd = &commands[i];
-        if (strcmp(name, cmd->name) != 0)
-            continue;
-        if (wants_help(argc - 2, argv + 2)) {
-            printf("usage: %s\n\n%s\n", cmd->usage, cmd->help);
-            return 0;
-        }
-        cli c = {.core = &core_fast, .check_every = 4096};
-        int r = arguments_parse(cmd, argc - 2, argv + 2, &c);
-        return r != 0 ? r : cmd->run(&c);
-    }
-    fprintf(stderr, "holeheap: unknown command '%s' (replay, size, map, plot or help)\n", name);
-    return 2;
+    return stdout_finish(command_run(argv[1], argc - 2, argv + 2));
 }

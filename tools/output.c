@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 FILE *output_open(const char *path)
 {
@@ -22,7 +23,9 @@ int output_close(FILE *f, const char *path)
     if (!write_error)
         return 0;
     fprintf(stderr, "holeheap: cannot write %s: %s\n", path, strerror(saved));
-    remove(path);
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) /* never a symlink or a device */
+        remove(path);
     return -1;
 }
 

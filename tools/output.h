@@ -9,7 +9,8 @@
 /* NULL after printing "holeheap: cannot write PATH: reason". */
 FILE *output_open(const char *path);
 
-/* 0, or -1 after printing the error and removing the partial file. */
+/* 0, or -1 after printing the error and removing the partial file (only a
+ * regular file: a symlink or a device named by PATH stays). */
 int output_close(FILE *f, const char *path);
 
 /* Text safe inside XML and HTML. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define BINARY_MAGIC "HHTRACE"
 #define BINARY_HEADER 16u
@@ -380,6 +381,11 @@ int trace_load(const char *path, trace *out, char err[TRACE_ERROR_MAX])
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return fail(err, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return fail(err, "%s: is a directory, not a trace file", path);
+    }
     unsigned char *data = NULL;
     size_t size = 0, capacity = 0;
     for (;;) {
@@ -398,9 +404,10 @@ int trace_load(const char *path, trace *out, char err[TRACE_ERROR_MAX])
         if (n == 0)
             break;
     }
-    bool read_error = ferror(f) != 0;
+    int read_error = ferror(f) != 0 ? errno : 0;
     fclose(f);
-    int r = read_error ? fail(err, "%s: read error", path) : trace_parse(data, size, out, err);
+    int r = read_error != 0 ? fail(err, "%s: cannot read it: %s", path, strerror(read_error))
+                            : trace_parse(data, size, out, err);
     free(data);
     return r;
 }

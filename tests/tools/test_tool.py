@@ -203,6 +203,38 @@ def test_map_peak_errors(tmp):
     check(p.returncode == 0 and p.stderr == "", "map --at 2 stops before the error: exit 0, got %d %r" % (p.returncode, p.stderr))
 
 
+def test_small_items(tmp):
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([TOOL, "replay", SMALL], stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    check(p.returncode == 2 and re.search(r"^holeheap: cannot write to standard output: No space left", p.stderr),
+          "replay >/dev/full: an error line and exit 2, got %d %r" % (p.returncode, p.stderr))
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([TOOL, "help"], stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    check(p.returncode == 2 and "cannot write to standard output" in p.stderr, "help >/dev/full: exit 2")
+    for args in (["help", "--help"], ["--help", "help"], ["help", "-h"]):
+        h = run(*args)
+        check(h.returncode == 0 and "holeheap replay TRACE" in h.stdout and "holeheap plot TRACE" in h.stdout,
+              "holeheap %s prints the help" % " ".join(args))
+    h = run("help", "size")
+    check(h.returncode == 0 and h.stdout.startswith("usage: holeheap size"), "holeheap help size")
+    expect_error(["replay", SMALL, "--region", "0"], 2, r"--region needs a size in bytes above 0", "--region 0")
+    expect_error(["replay", tmp], 2, r"^holeheap: %s: is a directory" % re.escape(tmp), "a directory as the trace")
+    link = os.path.join(tmp, "full.svg")
+    os.symlink("/dev/full", link)
+    for args in (["map", SMALL, "--at", "3"], ["map", SMALL, "--peak"], ["plot", SMALL]):
+        expect_error(args + ["-o", link], 2, r"cannot write %s: No space left" % re.escape(link),
+                     "%s -o a symlink to /dev/full" % args[0])
+        check(os.path.islink(link), "%s: a symlink named by -o stays when the write fails" % " ".join(args))
+    page = os.path.join(tmp, "full.html")
+    os.symlink("/dev/full", page)
+    expect_error(["map", SMALL, "--at", "3", "-o", page], 2, r"cannot write", "map -o a symlink to /dev/full (HTML)")
+    check(os.path.islink(page), "an HTML page's symlink stays when the write fails")
+    partial = os.path.join(tmp, "partial.svg")
+    open(partial, "w").write("old")
+    check(run("plot", SMALL, "-o", partial).returncode == 0 and os.path.getsize(partial) > 3,
+          "plot -o an existing regular file replaces it")
+
+
 # ---- size ----
 
 def test_size(trace, what):
@@ -466,6 +498,7 @@ def main():
         test_serial_noise(tmp)
         test_error_totals(tmp)
         test_map_peak_errors(tmp)
+        test_small_items(tmp)
         random_bin = test_replay_random(tmp)
         test_size(SMALL, "small.hht")
         test_size(random_bin, "the random trace")
