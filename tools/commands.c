@@ -387,18 +387,19 @@ static void series_release(plot_series *p)
     free(p->holes);
 }
 
-/* Free spans (holes, and freed blocks the heap keeps aside) inside the span now. */
-static size_t free_spans_now(replayer *r)
+/* The heap's holes now, from its running totals (hh_stats_get, O(1)): all
+ * but the free tail of the region past the span. Freed blocks the heap keeps
+ * aside for reuse are not holes. */
+static size_t holes_now(replayer *r)
 {
-    heap_map m;
-    heap_map_take(r, &m, r->control_bytes + r->span);
-    size_t n = m.holes;
-    heap_map_release(&m);
-    return n;
+    hh_stats st;
+    r->config.core->stats_get(r->heap, &st);
+    bool tail = st.holes > 0 && r->control_bytes + r->span < st.region_bytes;
+    return st.holes - tail;
 }
 
 /* One sample per stretch of calls: the most span and live bytes reached in
- * it, and the free spans at its end (a walk of the heap). */
+ * it, and the holes at its end. */
 static void series_collect(replayer *r, plot_series *p)
 {
     size_t stretch = p->calls > PLOT_POINTS ? (p->calls + PLOT_POINTS - 1) / PLOT_POINTS : 1;
@@ -413,7 +414,7 @@ static void series_collect(replayer *r, plot_series *p)
         p->live[i] = p->live[i] > r->live_bytes ? p->live[i] : r->live_bytes;
         p->call[i] = r->next;
         if (r->next % stretch == 0 || r->next == p->calls || !more) {
-            p->holes[i] = free_spans_now(r);
+            p->holes[i] = holes_now(r);
             p->points++;
         }
         progress_update(&pr, r->next, p->calls);

@@ -6,9 +6,7 @@
 
 typedef struct walk_state {
     heap_map *map;
-    const unsigned char *mem;
-    const replay_block *blocks;
-    size_t block_count;
+    const replayer *r;
 } walk_state;
 
 static void span_push(heap_map *m, const map_span *s)
@@ -24,24 +22,12 @@ static void span_push(heap_map *m, const map_span *s)
     m->spans[m->count++] = *s;
 }
 
-static const replay_block *block_at(const walk_state *w, const void *payload)
-{
-    size_t lo = 0, hi = w->block_count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (w->blocks[mid].payload < payload)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < w->block_count && w->blocks[lo].payload == payload ? &w->blocks[lo] : NULL;
-}
-
 static int visit_span(void *ctx, const hh_span *span)
 {
     walk_state *w = ctx;
     heap_map *m = w->map;
-    uint64_t offset = (uint64_t)((const unsigned char *)span->start - w->mem);
+    const unsigned char *start = span->start;
+    uint64_t offset = (uint64_t)(start - w->r->mem);
     if (offset >= m->extent)
         return 1;
     map_span s = {.offset = offset, .size = span->size, .kind = span->is_hole ? SPAN_HOLE : SPAN_BLOCK};
@@ -51,12 +37,13 @@ static int visit_span(void *ctx, const hh_span *span)
         m->holes++;
         m->largest_hole = span->size > m->largest_hole ? span->size : m->largest_hole;
     } else {
-        const replay_block *b = block_at(w, span->payload);
+        size_t usable = (size_t)(start + span->size - (const unsigned char *)span->payload) - w->r->tail_bytes;
+        replay_block b;
         m->blocks++;
-        if (b != NULL) {
-            s.call = b->born + 1;
-            s.requested = b->requested;
-            s.traced = b->traced;
+        if (replay_block_at(w->r, span->payload, usable, &b)) {
+            s.call = b.born + 1;
+            s.requested = b.requested;
+            s.traced = b.traced;
         }
     }
     span_push(m, &s);
@@ -68,11 +55,8 @@ void heap_map_take(replayer *r, heap_map *m, uint64_t extent)
     *m = (heap_map){.call = r->next, .calls = r->trace->count, .live_bytes = r->live_bytes, .span = r->span};
     m->extent = extent != 0 ? extent : r->control_bytes + (r->span > 1024 ? r->span : 1024);
     span_push(m, &(map_span){.offset = 0, .size = r->control_bytes, .kind = SPAN_CONTROL});
-    walk_state w = {m, r->mem, NULL, 0};
-    replay_block *blocks = replay_live_blocks(r, &w.block_count);
-    w.blocks = blocks;
+    walk_state w = {m, r};
     r->config.core->walk(r->heap, visit_span, &w);
-    free(blocks);
 }
 
 void heap_map_release(heap_map *m)

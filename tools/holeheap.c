@@ -52,7 +52,9 @@ static const command commands[] = {
      "OUT.html: one self-contained page with a slider that steps through the trace."},
     {"plot", cmd_plot, OPT_INDEX | OPT_OUTPUT,
      "holeheap plot TRACE -o OUT.svg [--index fast|table]",
-     "Plot the span, the live bytes and the number of holes over the calls, as SVG."},
+     "Plot the span, the live bytes and the number of holes over the calls, as SVG (holes: the\n"
+     "heap's count from hh_stats_get, less the free tail of the region; freed blocks the heap\n"
+     "keeps aside for reuse are not holes)."},
 };
 
 enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };

@@ -275,6 +275,16 @@ static uint64_t product_or_max(uint64_t n, uint64_t size)
     return size != 0 && n > UINT64_MAX / size ? UINT64_MAX : n * size;
 }
 
+uint64_t trace_call_bytes(const trace_call *c)
+{
+    switch (c->op) {
+    case CALL_CALLOC: return product_or_max(c->a, c->b);
+    case CALL_ALIGNED: return c->b;
+    case CALL_FREE: return 0;
+    default: return c->a;
+    }
+}
+
 static size_t to_size(uint64_t v) { return v > SIZE_MAX ? SIZE_MAX : (size_t)v; }
 
 /* posix_memalign and friends; past HH_MAX_ALIGN the port maps the block
@@ -344,7 +354,7 @@ static void replay_call(replayer *r, const trace_call *c)
         break;
     case CALL_CALLOC:
         if (c->result != 0)
-            born(r, c->result, core->calloc(r->heap, to_size(c->a), to_size(c->b)), product_or_max(c->a, c->b));
+            born(r, c->result, core->calloc(r->heap, to_size(c->a), to_size(c->b)), trace_call_bytes(c));
         break;
     case CALL_ALIGNED:
         replay_aligned(r, c);
@@ -482,24 +492,13 @@ void replay_end(replayer *r)
     *r = (replayer){.trace = NULL};
 }
 
-static int by_payload(const void *a, const void *b)
+bool replay_block_at(const replayer *r, const void *payload, size_t usable, replay_block *out)
 {
-    const replay_block *x = a, *y = b;
-    return (x->payload > y->payload) - (x->payload < y->payload);
-}
-
-replay_block *replay_live_blocks(const replayer *r, size_t *count)
-{
-    replay_block *blocks = malloc((r->live_blocks + 1) * sizeof *blocks);
-    if (blocks == NULL)
-        out_of_memory();
-    size_t n = 0;
-    for (size_t i = 0; i < r->capacity; i++) {
-        const replay_live *e = &r->table[i];
-        if (e->state == SLOT_LIVE && is_replayed(e->block))
-            blocks[n++] = (replay_block){e->block, e->born, e->requested, e->traced};
-    }
-    qsort(blocks, n, sizeof *blocks, by_payload);
-    *count = n;
-    return blocks;
+    uint64_t stamp = 0;
+    memcpy(&stamp, payload, usable < sizeof stamp ? usable : sizeof stamp);
+    if (stamp >= r->trace->count || !r->alive[stamp])
+        return false;
+    const trace_call *c = &r->trace->calls[stamp];
+    *out = (replay_block){payload, (size_t)stamp, trace_call_bytes(c), c->result};
+    return true;
 }

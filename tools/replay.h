@@ -81,7 +81,12 @@ typedef struct replay_block {
     uint64_t traced;   /* its address in the traced program */
 } replay_block;
 
-/* Every live block, sorted by payload address; the caller frees the array. */
-replay_block *replay_live_blocks(const replayer *r, size_t *count);
+/* The live block whose payload (usable bytes long) is given, by the stamp
+ * the replay wrote in it: O(1), no search. False if it holds no live stamp. */
+bool replay_block_at(const replayer *r, const void *payload, size_t usable, replay_block *out);
+
+/* The bytes a call asked for (malloc, realloc: its size; calloc: count * size,
+ * at most UINT64_MAX; aligned: its size; free: 0). */
+uint64_t trace_call_bytes(const trace_call *c);
 
 #endif

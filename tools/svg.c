@@ -2,7 +2,7 @@
  * The SVG pictures. The map lays the heap out like a memory dump: bytes run
  * left to right in rows of equal length, so every span's area is in
  * proportion to its bytes; a span that crosses a row's end continues on the
- * next row. The plot draws span, live bytes and free spans over the calls.
+ * next row. The plot draws span, live bytes and holes over the calls.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -64,8 +64,20 @@ static void span_title(FILE *f, const map_span *s)
     fprintf(f, "</title>");
 }
 
-/* One span as one rectangle per row it covers; a wide hole gets its size as a label. */
-static void map_span_write(FILE *f, const map_span *s, size_t index, const map_layout *l)
+static bool span_narrow(const map_span *s, const map_layout *l) { return (double)s->size * l->scale < 1.0; }
+
+/* A run of spans of one kind, each narrower than a pixel, drawn as one: its title says how many. */
+static void run_title(FILE *f, const map_span *run, size_t spans)
+{
+    char a[32];
+    fprintf(f, "<title>%zu %s at offsets 0x%llx to 0x%llx, each under a pixel wide: %s</title>", spans,
+            run->kind == SPAN_BLOCK ? "blocks" : "free spans", (unsigned long long)run->offset,
+            (unsigned long long)(run->offset + run->size), format_bytes(run->size, a));
+}
+
+/* One span (or a run of `spans` narrow ones, spans > 1) as one rectangle per
+ * row it covers; a wide hole gets its size as a label. */
+static void map_span_write(FILE *f, const map_span *s, size_t spans, const char *fill, const map_layout *l)
 {
     uint64_t at = s->offset, end = s->offset + s->size;
     char label[32];
@@ -77,19 +89,59 @@ static void map_span_write(FILE *f, const map_span *s, size_t index, const map_l
         double y = row_y((size_t)row);
         fprintf(f, "<rect class=\"%s\" x=\"%.3f\" y=\"%.1f\" width=\"%.3f\" height=\"%.1f\" fill=\"%s\" "
                    "data-offset=\"%llu\" data-size=\"%llu\" data-bytes=\"%llu\"",
-                span_class[s->kind], x, y, w, MAP_ROW_HEIGHT, span_fill(s, index), (unsigned long long)s->offset,
+                span_class[s->kind], x, y, w, MAP_ROW_HEIGHT, fill, (unsigned long long)s->offset,
                 (unsigned long long)s->size, (unsigned long long)piece);
-        if (s->kind == SPAN_BLOCK)
-            fprintf(f, " data-call=\"%zu\"", s->call);
-        fprintf(f, ">");
-        span_title(f, s);
+        if (spans > 1)
+            fprintf(f, " data-spans=\"%zu\">", spans);
+        else if (s->kind == SPAN_BLOCK)
+            fprintf(f, " data-call=\"%zu\">", s->call);
+        else
+            fprintf(f, ">");
+        if (spans > 1)
+            run_title(f, s, spans);
+        else
+            span_title(f, s);
         fprintf(f, "</rect>\n");
-        if (s->kind == SPAN_HOLE && w >= HOLE_LABEL_MIN_WIDTH && !labelled) {
+        if (spans == 1 && s->kind == SPAN_HOLE && w >= HOLE_LABEL_MIN_WIDTH && !labelled) {
             labelled = true;
             fprintf(f, "<text class=\"hole-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
                     x + w / 2, y + MAP_ROW_HEIGHT - 3.5, format_bytes(s->size, label));
         }
         at += piece;
+    }
+}
+
+/* The spans from index i on that are narrower than a pixel, of one kind and
+ * back to back: their count, and in *run the one span they make together. */
+static size_t narrow_run(const heap_map *m, size_t i, const map_layout *l, map_span *run)
+{
+    const map_span *first = &m->spans[i];
+    size_t j = i;
+    uint64_t end = first->offset;
+    while (j < m->count && m->spans[j].kind == first->kind && m->spans[j].offset == end &&
+           span_narrow(&m->spans[j], l)) {
+        end += m->spans[j].size;
+        j++;
+    }
+    *run = (map_span){.offset = first->offset, .size = end - first->offset, .kind = first->kind};
+    return j - i;
+}
+
+/* Every span in address order; spans narrower than a pixel next to others of
+ * their kind merge into one rectangle (a heap of many small blocks would
+ * otherwise give millions of invisible ones). */
+static void map_spans_write(FILE *f, const heap_map *m, const map_layout *l)
+{
+    for (size_t i = 0; i < m->count;) {
+        map_span run;
+        size_t n = narrow_run(m, i, l, &run);
+        if (n > 1) {
+            map_span_write(f, &run, n, span_fill(&run, i), l);
+            i += n;
+        } else {
+            map_span_write(f, &m->spans[i], 1, span_fill(&m->spans[i], i), l);
+            i++;
+        }
     }
 }
 
@@ -129,8 +181,7 @@ int svg_map_write(const char *path, const heap_map *m, const char *title)
             MAP_WIDTH + 2 * MAP_LEFT, height, MAP_WIDTH + 2 * MAP_LEFT, height, MAP_LEFT);
     put_escaped(f, title);
     fprintf(f, "</text>\n<g class=\"heap\">\n");
-    for (size_t i = 0; i < m->count; i++)
-        map_span_write(f, &m->spans[i], i, &l);
+    map_spans_write(f, m, &l);
     fprintf(f, "</g>\n");
     map_stats_write(f, m, &l, row_y(l.rows) + 14);
     fprintf(f, "</svg>\n");
@@ -189,7 +240,7 @@ static void axis_holes_write(FILE *f, double max)
                    "<text class=\"tick-label\" x=\"%.1f\" y=\"%.1f\">%.0f</text>\n",
                 right, px_y(v, max), right + 5, px_y(v, max), right + 8, px_y(v, max) + 4, v);
     fprintf(f, "<text class=\"axis-label\" transform=\"translate(%.1f %.1f) rotate(90)\" text-anchor=\"middle\">"
-               "free spans (holes)</text>\n", right + 60, PLOT_TOP + PLOT_HEIGHT / 2);
+               "holes (inside the span)</text>\n", right + 60, PLOT_TOP + PLOT_HEIGHT / 2);
 }
 
 static void axis_calls_write(FILE *f, double calls)
@@ -225,7 +276,7 @@ static void plot_legend_write(FILE *f)
     double y = PLOT_TOP - 12;
     legend_item(f, PLOT_LEFT, y, "#2f6db5", "span (control data to the end of the last block)");
     legend_item(f, PLOT_LEFT + 330, y, "#2e9e48", "live bytes (asked for)");
-    legend_item(f, PLOT_LEFT + 500, y, "#e08a00", "free spans (right axis)");
+    legend_item(f, PLOT_LEFT + 500, y, "#e08a00", "holes (right axis)");
 }
 
 int svg_plot_write(const char *path, const plot_series *p, const char *title)

@@ -380,9 +380,58 @@ def test_plot(tmp):
     span = lines.get("span", [(0, 0)])
     check(min(range(len(span)), key=lambda i: span[i][1]) == 6, "the span peaks at call 6")
     texts = [t.text or "" for t in root.iter(NS + "text")]
-    check("calls replayed" in texts and any(t.startswith("bytes") for t in texts) and "free spans (holes)" in texts,
+    check("calls replayed" in texts and any(t.startswith("bytes") for t in texts) and "holes (inside the span)" in texts,
           "plot has its axis labels")
     check(sum(1 for t in root.iter(NS + "text") if t.get("class") == "tick-label") >= 9, "plot has ticks on its axes")
+
+
+def test_plot_holes(tmp):
+    """The plot's holes: the heap's count (hh_stats_get), the free tail of the region not counted."""
+    path = os.path.join(tmp, "holes.hht")
+    body = "".join("malloc 4096 = 0x%x\n" % (0x10000 * (i + 1)) for i in range(5))
+    open(path, "w").write("holeheap-trace 1\n" + body + "free 0x20000\nfree 0x40000\nend\n")
+    out = os.path.join(tmp, "holes.svg")
+    check(run("plot", path, "-o", out).returncode == 0, "plot of the holes trace")
+    root = svg_parse(out, "plot of the holes trace")
+    if root is None:
+        return
+    holes = [l for l in root.iter(NS + "polyline") if l.get("id") == "holes"][0]
+    ys = [float(pt.split(",")[1]) for pt in holes.get("points").split()]
+    bottom = ys[0]
+    heights = [bottom - y for y in ys]
+    check(len(ys) == 8 and all(h == 0 for h in heights[:6]) and heights[6] > 0 and abs(heights[7] - 2 * heights[6]) < 0.2,
+          "no holes while blocks are only added, one after the first free, two after the second: %s" % heights)
+
+
+def test_scale(tmp):
+    """300,000 live blocks: plot and map take counts from the heap's totals, and the SVG map merges
+    spans narrower than a pixel (one rectangle per run, not per block)."""
+    import time
+    path = os.path.join(tmp, "many.hht")
+    with open(path, "w") as f:
+        f.write("holeheap-trace 1\n")
+        f.write("".join("malloc 24 = 0x%x\n" % (0x10000 + i * 32) for i in range(300000)))
+        f.write("end\n")
+    start = time.monotonic()
+    p = run("plot", path, "-o", os.path.join(tmp, "many-plot.svg"))
+    seconds = time.monotonic() - start
+    check(p.returncode == 0 and seconds < 20, "plot of 300,000 live blocks in %.1f s (under 20 s)" % seconds)
+    out = os.path.join(tmp, "many-map.svg")
+    start = time.monotonic()
+    p = run("map", path, "--peak", "-o", out)
+    seconds = time.monotonic() - start
+    check(p.returncode == 0 and seconds < 20, "map --peak of 300,000 live blocks in %.1f s (under 20 s)" % seconds)
+    size = os.path.getsize(out)
+    check(size < 1000000, "the SVG map of 300,000 blocks is small (%d bytes)" % size)
+    root = svg_parse(out, "map of 300,000 blocks")
+    if root is None:
+        return
+    spans = map_spans(root)
+    check_map_layout(spans, "map of 300,000 blocks")
+    runs = [r for r in root.iter(NS + "rect") if r.get("data-spans") is not None]
+    check(len(runs) > 0 and all(r.get("class") == "block" for r in runs), "the narrow blocks merge into runs")
+    counted = {int(r.get("data-offset")): int(r.get("data-spans")) for r in runs}
+    check(sum(counted.values()) == 300000, "the runs hold the 300,000 blocks, got %d" % sum(counted.values()))
 
 
 # ---- bad input ----
@@ -506,6 +555,8 @@ def main():
         test_map_labels(tmp, random_bin)
         test_map_html(tmp)
         test_plot(tmp)
+        test_plot_holes(tmp)
+        test_scale(tmp)
         test_bad_input(tmp)
     if failures:
         print("%d failed" % len(failures))
