@@ -32,6 +32,7 @@ typedef struct kheap_state {
     irqspin_lock smp;
     volatile uint32_t tlb_generation; /* shrink calls that unmapped pages */
     uint32_t tlb_seen[2];             /* per CPU: the generation its TLB has caught up with */
+    uint32_t tlb_catchups[2];         /* per CPU: lock acquisitions that found it behind */
 } kheap_state;
 
 /* Which lock holeheap's lock/unlock hooks take (see klock.h). */

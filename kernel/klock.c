@@ -3,6 +3,7 @@
 #include "interrupts.h"
 #include "ports.h"
 #include "sched.h"
+#include "timer.h"
 
 /* Spins with pause before giving the CPU away: on one CPU the holder can only
  * make progress if the waiter yields; on several it might be about to release. */
@@ -38,6 +39,34 @@ static void atomic_increment(volatile uint32_t *p)
     __asm__ __volatile__("lock incl %0" : "+m"(*p) : : "memory", "cc");
 }
 
+static void atomic_decrement(volatile uint32_t *p)
+{
+    __asm__ __volatile__("lock decl %0" : "+m"(*p) : : "memory", "cc");
+}
+
+/* Registered as a waiter: spin a little, read-only, then yield; again until
+ * the exchange wins. Then record how long that took (we hold the lock). */
+static void spin_lock_wait(spin_lock *l)
+{
+    uint32_t since = timer_ms();
+    atomic_increment(&l->waiting);
+    do {
+        for (uint32_t spins = 1; l->taken != 0; spins++) { /* read, do not write, while taken */
+            cpu_relax();
+            if (spins % SPINS_BEFORE_YIELD == 0) {
+                atomic_increment(&l->wait_yields);
+                thread_yield();
+            }
+        }
+    } while (exchange(&l->taken, 1u) != 0);
+    atomic_decrement(&l->waiting);
+    uint32_t waited = timer_ms() - since;
+    if (waited > l->longest_wait_ms) {
+        l->longest_wait_ms = waited;
+        l->longest_wait_thread = thread_current();
+    }
+}
+
 void spin_lock_acquire(spin_lock *l)
 {
     if (in_interrupt())
@@ -47,19 +76,16 @@ void spin_lock_acquire(spin_lock *l)
         atomic_increment(&l->contentions);
         if (l->owner == thread_current()) /* only this thread could have written its id */
             panic("spin_lock taken twice by one thread: did on_error, grow or shrink call the heap?");
-        do {
-            for (uint32_t spins = 1; l->taken != 0; spins++) { /* read, do not write, while taken */
-                cpu_relax();
-                if (spins % SPINS_BEFORE_YIELD == 0)
-                    thread_yield();
-            }
-        } while (exchange(&l->taken, 1u) != 0);
+        spin_lock_wait(l);
     }
     l->owner = thread_current();
     l->switches_at_acquire = sched_switches();
     l->acquisitions++;
 }
 
+/* After releasing, give the CPU away if a thread waits: otherwise this thread
+ * takes the lock again at its next call, before any waiter runs. Not with
+ * interrupts off (the caller chose not to be switched out). */
 void spin_lock_release(spin_lock *l)
 {
     if (sched_switches() != l->switches_at_acquire)
@@ -67,6 +93,10 @@ void spin_lock_release(spin_lock *l)
     l->owner = -1;
     __asm__ __volatile__("" : : : "memory"); /* the heap's writes first: x86 keeps stores in order */
     l->taken = 0;
+    if (l->waiting != 0 && interrupts_enabled()) {
+        atomic_increment(&l->release_yields);
+        thread_yield();
+    }
 }
 
 void irqspin_lock_acquire(irqspin_lock *l, uint32_t cpu)

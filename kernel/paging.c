@@ -4,6 +4,7 @@
 #include "placement.h"
 #include "pmm.h"
 #include "ports.h"
+#include "smp.h"
 
 #define ENTRIES 1024u
 #define FRAME_MASK 0xFFFFF000u
@@ -62,10 +63,17 @@ void paging_enable(void)
 
 uint32_t paging_directory_phys(void) { return directory_phys; }
 
+static volatile uint32_t tlb_flushes[SMP_MAX_CPUS];
+
 void paging_flush_tlb(void)
 {
     __asm__ __volatile__("mov %0, %%cr3" : : "r"(directory_phys) : "memory");
+    uint32_t cpu = cpu_id();
+    if (cpu < SMP_MAX_CPUS)
+        tlb_flushes[cpu]++; /* only this CPU writes its count */
 }
+
+uint32_t paging_tlb_flushes(uint32_t cpu) { return cpu < SMP_MAX_CPUS ? tlb_flushes[cpu] : 0u; }
 
 bool paging_map(uint32_t virt, uint32_t phys, uint32_t flags)
 {

@@ -24,6 +24,8 @@ uint32_t paging_directory_phys(void);
  * the CPU it runs on: another CPU must flush before it trusts a page that was
  * unmapped and mapped again. */
 void paging_flush_tlb(void);
+/* How many times paging_flush_tlb ran on this CPU (by local APIC id). */
+uint32_t paging_tlb_flushes(uint32_t cpu);
 
 /* Map one page; false if its page table was not prepared or it is mapped. */
 bool paging_map(uint32_t virt, uint32_t phys, uint32_t flags);

@@ -2,6 +2,7 @@
 #ifndef KERNEL_PORTS_H
 #define KERNEL_PORTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 static inline void outb(uint16_t port, uint8_t value)
@@ -47,6 +48,14 @@ static inline uint32_t irq_save(void)
 static inline void irq_restore(uint32_t flags)
 {
     __asm__ __volatile__("pushl %0; popfl" : : "r"(flags) : "memory", "cc");
+}
+
+/* Are interrupts on (EFLAGS.IF)? */
+static inline bool interrupts_enabled(void)
+{
+    uint32_t flags;
+    __asm__ __volatile__("pushfl; popl %0" : "=r"(flags));
+    return (flags & EFLAGS_IF) != 0;
 }
 
 static inline void irq_enable(void) { __asm__ __volatile__("sti" : : : "memory"); }

@@ -70,7 +70,7 @@ check_threads_lines() {
     grep -q '^  hh_check after the threads: consistent' "$1" || fail "$2: no hh_check after the threads" "$1"
     switches=$(sed -n 's/^  [0-9]* ms: .* heap calls by \([0-9]*\) threads[^,]*, \([0-9]*\) context switches.*/\2/p' "$1")
     [ "${switches:-0}" -gt 0 ] || fail "$2: no context switch counted" "$1"
-    grep -E '^  [0-9]+ ms: .* heap calls by|^  lock \(|^  while they ran|^  all freed, hh_trim' "$1" | sed 's/^ */  /'
+    grep -E '^  [0-9]+ ms: .* heap calls by|^  lock \(|^  TLB:|^  skipped:|^  the timer interrupt allocated|^  while they ran|^  all freed, hh_trim' "$1" | sed 's/^ */  /'
 }
 
 check_hardened() {
@@ -111,7 +111,9 @@ check_smp() {
     if grep -q '^FAIL' "$log"; then fail "smp boot printed FAIL lines" "$log"; fi
     grep -q '^  CPU 1 is up' "$log" || fail "smp boot: CPU 1 did not start" "$log"
     check_threads_lines "$log" "smp boot" "interrupts off + test-and-set, and CPU 1" >/dev/null
-    grep -E "^  CPU 1's worker|^  lock \(" "$log" | sed 's/^ */  /'
+    grep -q '^  TLB: .*CPU 1 caught up [1-9][0-9]* times and reloaded CR3 [1-9]' "$log" ||
+        fail "smp boot: CPU 1 met no TLB generation" "$log"
+    grep -E "^  CPU 1's worker|^  lock \(|^  TLB:" "$log" | sed 's/^ */  /'
     echo "smp boot (qemu -smp 2, a worker on CPU 1): PASS, QEMU status 33"
 }
 

@@ -28,7 +28,7 @@
 #define LIMIT_BLOCK_SIZE 0x100000u
 #define RANDOM_SEED 0x2545F491u /* "seed=N" on the command line replaces it */
 #define THREADS_WORKERS 4u        /* "threads=N" replaces it (1 to 6) */
-#define THREADS_RUN_MS 3000u      /* "threads-ms=N" replaces it */
+#define THREADS_RUN_MS 3000u      /* "threads-ms=N" replaces it (100 to 30000) */
 #define THREADS_RUN_MS_HARDENED 1500u
 
 static uint32_t failures;
@@ -373,19 +373,32 @@ static void test_limit(void)
 
 /* ---- phase 7: threads preempted by the timer share the heap ---- */
 
+/* "threads=N" and "threads-ms=N": out of range is refused (a failed check,
+ * and no threads phase), never quietly replaced. */
+static bool threads_option(const char *cmdline, const char *prefix, uint32_t lo, uint32_t hi, uint32_t *value)
+{
+    uint32_t n;
+    if (!str_word_number(cmdline, prefix, &n))
+        return true;
+    if (n >= lo && n <= hi) {
+        *value = n;
+        return true;
+    }
+    failures++;
+    kprintf("FAIL: %s%u refused: it must be %u to %u; the threads phase does not run\n", prefix, n, lo, hi);
+    return false;
+}
+
 static void test_threads(const char *cmdline)
 {
-    /* hardened: a full hh_check around every call leaves time for a few
-     * thousand calls, enough to grow the heap but not always to shrink it */
     threads_test_config cfg = {THREADS_WORKERS, hardened ? THREADS_RUN_MS_HARDENED : THREADS_RUN_MS,
-                               rng_state, false, !hardened, false};
-    uint32_t n;
-    if (str_word_number(cmdline, "threads=", &n) && n >= 1u && n <= THREADS_TEST_MAX_WORKERS)
-        cfg.workers = n;
-    if (str_word_number(cmdline, "threads-ms=", &n) && n > 0)
-        cfg.run_ms = n;
+                               rng_state, false, false};
+    bool ok = threads_option(cmdline, "threads=", 1u, THREADS_TEST_MAX_WORKERS, &cfg.workers);
+    if (!threads_option(cmdline, "threads-ms=", THREADS_TEST_MIN_MS, THREADS_TEST_MAX_MS, &cfg.run_ms) || !ok)
+        return;
     /* Heap calls from an interrupt handler: fine under the interrupt-disabling
-     * lock; "irq-alloc-test" makes the spinlock show that it refuses them. */
+     * locks (lock=irq, smp); "irq-alloc-test" makes the spinlock show that it
+     * refuses them. */
     cfg.irq_allocs = kheap_lock_kind() == KHEAP_LOCK_IRQ || str_has_word(cmdline, "irq-alloc-test");
     cfg.second_cpu = kheap_lock_kind() == KHEAP_LOCK_SMP;
     failures += selftest_threads(&cfg); /* ends with hh_check */

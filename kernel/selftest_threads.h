@@ -7,13 +7,15 @@
 #include <stdint.h>
 
 #define THREADS_TEST_MAX_WORKERS 6u
+#define THREADS_TEST_MIN_MS 100u
+#define THREADS_TEST_MAX_MS 30000u /* the boot check's timeout is 60 s */
 
 typedef struct threads_test_config {
     uint32_t workers; /* 1 to THREADS_TEST_MAX_WORKERS */
-    uint32_t run_ms;  /* how long they allocate before they are told to stop */
+    uint32_t run_ms;  /* how long they allocate before they are told to stop: */
+                      /* THREADS_TEST_MIN_MS to THREADS_TEST_MAX_MS */
     uint32_t seed;    /* the workers' random sequences and the timer's jitter */
     bool irq_allocs;  /* the timer interrupt allocates and frees too */
-    bool must_shrink; /* enough calls that the heap must also have shrunk meanwhile */
     bool second_cpu;  /* one more worker on CPU 1 (lock KHEAP_LOCK_SMP, qemu -smp 2) */
 } threads_test_config;
 
