@@ -7,6 +7,7 @@
 #include "console.h"
 #include "lib.h"
 #include "ports.h"
+#include "smp.h"
 
 #define COM1 0x3F8u
 #define VGA_COLS 80u
@@ -16,6 +17,7 @@
 
 static volatile uint16_t *const vga = (volatile uint16_t *)0xB8000;
 static uint32_t vga_row, vga_col;
+static bool mid_line; /* the last character written was not a newline */
 
 static void serial_init(void)
 {
@@ -74,6 +76,7 @@ static void console_put(char c)
         serial_put('\r');
     serial_put(c);
     vga_put(c);
+    mid_line = c != '\n';
 }
 
 void console_write(const char *s)
@@ -152,6 +155,8 @@ static const char *put_conversion(const char *fmt, va_list *ap)
 }
 
 static volatile uint32_t console_taken; /* against the other CPU */
+static volatile int console_owner = -1; /* the holder's CPU */
+static volatile bool emergency;          /* fault or panic: print without the lock */
 
 static void console_lock(void)
 {
@@ -159,9 +164,31 @@ static void console_lock(void)
         uint32_t was = 1;
         __asm__ __volatile__("xchgl %0, %1" : "+r"(was), "+m"(console_taken) : : "memory");
         if (was == 0)
-            return;
+            break;
         cpu_relax();
     }
+    console_owner = (int)cpu_id();
+}
+
+static void console_unlock(void)
+{
+    console_owner = -1;
+    __asm__ __volatile__("" : : : "memory");
+    console_taken = 0;
+}
+
+/* The fault and panic path: from now on kprintf takes no lock. The lock is
+ * not re-entrant, and a fault inside kprintf (a bad %s pointer) would leave
+ * the handler spinning on it forever with interrupts off; the other CPU's
+ * lines may interleave with the report, which is the lesser evil. A line cut
+ * short by the fault is ended first. */
+void console_emergency(void)
+{
+    emergency = true;
+    if (console_owner == (int)cpu_id())
+        console_unlock(); /* we faulted while holding it */
+    if (mid_line)
+        console_put('\n');
 }
 
 /* One call prints one uninterrupted piece: interrupts are off meanwhile, so a
@@ -170,7 +197,9 @@ static void console_lock(void)
 void kprintf(const char *fmt, ...)
 {
     uint32_t flags = irq_save();
-    console_lock();
+    bool locked = !emergency;
+    if (locked)
+        console_lock();
     va_list ap;
     va_start(ap, fmt);
     while (*fmt != '\0') {
@@ -180,8 +209,8 @@ void kprintf(const char *fmt, ...)
             console_put(*fmt++);
     }
     va_end(ap);
-    __asm__ __volatile__("" : : : "memory");
-    console_taken = 0;
+    if (locked)
+        console_unlock();
     irq_restore(flags);
 }
 
@@ -194,6 +223,7 @@ void kernel_exit(uint8_t code)
 
 void panic(const char *why)
 {
+    console_emergency();
     kprintf("PANIC: %s\n", why);
     kernel_exit(KEXIT_FAIL);
 }

@@ -7,6 +7,10 @@
 void console_init(void);
 void console_write(const char *s);
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* For the fault and panic path: kprintf stops taking its lock (released first
+ * if this CPU holds it, so a fault inside kprintf is still reported) and a
+ * line cut short is ended. */
+void console_emergency(void);
 
 /* QEMU's isa-debug-exit device (iobase 0xf4): qemu exits with (code << 1) | 1. */
 enum {

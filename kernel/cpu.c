@@ -91,6 +91,7 @@ static void print_page_fault(const exception_frame *f)
 
 void exception_handler(const exception_frame *frame)
 {
+    console_emergency(); /* the fault may have hit inside kprintf, its lock held */
     if (frame->vector == PAGE_FAULT_VECTOR)
         print_page_fault(frame);
     else

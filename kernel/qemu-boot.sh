@@ -1,9 +1,14 @@
 #!/bin/sh
 # Boot the holeheap demo kernel in QEMU, headless, serial console on stdout.
-#   qemu-boot.sh run   KERNEL [CMDLINE]   boot once; succeed iff the self-test passed
-#   qemu-boot.sh check KERNEL LOGDIR      boot six times (self-test, fault-test,
-#                                         hardened, lock=irq, irq-alloc-test, smp
-#                                         on two CPUs) and assert each verdict
+#   qemu-boot.sh run   KERNEL [CMDLINE]   boot once; succeed iff the verdict is the
+#                                         expected one: the self-test passed (33), or
+#                                         the fault (37) with fault-test, or the
+#                                         spinlock's refusal (35 and its PANIC line)
+#                                         with irq-alloc-test under the spinlock
+#   qemu-boot.sh check KERNEL LOGDIR      boot seven times (self-test, fault-test,
+#                                         fault-test=kprintf, hardened, lock=irq,
+#                                         irq-alloc-test, smp on two CPUs) and
+#                                         assert each verdict
 # The kernel leaves QEMU through isa-debug-exit: status 33 = PASS, 35 = FAIL,
 # 37 = CPU exception. A boot that takes longer than BOOT_TIMEOUT seconds fails.
 set -u
@@ -42,11 +47,33 @@ fail() {
     exit 1
 }
 
+has_word() { case " $1 " in *" $2 "*) return 0 ;; esac; return 1; }
+
+# The status a boot with this command line should end with.
+expected_status() {
+    if has_word "$1" fault-test || has_word "$1" fault-test=kprintf; then echo 37
+    elif has_word "$1" irq-alloc-test && ! has_word "$1" smp && ! has_word "$1" lock=irq; then echo 35
+    else echo 33; fi
+}
+
 run() {
-    qemu "$1" "${2:-}"
-    status=$?
+    out=$(mktemp) || exit 2
+    boot "$1" "${2:-}" | tee "$out" | grep -v '^qemu-status '
+    status=$(status_of "$out")
+    expected=$(expected_status "${2:-}")
     echo "QEMU exited with status $status: $(explain "$status")"
-    [ "$status" = 33 ] || { [ "${2:-}" = fault-test ] && [ "$status" = 37 ]; }
+    ok=false
+    if [ "$status" = "$expected" ]; then
+        ok=true
+        if [ "$expected" = 35 ]; then
+            grep -q '^PANIC: kmalloc/kfree in an interrupt handler' "$out" || ok=false
+            $ok && echo "as expected with irq-alloc-test: the spinlock hook refused kmalloc in the timer interrupt"
+        fi
+        [ "$expected" = 37 ] && echo "as expected with fault-test: the read of a page the heap gave back faulted"
+    fi
+    rm -f "$out"
+    $ok || echo "expected status $expected for '${2:-}'"
+    $ok
 }
 
 check_selftest() {
@@ -140,12 +167,27 @@ check_fault() {
     echo "fault-test boot: reading $wanted (given back by shrink) page-faulted, QEMU status 37"
 }
 
+# The same fault inside kprintf (a %s argument), its console lock held: the
+# handler must still print its report (it drops the lock on the fault path).
+check_fault_in_kprintf() {
+    log=$2/boot-fault-kprintf.log
+    boot "$1" "fault-test=kprintf threads-ms=500" >"$log" </dev/null
+    status=$(status_of "$log")
+    [ "$status" = 37 ] || fail "fault-test=kprintf boot: $(explain "$status"), expected a page fault" "$log"
+    wanted=$(sed -n 's/^fault-test: reading \(0x[0-9a-f]*\),.*inside kprintf$/\1/p' "$log")
+    [ -n "$wanted" ] || fail "fault-test=kprintf boot: the kernel never announced the read" "$log"
+    grep -q "^page fault at $wanted, .*page not present, read, supervisor" "$log" ||
+        fail "fault-test=kprintf boot: no 'page fault at $wanted' report from inside kprintf" "$log"
+    echo "fault-test=kprintf boot: kprintf(\"%s\", $wanted) page-faulted with the console locked, reported, QEMU status 37"
+}
+
 case ${1:-} in
     run) run "$2" "${3:-}" ;;
     check)
         mkdir -p "$3"
         check_selftest "$2" "$3"
         check_fault "$2" "$3"
+        check_fault_in_kprintf "$2" "$3"
         check_hardened "$2" "$3"
         check_irq_lock "$2" "$3"
         check_irq_refused "$2" "$3"

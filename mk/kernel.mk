@@ -1,12 +1,17 @@
-# The demo kernel (kernel/, issue 4): a multiboot i386 kernel whose kernel heap
-# is holeheap. The core sources are compiled into the image, freestanding.
+# The demo kernel (kernel/, issues 4 and 13): a multiboot i386 kernel whose kernel
+# heap is holeheap. The core sources are compiled into the image, freestanding.
 #
 #   make kernel             build/kernel/holeheap-kernel.elf
-#   make kernel-run         boot it in QEMU, serial console on the terminal
-#                           (KERNEL_APPEND=fault-test: end by reading a page the heap
-#                           gave back; lock=irq: the interrupt-disabling lock hook;
-#                           QEMU_MEM=12: too few frames, the limit check fails)
-#   make check-kernel-boot  boot it five times with a timeout, assert the verdicts
+#   make kernel-run         boot it in QEMU, serial console on the terminal; words in
+#                           KERNEL_APPEND: fault-test (end by reading a page the heap
+#                           gave back; fault-test=kprintf: read it inside kprintf),
+#                           hardened, seed=N, lock=irq (the interrupt-disabling lock
+#                           hook), threads=N (1-6 workers), threads-ms=N (100-30000),
+#                           irq-alloc-test (kmalloc in the timer interrupt: the
+#                           spinlock refuses it, status 35 expected), smp (with
+#                           QEMU_SMP=2: a worker on CPU 1); QEMU_MEM=12: too few
+#                           frames, the limit check fails
+#   make check-kernel-boot  boot it seven times with a timeout, assert the verdicts
 #                           (kernel/qemu-boot.sh)
 
 KERNEL_CC   ?= gcc
