@@ -800,7 +800,7 @@ static inline bool heap_enter(hh_heap *h)
 {
     if (!h)
         return false;
-    if (h->gate == control_gate_open(h))
+    if (control_fast_open(h))
         return true;
     return heap_enter_slow(h);
 }
@@ -814,7 +814,7 @@ static __attribute__((noinline)) void heap_leave_slow(hh_heap *h)
 
 static inline void heap_leave(hh_heap *h)
 {
-    if (h->gate != control_gate_open(h))
+    if (!control_fast_open(h))
         heap_leave_slow(h);
 }
 
@@ -833,7 +833,7 @@ static bool heap_alive(const hh_heap *h) { return h && h->magic == (HH_MAGIC ^ h
 /* A request the front may serve: the block of exactly its size. */
 static inline void *front_fast_alloc(hh_heap *h, size_t n)
 {
-    if (h->lock || h->gate != control_gate_open(h) || n > (size_t)HH_FRONT_MAX_G * HH_GRANULE)
+    if (!control_fast_open(h) || n > (size_t)HH_FRONT_MAX_G * HH_GRANULE)
         return NULL; /* a locked heap: the gate is read only under its lock */
     size_t size = block_size_for(n);
     uint32_t g = (uint32_t)granules(size);
@@ -862,7 +862,7 @@ static inline void *front_fast_alloc(hh_heap *h, size_t n)
 static inline bool front_fast_free(hh_heap *h, void *p)
 {
     const char *c = p;
-    if (h->lock || h->gate != control_gate_open(h) || c < h->base + HH_TAG_BYTES || c >= h->end ||
+    if (!control_fast_open(h) || c < h->base + HH_TAG_BYTES || c >= h->end ||
         ((size_t)(c - h->base) - HH_TAG_BYTES) % HH_GRANULE != 0)
         return false;
     tag *b = payload_block(p), t = *b;
@@ -1052,7 +1052,9 @@ hh_heap *hh_init(void *mem, size_t size, const hh_options *opt)
     hh_heap *h = (hh_heap *)l.control;
     memset(h, 0, sizeof *h);
     h->key = o->key ? o->key : HH_DEFAULT_KEY;
+    h->key1 = tag_key1(h->key);
     h->key2 = tag_key2(h->key);
+    h->key3 = tag_key3(h->key);
     h->link_key = tag_link_key(h->key);
     for (uint32_t state = 0; state <= TAG_STATE_MASK; state++)
         h->state_mask[state] = tag_state_mask(h->key, state);

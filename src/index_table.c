@@ -38,7 +38,7 @@ static inline uint64_t idx_key_of(const hh_heap *h, uint32_t pos)
 /* The first slot whose key is >= key (count if none). */
 static size_t idx_lower_bound(const hh_heap *h, uint64_t key)
 {
-    size_t lo = 0, hi = h->idx.count;
+    size_t lo = 0, hi = h->idx.count <= h->idx.capacity ? h->idx.count : 0; /* a damaged count reads nothing */
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -86,12 +86,21 @@ static bool idx_damaged(hh_heap *h, const void *where, const char *what)
     return false;
 }
 
+/* The count, running state outside the control block's seal, bounds every
+ * access to the slots: a stray write over it is damage (I10e). */
+static bool idx_count_sound(hh_heap *h)
+{
+    if (h->idx.count <= h->idx.capacity)
+        return true;
+    return idx_damaged(h, &h->idx.count, "I10e: index count exceeds its capacity");
+}
+
 bool idx_insert(hh_heap *h, struct tag *hole)
 {
     uint32_t pos = block_pos(h, hole);
     uint32_t *slots = h->idx.slots;
 
-    if (h->idx.broken)
+    if (h->idx.broken || !idx_count_sound(h))
         return false;
     if (h->idx.count >= h->idx.capacity)
         return idx_damaged(h, hole, "I10e: index table full"); /* cannot happen when sized by idx_storage_bytes */
@@ -106,6 +115,8 @@ bool idx_insert(hh_heap *h, struct tag *hole)
 
 bool idx_remove(hh_heap *h, struct tag *hole)
 {
+    if (!h->idx.broken && !idx_count_sound(h))
+        return false;
     size_t i = h->idx.broken ? h->idx.count : idx_find(h, block_pos(h, hole));
     uint32_t *slots = h->idx.slots;
 
@@ -118,7 +129,7 @@ bool idx_remove(hh_heap *h, struct tag *hole)
 
 struct tag *idx_best_fit(hh_heap *h, uint32_t size_g)
 {
-    if (h->idx.broken)
+    if (h->idx.broken || !idx_count_sound(h))
         return NULL;
     size_t i = idx_lower_bound(h, idx_key(size_g, 0));
     if (i == h->idx.count)
@@ -135,9 +146,10 @@ size_t idx_count(const hh_heap *h) { return h->idx.count; }
 
 uint32_t idx_largest_g(const hh_heap *h)
 {
-    if (h->idx.count == 0)
+    if (h->idx.count == 0 || h->idx.count > h->idx.capacity)
         return 0;
-    return tag_size_g(block_at(h, h->idx.slots[h->idx.count - 1]));
+    uint32_t pos = h->idx.slots[h->idx.count - 1];
+    return pos < heap_span_g(h) ? tag_size_g(block_at(h, pos)) : 0;
 }
 
 bool idx_contains(const hh_heap *h, const struct tag *hole)

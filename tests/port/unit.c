@@ -367,7 +367,7 @@ static int child_main(const char *what)
          * its 16 GiB-aligned range): the core refuses the call, the port aborts */
         unsigned char *p = malloc_v(100);
         volatile unsigned char *control = (unsigned char *)((uintptr_t)p & ~(((uintptr_t)1 << 34) - 1));
-        control[40] ^= 0x5A;
+        control[4] ^= 0x5A; /* its magic: every call then refuses the heap */
         free_v(p);
     } else if (strcmp(what, "pending-overwritten") == 0) {
         /* a small integer over the link of a block on this arena's pending list */
