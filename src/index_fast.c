@@ -184,22 +184,23 @@ static const char idx_broken_link[] = "I10: index link broken: a write after fre
 
 /* ---- walks ---- */
 
-/* The smallest key under start (reached from parent), IDX_BAD on damage. */
-static uint32_t idx_min_from(const hh_heap *h, uint32_t t, uint32_t start, uint32_t parent)
+/* The smallest (side 0) or largest (side 1) key under start, reached from
+ * parent: walk the subtree's edge on that side (the other child only where
+ * that side has none), remembering the best key seen; IDX_BAD on damage. */
+static uint32_t idx_edge_from(const hh_heap *h, uint32_t t, uint32_t start, uint32_t parent, uint32_t side)
 {
-    uint32_t best = HH_NIL;
-    uint64_t best_key = UINT64_MAX;
-    uint32_t cur = start;
+    uint32_t best = HH_NIL, cur = start;
+    uint64_t best_key = 0;
     for (uint32_t depth = 0; depth < IDX_MAX_DEPTH; depth++) {
         if (!idx_link_ok(h, cur, parent, t))
             return IDX_BAD;
         uint64_t key = idx_key_at(h, t, cur);
-        if (key < best_key) {
+        if (best == HH_NIL || (side ? key > best_key : key < best_key)) {
             best = cur;
             best_key = key;
         }
         const idx_node *n = idx_node_at(h, cur);
-        uint32_t next = n->child[0] != HH_NIL ? n->child[0] : n->child[1];
+        uint32_t next = n->child[side] != HH_NIL ? n->child[side] : n->child[!side];
         if (next == HH_NIL)
             return best;
         parent = cur;
@@ -208,27 +209,14 @@ static uint32_t idx_min_from(const hh_heap *h, uint32_t t, uint32_t start, uint3
     return IDX_BAD;
 }
 
-/* The largest key under the root of t, IDX_BAD on damage. */
+static uint32_t idx_min_from(const hh_heap *h, uint32_t t, uint32_t start, uint32_t parent)
+{
+    return idx_edge_from(h, t, start, parent, 0);
+}
+
 static uint32_t idx_max(const hh_heap *h, uint32_t t)
 {
-    uint32_t best = HH_NIL, parent = HH_NIL, cur = h->idx.root[t];
-    uint64_t best_key = 0;
-    for (uint32_t depth = 0; depth < IDX_MAX_DEPTH; depth++) {
-        if (!idx_link_ok(h, cur, parent, t))
-            return IDX_BAD;
-        uint64_t key = idx_key_at(h, t, cur);
-        if (best == HH_NIL || key > best_key) {
-            best = cur;
-            best_key = key;
-        }
-        const idx_node *n = idx_node_at(h, cur);
-        uint32_t next = n->child[1] != HH_NIL ? n->child[1] : n->child[0];
-        if (next == HH_NIL)
-            return best;
-        parent = cur;
-        cur = next;
-    }
-    return IDX_BAD;
+    return idx_edge_from(h, t, h->idx.root[t], HH_NIL, 1);
 }
 
 /* The smallest key >= want in tree t: the best fitting key on want's own
