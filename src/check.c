@@ -135,8 +135,9 @@ static int check_totals(const hh_heap *h, const tally *t, hh_problem *out)
 
 /* I13 for list g: every link names a sealed cached block of size g inside
  * the heap (the walk verified every tag); *seen counts them, bounded by the
- * front's count so that a cycle ends. */
-static int check_front_list(const hh_heap *h, uint32_t g, size_t *seen, size_t *bytes, hh_problem *out)
+ * cached blocks the walk found, so that a cycle ends whatever the counts say. */
+static int check_front_list(const hh_heap *h, uint32_t g, size_t limit, size_t *seen, size_t *bytes,
+                            hh_problem *out)
 {
     uint32_t list_seen = 0;
     for (uint32_t pos = h->front_head[g]; pos != HH_NIL;) {
@@ -145,10 +146,10 @@ static int check_front_list(const hh_heap *h, uint32_t g, size_t *seen, size_t *
         tag *b = block_at(h, pos);
         if (!tag_sealed(h, b, pos) || !tag_is_cached(b) || tag_size_g(b) != g)
             return fail(out, HH_E_INDEX, b, "I13: front list names a block that is not cached, or of another size");
-        if (++*seen > h->front_blocks)
-            return fail(out, HH_E_INDEX, b, "I13: front lists hold more blocks than counted (a cycle?)");
+        if (++*seen > limit)
+            return fail(out, HH_E_INDEX, b, "I13: front lists hold more blocks than the heap has cached (a cycle?)");
         if (++list_seen > h->front_count[g])
-            return fail(out, HH_E_INDEX, b, "I13: a front list holds more blocks than its count");
+            return fail(out, HH_E_INDEX, b, "I13: a front list holds more blocks than its count (a cycle?)");
         *bytes += tag_size(b);
         pos = front_link_load(h, b);
     }
@@ -164,13 +165,13 @@ static int check_front(const hh_heap *h, const tally *t, hh_problem *out)
     for (uint32_t g = 0; g < FRONT_LISTS; g++) {
         if (h->front_head[g] != HH_NIL && (g < HH_MIN_BLOCK / HH_GRANULE || g > h->front_max_g))
             return fail(out, HH_E_INDEX, &h->front_head[g], "I13: front list of a size the front does not keep");
-        int rc = check_front_list(h, g, &seen, &bytes, out);
+        int rc = check_front_list(h, g, t->cached_blocks, &seen, &bytes, out);
         if (rc)
             return rc;
     }
     if (h->lost_blocks)
         return fail(out, HH_E_INDEX, h, "I13: cached blocks were put out of service after damage");
-    if (seen != t->cached_blocks || seen != h->front_blocks || bytes != h->front_bytes || bytes != t->cached)
+    if (seen != t->cached_blocks || bytes != h->front_bytes || bytes != t->cached)
         return fail(out, HH_E_INDEX, h, "I13: front lists disagree with the cached blocks (one lost from its list?)");
     return HH_OK;
 }

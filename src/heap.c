@@ -311,7 +311,7 @@ static void front_flush(hh_heap *h);
 
 static tag *heap_grow(hh_heap *h, size_t need)
 {
-    if (h->grow && h->front_blocks)
+    if (h->grow && h->front_bytes)
         front_flush(h); /* the front is given back before the heap grows */
     tag *last = h->grow ? heap_last(h) : NULL;
     if (!last || (tag_is_hole(last) && !hole_clean(h, last)))
@@ -477,7 +477,6 @@ static void front_drop(hh_heap *h, uint32_t g)
     h->front_head[g] = HH_NIL;
     h->lost_blocks += h->front_count[g];
     h->lost_bytes += bytes;
-    h->front_blocks -= h->front_count[g];
     h->front_bytes -= bytes;
     h->front_count[g] = 0;
 }
@@ -492,7 +491,6 @@ static void front_push(hh_heap *h, tag *b)
     h->front_head[g] = block_pos(h, b);
     h->front_count[g]++;
     h->front_bytes += size;
-    h->front_blocks++;
     count_block(h, size, -1);
 }
 
@@ -520,7 +518,6 @@ static tag *front_pop(hh_heap *h, uint32_t g)
     h->front_head[g] = next;
     h->front_count[g]--;
     h->front_bytes -= tag_size(b);
-    h->front_blocks--;
     front_link_clear(b);
     return b;
 }
@@ -539,7 +536,7 @@ static void *front_alloc(hh_heap *h, uint32_t g)
 /* Give every cached block back to the index, merging. */
 static void front_flush(hh_heap *h)
 {
-    for (uint32_t g = 0; g < FRONT_LISTS && h->front_blocks; g++) {
+    for (uint32_t g = 0; g < FRONT_LISTS && h->front_bytes; g++) {
         tag *b;
         while ((b = front_pop(h, g)) != NULL) {
             tag_flip(h, b, TAG_CACHED, TAG_BLOCK);
@@ -557,7 +554,7 @@ static void front_flush(hh_heap *h)
 static tag *hole_for(hh_heap *h, size_t size)
 {
     tag *hole = idx_best_fit(h, (uint32_t)granules(size));
-    if (!hole && h->front_blocks) {
+    if (!hole && h->front_bytes) {
         front_flush(h);
         hole = idx_best_fit(h, (uint32_t)granules(size));
     }
@@ -653,7 +650,7 @@ static tag *aligned_fit(hh_heap *h, size_t size, size_t align)
 static tag *aligned_hole_for(hh_heap *h, size_t size, size_t align)
 {
     tag *hole = aligned_fit(h, size, align);
-    if (!hole && h->front_blocks) { /* once: a dropped list keeps front_blocks above 0 */
+    if (!hole && h->front_bytes) { /* once: the flush may leave nothing that fits */
         front_flush(h);
         hole = aligned_fit(h, size, align);
     }
@@ -851,7 +848,6 @@ static inline void *front_fast_alloc(hh_heap *h, size_t n)
     h->front_head[g] = next;
     h->front_count[g]--;
     h->front_bytes -= size;
-    h->front_blocks--;
     front_link_clear(b);
     tag_flip(h, b, TAG_CACHED, TAG_BLOCK);
     count_block(h, size, +1);
@@ -881,7 +877,6 @@ static inline bool front_fast_free(hh_heap *h, void *p)
     h->front_head[g] = pos;
     h->front_count[g]++;
     h->front_bytes += size;
-    h->front_blocks++;
     count_block(h, size, -1);
     return true;
 }

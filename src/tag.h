@@ -76,7 +76,7 @@ struct hh_heap {
     /* ---- running state, not sealed ---- */
     uint32_t front_head[FRONT_LISTS];  /* position of the first cached block of each size, HH_NIL */
     uint32_t front_count[FRONT_LISTS]; /* blocks in each list */
-    size_t front_bytes, front_blocks;
+    size_t front_bytes; /* bytes of the blocks in the lists (each list counts its own) */
     size_t lost_bytes, lost_blocks; /* cached blocks out of service: their list was damaged, or their merge failed */
     size_t trim_keep; /* bytes of the last hole trimming keeps (grows on re-growth) */
     size_t last_trim; /* bytes the last trim gave back, until the next growth */
