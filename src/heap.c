@@ -447,16 +447,16 @@ static inline uint32_t front_list_of(const hh_heap *h, size_t size)
  * once instead of waiting in the front: a cached block next to a hole would
  * keep both from merging, and the heap would span more. Only a decision: the
  * merge verifies the neighbours' tags before it trusts them. */
-static inline bool block_near_hole(const hh_heap *h, tag *b)
+static inline bool block_near_hole(tag *b)
 {
-    return ((char *)b != h->base && tag_is_hole(block_left_footer(b))) ||
-           ((char *)block_next(b) != h->end && tag_is_hole(block_next(b)));
+    /* at either end of the heap the neighbour is a fence, whose word is 0 (I2) */
+    return tag_is_hole(block_left_footer(b)) || tag_is_hole(block_next(b));
 }
 
 static inline bool front_takes(const hh_heap *h, tag *b)
 {
     size_t size = tag_size(b);
-    return front_list_of(h, size) != 0 && h->front_bytes + size <= h->front_limit && !block_near_hole(h, b);
+    return front_list_of(h, size) != 0 && h->front_bytes + size <= h->front_limit && !block_near_hole(b);
 }
 
 /* A block that cannot be freed (a neighbour or list is damaged) is marked
@@ -840,9 +840,10 @@ static inline void *front_fast_alloc(hh_heap *h, size_t n)
     if (pos >= span_g || h->front_count[g] == 0 || g > span_g - pos) /* HH_NIL too */
         return NULL;
     tag *b = block_at(h, pos), t = *b;
-    if (t.word != (g << 2 | TAG_CACHED) || t.seal != tag_seal(h, t.word, pos) || !tags_equal(&t, block_footer(b)))
+    uint64_t hash = tag_hash(h, t.word, pos);
+    if (t.word != (g << 2 | TAG_CACHED) || t.seal != hash_seal(h, hash, TAG_CACHED) || !tags_equal(&t, block_footer(b)))
         return NULL; /* I3-I5, I13 */
-    uint32_t next = front_link_load(h, b);
+    uint32_t next = front_link_decode(b, hash);
     if (next != HH_NIL && next >= span_g)
         return NULL; /* I13 */
     h->front_head[g] = next;
@@ -857,23 +858,25 @@ static inline void *front_fast_alloc(hh_heap *h, size_t n)
 /* A free the front may take: a sound block of a size it keeps, room left. */
 static inline bool front_fast_free(hh_heap *h, void *p)
 {
-    const char *c = p;
-    if (!control_fast_open(h) || c < h->base + HH_TAG_BYTES || c >= h->end ||
-        ((size_t)(c - h->base) - HH_TAG_BYTES) % HH_GRANULE != 0)
+    if (!control_fast_open(h))
         return false;
+    size_t off = (size_t)((uintptr_t)p - (uintptr_t)h->base) - HH_TAG_BYTES, span = (size_t)(h->end - h->base);
+    if (off >= span - HH_TAG_BYTES || off % HH_GRANULE != 0)
+        return false; /* not a payload inside the heap */
     tag *b = payload_block(p), t = *b;
     uint32_t g = tag_size_g(&t);
     size_t size = (size_t)g * HH_GRANULE;
-    if (tag_state(&t) != TAG_BLOCK || g < HH_MIN_BLOCK / HH_GRANULE || g > h->front_max_g || g >= FRONT_LISTS ||
-        h->front_bytes + size > h->front_limit || size > (size_t)(h->end - (char *)b))
+    if (tag_state(&t) != TAG_BLOCK || g > h->front_max_g || g - HH_MIN_BLOCK / HH_GRANULE >= FRONT_LISTS - 2u ||
+        size > span - off || h->front_bytes + size > h->front_limit)
         return false;
-    uint32_t pos = block_pos(h, b);
-    if (t.seal != tag_seal(h, t.word, pos) || !tags_equal(&t, block_footer(b)))
+    uint32_t pos = (uint32_t)(off / HH_GRANULE);
+    uint64_t hash = tag_hash(h, t.word, pos);
+    if (t.seal != hash_seal(h, hash, TAG_BLOCK) || !tags_equal(&t, block_footer(b)))
         return false; /* I3, I5 */
-    if (block_near_hole(h, b))
+    if (block_near_hole(b))
         return false; /* it merges */
     tag_flip(h, b, TAG_BLOCK, TAG_CACHED);
-    front_link_store(h, b, h->front_head[g]);
+    front_link_encode(b, h->front_head[g], hash);
     h->front_head[g] = pos;
     h->front_count[g]++;
     h->front_bytes += size;
@@ -1047,12 +1050,7 @@ hh_heap *hh_init(void *mem, size_t size, const hh_options *opt)
     hh_heap *h = (hh_heap *)l.control;
     memset(h, 0, sizeof *h);
     h->key = o->key ? o->key : HH_DEFAULT_KEY;
-    h->key1 = tag_key1(h->key);
-    h->key2 = tag_key2(h->key);
-    h->key3 = tag_key3(h->key);
-    h->link_key = tag_link_key(h->key);
-    for (uint32_t state = 0; state <= TAG_STATE_MASK; state++)
-        h->state_mask[state] = tag_state_mask(h->key, state);
+    tag_keys_derive(h);
     h->magic = HH_MAGIC ^ h->key;
     h->flags = o->flags;
     h->mem = mem;

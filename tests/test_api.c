@@ -1552,7 +1552,8 @@ static void key_not_read_back_from_a_tag(void **state)
     assert_true(old_way != 0x1234ABCDu);
     assert_true((unmix(t.seal - h->key2) ^ t.word ^ (pos * 0x9E3779B1u) ^ HH_MAGIC) != 0x1234ABCDu);
     assert_true((unmix(h->key2) ^ 0x6A09E667u) != 0x1234ABCDu); /* derived secrets do not invert to it */
-    assert_true((unmix(h->key1) ^ 0xA54FF53Au) != 0x1234ABCDu);
+    assert_true((unmix((uint32_t)h->hash_k) ^ 0x510E527Fu ^ 0xA54FF53Au) != 0x1234ABCDu);
+    assert_true((unmix((uint32_t)(h->hash_k >> 32)) ^ 0xA54FF53Au) != 0x1234ABCDu);
     assert_true((unmix(h->state_mask[TAG_CACHED] & ~1u) ^ (0xBB67AE85u * 2)) != 0x1234ABCDu);
 }
 
@@ -1585,6 +1586,45 @@ static void seal_differences_leak_nothing(void **state)
 }
 
 
+/* Every seal bit depends on every input bit a program can choose (the size
+ * word's bits, the position's low bits): flipping one flips each seal bit in
+ * about half of the trials, over many keys and inputs. A hash whose high
+ * output bits ignored low input bits, or whose difference for a one-bit
+ * change were the same under every key (the weakness a differential attack
+ * reads), would put some frequency near 0 or 1. */
+static void seal_bits_depend_on_every_input_bit(void **state)
+{
+    (void)state;
+    enum { KEYS = 64, INPUTS = 16, IN_BITS = 44 };
+    static uint32_t flips[IN_BITS][32];
+    memset(flips, 0, sizeof flips);
+    uint32_t r = 0x2545F491u;
+    for (uint32_t k = 0; k < KEYS; k++) {
+        hh_options o = {.key = 0x9E3779B1u * (k + 1), .flags = HH_STRICT};
+        hh_heap *h = hh_init(region, SMALL, &o);
+        assert_non_null(h);
+        for (int n = 0; n < INPUTS; n++) {
+            r = r * 1664525u + 1013904223u;
+            uint32_t word = r & ~3u, pos = (r >> 7) & 0xFFFFu;
+            uint32_t ref = tag_seal(h, word, pos);
+            for (uint32_t i = 0; i < IN_BITS; i++) {
+                uint32_t d = i < 30 ? tag_seal(h, word ^ (4u << i), pos) ^ ref
+                                    : tag_seal(h, word, pos ^ (1u << (i - 30))) ^ ref;
+                for (uint32_t j = 0; j < 32; j++)
+                    flips[i][j] += (d >> j) & 1u;
+            }
+        }
+    }
+    uint32_t lo = KEYS * INPUTS, hi = 0;
+    for (uint32_t i = 0; i < IN_BITS; i++)
+        for (uint32_t j = 0; j < 32; j++) {
+            lo = flips[i][j] < lo ? flips[i][j] : lo;
+            hi = flips[i][j] > hi ? flips[i][j] : hi;
+        }
+    print_message("seal bit flip counts: %u..%u of %u\n", lo, hi, KEYS * INPUTS);
+    assert_true(lo * 10 > KEYS * INPUTS * 4 && hi * 10 < KEYS * INPUTS * 6);
+}
+
 /* One flipped bit of the magic must not open the lock-free entry of a heap
  * that has a lock (the gate once xored the lock's presence into one bit). */
 static int flip_locks, flip_depth;
@@ -1615,6 +1655,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(control_bit_flip_keeps_the_lock),
         cmocka_unit_test(seal_differences_leak_nothing),
+        cmocka_unit_test(seal_bits_depend_on_every_input_bit),
         cmocka_unit_test(front_reuses_exact_size),
         cmocka_unit_test(front_double_free_and_reuse_reported),
         cmocka_unit_test(front_overwritten_link_caught),

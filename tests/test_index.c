@@ -114,7 +114,7 @@ static fake fake_open(void *buf, size_t buf_bytes, uint32_t slot_g, uint32_t nsl
     assert_non_null(f.off);
     memset(mem, 0, sizeof(hh_heap));
     f.h->key = 0x2545F491u;
-    f.h->key2 = tag_key2(f.h->key);
+    tag_keys_derive(f.h);
     f.h->magic = HH_MAGIC ^ f.h->key;
     f.h->mem = mem;
     f.h->base = mem + round16(sizeof(hh_heap)) + round16(storage) + 8;
