@@ -1,7 +1,8 @@
 /*
  * holeheap: a checkable blocks-and-holes heap over memory its caller hands it.
  *
- * Freestanding: this header includes only <stddef.h>, <stdint.h> and <stdbool.h>.
+ * Freestanding: this header includes only <stddef.h>, <stdint.h> and <stdbool.h>
+ * (none at all under HH_NO_STDINC, below).
  * The library calls nothing outside itself but memcpy, memset and memmove.
  *
  * Thread safety: a heap is safe to share between threads only when the caller
@@ -16,9 +17,52 @@
 #ifndef HOLEHEAP_H
 #define HOLEHEAP_H
 
+/* Without the compiler's headers (-nostdinc, as the classic kernel tutorial
+ * builds): define HH_NO_STDINC, or nothing where __has_include can tell that
+ * <stdint.h> is missing (gcc 10+, clang). The types then come from the
+ * compiler's predefined macros (__SIZE_TYPE__, __UINT32_TYPE__, ...). */
+#if !defined(HH_NO_STDINC) && defined(__has_include)
+#if !__has_include("stdint.h") /* quoted: gcc refuses <> when -nostdinc leaves no path */
+#define HH_NO_STDINC 1
+#endif
+#endif
+#ifndef HH_NO_STDINC
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#else
+typedef __SIZE_TYPE__ size_t;
+typedef __PTRDIFF_TYPE__ ptrdiff_t;
+typedef __UINT8_TYPE__ uint8_t;
+typedef __UINT16_TYPE__ uint16_t;
+typedef __UINT32_TYPE__ uint32_t;
+typedef __UINT64_TYPE__ uint64_t;
+typedef __INT32_TYPE__ int32_t;
+typedef __INT64_TYPE__ int64_t;
+typedef __UINTPTR_TYPE__ uintptr_t;
+typedef __INTPTR_TYPE__ intptr_t;
+#ifndef NULL
+#define NULL ((void *)0)
+#endif
+#ifndef SIZE_MAX
+#define SIZE_MAX __SIZE_MAX__
+#endif
+#ifndef UINT32_MAX
+#define UINT32_MAX __UINT32_MAX__
+#endif
+#ifndef UINT64_MAX
+#define UINT64_MAX __UINT64_MAX__
+#endif
+#ifndef UINTPTR_MAX
+#define UINTPTR_MAX __UINTPTR_MAX__
+#endif
+#if !defined(__cplusplus) && !defined(__bool_true_false_are_defined)
+#define bool _Bool
+#define true 1
+#define false 0
+#define __bool_true_false_are_defined 1
+#endif
+#endif /* HH_NO_STDINC */
 
 #ifdef __cplusplus
 extern "C" {
