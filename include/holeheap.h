@@ -70,11 +70,15 @@ extern "C" {
 
 typedef struct hh_heap hh_heap; /* opaque; lives inside the region */
 
-/* A detected problem: its HH_E_* code, the address involved, a static text. */
+/* A detected problem: its HH_E_* code, the address involved, a static text,
+ * and, when the problem lies inside a live block (a canary found damaged,
+ * HH_CANARY), that block's payload: the damaged byte is then at offset
+ * (char *)where - (char *)block of the block. */
 typedef struct hh_problem {
     int code;
     const void *where;
     const char *what;
+    const void *block; /* NULL unless the problem lies inside a live block */
 } hh_problem;
 
 typedef struct hh_stats {
@@ -102,7 +106,7 @@ typedef struct hh_options {
     void *ctx;
     size_t max_size; /* the heap never grows past mem + max_size (0: no growth) */
     uint32_t key;    /* mixed into every check value (0: a fixed default) */
-    uint32_t flags;  /* HH_CHECK_ALWAYS, HH_POISON */
+    uint32_t flags;  /* HH_CHECK_ALWAYS, HH_POISON, HH_STRICT, HH_CANARY */
 } hh_options;
 
 /* hh_options.flags */
@@ -110,8 +114,17 @@ enum {
     HH_CHECK_ALWAYS = 1u << 0, /* full hh_check before and after every call */
     HH_POISON = 1u << 1,       /* fill holes with a pattern and verify it before a hole is
                                   reused, merged, grown or trimmed: O(hole size) a call */
-    HH_STRICT = 1u << 2        /* no front: every request gets exact best fit over all free
+    HH_STRICT = 1u << 2,       /* no front: every request gets exact best fit over all free
                                   memory, placement is deterministic, O(log span) per call */
+    /* Remember each block's requested size: the 8 bytes before its footer
+     * hold it, keyed (every block is 8 bytes larger), and the slack between
+     * the request and that record is filled with HH_CANARY_BYTE. Both are
+     * verified at free, realloc, hh_usable_size (which then returns the
+     * requested size) and by hh_check (I14), so a write of even one byte
+     * past the requested size is reported (HH_E_CORRUPT, problem.block the
+     * block, problem.where the first damaged byte) and the call does
+     * nothing. O(slack) a call, under 64 bytes; the fast paths are off. */
+    HH_CANARY = 1u << 3
 };
 
 /* Problem codes. The first five are fixed; the rest are holeheap's own. */

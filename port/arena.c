@@ -133,7 +133,7 @@ size_t hhp_usable_size(hhp_arena *a, const void *p)
         hh_problem problem;
         int code = hh_last_problem(a->heap, &problem);
         if (code == HH_OK || code == HH_E_BAD_SIZE || code == HH_E_BAD_ALIGN || problem.what == NULL)
-            problem = (hh_problem){HH_E_CORRUPT, p, "the heap refused the call"};
+            problem = (hh_problem){HH_E_CORRUPT, p, "the heap refused the call", NULL};
         hhp_die(hhp_current_call, problem.what, problem.where, problem.code);
     }
     return usable;

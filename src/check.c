@@ -1,19 +1,22 @@
 /*
  * hh_check: prove the heap consistent, invariant by invariant (docs/design.md
- * numbers them I1..I13). Each check returns its code instead of asserting, so
+ * numbers them I1..I14). Each check returns its code instead of asserting, so
  * it works in release builds. Also the walk, the text map and code names.
  */
+#include "canary.h"
 #include "mem.h"
 #include "tag.h"
 
+static int fail_in_block(hh_problem *out, int code, const void *block, const void *where, const char *what)
+{
+    if (out)
+        *out = (hh_problem){code, where, what, block};
+    return code;
+}
+
 static int fail(hh_problem *out, int code, const void *where, const char *what)
 {
-    if (out) {
-        out->code = code;
-        out->where = where;
-        out->what = what;
-    }
-    return code;
+    return fail_in_block(out, code, NULL, where, what);
 }
 
 /* I1: the control block is intact: its magic, its check value over flags,
@@ -68,12 +71,24 @@ static int check_poison(const hh_heap *h, tag *hole, hh_problem *out)
     return bad ? fail(out, HH_E_POISON, bad, "I12: freed memory was written after free") : HH_OK;
 }
 
+/* I14: with HH_CANARY, a block's slack and size record are as written. */
+static int check_canary(const hh_heap *h, tag *b, hh_problem *out)
+{
+    if (!(h->flags & HH_CANARY))
+        return HH_OK;
+    size_t offset = canary_damage(h, b);
+    if (offset == SIZE_MAX)
+        return HH_OK;
+    unsigned char *p = block_payload(b);
+    return fail_in_block(out, HH_E_CORRUPT, p, p + offset, "I14: canary: written past the requested size");
+}
+
 /* What the walk counts, to compare with the running totals. */
 typedef struct tally {
     size_t blocks, holes, used, free, largest, cached_blocks, cached;
 } tally;
 
-/* I3-I7 and I12 over the whole arena, in address order. */
+/* I3-I7, I12 and I14 over the whole arena, in address order. */
 static int check_walk(const hh_heap *h, tally *t, hh_problem *out)
 {
     bool left_is_hole = false;
@@ -89,6 +104,9 @@ static int check_walk(const hh_heap *h, tally *t, hh_problem *out)
             continue;
         }
         if (!tag_is_hole(b)) {
+            rc = check_canary(h, b, out);
+            if (rc)
+                return rc;
             t->blocks++;
             t->used += size;
             left_is_hole = false;

@@ -41,6 +41,12 @@
 #define HH_POISON_BYTE 0xDBu
 #endif
 
+/* Byte written between a block's requested size and its size record when
+ * HH_CANARY is set (a write of this very byte there goes unseen). */
+#ifndef HH_CANARY_BYTE
+#define HH_CANARY_BYTE 0xCAu
+#endif
+
 /* The front: freed blocks of at most this many granules (header and footer
  * included; 33 granules = requests up to 512 bytes) wait in exact-size lists
  * for the next request of their size, instead of merging at once. Larger

@@ -18,6 +18,7 @@
  *   a cached block: | header (cached) | link | ... old contents ... | footer (cached) |
  *   link = next cached block's position ^ a keyed mix of its own position (cleared when it leaves)
  */
+#include "canary.h"
 #include "mem.h"
 #include "tag.h"
 
@@ -48,14 +49,17 @@ static inline char *region_end(const hh_heap *h) { return h->end + HH_TAG_BYTES;
 
 /* on_error is called only while the control block's check value holds (I1):
  * a stray write over the callback pointer must not be followed. */
-void heap_report(hh_heap *h, int code, const void *where, const char *what)
+void heap_report_in_block(hh_heap *h, int code, const void *block, const void *where, const char *what)
 {
-    h->last.code = code;
-    h->last.where = where;
-    h->last.what = what;
+    h->last = (hh_problem){code, where, what, block};
     h->problems++;
     if (h->on_error && control_sound(h))
         h->on_error(h->ctx, &h->last);
+}
+
+void heap_report(hh_heap *h, int code, const void *where, const char *what)
+{
+    heap_report_in_block(h, code, NULL, where, what);
 }
 
 static void report_size(hh_heap *h) { heap_report(h, HH_E_BAD_SIZE, NULL, "allocation size too large for any heap"); }
@@ -683,7 +687,7 @@ static void *alloc_aligned_unlocked(hh_heap *h, size_t n, size_t align)
 static void free_unlocked(hh_heap *h, void *p)
 {
     tag *b = block_from_user(h, p);
-    if (!b)
+    if (!b || !canary_intact(h, b))
         return;
     if (front_takes(h, b))
         front_push(h, b);
@@ -724,7 +728,7 @@ static bool block_extend(hh_heap *h, tag *b, tag *right, size_t size)
 static void *realloc_unlocked(hh_heap *h, void *p, size_t n)
 {
     tag *b = block_from_user(h, p);
-    if (!b)
+    if (!b || !canary_intact(h, b))
         return NULL;
     size_t size = block_size_for(n);
     if (size == 0) {
@@ -778,7 +782,7 @@ static __attribute__((noinline)) bool heap_enter_slow(hh_heap *h)
      * of the control block (the other callbacks, the limits) is verified in
      * full before it is used (callbacks_trusted, heap_report). */
     if (h->gate != (control_gate_open(h) ^ control_slow_bits(h))) {
-        h->last = (hh_problem){HH_E_CORRUPT, h, "I1: control block overwritten: call refused"};
+        h->last = (hh_problem){HH_E_CORRUPT, h, "I1: control block overwritten: call refused", NULL};
         h->problems++;
         heap_unlock(h);
         return false;
@@ -891,7 +895,8 @@ void *hh_alloc(hh_heap *h, size_t size)
         return p;
     if (!heap_enter(h))
         return NULL;
-    p = alloc_unlocked(h, size);
+    p = alloc_unlocked(h, canary_request(h, size));
+    canary_set(h, p, size);
     heap_leave(h);
     return p;
 }
@@ -900,7 +905,8 @@ void *hh_alloc_aligned(hh_heap *h, size_t size, size_t align)
 {
     if (!heap_enter(h))
         return NULL;
-    void *p = alloc_aligned_unlocked(h, size, align);
+    void *p = alloc_aligned_unlocked(h, canary_request(h, size), align);
+    canary_set(h, p, size);
     heap_leave(h);
     return p;
 }
@@ -913,7 +919,8 @@ void *hh_calloc(hh_heap *h, size_t n, size_t size)
     if (size != 0 && n > SIZE_MAX / size)
         heap_report(h, HH_E_BAD_SIZE, NULL, "calloc: n * size overflows");
     else
-        p = alloc_unlocked(h, n * size);
+        p = alloc_unlocked(h, canary_request(h, n * size));
+    canary_set(h, p, n * size);
     heap_leave(h);
     if (p)
         memset(p, 0, n * size);
@@ -930,7 +937,8 @@ void *hh_realloc(hh_heap *h, void *p, size_t size)
     }
     if (!heap_enter(h))
         return NULL;
-    void *q = realloc_unlocked(h, p, size);
+    void *q = realloc_unlocked(h, p, canary_request(h, size));
+    canary_set(h, q, size);
     heap_leave(h);
     return q;
 }
@@ -959,7 +967,7 @@ size_t hh_usable_size(hh_heap *h, const void *p)
     if (!p || !heap_enter(h))
         return 0;
     tag *b = block_from_user(h, p);
-    size_t n = b ? tag_size(b) - HH_OVERHEAD : 0;
+    size_t n = b && canary_intact(h, b) ? canary_usable(h, b) : 0;
     heap_leave(h);
     return n;
 }
@@ -1032,7 +1040,7 @@ static bool options_valid(const hh_options *o, size_t size)
 {
     if ((o->lock == NULL) != (o->unlock == NULL))
         return false;
-    if (o->flags & ~(uint32_t)(HH_CHECK_ALWAYS | HH_POISON | HH_STRICT))
+    if (o->flags & ~(uint32_t)(HH_CHECK_ALWAYS | HH_POISON | HH_STRICT | HH_CANARY))
         return false;
     if (o->max_size && (o->max_size < size || !o->grow || o->max_size > HH_MAX_SPAN))
         return false;

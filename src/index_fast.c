@@ -471,6 +471,7 @@ static int idx_fail(idx_walk *w, const void *where, const char *what)
         w->out->code = HH_E_INDEX;
         w->out->where = where;
         w->out->what = what;
+        w->out->block = NULL;
     }
     return HH_E_INDEX;
 }

@@ -166,6 +166,7 @@ static int idx_fail(hh_problem *out, const void *where, const char *what)
         out->code = HH_E_INDEX;
         out->where = where;
         out->what = what;
+        out->block = NULL;
     }
     return HH_E_INDEX;
 }

@@ -344,7 +344,7 @@ static inline uint32_t control_gate_open(const hh_heap *h)
 }
 
 /* The flags that send every call through the slow entry. */
-#define HH_SLOW_FLAGS ((uint32_t)(HH_CHECK_ALWAYS | HH_POISON))
+#define HH_SLOW_FLAGS ((uint32_t)(HH_CHECK_ALWAYS | HH_POISON | HH_CANARY))
 static inline uint32_t control_slow_bits(const hh_heap *h)
 {
     return (h->flags & HH_SLOW_FLAGS) | (h->lock ? 0x80000000u : 0u);
@@ -398,6 +398,8 @@ static inline bool control_sound(const hh_heap *h)
 
 /* Record a problem and pass it to on_error. */
 void heap_report(hh_heap *h, int code, const void *where, const char *what);
+/* The same for a problem inside the live block whose payload is `block`. */
+void heap_report_in_block(hh_heap *h, int code, const void *block, const void *where, const char *what);
 /* hh_check without taking the lock. */
 int heap_check_unlocked(hh_heap *h, hh_problem *out);
 /* The poison area of a hole: its payload up to its footer, less the index

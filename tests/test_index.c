@@ -179,7 +179,7 @@ static size_t ref_count(const fake *f)
 
 static void assert_verifies(const fake *f)
 {
-    hh_problem p = {0, NULL, NULL};
+    hh_problem p = {0, NULL, NULL, NULL};
     int rc = idx_verify(f->h, &p);
     if (rc != 0)
         fail_msg("idx_verify: %d at %p: %s", rc, p.where, p.what ? p.what : "?");
@@ -628,7 +628,7 @@ static void test_million_holes(void **state)
 
 static void assert_corrupt(const fake *f, const char *why)
 {
-    hh_problem p = {0, NULL, NULL};
+    hh_problem p = {0, NULL, NULL, NULL};
     int rc = idx_verify(f->h, &p);
     if (rc != HH_E_INDEX)
         fail_msg("%s: idx_verify returned %d, not HH_E_INDEX", why, rc);

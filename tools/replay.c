@@ -391,7 +391,7 @@ static void core_problems_note(replayer *r, size_t errors_before)
     r->problems_seen = problems;
     if (r->errors != errors_before)
         return;
-    hh_problem p = {0, NULL, NULL};
+    hh_problem p = {0, NULL, NULL, NULL};
     r->config.core->last_problem(r->heap, &p);
     r->next--; /* the error names the call just replayed */
     replay_error(r, false, "the heap reported %s: %s", r->config.core->code_name(p.code), p.what != NULL ? p.what : "");

@@ -1,0 +1,129 @@
+/*
+ * Canary mode (HH_CANARY): the requested size kept in a keyed record before
+ * each block's footer, the slack before it filled. Layout in canary.h.
+ */
+#include "canary.h"
+#include "mem.h"
+
+/* A damaged record is matched against every slack up to this many bytes
+ * (the heap never leaves more than 47: rounding plus a sliver too small to
+ * split). */
+#define CANARY_SLACK_SEARCH 255u
+
+typedef struct canary_record {
+    uint32_t slack_masked; /* slack ^ low half of H over the block's tag */
+    uint32_t check;        /* mix(slack + key2) ^ high half of H */
+} canary_record;
+
+_Static_assert(sizeof(canary_record) == CANARY_RECORD_BYTES, "the record fills the room canary_request adds");
+
+static inline size_t min_bytes(size_t a, size_t b) { return a < b ? a : b; }
+
+/* Offset of the record from the payload: the last 8 bytes before the footer. */
+static size_t record_offset(tag *b) { return tag_size(b) - HH_OVERHEAD - CANARY_RECORD_BYTES; }
+
+static unsigned char *record_at(tag *b) { return (unsigned char *)block_payload(b) + record_offset(b); }
+
+static uint64_t block_hash(const hh_heap *h, tag *b) { return tag_hash(h, b->word, block_pos(h, b)); }
+
+static canary_record record_for(const hh_heap *h, uint64_t hash, size_t slack)
+{
+    uint32_t s = (uint32_t)slack;
+    return (canary_record){s ^ (uint32_t)hash, tag_mix(s + h->key2) ^ (uint32_t)(hash >> 32)};
+}
+
+static canary_record record_read(tag *b)
+{
+    canary_record r;
+    memcpy(&r, record_at(b), sizeof r);
+    return r;
+}
+
+void canary_write(const hh_heap *h, void *p, size_t n)
+{
+    tag *b = payload_block(p);
+    size_t slack = record_offset(b) - n;
+    memset((unsigned char *)p + n, HH_CANARY_BYTE, slack);
+    canary_record r = record_for(h, block_hash(h, b), slack);
+    memcpy(record_at(b), &r, sizeof r);
+}
+
+/* The slack b's record holds, or SIZE_MAX when the record is damaged. */
+static size_t record_slack(const hh_heap *h, tag *b)
+{
+    uint64_t hash = block_hash(h, b);
+    canary_record found = record_read(b);
+    size_t slack = found.slack_masked ^ (uint32_t)hash;
+    if (slack > record_offset(b) || record_for(h, hash, slack).check != found.check)
+        return SIZE_MAX;
+    return slack;
+}
+
+/* The first byte of b's payload in [from, to) that lost the fill, or SIZE_MAX. */
+static size_t fill_damage(tag *b, size_t from, size_t to)
+{
+    const unsigned char *p = block_payload(b);
+    for (size_t i = from; i < to; i++)
+        if (p[i] != HH_CANARY_BYTE)
+            return i;
+    return SIZE_MAX;
+}
+
+/* How many bytes of the record found differ from the one wanted; the first
+ * of them, as an index into the record, in *first. */
+static unsigned record_distance(const canary_record *found, const canary_record *wanted, size_t *first)
+{
+    const unsigned char *f = (const unsigned char *)found, *w = (const unsigned char *)wanted;
+    unsigned differ = 0;
+    *first = CANARY_RECORD_BYTES;
+    for (size_t i = CANARY_RECORD_BYTES; i-- > 0;) {
+        if (f[i] != w[i]) {
+            differ++;
+            *first = i;
+        }
+    }
+    return differ;
+}
+
+/* The record is damaged: the slack whose record it is closest to (fewest
+ * bytes differ) is taken as the block's, and the first damaged byte is the
+ * first that differs from what that slack wrote, fill or record. Exact for
+ * a write that leaves part of the record intact; for one over all of it, a
+ * byte inside the damaged span. */
+static size_t damage_with_record(const hh_heap *h, tag *b)
+{
+    uint64_t hash = block_hash(h, b);
+    canary_record found = record_read(b);
+    size_t rec = record_offset(b), best_offset = rec;
+    unsigned best = CANARY_RECORD_BYTES + 1;
+    for (size_t slack = 0; slack <= min_bytes(rec, CANARY_SLACK_SEARCH); slack++) {
+        canary_record wanted = record_for(h, hash, slack);
+        size_t first;
+        unsigned differ = record_distance(&found, &wanted, &first);
+        if (differ < best) {
+            best = differ;
+            best_offset = min_bytes(fill_damage(b, rec - slack, rec), rec + first);
+        }
+    }
+    return best_offset;
+}
+
+size_t canary_damage(const hh_heap *h, tag *b)
+{
+    size_t slack = record_slack(h, b);
+    if (slack == SIZE_MAX)
+        return damage_with_record(h, b);
+    return fill_damage(b, record_offset(b) - slack, record_offset(b));
+}
+
+bool canary_verify(hh_heap *h, tag *b)
+{
+    size_t offset = canary_damage(h, b);
+    if (offset == SIZE_MAX)
+        return true;
+    unsigned char *p = block_payload(b);
+    heap_report_in_block(h, HH_E_CORRUPT, p, p + offset, "canary: written past the requested size");
+    return false;
+}
+
+size_t canary_requested(const hh_heap *h, tag *b) { return record_offset(b) - record_slack(h, b); }
