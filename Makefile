@@ -23,7 +23,8 @@ VCC_fast       := $(CC)
 VFLAGS_fast    := -O2 -g -fPIC
 VCC_table      := $(CC)
 VFLAGS_table   := -O2 -g -DHH_INDEX_TABLE
-SAN            := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# The sanitizer builds check the core's own accesses: no tool annotations (src/annotate.h)
+SAN            := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -DHH_NO_ANNOTATIONS
 VCC_asan       := $(CLANG)
 VFLAGS_asan    := -O1 -g $(SAN)
 VCC_asan-table := $(CLANG)
@@ -33,7 +34,7 @@ VFLAGS_m32     := -m32 -O2 -g
 VCC_m32-table  := $(CC)
 VFLAGS_m32-table := -m32 -O2 -g -DHH_INDEX_TABLE
 VCC_fuzz       := $(CLANG)
-VFLAGS_fuzz    := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+VFLAGS_fuzz    := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -DHH_NO_ANNOTATIONS
 VCC_fuzz-table := $(CLANG)
 VFLAGS_fuzz-table := $(VFLAGS_fuzz) -DHH_INDEX_TABLE
 

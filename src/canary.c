@@ -35,7 +35,9 @@ static canary_record record_for(const hh_heap *h, uint64_t hash, size_t slack)
 static canary_record record_read(tag *b)
 {
     canary_record r;
+    tool_open(record_at(b), sizeof r);
     memcpy(&r, record_at(b), sizeof r);
+    tool_close(record_at(b), sizeof r);
     return r;
 }
 
@@ -43,9 +45,11 @@ void canary_write(const hh_heap *h, void *p, size_t n)
 {
     tag *b = payload_block(p);
     size_t slack = record_offset(b) - n;
+    tool_open((unsigned char *)p + n, slack + CANARY_RECORD_BYTES);
     memset((unsigned char *)p + n, HH_CANARY_BYTE, slack);
     canary_record r = record_for(h, block_hash(h, b), slack);
     memcpy(record_at(b), &r, sizeof r);
+    tool_close((unsigned char *)p + n, slack + CANARY_RECORD_BYTES);
 }
 
 /* The slack b's record holds, or SIZE_MAX when the record is damaged. */
@@ -127,3 +131,5 @@ bool canary_verify(hh_heap *h, tag *b)
 }
 
 size_t canary_requested(const hh_heap *h, tag *b) { return record_offset(b) - record_slack(h, b); }
+
+HH_TOOLS_EXEMPT_END

@@ -221,7 +221,9 @@ int hh_check(hh_heap *h, hh_problem *out)
         return fail(out, HH_E_BAD_POINTER, NULL, "no heap");
     if (h->magic != (HH_MAGIC ^ h->key) || !heap_lock(h))
         return check_control(h, out);
+    tool_core_enter();
     int rc = heap_check_unlocked(h, out);
+    tool_core_leave();
     heap_unlock(h);
     return rc;
 }
@@ -245,7 +247,9 @@ int hh_walk(hh_heap *h, int (*visit)(void *ctx, const hh_span *span), void *ctx)
 {
     if (!h || !visit || h->magic != (HH_MAGIC ^ h->key) || !heap_lock(h))
         return -1;
+    tool_core_enter(); /* the visits too: a tool's view of them is lost (annotate.h) */
     int rc = control_sound(h) ? walk_unlocked(h, visit, ctx) : -1;
+    tool_core_leave();
     heap_unlock(h);
     return rc;
 }
@@ -307,7 +311,9 @@ size_t hh_map_text(hh_heap *h, char *buf, size_t cap, size_t columns)
     m.ncells = (span + m.cell_bytes - 1) / m.cell_bytes;
     memset(buf, 0, m.ncells);
     map_mark(&m, h->mem, (size_t)(h->base - h->mem), CELL_CONTROL);
+    tool_core_enter();
     int rc = walk_unlocked(h, map_visit, &m);
+    tool_core_leave();
     heap_unlock(h);
     for (size_t i = 0; i < m.ncells; i++)
         buf[i] = rc < 0 ? '?' : map_glyph(buf[i]);
@@ -323,3 +329,5 @@ const char *hh_code_name(int code)
     };
     return (code >= 0 && code < HH_E_COUNT) ? names[code] : "HH_E_?";
 }
+
+HH_TOOLS_EXEMPT_END

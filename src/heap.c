@@ -106,8 +106,11 @@ static bool hole_clean(hh_heap *h, tag *hole)
 /* With HH_POISON, fill a hole's poison area. */
 static void hole_poison_fill(hh_heap *h, tag *hole)
 {
-    if (h->flags & HH_POISON)
-        memset(hole_poison_start(hole), HH_POISON_BYTE, hole_poison_bytes(hole));
+    if (!(h->flags & HH_POISON))
+        return;
+    tool_open(hole_poison_start(hole), hole_poison_bytes(hole));
+    memset(hole_poison_start(hole), HH_POISON_BYTE, hole_poison_bytes(hole));
+    tool_close(hole_poison_start(hole), hole_poison_bytes(hole));
 }
 
 /* Make [b, b+size) a hole: tags, poison, index, totals. */
@@ -264,9 +267,15 @@ static tag *heap_last(hh_heap *h)
     return last;
 }
 
-/* Move the epilogue to new_end (the region then ends 8 bytes later). */
+/* Move the epilogue to new_end (the region then ends 8 bytes later). What
+ * growth adds is the heap's (no-access to the program); what a trim gives
+ * back is the caller's again (annotate.h). */
 static void heap_set_end(hh_heap *h, char *new_end)
 {
+    if (h->end && new_end > h->end)
+        tool_hide(region_end(h), (size_t)(new_end - h->end));
+    else if (h->end && new_end < h->end)
+        tool_give_back(new_end + HH_TAG_BYTES, (size_t)(h->end - new_end));
     h->end = new_end;
     fence_write(h, heap_epilogue(h), block_pos(h, heap_epilogue(h)));
     control_reseal(h);
@@ -415,13 +424,6 @@ static bool free_merge(hh_heap *h, tag *b)
     erase_inner_tags(h, b, left, right);
     hole_link(h, left ? left : b, size);
     return true;
-}
-
-/* Free b; with a damaged neighbour (reported) the call does nothing. */
-static void free_block(hh_heap *h, tag *b)
-{
-    if (free_merge(h, b))
-        heap_trim(h, h->trim_keep, HH_TRIM_THRESHOLD - HH_TRIM_KEEP);
 }
 
 static void block_lose(hh_heap *h, tag *b);
@@ -684,15 +686,51 @@ static void *alloc_aligned_unlocked(hh_heap *h, size_t n, size_t align)
     return carve_aligned(h, hole, size, align);
 }
 
+/* The bytes of block b valgrind or ASan were told the program owns. */
+static inline size_t block_announced_bytes(const hh_heap *h, tag *b)
+{
+    return HH_TOOLS_ACTIVE ? canary_usable(h, b) : 0;
+}
+
+/* Tell valgrind or ASan that the program now owns the block at p (NULL:
+ * nothing); a no-op in other builds (annotate.h). */
+static void *block_announce(const hh_heap *h, void *p, bool zeroed)
+{
+    if (HH_TOOLS_ACTIVE && p)
+        tool_block_given(p, block_announced_bytes(h, payload_block(p)), zeroed);
+    return p;
+}
+
+/* ...and the same after a realloc of p (old: the bytes it had) gave q. */
+static void block_announce_realloc(const hh_heap *h, void *p, size_t old, void *q)
+{
+    if (!HH_TOOLS_ACTIVE || !q)
+        return;
+    size_t bytes = block_announced_bytes(h, payload_block(q));
+    if (q == p) {
+        tool_block_resized(p, old, bytes);
+        return;
+    }
+    tool_block_given(q, bytes, false);
+    tool_copy_definedness(q, p, min_size(old, bytes));
+    tool_block_taken(p, old);
+}
+
+/* Free p: into the front, or merged (then the heap's end may be trimmed);
+ * with a damaged neighbour (reported) the call does nothing. */
 static void free_unlocked(hh_heap *h, void *p)
 {
     tag *b = block_from_user(h, p);
     if (!b || !canary_intact(h, b))
         return;
-    if (front_takes(h, b))
+    size_t bytes = block_announced_bytes(h, b);
+    if (front_takes(h, b)) {
         front_push(h, b);
-    else
-        free_block(h, b);
+        tool_block_taken(p, bytes);
+    } else if (free_merge(h, b)) {
+        tool_block_taken(p, bytes); /* before a trim gives its memory back */
+        heap_trim(h, h->trim_keep, HH_TRIM_THRESHOLD - HH_TRIM_KEEP);
+    }
 }
 
 /* Shrink b in place to `size`; the tail becomes (or joins) a hole. */
@@ -725,11 +763,12 @@ static bool block_extend(hh_heap *h, tag *b, tag *right, size_t size)
     return true;
 }
 
-static void *realloc_unlocked(hh_heap *h, void *p, size_t n)
+static void *realloc_unlocked(hh_heap *h, void *p, size_t n, size_t *old_bytes)
 {
     tag *b = block_from_user(h, p);
     if (!b || !canary_intact(h, b))
         return NULL;
+    *old_bytes = block_announced_bytes(h, b);
     size_t size = block_size_for(n);
     if (size == 0) {
         report_size(h);
@@ -753,7 +792,12 @@ static void *realloc_unlocked(hh_heap *h, void *p, size_t n)
     void *q = alloc_unlocked(h, n);
     if (!q)
         return NULL;
-    memcpy(q, p, tag_size(b) - HH_OVERHEAD);
+    size_t copy = tag_size(b) - HH_OVERHEAD;
+    tool_open(q, copy);
+    tool_open(p, copy);
+    memcpy(q, p, copy);
+    tool_close(q, copy);
+    tool_close(p, copy);
     free_or_lose(h, b);
     return q;
 }
@@ -803,7 +847,11 @@ static inline bool heap_enter(hh_heap *h)
         return false;
     if (control_fast_open(h))
         return true;
-    return heap_enter_slow(h);
+    tool_core_enter();
+    if (heap_enter_slow(h))
+        return true;
+    tool_core_leave();
+    return false;
 }
 
 static __attribute__((noinline)) void heap_leave_slow(hh_heap *h)
@@ -815,8 +863,10 @@ static __attribute__((noinline)) void heap_leave_slow(hh_heap *h)
 
 static inline void heap_leave(hh_heap *h)
 {
-    if (!control_fast_open(h))
-        heap_leave_slow(h);
+    if (control_fast_open(h))
+        return;
+    heap_leave_slow(h);
+    tool_core_leave();
 }
 
 /* Liveness for the calls that read one field without the lock: the magic and
@@ -897,6 +947,7 @@ void *hh_alloc(hh_heap *h, size_t size)
         return NULL;
     p = alloc_unlocked(h, canary_request(h, size));
     canary_set(h, p, size);
+    block_announce(h, p, false);
     heap_leave(h);
     return p;
 }
@@ -907,6 +958,7 @@ void *hh_alloc_aligned(hh_heap *h, size_t size, size_t align)
         return NULL;
     void *p = alloc_aligned_unlocked(h, canary_request(h, size), align);
     canary_set(h, p, size);
+    block_announce(h, p, false);
     heap_leave(h);
     return p;
 }
@@ -921,6 +973,7 @@ void *hh_calloc(hh_heap *h, size_t n, size_t size)
     else
         p = alloc_unlocked(h, canary_request(h, n * size));
     canary_set(h, p, n * size);
+    block_announce(h, p, false); /* zeroed below, as the program would */
     heap_leave(h);
     if (p)
         memset(p, 0, n * size);
@@ -937,8 +990,10 @@ void *hh_realloc(hh_heap *h, void *p, size_t size)
     }
     if (!heap_enter(h))
         return NULL;
-    void *q = realloc_unlocked(h, p, canary_request(h, size));
+    size_t old = 0;
+    void *q = realloc_unlocked(h, p, canary_request(h, size), &old);
     canary_set(h, q, size);
+    block_announce_realloc(h, p, old, q);
     heap_leave(h);
     return q;
 }
@@ -1055,6 +1110,7 @@ hh_heap *hh_init(void *mem, size_t size, const hh_options *opt)
     if (!mem || !options_valid(o, size) || (uintptr_t)mem + o->max_size < (uintptr_t)mem ||
         !layout_plan(&l, mem, size, max_size(size, o->max_size)))
         return NULL;
+    tool_give_back(mem, size); /* the region may have held an earlier heap */
     hh_heap *h = (hh_heap *)l.control;
     memset(h, 0, sizeof *h);
     h->key = o->key ? o->key : HH_DEFAULT_KEY;
@@ -1080,6 +1136,7 @@ hh_heap *hh_init(void *mem, size_t size, const hh_options *opt)
     control_reseal(h);
     h->trim_keep = HH_TRIM_KEEP;
     hole_link(h, heap_first(h), (size_t)(l.end - l.base));
+    tool_hide(heap_prologue(h), (size_t)(region_end(h) - (char *)heap_prologue(h)));
     return h;
 }
 
@@ -1096,3 +1153,5 @@ size_t hh_min_region(void)
         n = fixed + (size_t)align_up(idx_storage_bytes(n), HH_GRANULE);
     return n;
 }
+
+HH_TOOLS_EXEMPT_END

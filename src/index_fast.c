@@ -546,6 +546,8 @@ int idx_verify(const hh_heap *h, hh_problem *out)
     return 0;
 }
 
+HH_TOOLS_EXEMPT_END
+
 #else
 typedef int idx_fast_unused; /* the table build uses index_table.c */
 #endif /* HH_INDEX_TABLE */

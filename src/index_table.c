@@ -217,6 +217,8 @@ int idx_verify(const hh_heap *h, hh_problem *out)
     return 0;
 }
 
+HH_TOOLS_EXEMPT_END
+
 #else
 typedef int idx_table_unused; /* the default build uses index_fast.c */
 #endif /* HH_INDEX_TABLE */

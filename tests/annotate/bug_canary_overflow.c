@@ -1,0 +1,14 @@
+/* In canary mode a write one byte past a 13-byte request: inside the block's
+ * rounding slack, so only the mode's announced size makes it an error. */
+#define HEAP_FLAGS HH_CANARY
+#include "bug_common.h"
+
+int main(void)
+{
+    heap_start();
+    unsigned char *p = heap_alloc(13);
+    p[13] = 1; /* BUG */
+    p[13] = 0xCA; /* the canary's own byte: the heap itself sees nothing */
+    heap_free(p);
+    return 0;
+}

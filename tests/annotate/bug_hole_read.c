@@ -1,0 +1,11 @@
+/* A read 64 bytes past a 32-byte block, inside the free memory after it. */
+#include "bug_common.h"
+
+int main(void)
+{
+    heap_start();
+    unsigned char *p = heap_alloc(32);
+    sink = p[32 + 64]; /* BUG */
+    heap_free(p);
+    return 0;
+}
