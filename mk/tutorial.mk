@@ -3,11 +3,12 @@
 # kernel (kernel/tutorial-test/) is built the tutorial's way: every file copied
 # into one flat directory (the kit, holeheap.h, src/*, the test kernel's own
 # tutorial-style files), compiled there with the tutorial's flags and no -I,
-# linked with ld -T link.ld. Two builds: the tutorial's flags as they are (the
+# linked with ld -T link.ld (no libgcc, as the tutorial). Two builds: the tutorial's flags as they are (the
 # compiler's default C dialect), and with -ffreestanding and -std=c11.
 #
 #   make tutorial-kit         build/tutorial-kit/{plain,freestanding}/kernel.elf
-#   make check-tutorial-kit   boot both in QEMU, assert the verdicts (kernel/tutorial-test/check.sh)
+#   make check-tutorial-kit   the core compiled with -DHH_NO_STDINC (-m32, -m64), then both
+#                             kernels booted in QEMU, verdicts asserted (kernel/tutorial-test/check.sh)
 
 TUT_DIR    := $(BUILD)/tutorial-kit
 TUT_FLAGS  := -m32 -nostdlib -nostdinc -fno-builtin -fno-stack-protector
@@ -15,7 +16,6 @@ TUT_FILES  := $(wildcard kernel/tutorial/*) $(wildcard kernel/tutorial-test/*.[c
   kernel/tutorial-test/link.ld include/holeheap.h $(wildcard src/*.[ch])
 TUT_VFLAGS_plain        := $(filter-out -std=c11,$(WARN))
 TUT_VFLAGS_freestanding := -ffreestanding $(WARN)
-TUT_LIBGCC := $(shell $(KERNEL_CC) -m32 -print-libgcc-file-name 2>/dev/null)
 
 define tutorial_variant
 $(TUT_DIR)/$(1)/kernel.elf: $(TUT_FILES) mk/tutorial.mk
@@ -24,7 +24,7 @@ $(TUT_DIR)/$(1)/kernel.elf: $(TUT_FILES) mk/tutorial.mk
 	cd $(TUT_DIR)/$(1) && for f in *.c; do \
 	  $(KERNEL_CC) $(TUT_FLAGS) $(TUT_VFLAGS_$(1)) -c $$$$f -o $$$${f%.c}.o || exit 1; done && \
 	  $(KERNEL_AS) --32 -o boot_s.o boot.s && \
-	  $(KERNEL_LD) -m elf_i386 -T link.ld -o kernel.elf *.o $(wildcard $(TUT_LIBGCC))
+	  $(KERNEL_LD) -m elf_i386 -T link.ld -o kernel.elf *.o
 endef
 $(foreach v,plain freestanding,$(eval $(call tutorial_variant,$(v))))
 
@@ -33,6 +33,9 @@ tutorial-kit: $(TUT_DIR)/plain/kernel.elf $(TUT_DIR)/freestanding/kernel.elf
 
 CHECKS += check-tutorial-kit
 check-tutorial-kit:
+	@mkdir -p $(TUT_DIR)/nostdinc && for arch in -m32 -m64; do for f in $(CORE_SRCS); do \
+	  $(CC) $$arch $(CORE_CFLAGS) -DHH_NO_STDINC -ffreestanding -c $$f -o $(TUT_DIR)/nostdinc/x.o || exit 1; \
+	done; done; echo "the core builds with -DHH_NO_STDINC (-m32, -m64)"
 	@if command -v $(QEMU_I386) >/dev/null 2>&1; then \
 	  $(MAKE) --no-print-directory tutorial-kit >/dev/null || exit 1; \
 	  QEMU_I386=$(QEMU_I386) sh kernel/tutorial-test/check.sh $(TUT_DIR)/plain $(TUT_DIR)/freestanding; \

@@ -190,7 +190,7 @@ typedef struct {
     u8int fill;
 } slot_t;
 
-static u32int rng_state;
+static u32int rng_state, peak_end;
 
 static u32int rng(void)
 {
@@ -239,6 +239,8 @@ static void stress_alloc(slot_t *slots, slot_t *s, u32int op)
     s->size = size;
     s->fill = (u8int)(op * 7u + 1u);
     memset((u8int *)at, s->fill, size);
+    if (kheap->end_address > peak_end)
+        peak_end = kheap->end_address;
 }
 
 /* Clone the kernel directory into page-aligned heap memory, run on it, come back. */
@@ -315,13 +317,17 @@ static void test_stress(void)
     rng_state = (lo ^ hi) | 1u;
     say_num("[stress] seed ", rng_state, ": ");
     say_num("", STRESS_OPS, " random kmalloc/kmalloc_a/kmalloc_ap/kfree, contents and overlap checked\n");
+    u32int consistent = 0;
     for (u32int op = 1; op <= STRESS_OPS; op++) {
         stress_step(slots, op);
         if (op % 500u == 0) {
-            check(heap_consistent(), "stress: hh_check");
+            consistent += (u32int)heap_consistent();
             clone_and_run();
         }
     }
+    check(consistent == STRESS_OPS / 500u, "stress: hh_check every 500 operations");
+    say_num("  hh_check consistent ", consistent, " times (every 500 operations), heap at most ");
+    say_num("", (peak_end - KHEAP_START) / 1024u, " KiB\n");
     stress_free_all(slots);
     kheap_trim(kheap);
     say_num("  grow mapped ", kheap->frames_mapped - mapped, " frames, ");
