@@ -18,6 +18,9 @@ CORE_SRCS := $(wildcard src/*.c)
 CORE_HDRS := include/holeheap.h $(wildcard src/*.h)
 
 # Core variants: build/<variant>/libholeheap.a. Each sets a compiler and flags.
+# The checking variants (sanitizers, fuzz, 32-bit) trap on a failed HH_ASSERT
+# (src/hh_assert.h); fast and table are the release and benchmark builds.
+ASSERTS := -DHH_ASSERTS
 VARIANTS := fast table asan asan-table m32 m32-table fuzz fuzz-table
 VCC_fast       := $(CC)
 VFLAGS_fast    := -O2 -g -fPIC
@@ -25,15 +28,15 @@ VCC_table      := $(CC)
 VFLAGS_table   := -O2 -g -DHH_INDEX_TABLE
 SAN            := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 VCC_asan       := $(CLANG)
-VFLAGS_asan    := -O1 -g $(SAN)
+VFLAGS_asan    := -O1 -g $(SAN) $(ASSERTS)
 VCC_asan-table := $(CLANG)
-VFLAGS_asan-table := -O1 -g $(SAN) -DHH_INDEX_TABLE
+VFLAGS_asan-table := -O1 -g $(SAN) $(ASSERTS) -DHH_INDEX_TABLE
 VCC_m32        := $(CC)
-VFLAGS_m32     := -m32 -O2 -g
+VFLAGS_m32     := -m32 -O2 -g $(ASSERTS)
 VCC_m32-table  := $(CC)
-VFLAGS_m32-table := -m32 -O2 -g -DHH_INDEX_TABLE
+VFLAGS_m32-table := -m32 -O2 -g $(ASSERTS) -DHH_INDEX_TABLE
 VCC_fuzz       := $(CLANG)
-VFLAGS_fuzz    := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+VFLAGS_fuzz    := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all $(ASSERTS)
 VCC_fuzz-table := $(CLANG)
 VFLAGS_fuzz-table := $(VFLAGS_fuzz) -DHH_INDEX_TABLE
 

@@ -9,11 +9,11 @@ IDXT_DEPS := tests/test_index.c src/index_fast.c src/index_table.c $(CORE_HDRS)
 IDXT_DEF_fast  :=
 IDXT_DEF_table := -DHH_INDEX_TABLE
 IDXT_CC_plain  := $(CC)
-IDXT_FLAGS_plain := -O2 -g
+IDXT_FLAGS_plain := -O2 -g $(ASSERTS)
 IDXT_CC_asan   := $(CLANG)
-IDXT_FLAGS_asan := -O1 -g $(SAN)
+IDXT_FLAGS_asan := -O1 -g $(SAN) $(ASSERTS)
 IDXT_CC_m32    := $(CC)
-IDXT_FLAGS_m32 := -m32 -O2 -g
+IDXT_FLAGS_m32 := -m32 -O2 -g $(ASSERTS)
 
 define idxt_rule
 $(BUILD)/test/index-$(1)-$(2): $(IDXT_DEPS)

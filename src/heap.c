@@ -149,6 +149,7 @@ static void block_make(hh_heap *h, tag *b, size_t size)
  */
 static tag *block_place(hh_heap *h, tag *b, size_t span, size_t size)
 {
+    HH_ASSERT(size <= span && size >= HH_MIN_BLOCK); /* callers chose a span that fits */
     if (span - size < HH_MIN_BLOCK) {
         block_make(h, b, span);
         return b;
@@ -486,6 +487,7 @@ static void front_push(hh_heap *h, tag *b)
 {
     size_t size = tag_size(b);
     uint32_t g = tag_size_g(b);
+    HH_ASSERT(g < FRONT_LISTS); /* front_takes chose it */
     tag_flip(h, b, TAG_BLOCK, TAG_CACHED);
     front_link_store(h, b, h->front_head[g]);
     h->front_head[g] = block_pos(h, b);

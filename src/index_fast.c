@@ -258,6 +258,7 @@ static uint32_t idx_lower_bound(const hh_heap *h, uint32_t t, uint64_t want)
 bool idx_insert(hh_heap *h, struct tag *hole)
 {
     uint32_t pos = block_pos(h, hole), size_g = tag_size_g(hole), t = idx_tree_of(size_g);
+    HH_ASSERT(t < IDX_TREES); /* a hole's size is inside the heap */
     if (t >= IDX_TREES || idx_is_broken(h, t))
         return false; /* set aside: the hole stays out of service */
     uint64_t key = idx_key(h, t, size_g, pos);
@@ -389,6 +390,7 @@ struct tag *idx_best_fit(hh_heap *h, uint32_t size_g)
     if (size_g < IDX_MIN_G)
         size_g = IDX_MIN_G;
     uint32_t t = idx_tree_of(size_g);
+    HH_ASSERT(t < IDX_TREES); /* requests are at most HH_MAX_REQUEST */
     if (t >= IDX_TREES)
         return NULL;
     uint32_t pos = HH_NIL;

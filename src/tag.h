@@ -27,6 +27,7 @@
 #define HH_TAG_H
 
 #include "config.h"
+#include "hh_assert.h"
 #include "holeheap.h"
 #include "index.h"
 
@@ -201,6 +202,7 @@ static inline uint32_t tag_word(size_t size, uint32_t state)
 /* Write the header and footer of a block, hole or cached block at b. */
 static inline void tag_write(const hh_heap *h, tag *b, size_t size, uint32_t state)
 {
+    HH_ASSERT(size % HH_GRANULE == 0 && size >= HH_MIN_BLOCK && state <= TAG_CACHED);
     tag t = {tag_word(size, state), 0};
     t.seal = tag_seal(h, t.word, block_pos(h, b));
     *b = t;
