@@ -29,10 +29,6 @@ static inline size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 static inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 static inline size_t granules(size_t bytes) { return bytes / HH_GRANULE; }
 
-/* The largest request any heap could serve. Below it, a block size plus the
- * worst alignment padding cannot wrap around, on 32-bit targets too. */
-#define HH_MAX_REQUEST (HH_MAX_SPAN - HH_MAX_ALIGN - 4 * HH_MIN_BLOCK)
-
 /* Block size (header + payload + footer) for a request of n bytes; 0 if no
  * heap could ever hold it. */
 static inline size_t block_size_for(size_t n)

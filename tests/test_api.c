@@ -268,6 +268,41 @@ static void huge_sizes_refused_by_every_call(void **state)
     assert_pattern(keep, 100, 1);
 }
 
+/* Every limit the header and docs/design.md state, at the limit and one
+ * past it: the largest request (HH_MAX_REQUEST) is refused by no call as a bad
+ * size (it merely does not fit here), one byte more is HH_E_BAD_SIZE for
+ * every call; HH_MAX_ALIGN is a valid alignment, twice it is HH_E_BAD_ALIGN;
+ * a span above HH_MAX_SPAN is refused by hh_init. (The smallest region:
+ * min_region_is_the_limit.) */
+static void documented_limits_hold(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    void *keep = alloc_filled(h, 100, 7), *p = keep;
+    size_t count = plog.count;
+    assert_null(hh_alloc(h, HH_MAX_REQUEST));
+    assert_null(hh_alloc_aligned(h, HH_MAX_REQUEST, 64));
+    assert_null(hh_calloc(h, 1, HH_MAX_REQUEST));
+    assert_null(hh_realloc(h, keep, HH_MAX_REQUEST));
+    assert_null(hh_alloc_aligned(h, 16, HH_MAX_ALIGN));
+    assert_int_equal(plog.count, count); /* valid requests that do not fit: nothing reported */
+    EXPECT_MISUSE(h, HH_E_BAD_SIZE, p = hh_alloc(h, HH_MAX_REQUEST + 1));
+    EXPECT_MISUSE(h, HH_E_BAD_SIZE, p = hh_alloc_aligned(h, HH_MAX_REQUEST + 1, 64));
+    EXPECT_MISUSE(h, HH_E_BAD_SIZE, p = hh_calloc(h, 1, HH_MAX_REQUEST + 1));
+    EXPECT_MISUSE(h, HH_E_BAD_SIZE, p = hh_realloc(h, keep, HH_MAX_REQUEST + 1));
+    EXPECT_MISUSE(h, HH_E_BAD_ALIGN, p = hh_alloc_aligned(h, 16, HH_MAX_ALIGN * 2));
+    assert_null(p);
+    assert_pattern(keep, 100, 7);
+    if (HH_MAX_SPAN < SIZE_MAX) { /* 64-bit: a span above the limit exists as a number */
+        hh_options o = {.grow = grow_never, .max_size = HH_MAX_SPAN + HH_GRANULE};
+        assert_null(hh_init(region, SMALL, &o));
+        o.max_size = 0;
+        memset(region, 0xC3, 256);
+        assert_null(hh_init(region, HH_MAX_SPAN + HH_GRANULE, &o));
+        assert_true(all_bytes_are(region, 256, 0xC3));
+    }
+}
+
 /* A max_size that would run past the end of the address space is refused. */
 static void init_max_size_past_address_space_refused(void **state)
 {
@@ -1625,6 +1660,61 @@ static void seal_bits_depend_on_every_input_bit(void **state)
     assert_true(lo * 10 > KEYS * INPUTS * 4 && hi * 10 < KEYS * INPUTS * 6);
 }
 
+/* One problem, one report: whichever call meets a damaged block first reports
+ * it exactly once (a call stops at its first problem), in the front's mode
+ * and in strict mode; a bad pointer makes usable_size return 0. Damage: an overflow over the block's own footer, over
+ * the next block's header, a write into the previous block's footer, a
+ * second free, an interior pointer. */
+enum { DAMAGE_OWN_FOOTER, DAMAGE_NEXT_HEADER, DAMAGE_PREV_FOOTER, DAMAGE_FREED, DAMAGE_INTERIOR, DAMAGE_KINDS };
+enum { CALL_FREE, CALL_REALLOC_GROW, CALL_REALLOC_SHRINK, CALL_USABLE, CALL_KINDS };
+
+static unsigned char *damaged_block(hh_heap *h, int damage)
+{
+    unsigned char *a = hh_alloc(h, 200), *b = hh_alloc(h, 200), *c = hh_alloc(h, 200);
+    assert_true(a && b && c);
+    size_t usable = hh_usable_size(h, b);
+    switch (damage) {
+    case DAMAGE_OWN_FOOTER: memset(b + usable, 'A', 4); break;
+    case DAMAGE_NEXT_HEADER: memset(b + usable, 'A', 12); break;
+    case DAMAGE_PREV_FOOTER: memset(b - 16, 'A', 4); break;
+    case DAMAGE_FREED: hh_free(h, b); break;
+    default: return b + 16;
+    }
+    return b;
+}
+
+static bool damage_is_own(int damage) { return damage != DAMAGE_PREV_FOOTER; }
+
+static void one_call(hh_heap *h, void *p, int call)
+{
+    switch (call) {
+    case CALL_FREE: hh_free(h, p); break;
+    case CALL_REALLOC_GROW: assert_null(hh_realloc(h, p, 5000)); break;
+    case CALL_REALLOC_SHRINK: assert_null(hh_realloc(h, p, 20)); break;
+    default: (void)hh_usable_size(h, p); break;
+    }
+}
+
+static void each_problem_reported_once(void **state)
+{
+    (void)state;
+    for (int strict = 0; strict < 2; strict++)
+        for (int damage = 0; damage < DAMAGE_KINDS; damage++)
+            for (int call = 0; call < CALL_KINDS; call++) {
+                hh_heap *h = strict ? heap_with(SMALL, 0) : heap_front(SMALL);
+                unsigned char *p = damaged_block(h, damage);
+                size_t before = plog.count;
+                one_call(h, p, call);
+                /* usable_size verifies the block alone, not its neighbours */
+                size_t expect = call == CALL_USABLE && damage == DAMAGE_PREV_FOOTER ? 0 : 1;
+                if (plog.count != before + expect)
+                    fail_msg("strict %d, damage %d, call %d: %zu reports", strict, damage, call,
+                             plog.count - before);
+                if (call == CALL_USABLE && damage_is_own(damage))
+                    assert_int_equal(hh_usable_size(h, p), 0);
+            }
+}
+
 /* One flipped bit of the magic must not open the lock-free entry of a heap
  * that has a lock (the gate once xored the lock's presence into one bit). */
 static int flip_locks, flip_depth;
@@ -1668,6 +1758,8 @@ int main(void)
         cmocka_unit_test(min_region_is_the_limit),
         cmocka_unit_test(init_max_size_past_address_space_refused),
         cmocka_unit_test(huge_sizes_refused_by_every_call),
+        cmocka_unit_test(documented_limits_hold),
+        cmocka_unit_test(each_problem_reported_once),
         cmocka_unit_test(realloc_next_to_corrupt_neighbour_does_nothing),
         cmocka_unit_test(alloc_aligned_finds_any_fitting_hole),
         cmocka_unit_test(poison_catches_write_over_index_node),
