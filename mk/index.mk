@@ -5,7 +5,7 @@
 
 # A corrupted tree can send a broken build into a loop: cap each run.
 IDXT_RUN := $(shell command -v timeout >/dev/null 2>&1 && echo timeout 300)
-IDXT_DEPS := tests/test_index.c src/index_fast.c src/index_table.c $(CORE_HDRS)
+IDXT_DEPS := tests/test_index.c tests/cmocka_select.h src/index_fast.c src/index_table.c $(CORE_HDRS)
 IDXT_DEF_fast  :=
 IDXT_DEF_table := -DHH_INDEX_TABLE
 IDXT_CC_plain  := $(CC)

@@ -20,6 +20,7 @@
 #include "tag.h" /* white box: control block and tag layout for corruption tests */
 #include "testutil.h"
 #include "cmocka_blocks.h"
+#include "cmocka_select.h"
 
 #define REGION_MAX ((size_t)4 << 20)
 #define SMALL ((size_t)64 << 10)
@@ -1740,7 +1741,7 @@ static void control_bit_flip_keeps_the_lock(void **state)
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(control_bit_flip_keeps_the_lock),
@@ -1805,5 +1806,8 @@ int main(void)
         cmocka_unit_test(i11_running_totals),
         cmocka_unit_test(i12_poison_kept),
     };
+    int status = select_tests(argc, argv, tests, sizeof tests / sizeof tests[0]);
+    if (status >= 0)
+        return status;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

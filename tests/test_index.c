@@ -25,6 +25,7 @@
 
 #include "index.h"
 #include "tag.h"
+#include "cmocka_select.h"
 
 #ifdef HH_INDEX_TABLE
 #define IMPL "table"
@@ -979,7 +980,7 @@ static void test_storage_bound(void **state)
 #endif
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty),
@@ -1006,5 +1007,8 @@ int main(void)
         cmocka_unit_test(test_assertions_trap),
         cmocka_unit_test(test_storage_bound),
     };
+    int status = select_tests(argc, argv, tests, sizeof tests / sizeof tests[0]);
+    if (status >= 0)
+        return status;
     return cmocka_run_group_tests_name("index (" IMPL ")", tests, NULL, NULL);
 }
