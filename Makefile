@@ -87,6 +87,7 @@ m32_cannot_run = if [ "$(M32_HOW)" = none ]; then \
   echo "SKIP: this machine cannot run 32-bit programs (no gcc-multilib, or no IA32 support and no qemu-i386)"; exit 0; fi
 
 # ---- tests: every part appends make targets to CHECKS; `make test` runs them all
+## freestanding: the core alone compiled -ffreestanding -nostdlib for -m64 and -m32, both indexes, needs nothing but memcpy/memset/memmove (nm -u)
 CHECKS := freestanding
 include $(sort $(wildcard mk/*.mk))
 
@@ -111,6 +112,7 @@ install: lib
 
 # `make install` into a scratch prefix, then build and run a program against it
 # through pkg-config, with the shared library and with the static one.
+## check-install: make install into a scratch prefix, then a program built through pkg-config runs with the shared and the static library
 CHECKS += check-install
 check-install:
 	@command -v pkg-config >/dev/null || { echo "SKIP: pkg-config is not installed"; exit 0; }; \

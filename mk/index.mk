@@ -39,4 +39,8 @@ check-index-m32:
 	else $(MAKE) --no-print-directory $(BUILD)/test/index-fast-m32 $(BUILD)/test/index-table-m32 && \
 	  $(IDXT_RUN) $(M32_RUN) ./$(BUILD)/test/index-fast-m32 && $(IDXT_RUN) $(M32_RUN) ./$(BUILD)/test/index-table-m32; fi
 
+## check-index-fast: the tree index alone against a linear reference, and corruption of its links, bins and seals
+## check-index-table: the ordered table index alone against a linear reference, and corruption of its slots
+## check-index-asan: both indexes' unit tests under ASan+UBSan
+## check-index-m32: both indexes' unit tests built -m32 (natively or under qemu-i386)
 CHECKS += check-index-fast check-index-table check-index-asan check-index-m32

@@ -54,6 +54,7 @@ $(KERNEL_ELF): $(KERNEL_OBJS) kernel/link.ld
 kernel-run: $(KERNEL_ELF)
 	@QEMU_I386=$(QEMU_I386) QEMU_MEM=$(QEMU_MEM) QEMU_SMP=$(QEMU_SMP) sh kernel/qemu-boot.sh run $(KERNEL_ELF) "$(KERNEL_APPEND)"
 
+## check-kernel-boot: boots the demo kernel in QEMU seven times (threads, faults, hardened, irq lock, irq allocation, two CPUs) and asserts its self-test
 CHECKS += check-kernel-boot
 check-kernel-boot:
 	@if command -v $(QEMU_I386) >/dev/null 2>&1; then \

@@ -55,6 +55,10 @@ $(PORT_DIR)/test-threads-plain: tests/port/threads.c
 $(PORT_DIR)/test-corrupt: tests/port/corrupt.c $(PORT_A)
 	$(CC) $(PORT_TEST_CFLAGS) -no-pie $< $(PORT_A) -lpthread -o $@
 
+## check-port-unit: the drop-in malloc's unit test, linked with the archive and preloaded over glibc
+## check-port-threads: the drop-in malloc under threads: archive, preloaded, without the cache, and checking every call
+## check-port-programs: real programs (python3, perl, sqlite3, sort, ...) under LD_PRELOAD, and their traces replayed
+## check-port-corrupt: forked trials corrupt the drop-in malloc as bugs do; each exits cleanly or aborts with a holeheap: line
 CHECKS += check-port-unit check-port-threads check-port-programs check-port-corrupt
 
 # The unit test twice: linked with the archive, and preloaded over glibc.

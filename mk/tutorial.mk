@@ -31,6 +31,7 @@ $(foreach v,plain freestanding,$(eval $(call tutorial_variant,$(v))))
 .PHONY: tutorial-kit check-tutorial-kit
 tutorial-kit: $(TUT_DIR)/plain/kernel.elf $(TUT_DIR)/freestanding/kernel.elf
 
+## check-tutorial-kit: the tutorial kit: the core with -DHH_NO_STDINC, and two test kernels built the tutorial's way booted in QEMU
 CHECKS += check-tutorial-kit
 check-tutorial-kit:
 	@mkdir -p $(TUT_DIR)/nostdinc && for arch in -m32 -m64; do for f in $(CORE_SRCS); do \
