@@ -1,7 +1,8 @@
 # The hosted port: holeheap as the C library's malloc (port/, docs/trace-format.md).
 #   make malloc        build/port/libholeheap-malloc.so and .a, build/port/hh-replay
 #   make check-port-unit check-port-threads check-port-programs check-port-corrupt
-#   make bench-port    the side-by-side table: holeheap, glibc, jemalloc, mimalloc
+#   make bench-port    the side-by-side tables: holeheap, glibc, jemalloc, mimalloc
+#   make bench-port-server  only the server-like workloads on 1, 2 and 4 threads
 
 PORT_DIR    := $(BUILD)/port
 PORT_SO     := $(PORT_DIR)/libholeheap-malloc.so
@@ -17,7 +18,8 @@ PORT_CFLAGS := $(WARN) -Iinclude -O2 -g -fPIC -fvisibility=hidden -fno-strict-al
 PORT_TEST_CFLAGS := $(WARN) -D_GNU_SOURCE -Iinclude -O2 -g
 PORT_TOOL_CFLAGS := $(WARN) -D_GNU_SOURCE -Iinclude -O2 -g
 
-.PHONY: malloc check-port-unit check-port-threads check-port-programs check-port-corrupt bench-port
+.PHONY: malloc check-port-unit check-port-threads check-port-programs check-port-corrupt bench-port \
+        bench-port-server
 malloc: $(PORT_SO) $(PORT_A) $(PORT_DIR)/hh-replay
 
 $(PORT_DIR)/obj/%.o: port/%.c port/port.h include/holeheap.h mk/port.mk
@@ -94,3 +96,7 @@ $(PORT_DIR)/bench-%: bench/port/%.c
 	$(CC) $(PORT_TEST_CFLAGS) $< -lpthread -o $@
 bench-port: $(PORT_SO) $(PORT_BENCHES)
 	sh bench/port/bench.sh $(abspath $(PORT_SO)) $(PORT_DIR)
+	sh bench/port/server.sh $(abspath $(PORT_SO)) $(PORT_DIR)
+# Only the server-like workloads of issue 12 (threads, remote frees, large blocks).
+bench-port-server: $(PORT_SO) $(PORT_BENCHES)
+	sh bench/port/server.sh $(abspath $(PORT_SO)) $(PORT_DIR)
