@@ -91,7 +91,7 @@ m32_cannot_run = if [ "$(M32_HOW)" = none ]; then \
 CHECKS := freestanding
 include $(sort $(wildcard mk/*.mk))
 
-test:
+test: test-deps
 	@pass=0; fail=0; failed=""; \
 	for t in $(CHECKS); do \
 	  echo "=== $$t"; \
