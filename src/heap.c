@@ -44,14 +44,32 @@ static inline char *region_end(const hh_heap *h) { return h->end + HH_TAG_BYTES;
 
 /* on_error is called only while the control block's check value holds (I1):
  * a stray write over the callback pointer must not be followed. */
-void heap_report(hh_heap *h, int code, const void *where, const char *what)
+static void problem_record(hh_heap *h, int code, const void *where, const char *what)
 {
-    h->last.code = code;
-    h->last.where = where;
-    h->last.what = what;
+    h->last = (hh_problem){code, where, what};
     h->problems++;
-    if (h->on_error && control_sound(h))
+}
+
+/* The control block failed its check value (I1): recorded, no callback
+ * trusted, the call refused. */
+static void control_refused(hh_heap *h)
+{
+    problem_record(h, HH_E_CORRUPT, h, "I1: control block overwritten: call refused");
+}
+
+/* A stray write over the keys or the bounds makes sound memory look damaged:
+ * the control block is verified first, and if it fails, that is what is
+ * recorded and false returned, so that the caller sets nothing aside. */
+bool heap_report(hh_heap *h, int code, const void *where, const char *what)
+{
+    if (!control_sound(h)) {
+        control_refused(h);
+        return false;
+    }
+    problem_record(h, code, where, what);
+    if (h->on_error)
         h->on_error(h->ctx, &h->last);
+    return true;
 }
 
 static void report_size(hh_heap *h) { heap_report(h, HH_E_BAD_SIZE, NULL, "allocation size too large for any heap"); }
@@ -280,7 +298,7 @@ static bool callbacks_trusted(hh_heap *h)
 {
     if (control_sound(h))
         return true;
-    heap_report(h, HH_E_CORRUPT, h, "I1: control block overwritten: callbacks not called");
+    control_refused(h);
     return false;
 }
 
@@ -461,6 +479,8 @@ static inline bool front_takes(const hh_heap *h, tag *b)
  * and a second free of it is still seen as a double free. */
 static void block_lose(hh_heap *h, tag *b)
 {
+    if (!control_sound(h))
+        return; /* the damage seen was the control block's (I1, recorded): b stays as it is */
     tag_flip(h, b, TAG_BLOCK, TAG_CACHED);
     count_block(h, tag_size(b), -1);
     h->lost_blocks++;
@@ -503,14 +523,14 @@ static tag *front_pop(hh_heap *h, uint32_t g)
         return NULL;
     tag *b = block_at(h, pos);
     if (h->front_count[g] == 0 || !span_sound(h, pos) || !tag_is_cached(b) || tag_size_g(b) != g) {
-        front_drop(h, g);
-        heap_report(h, HH_E_INDEX, b, "I13: front list names a block that is not a sealed cached block of its size");
+        if (heap_report(h, HH_E_INDEX, b, "I13: front list names a block that is not a sealed cached block of its size"))
+            front_drop(h, g);
         return NULL;
     }
     uint32_t next = front_link_load(h, b);
     if (next != HH_NIL && next >= heap_span_g(h)) { /* b itself was written after free: not handed out */
-        front_drop(h, g);
-        heap_report(h, HH_E_INDEX, block_payload(b), "I13: front list link overwritten (write after free?)");
+        if (heap_report(h, HH_E_INDEX, block_payload(b), "I13: front list link overwritten (write after free?)"))
+            front_drop(h, g);
         return NULL;
     }
     h->front_head[g] = next;
@@ -776,8 +796,7 @@ static __attribute__((noinline)) bool heap_enter_slow(hh_heap *h)
      * of the control block (the other callbacks, the limits) is verified in
      * full before it is used (callbacks_trusted, heap_report). */
     if (h->gate != (control_gate_open(h) ^ control_slow_bits(h))) {
-        h->last = (hh_problem){HH_E_CORRUPT, h, "I1: control block overwritten: call refused"};
-        h->problems++;
+        control_refused(h);
         heap_unlock(h);
         return false;
     }
@@ -838,10 +857,9 @@ static inline void *front_fast_alloc(hh_heap *h, size_t n)
     if (pos >= span_g || h->front_count[g] == 0 || g > span_g - pos) /* HH_NIL too */
         return NULL;
     tag *b = block_at(h, pos), t = *b;
-    uint64_t hash = tag_hash(h, t.word, pos);
-    if (t.word != (g << 2 | TAG_CACHED) || t.seal != hash_seal(h, hash, TAG_CACHED) || !tags_equal(&t, block_footer(b)))
+    if (t.word != (g << 2 | TAG_CACHED) || t.seal != tag_seal(h, t.word, pos) || !tags_equal(&t, block_footer(b)))
         return NULL; /* I3-I5, I13 */
-    uint32_t next = front_link_decode(b, hash);
+    uint32_t next = front_link_decode(b, front_link_mask(h, pos));
     if (next != HH_NIL && next >= span_g)
         return NULL; /* I13 */
     h->front_head[g] = next;
@@ -868,13 +886,12 @@ static inline bool front_fast_free(hh_heap *h, void *p)
         size > span - off || h->front_bytes + size > h->front_limit)
         return false;
     uint32_t pos = (uint32_t)(off / HH_GRANULE);
-    uint64_t hash = tag_hash(h, t.word, pos);
-    if (t.seal != hash_seal(h, hash, TAG_BLOCK) || !tags_equal(&t, block_footer(b)))
+    if (t.seal != tag_seal(h, t.word, pos) || !tags_equal(&t, block_footer(b)))
         return false; /* I3, I5 */
     if (block_near_hole(b))
         return false; /* it merges */
     tag_flip(h, b, TAG_BLOCK, TAG_CACHED);
-    front_link_encode(b, h->front_head[g], hash);
+    front_link_encode(b, h->front_head[g], front_link_mask(h, pos));
     h->front_head[g] = pos;
     h->front_count[g]++;
     h->front_bytes += size;
