@@ -1621,17 +1621,16 @@ static void seal_differences_leak_nothing(void **state)
 }
 
 
-/* Every seal bit depends on every input bit a program can choose (the size
- * word's bits, the position's low bits): flipping one flips each seal bit in
- * about half of the trials, over many keys and inputs. A hash whose high
- * output bits ignored low input bits, or whose difference for a one-bit
- * change were the same under every key (the weakness a differential attack
- * reads), would put some frequency near 0 or 1. */
-static void seal_bits_depend_on_every_input_bit(void **state)
+/* Over 64 keys and 16 inputs each, how often each output bit flips when input
+ * bit i flips (diff returns the output's xor difference); the frequencies
+ * must all lie strictly between lo and hi tenths. */
+typedef uint32_t (*flip_diff)(hh_heap *h, uint32_t input, uint32_t bit);
+
+static void assert_avalanche(flip_diff diff, uint32_t in_bits, uint32_t lo_tenths, uint32_t hi_tenths, const char *what)
 {
-    (void)state;
-    enum { KEYS = 64, INPUTS = 16, IN_BITS = 44 };
-    static uint32_t flips[IN_BITS][32];
+    enum { KEYS = 64, INPUTS = 16, MAX_BITS = 64 };
+    static uint32_t flips[MAX_BITS][32];
+    assert_true(in_bits <= MAX_BITS);
     memset(flips, 0, sizeof flips);
     uint32_t r = 0x2545F491u;
     for (uint32_t k = 0; k < KEYS; k++) {
@@ -1640,24 +1639,60 @@ static void seal_bits_depend_on_every_input_bit(void **state)
         assert_non_null(h);
         for (int n = 0; n < INPUTS; n++) {
             r = r * 1664525u + 1013904223u;
-            uint32_t word = r & ~3u, pos = (r >> 7) & 0xFFFFu;
-            uint32_t ref = tag_seal(h, word, pos);
-            for (uint32_t i = 0; i < IN_BITS; i++) {
-                uint32_t d = i < 30 ? tag_seal(h, word ^ (4u << i), pos) ^ ref
-                                    : tag_seal(h, word, pos ^ (1u << (i - 30))) ^ ref;
+            for (uint32_t i = 0; i < in_bits; i++) {
+                uint32_t d = diff(h, r, i);
                 for (uint32_t j = 0; j < 32; j++)
                     flips[i][j] += (d >> j) & 1u;
             }
         }
     }
     uint32_t lo = KEYS * INPUTS, hi = 0;
-    for (uint32_t i = 0; i < IN_BITS; i++)
+    for (uint32_t i = 0; i < in_bits; i++)
         for (uint32_t j = 0; j < 32; j++) {
             lo = flips[i][j] < lo ? flips[i][j] : lo;
             hi = flips[i][j] > hi ? flips[i][j] : hi;
         }
-    print_message("seal bit flip counts: %u..%u of %u\n", lo, hi, KEYS * INPUTS);
-    assert_true(lo * 10 > KEYS * INPUTS * 4 && hi * 10 < KEYS * INPUTS * 6);
+    print_message("%s bit flip counts: %u..%u of %u\n", what, lo, hi, KEYS * INPUTS);
+    assert_true(lo * 10 > KEYS * INPUTS * lo_tenths && hi * 10 < KEYS * INPUTS * hi_tenths);
+}
+
+/* Input bits 0..29: the size word's (above its state bits); 30..45: the
+ * position's low 16. */
+static uint32_t seal_diff(hh_heap *h, uint32_t r, uint32_t i)
+{
+    uint32_t word = r & ~3u, pos = (r >> 7) & 0xFFFFu;
+    uint32_t flipped = i < 30 ? tag_seal(h, word ^ (4u << i), pos) : tag_seal(h, word, pos ^ (1u << (i - 30)));
+    return flipped ^ tag_seal(h, word, pos);
+}
+
+static uint32_t link_mask_diff(hh_heap *h, uint32_t r, uint32_t i)
+{
+    uint32_t pos = r >> 12;
+    return front_link_mask(h, pos ^ (1u << i)) ^ front_link_mask(h, pos);
+}
+
+/* Every seal bit depends on every input bit a program can choose (the size
+ * word's bits, the position's low bits): flipping one flips each seal bit in
+ * about half of the trials. A hash whose high output bits ignored low input
+ * bits, or whose difference for a one-bit change were the same under every
+ * key (the weakness a differential attack reads), would put some frequency
+ * near 0 or 1. */
+static void seal_bits_depend_on_every_input_bit(void **state)
+{
+    (void)state;
+    assert_avalanche(seal_diff, 46, 4, 6, "seal");
+}
+
+/* The front's link mask as a function of the position: every mask bit depends
+ * on every position bit. A second draft of this version took the mask from
+ * the low half of a 64-bit multiply-based hash whose high half was the seal:
+ * bit j of the mask depended only on bits 0..j of the position, and a review
+ * recovered the hash's secrets bit by bit from a dozen links in about 2^18
+ * steps, then forged a header. Such a mask puts flip frequencies at 0 here. */
+static void link_mask_bits_depend_on_every_position_bit(void **state)
+{
+    (void)state;
+    assert_avalanche(link_mask_diff, 20, 3, 7, "link mask");
 }
 
 /* One problem, one report: whichever call meets a damaged block first reports
@@ -1713,43 +1748,6 @@ static void each_problem_reported_once(void **state)
                 if (call == CALL_USABLE && damage_is_own(damage))
                     assert_int_equal(hh_usable_size(h, p), 0);
             }
-}
-
-/* The front's link mask as a function of the position: every mask bit depends
- * on every position bit. A second draft of this version took the mask from
- * the low half of a 64-bit multiply-based hash whose high half was the seal:
- * bit j of the mask depended only on bits 0..j of the position, and a review
- * recovered the hash's secrets bit by bit from a dozen links in about 2^18
- * steps, then forged a header. Such a mask puts flip frequencies at 0 here. */
-static void link_mask_bits_depend_on_every_position_bit(void **state)
-{
-    (void)state;
-    enum { KEYS = 64, INPUTS = 16, POS_BITS = 20 };
-    static uint32_t flips[POS_BITS][32];
-    memset(flips, 0, sizeof flips);
-    uint32_t r = 0x9E3779B9u;
-    for (uint32_t k = 0; k < KEYS; k++) {
-        hh_options o = {.key = 0x2545F491u * (k + 1), .flags = HH_STRICT};
-        hh_heap *h = hh_init(region, SMALL, &o);
-        assert_non_null(h);
-        for (int n = 0; n < INPUTS; n++) {
-            r = r * 1664525u + 1013904223u;
-            uint32_t pos = r >> 12, ref = front_link_mask(h, pos);
-            for (uint32_t i = 0; i < POS_BITS; i++) {
-                uint32_t d = front_link_mask(h, pos ^ (1u << i)) ^ ref;
-                for (uint32_t j = 0; j < 32; j++)
-                    flips[i][j] += (d >> j) & 1u;
-            }
-        }
-    }
-    uint32_t lo = KEYS * INPUTS, hi = 0;
-    for (uint32_t i = 0; i < POS_BITS; i++)
-        for (uint32_t j = 0; j < 32; j++) {
-            lo = flips[i][j] < lo ? flips[i][j] : lo;
-            hi = flips[i][j] > hi ? flips[i][j] : hi;
-        }
-    print_message("link mask bit flip counts: %u..%u of %u\n", lo, hi, KEYS * INPUTS);
-    assert_true(lo * 10 > KEYS * INPUTS * 3 && hi * 10 < KEYS * INPUTS * 7);
 }
 
 /* The gate (one compare on every call's fast entry) sees each bit of the
