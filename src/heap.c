@@ -899,16 +899,21 @@ static inline bool front_fast_free(hh_heap *h, void *p)
     return true;
 }
 
+/* The calls' slow halves stay out of line, so that the fast paths save no
+ * registers and end in a tail call when they cannot serve. */
+static __attribute__((noinline)) void *alloc_slow(hh_heap *h, size_t size)
+{
+    if (!heap_enter(h))
+        return NULL;
+    void *p = alloc_unlocked(h, size);
+    heap_leave(h);
+    return p;
+}
+
 void *hh_alloc(hh_heap *h, size_t size)
 {
     void *p = h ? front_fast_alloc(h, size) : NULL;
-    if (p)
-        return p;
-    if (!heap_enter(h))
-        return NULL;
-    p = alloc_unlocked(h, size);
-    heap_leave(h);
-    return p;
+    return p ? p : alloc_slow(h, size);
 }
 
 void *hh_alloc_aligned(hh_heap *h, size_t size, size_t align)
@@ -950,14 +955,19 @@ void *hh_realloc(hh_heap *h, void *p, size_t size)
     return q;
 }
 
-void hh_free(hh_heap *h, void *p)
+static __attribute__((noinline)) void free_slow(hh_heap *h, void *p)
 {
-    if (!p || !h || front_fast_free(h, p))
-        return;
     if (!heap_enter(h))
         return;
     free_unlocked(h, p);
     heap_leave(h);
+}
+
+void hh_free(hh_heap *h, void *p)
+{
+    if (!p || !h || front_fast_free(h, p))
+        return;
+    free_slow(h, p);
 }
 
 void hh_trim(hh_heap *h)
