@@ -60,6 +60,11 @@ lib: $(LIB_A) $(LIB_SO)
 $(LIB_SO): $(patsubst src/%.c,$(BUILD)/fast/obj/%.o,$(CORE_SRCS))
 	$(CC) -shared -Wl,-soname,libholeheap.so.0 -o $@ $^
 
+# The undefined symbols of object $(1) other than those the freestanding core
+# may use (also the amalgamation's check, mk/amalgamation.mk).
+freestanding_extra = nm -u $(1) | awk '{print $$2}' | sort -u | \
+  grep -vxE 'memcpy|memset|memmove|_GLOBAL_OFFSET_TABLE_|__x86.get_pc_thunk.*' || true
+
 # The core alone, freestanding, for both targets and both indexes: proves it needs no libc.
 freestanding:
 	@for arch in -m64 -m32 "-m64 -DHH_INDEX_TABLE" "-m32 -DHH_INDEX_TABLE"; do \
@@ -69,8 +74,7 @@ freestanding:
 	      -c $$f -o $$dir/$$(basename $$f .c).o || exit 1; \
 	  done; \
 	  $(CC) $$arch -nostdlib -r -o $$dir/core.ro $$dir/*.o || exit 1; \
-	  undef=$$(nm -u $$dir/core.ro | awk '{print $$2}' | sort -u | \
-	    grep -vxE 'memcpy|memset|memmove|_GLOBAL_OFFSET_TABLE_|__x86.get_pc_thunk.*' || true); \
+	  undef=$$($(call freestanding_extra,$$dir/core.ro)); \
 	  if [ -n "$$undef" ]; then echo "freestanding core ($$arch) needs: $$undef"; exit 1; fi; \
 	  echo "freestanding core ($$arch): calls only memcpy/memset/memmove"; \
 	done
