@@ -113,6 +113,13 @@ install: lib
 	ln -sf libholeheap.so.0 $(DESTDIR)$(PREFIX)/lib/libholeheap.so
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' holeheap.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/holeheap.pc
+	install -d $(DESTDIR)$(PREFIX)/lib/cmake/holeheap
+	for f in holeheapConfig holeheapConfigVersion; do \
+	  sed -e 's|@HH_PREFIX_FROM_CONFIG@|../../..|g' -e 's|@HH_LIBRARY@|lib/libholeheap.a|g' \
+	    -e 's|@HH_INCLUDEDIR@|include|g' -e 's|@HH_VERSION@|$(VERSION)|g' \
+	    -e "s|@HH_SIZEOF_VOID_P@|$$($(CC) -dM -E -x c /dev/null | sed -n 's/^#define __SIZEOF_POINTER__ //p')|g" \
+	    cmake/$$f.cmake.in > $(DESTDIR)$(PREFIX)/lib/cmake/holeheap/$$f.cmake || exit 1; \
+	done
 
 # `make install` into a scratch prefix, then build and run a program against it
 # through pkg-config, with the shared library and with the static one.
