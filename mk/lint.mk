@@ -31,8 +31,7 @@ LINT_FORMAT_PENDING := \
   kernel/console.c kernel/console.h kernel/cpu.c kernel/entropy.h kernel/interrupts.c kernel/kheap.c \
   kernel/kheap.h kernel/klock.h kernel/kmalloc.h kernel/main.c kernel/ports.h kernel/sched.c \
   kernel/selftest.c kernel/selftest_threads.c kernel/timer.c kernel/tutorial_heap.c kernel/tutorial_heap.h \
-  kernel/tutorial_hooks.c kernel/tutorial/kheap.h kernel/tutorial-test/common.c kernel/tutorial-test/main.c \
-  kernel/tutorial-test/paging.c kernel/tutorial-test/paging.h \
+  kernel/tutorial_hooks.c \
   tools/commands.c tools/core_fast.c tools/core_table.c tools/heapmap.h tools/holeheap.c tools/html.c \
   tools/output.c tools/output.h tools/replay.c tools/replay.h tools/svg.c tools/trace.c \
   tests/diff_replay.c tests/port/corrupt.c tests/port/threads.c tests/port/unit.c \

@@ -81,7 +81,4 @@ void panic(const char *message, const char *file, u32int line)
     kernel_exit(EXIT_FAIL);
 }
 
-void panic_assert(const char *file, u32int line, const char *desc)
-{
-    panic(desc, file, line);
-}
+void panic_assert(const char *file, u32int line, const char *desc) { panic(desc, file, line); }

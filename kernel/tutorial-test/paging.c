@@ -98,7 +98,7 @@ void switch_page_directory(page_directory_t *dir)
 
 void initialise_paging(void)
 {
-    nframes = 0x1000000u / 0x1000u; /* the tutorial assumes 16 MiB */
+    nframes = 0x1000000u / 0x1000u;           /* the tutorial assumes 16 MiB */
     frames = (u32int *)kmalloc(nframes / 8u); /* bytes (the tutorial passes INDEX_FROM_BIT: words) */
     memset((u8int *)frames, 0, nframes / 8u);
 

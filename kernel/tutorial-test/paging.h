@@ -19,7 +19,7 @@ typedef struct page_table {
 } page_table_t;
 
 typedef struct page_directory {
-    page_table_t *tables[1024]; /* virtual addresses of the tables */
+    page_table_t *tables[1024];  /* virtual addresses of the tables */
     u32int tablesPhysical[1024]; /* what CR3 points at: the tables' physical addresses */
     u32int physicalAddr;         /* the physical address of tablesPhysical */
 } page_directory_t;

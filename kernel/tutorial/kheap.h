@@ -28,17 +28,17 @@
 struct hh_heap;
 
 typedef struct {
-    struct hh_heap *core;  /* holeheap, after this heap_t and the window's page tables */
-    u32int start_address;  /* this heap_t sits here */
-    u32int end_address;    /* mapped up to here; moves as the heap grows and shrinks */
-    u32int max_address;    /* growth stops here: create_heap's max, capped to physical memory */
-    u8int supervisor;      /* as create_heap was asked; pages are mapped supervisor-only anyway */
-    u8int readonly;        /* always 0: create_heap panics on a read-only heap */
-    u32int frames_mapped;  /* frames taken by growth, in all */
-    u32int frames_returned;/* frames given back by shrinking, in all */
-    u32int grow_refusals;  /* growths refused (no frame or no page table left) */
-    u32int saved_eflags;   /* the lock: interrupts off while the heap works */
-    u32int freeing;        /* the block free() is freeing, to name it in a report */
+    struct hh_heap *core;   /* holeheap, after this heap_t and the window's page tables */
+    u32int start_address;   /* this heap_t sits here */
+    u32int end_address;     /* mapped up to here; moves as the heap grows and shrinks */
+    u32int max_address;     /* growth stops here: create_heap's max, capped to physical memory */
+    u8int supervisor;       /* as create_heap was asked; pages are mapped supervisor-only anyway */
+    u8int readonly;         /* always 0: create_heap panics on a read-only heap */
+    u32int frames_mapped;   /* frames taken by growth, in all */
+    u32int frames_returned; /* frames given back by shrinking, in all */
+    u32int grow_refusals;   /* growths refused (no frame or no page table left) */
+    u32int saved_eflags;    /* the lock: interrupts off while the heap works */
+    u32int freeing;         /* the block free() is freeing, to name it in a report */
 } heap_t;
 
 extern heap_t *kheap;
