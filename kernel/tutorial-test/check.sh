@@ -28,6 +28,7 @@ check_boot() {
     # the overrun past the 2 KiB stack, named at kfree and at kheap_check
     expect "$log" '^kheap: block 0x[0-9a-f]+ \(2048 bytes\): 4 bytes past its end overwritten, in 0x[0-9a-f]+-0x[0-9a-f]+; found by free$' "$1: the overrun was not named by free"
     expect "$log" '^kheap: block 0x[0-9a-f]+ \(2048 bytes\): 4 bytes past its end overwritten, .*found by kheap_check$' "$1: the overrun was not named by kheap_check"
+    expect "$log" '^kheap: block 0x[0-9a-f]+: the tag at 0x[0-9a-f]+, just before it, overwritten' "$1: the overrun was not named from the next block"
     expect "$log" '^kheap: kernel stack 0x[0-9a-f]+ \(2048 bytes\): 4 bytes of its guard overwritten' "$1: the guard did not see the overrun"
     # growth refused for want of frames: reported, no panic
     expect "$log" '^kheap: no free frame left to map 0x' "$1: running out of frames was not reported"

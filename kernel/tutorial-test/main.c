@@ -169,6 +169,21 @@ static void test_stack_overrun(void)
     monitor_write("[overrun] 4 bytes past a kmalloc_a(2048) kernel stack: reported by kfree and kheap_check\n");
 }
 
+/* The same overrun found from the other side: freeing the block after it. */
+static void test_overrun_neighbour(void)
+{
+    u32int a = kmalloc(1024), b = kmalloc(1024), before = problems();
+    u8int saved[4];
+    check(b == a + 1024u + HH_OVERHEAD, "neighbour: two 1 KiB blocks side by side");
+    overrun(a, 1024, saved);
+    kfree((void *)b); /* its left neighbour's footer is damaged: refused */
+    check(problems() == before + 1u, "neighbour: kfree of the next block reported the overrun");
+    memcpy((u8int *)(a + 1024u), saved, 4);
+    kfree((void *)b);
+    kfree((void *)a);
+    check(problems() == before + 1u && heap_consistent(), "neighbour: repaired, both freed, consistent");
+}
+
 static void test_stack_guard(void)
 {
     u32int stack = kmalloc_stack(KERNEL_STACK_SIZE), before = problems();
@@ -312,6 +327,7 @@ static void test_stress(void)
 {
     static slot_t slots[STRESS_SLOTS];
     u32int used = frames_used(), mapped = kheap->frames_mapped, returned = kheap->frames_returned;
+    u32int before = problems();
     u32int lo, hi;
     __asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
     rng_state = (lo ^ hi) | 1u;
@@ -335,11 +351,13 @@ static void test_stress(void)
     say_num("frames used before ", used, ", ");
     say_num("after ", frames_used(), "\n");
     say_num("  page directory clones: ", clones_made, ", ");
-    say_num("", clones_not_contiguous, " of them not physically contiguous (the tutorial's phys + offset would be wrong)\n");
+    say_num("", clones_not_contiguous,
+            " of them not physically contiguous (the tutorial's phys + offset would be wrong)\n");
     check(kheap->frames_mapped > mapped && kheap->frames_returned > returned, "stress: the heap grew and shrank");
     check(kheap->frames_mapped - mapped == kheap->frames_returned - returned, "stress: frames mapped == returned");
     check(frames_used() == used, "stress: frames balanced in the frame bitset");
-    check(heap_consistent() && heap_pages_sound() && problems() == 1u, "stress: consistent, pages sound, no new problem");
+    check(heap_consistent() && heap_pages_sound() && problems() == before,
+          "stress: consistent, pages sound, no new problem");
 }
 
 /* ---- out of frames ---- */
@@ -378,11 +396,13 @@ int kmain(void *mboot, u32int initial_stack)
     test_ordered_array();
     test_strcpy();
     test_stack_overrun();
+    test_overrun_neighbour();
     test_stack_guard();
     test_clone_split();
     test_stress();
     test_out_of_frames();
-    say_num("problems reported by the heap: ", problems(), " (the planted overrun)\n");
+    say_num("problems reported by the heap: ", problems(), " (the two planted overruns)\n");
+    check(problems() == 2u, "exactly the planted problems were reported");
     monitor_write(failures ? "tutorial kit test: FAIL\n" : "tutorial kit test: PASS\n");
     kernel_exit(failures ? EXIT_FAIL : EXIT_PASS);
     return 0;

@@ -184,7 +184,8 @@ static void heap_unlock(void *ctx)
 static void name_damage(u32int payload, u32int where, const char *found_by)
 {
     if (where < payload) {
-        say_hex("kheap: block ", payload, ": its header was overwritten (a write before it)\n");
+        say_hex("kheap: block ", payload, ": the tag at ");
+        say_hex("", where, ", just before it, overwritten (past the end of the block before it?)\n");
         return;
     }
     const u8int *header = (const u8int *)(payload - KH_TAG_BYTES), *footer = (const u8int *)where;
