@@ -68,7 +68,7 @@ lint-format:
 	bad=$$($(CLANG_FORMAT) --style=file --dry-run -Werror $$files 2>&1 | \
 	  sed -n 's/^\([^: ]*\):[0-9]*:[0-9]*: error: .*/\1/p' | sort -u); \
 	pending="$(filter $(LINT_C_FILES),$(LINT_FORMAT_PENDING))"; \
-	differ=" $$($(CLANG_FORMAT) --style=file --dry-run -Werror $$pending 2>&1 | \
+	differ=" $$([ -z "$$pending" ] || $(CLANG_FORMAT) --style=file --dry-run -Werror $$pending 2>&1 | \
 	  sed -n 's/^\([^: ]*\):[0-9]*:[0-9]*: error: .*/\1/p' | sort -u | tr '\n' ' ')"; \
 	fits=; for f in $$pending; do case "$$differ" in *" $$f "*) ;; *) fits="$$fits $$f";; esac; done; \
 	echo "lint-format: $$(echo $$files | wc -w) files checked, $(words $(LINT_FORMAT_PENDING)) pending (mk/lint.mk)"; \
