@@ -381,17 +381,42 @@ static void test_out_of_frames(void)
     check(frames_used() == used && heap_consistent(), "frames: balanced and consistent after running out");
 }
 
+/* The boot command line (multiboot: flags bit 2, the string's address at +16)
+ * has word in it. */
+static int cmdline_has(const u32int *mboot, const char *word)
+{
+    const char *line = (mboot[0] & 4u) ? (const char *)mboot[4] : "";
+    for (; *line; line++) {
+        int i = 0;
+        while (word[i] && line[i] == word[i])
+            i++;
+        if (!word[i])
+            return 1;
+    }
+    return 0;
+}
+
+/* create-heap-fail: a misaligned heap must end the boot in a panic that says why. */
+static void test_create_heap_fails(void)
+{
+    monitor_write("[create_heap] a misaligned heap: create_heap must panic with a message\n");
+    create_heap(0xD0000800u, 0xD0100000u, 0xD1000000u, 1, 0);
+    check(0, "create_heap returned from a misaligned start");
+}
+
 int kmain(void *mboot, u32int initial_stack);
 int kmain(void *mboot, u32int initial_stack)
 {
-    (void)mboot;
     (void)initial_stack;
+    int heap_fails = cmdline_has(mboot, "create-heap-fail");
     monitor_clear();
     init_descriptor_tables();
     monitor_write("[tutorial kit] the tutorial's kheap.h/kheap.c replaced by holeheap's kit\n");
     test_placement();
     initialise_paging();
     test_handover();
+    if (heap_fails)
+        test_create_heap_fails();
     test_page_flags();
     test_ordered_array();
     test_strcpy();
