@@ -8,6 +8,7 @@
 CANARY_VARS := fast table asan m32 m32-table
 $(foreach v,$(CANARY_VARS),$(eval $(call test_rule,$(v),test_canary)))
 
+## check-canary: canary mode (HH_CANARY): every byte past requests 0..100 caught at free, realloc, usable_size and hh_check with block and offset; realloc, aligned, calloc and the front keep it (fast, table, asan, -m32 both)
 .PHONY: check-canary
 check-canary: $(foreach v,fast table asan,$(BUILD)/$(v)/tests/test_canary)
 	@for v in fast table asan; do $(call run_test,$(BUILD)/$$v/tests/test_canary) || exit 1; done; \

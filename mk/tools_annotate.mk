@@ -34,6 +34,8 @@ $(ANNOTATE_DIR)/%-asan: tests/annotate/%.c $(ANNOTATE_SRCS) $(BUILD)/tools-asan/
 	$(CLANG) $(WARN) -Iinclude -O0 -g -fsanitize=address -fno-omit-frame-pointer $< $(BUILD)/tools-asan/libholeheap.a -o $@
 
 .PHONY: check-tools-valgrind check-tools-asan
+## check-tools-valgrind: one-bug programs on a -DHH_VALGRIND heap under memcheck (use after free, write onto a footer, read of a hole, leak, canary overflow): kind and line as on the system malloc; a clean program draws no report
+## check-tools-asan: the same programs under clang's ASan on a heap that poisons its tags and holes: use-after-poison at the bug's line; the clean program draws no report
 check-tools-valgrind: $(foreach p,$(ANNOTATE_BUGS),$(ANNOTATE_DIR)/$(p)-vg $(ANNOTATE_DIR)/$(p)-sys) $(ANNOTATE_DIR)/clean_use-vg
 	@if ! command -v valgrind >/dev/null; then echo "SKIP: valgrind not installed"; exit 0; fi; \
 	sh tests/annotate/expect.sh valgrind $(ANNOTATE_DIR) $(ANNOTATE_BUGS)

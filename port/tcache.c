@@ -17,18 +17,22 @@
  * (hhp_tcache_give_back) and tries again.
  *
  * Only blocks of the thread's own arena are cached. A free of another arena's
- * block (a remote free) is validated by the core at once; if it is larger
- * than the cache holds (TC_MAX_CACHED) it is freed into the core right away,
- * under its arena's lock. A small one is handed to its arena instead: the
- * freeing thread chains up to TC_REMOTE of them (flushed early when a block
- * of a different arena comes, or at thread exit) and pushes the chain onto
- * the arena's pending list with one compare-and-swap, without its lock. A
- * thread of that arena takes the whole pending list when a bin it allocates
- * from is empty, checks each block with the core (hh_usable_size) and caches
- * it, or frees it when it does not fit. A pending list never holds more than
- * TC_PENDING_BYTES usable bytes: the chain that would pass the bound is
- * freed into the core by the freeing thread, with the whole list, under the
- * arena's lock. A thread that exits frees its arena's pending list too.
+ * block (a remote free), of any size below the mmap threshold, is validated
+ * by the core at once and handed to its arena without taking its lock: the
+ * freeing thread chains up to TC_REMOTE of them or TC_REMOTE_BYTES usable
+ * bytes (flushed early when a block of a different arena comes, or at thread
+ * exit) and pushes the chain onto the arena's pending list with one
+ * compare-and-swap. A thread of that arena takes the whole pending list when
+ * a bin it allocates from is empty or before it allocates a block larger than
+ * the cache holds (hhp_tcache_drain), checks each block with the core
+ * (hh_usable_size) and caches it, or frees the ones that do not fit into the
+ * core under one hold of the lock. A pending list never holds more than
+ * TC_PENDING_BYTES usable bytes: the chain that would pass the bound is freed
+ * into the core by the freeing thread, with the whole list, under the
+ * arena's lock. A thread that exits frees its arena's pending list too. So
+ * memory freed remotely is back in use by the owner's next cache miss or
+ * larger allocation, and at most TC_PENDING_BYTES per arena plus
+ * TC_REMOTE_BYTES per freeing thread wait in between.
  *
  * The links are checked (issue 7). A block in a bin, on a remote chain or on
  * a pending list starts with two words that the program, having freed it,
@@ -73,6 +77,9 @@
 #define TC_GROWTH_SLACK ((size_t)256 << 10) /* cached bytes that do not stop growth */
 #endif
 #define TC_REMOTE 32u   /* remote frees chained, then handed over together */
+#ifndef TC_REMOTE_BYTES
+#define TC_REMOTE_BYTES ((size_t)64 << 10) /* ... or once their usable bytes reach this */
+#endif
 #define TC_MAX_CACHED ((TC_BINS - 1u) * TC_GRANULE) /* the largest usable size cached */
 #ifndef TC_PENDING_BYTES
 #define TC_PENDING_BYTES ((long)256 << 10) /* usable bytes on one arena's pending list, at most */
@@ -308,7 +315,7 @@ static void tc_remote_put(hhp_arena *owner, tc_block *b, size_t usable)
         tc.remote_tail = b;
     tc.remote_head = b;
     tc.remote_bytes += usable;
-    if (++tc.remote_count == TC_REMOTE)
+    if (++tc.remote_count == TC_REMOTE || tc.remote_bytes >= TC_REMOTE_BYTES)
         tc_remote_flush();
 }
 
@@ -358,6 +365,13 @@ static bool tc_pending_drain(void)
     return true;
 }
 
+void hhp_tcache_drain(void)
+{
+    hhp_arena *a = hhp_thread_arena();
+    if (a != NULL && atomic_load_explicit(&a->pending, memory_order_relaxed) != NULL)
+        (void)tc_pending_drain();
+}
+
 void *hhp_tcache_take(size_t size)
 {
     size_t c = size == 0 ? 1 : (size + TC_GRANULE - 1) / TC_GRANULE;
@@ -378,9 +392,9 @@ void *hhp_tcache_take(size_t size)
 /* A block in a cache or on a pending list carries a marker: freed again
  * (or reallocated, or asked its size), it is a double free. p must have been
  * validated by the core. */
-void hhp_tcache_check_live(const void *p, size_t usable)
+void hhp_tcache_check_live(const void *p)
 {
-    if (__builtin_expect(usable <= TC_MAX_CACHED && tc_held(p), 0))
+    if (__builtin_expect(tc_held(p), 0))
         hhp_die(hhp_current_call, "pointer already freed", p, HH_E_DOUBLE_FREE);
 }
 
@@ -390,11 +404,11 @@ void hhp_tcache_check_live(const void *p, size_t usable)
 bool hhp_tcache_put(hhp_arena *owner, void *p)
 {
     size_t usable = hhp_usable_size(owner, p); /* reports a bad pointer */
-    if (usable > TC_MAX_CACHED)
-        return false;
     tc_block *b = p;
-    if (__builtin_expect(tc_held(b), 0))
+    if (__builtin_expect(tc_held(b), 0)) /* any size: remote chains hold all */
         hhp_die(hhp_current_call, "double free", b, HH_E_DOUBLE_FREE);
+    if (usable > TC_MAX_CACHED && owner == hhp_thread_arena())
+        return false;
     if (tc.state != 1) {
         if (tc.state == 2)
             return false;
@@ -445,6 +459,13 @@ static void tc_thread_exit(void *unused)
         tc_pending_free(a); /* nobody else may come to take them */
     tc.state = 2; /* frees after this point go straight to the arenas */
     atomic_fetch_sub_explicit(&tc_threads, 1u, memory_order_relaxed);
+    hhp_arena_unbind();
+}
+
+void hhp_tcache_bound(void)
+{
+    if (tc.state == 0)
+        tc_register_exit();
 }
 
 void hhp_tcache_keys(void)

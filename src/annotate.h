@@ -17,10 +17,12 @@
  * The core's own accesses to what the program may not touch are exempt, as
  * a system allocator's are: under valgrind, error reporting is off from the
  * entry to the exit of each call (tool_core_enter/leave); under ASan, every
- * core function is compiled without instrumentation (clang's attribute
- * push below, popped by HH_TOOLS_EXEMPT_END at the end of each core .c
- * file), so only libc's memset and memcpy, which ASan checks wherever they
- * are called from, need the range opened around them (tool_open, tool_close).
+ * core function is compiled without instrumentation (each core .c file
+ * includes this header first, then opens HH_TOOLS_EXEMPT_BEGIN, clang's
+ * attribute push, before its other headers and closes it at its end, which
+ * also keeps the single-file build balanced), so only libc's memset and
+ * memcpy, which ASan checks wherever they are called from, need the range
+ * opened around them (tool_open, tool_close).
  * gcc has no way to exempt a whole file, so under gcc's ASan the core
  * announces nothing and stays checked like any other code.
  *
@@ -56,27 +58,28 @@
 #ifdef HH_ASAN_ANNOTATE
 void __asan_poison_memory_region(void const volatile *addr, size_t size);
 void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
-#define HH_TOOLS_EXEMPT_BEGIN \
+#define TOOLS_EXEMPT_PUSH \
     _Pragma("clang attribute push(__attribute__((no_sanitize(\"address\"))), apply_to = function)")
-#define HH_TOOLS_EXEMPT_END _Pragma("clang attribute pop")
+#define TOOLS_EXEMPT_POP _Pragma("clang attribute pop")
 #else
-#define HH_TOOLS_EXEMPT_BEGIN
-#define HH_TOOLS_EXEMPT_END
+#define TOOLS_EXEMPT_PUSH
+#define TOOLS_EXEMPT_POP
 #endif
-
-/* Every core function from here to HH_TOOLS_EXEMPT_END (ASan). */
-HH_TOOLS_EXEMPT_BEGIN
+/* Written `HH_TOOLS_EXEMPT_BEGIN;` and `HH_TOOLS_EXEMPT_END;`: each ends in
+ * a struct declaration, so that the semicolon is a declaration's. */
+#define HH_TOOLS_EXEMPT_BEGIN TOOLS_EXEMPT_PUSH struct hh_tools_exempt_begin
+#define HH_TOOLS_EXEMPT_END TOOLS_EXEMPT_POP struct hh_tools_exempt_end
 
 /* One request to each tool, or nothing: TOOL_VG's argument is not even
  * compiled without valgrind; the ASan calls still use their arguments. */
 #ifdef HH_VALGRIND_ANNOTATE
 #define TOOL_VG(request) \
-    do {                 \
-        request;         \
+    do { \
+        request; \
     } while (0)
 #else
 #define TOOL_VG(request) \
-    do {                 \
+    do { \
     } while (0)
 #endif
 #ifdef HH_ASAN_ANNOTATE

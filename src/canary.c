@@ -2,6 +2,8 @@
  * Canary mode (HH_CANARY): the requested size kept in a keyed record before
  * each block's footer, the slack before it filled. Layout in canary.h.
  */
+#include "annotate.h"
+HH_TOOLS_EXEMPT_BEGIN; /* to HH_TOOLS_EXEMPT_END: under ASan the core's accesses are exempt */
 #include "canary.h"
 #include "mem.h"
 
@@ -11,8 +13,8 @@
 #define CANARY_SLACK_SEARCH 255u
 
 typedef struct canary_record {
-    uint32_t slack_masked; /* slack ^ low half of H over the block's tag */
-    uint32_t check;        /* mix(slack + key2) ^ high half of H */
+    uint32_t slack_masked; /* slack ^ mix(seal ^ link key): the block's tag, keyed */
+    uint32_t check;        /* mix(slack + key2) ^ seal */
 } canary_record;
 
 _Static_assert(sizeof(canary_record) == CANARY_RECORD_BYTES, "the record fills the room canary_request adds");
@@ -24,7 +26,12 @@ static size_t record_offset(tag *b) { return tag_size(b) - HH_OVERHEAD - CANARY_
 
 static unsigned char *record_at(tag *b) { return (unsigned char *)block_payload(b) + record_offset(b); }
 
-static uint64_t block_hash(const hh_heap *h, tag *b) { return tag_hash(h, b->word, block_pos(h, b)); }
+/* 64 bits keyed by b's tag (its seal covers its size and position): a
+ * secret half, the seal mixed with the front's link key, and the seal. */
+static uint64_t block_hash(const hh_heap *h, tag *b)
+{
+    return (uint64_t)b->seal << 32 | tag_mix(b->seal ^ h->link_key);
+}
 
 static canary_record record_for(const hh_heap *h, uint64_t hash, size_t slack)
 {
@@ -132,4 +139,4 @@ bool canary_verify(hh_heap *h, tag *b)
 
 size_t canary_requested(const hh_heap *h, tag *b) { return record_offset(b) - record_slack(h, b); }
 
-HH_TOOLS_EXEMPT_END
+HH_TOOLS_EXEMPT_END;

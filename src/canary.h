@@ -12,7 +12,7 @@
  *     +-----+------------------+---------------------+----------+--------+
  *                               <------- slack ------>
  *
- *   record = { slack ^ low half of H(tag), mix(slack + key2) ^ high half of H(tag) }
+ *   record = { slack ^ mix(seal ^ link_key), mix(slack + key2) ^ seal }   (seal: the block's header's)
  *
  * The record sits where the footer's neighbour would be reached last by an
  * overflow, and it is keyed by the block's own tag (size and position), so
@@ -52,10 +52,7 @@ static inline void canary_set(const hh_heap *h, void *p, size_t n)
 
 /* Is the verified block b's canary intact? true when the mode is off; else a
  * failure is reported (HH_E_CORRUPT, the block and its first damaged byte). */
-static inline bool canary_intact(hh_heap *h, tag *b)
-{
-    return !(h->flags & HH_CANARY) || canary_verify(h, b);
-}
+static inline bool canary_intact(hh_heap *h, tag *b) { return !(h->flags & HH_CANARY) || canary_verify(h, b); }
 
 /* Bytes the program may use in the verified block b: what it asked for in
  * canary mode (b's canary intact), all of its payload otherwise. */

@@ -3,6 +3,8 @@
  * numbers them I1..I14). Each check returns its code instead of asserting, so
  * it works in release builds. Also the walk, the text map and code names.
  */
+#include "annotate.h"
+HH_TOOLS_EXEMPT_BEGIN; /* to HH_TOOLS_EXEMPT_END: under ASan the core's accesses are exempt */
 #include "canary.h"
 #include "mem.h"
 #include "tag.h"
@@ -330,4 +332,4 @@ const char *hh_code_name(int code)
     return (code >= 0 && code < HH_E_COUNT) ? names[code] : "HH_E_?";
 }
 
-HH_TOOLS_EXEMPT_END
+HH_TOOLS_EXEMPT_END;

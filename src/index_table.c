@@ -14,6 +14,8 @@
  */
 #ifdef HH_INDEX_TABLE
 
+#include "annotate.h"
+HH_TOOLS_EXEMPT_BEGIN; /* to HH_TOOLS_EXEMPT_END: under ASan the core's accesses are exempt */
 #include "index.h"
 #include "tag.h"
 
@@ -81,8 +83,8 @@ static bool idx_slot_ok(const hh_heap *h, uint32_t pos)
 /* The table is damaged: stop handing out or linking anything, and report. */
 static bool idx_damaged(hh_heap *h, const void *where, const char *what)
 {
-    h->idx.broken = true;
-    heap_report(h, HH_E_INDEX, where, what);
+    if (heap_report(h, HH_E_INDEX, where, what))
+        h->idx.broken = true;
     return false;
 }
 
@@ -217,7 +219,7 @@ int idx_verify(const hh_heap *h, hh_problem *out)
     return 0;
 }
 
-HH_TOOLS_EXEMPT_END
+HH_TOOLS_EXEMPT_END;
 
 #else
 typedef int idx_table_unused; /* the default build uses index_fast.c */

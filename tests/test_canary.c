@@ -89,15 +89,9 @@ static void damage_is_caught(hh_heap *h, unsigned char *p, size_t n, size_t offs
     size_t count = seen.count, blocks = blocks_of(h);
     p[offset] ^= 0x5A;
     switch (call) {
-    case AT_FREE:
-        hh_free(h, p);
-        break;
-    case AT_REALLOC:
-        assert_null(hh_realloc(h, p, n + 64));
-        break;
-    case AT_USABLE_SIZE:
-        assert_int_equal(hh_usable_size(h, p), 0);
-        break;
+    case AT_FREE: hh_free(h, p); break;
+    case AT_REALLOC: assert_null(hh_realloc(h, p, n + 64)); break;
+    case AT_USABLE_SIZE: assert_int_equal(hh_usable_size(h, p), 0); break;
     case AT_CHECK:
         assert_check_finds(h, p, offset);
         count--; /* hh_check reports through its result, not on_error */

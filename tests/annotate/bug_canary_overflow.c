@@ -7,7 +7,7 @@ int main(void)
 {
     heap_start();
     unsigned char *p = heap_alloc(13);
-    p[13] = 1; /* BUG */
+    p[13] = 1;    /* BUG */
     p[13] = 0xCA; /* the canary's own byte: the heap itself sees nothing */
     heap_free(p);
     return 0;

@@ -60,9 +60,7 @@ static void churn(hh_heap *h)
             hh_free(h, slot[i]);
             slot[i] = hh_alloc(h, n);
             break;
-        case 1:
-            slot[i] = slot[i] ? hh_realloc(h, slot[i], n + 1) : hh_calloc(h, 1, n + 1);
-            break;
+        case 1: slot[i] = slot[i] ? hh_realloc(h, slot[i], n + 1) : hh_calloc(h, 1, n + 1); break;
         case 2:
             hh_free(h, slot[i]);
             slot[i] = hh_alloc_aligned(h, n, (size_t)64 << (round % 4u));

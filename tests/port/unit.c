@@ -228,16 +228,7 @@ static void free_remote_then_here(void *p, bool here_too)
         free_v(p);
 }
 
-static long rss_kib(void)
-{
-    long pages = 0, resident = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f == NULL || fscanf(f, "%ld %ld", &pages, &resident) != 2)
-        resident = -1;
-    if (f != NULL)
-        fclose(f);
-    return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
+#include "rss.h"
 
 enum { RETAIN_BLOCKS = 100, RETAIN_SIZE = 400000, SMALL_REMOTE = 20000, SMALL_REMOTE_SIZE = 500 };
 static void *retained[SMALL_REMOTE];
@@ -269,6 +260,18 @@ static void *free_in_thread(void *p)
 {
     free_v(p);
     return NULL;
+}
+
+/* A block of n bytes (its address printed) freed by a thread of another
+ * arena, which then exits: it waits on this arena's pending list. */
+static void *freed_by_another_arena(size_t n)
+{
+    void *p = malloc_v(n);
+    print_address(p);
+    pthread_t t;
+    pthread_create(&t, NULL, free_in_thread, p);
+    pthread_join(t, NULL);
+    return p;
 }
 
 static int child_main(const char *what)
@@ -338,12 +341,24 @@ static int child_main(const char *what)
         print_address(p);
         free_v(p);
         dprintf(STDOUT_FILENO, "%zu\n", malloc_usable_size(p));
-    } else if (strcmp(what, "realloc-pending") == 0) {
-        void *p = malloc_v(200);
+    } else if (strcmp(what, "pending-mid-double-free") == 0) {
+        /* a mid-size block (beyond the cache's sizes) freed by another arena's
+         * thread waits on the pending list too: freed again here */
+        void *p = malloc_v(3000);
         print_address(p);
-        pthread_t t; /* another arena's thread frees it, then exits: p waits on the pending list */
-        pthread_create(&t, NULL, free_in_thread, p);
-        pthread_join(t, NULL);
+        free_remote_then_here(p, true);
+    } else if (strcmp(what, "pending-mid-overwritten") == 0) {
+        /* its link overwritten while it waits: found when this thread next
+         * allocates a size the cache does not hold (the list is drained first) */
+        unsigned char *p = freed_by_another_arena(3000);
+        unsigned char *volatile stale = p;
+        memset(stale, 0x41, 8);
+        p = malloc_v(5000);
+    } else if (strcmp(what, "realloc-pending-mid") == 0) {
+        void *p = freed_by_another_arena(3000);
+        p = realloc_v(p, 6000);
+    } else if (strcmp(what, "realloc-pending") == 0) {
+        void *p = freed_by_another_arena(200);
         p = realloc_v(p, 300);
     } else if (strcmp(what, "link-overwritten") == 0) {
         /* the cached block's link replaced by another block's address */
@@ -371,11 +386,7 @@ static int child_main(const char *what)
         free_v(p);
     } else if (strcmp(what, "pending-overwritten") == 0) {
         /* a small integer over the link of a block on this arena's pending list */
-        unsigned char *p = malloc_v(200);
-        print_address(p);
-        pthread_t t;
-        pthread_create(&t, NULL, free_in_thread, p);
-        pthread_join(t, NULL);
+        unsigned char *p = freed_by_another_arena(200);
         uint64_t small = 64;
         unsigned char *volatile stale = p;
         memcpy(stale, &small, sizeof small);
@@ -539,6 +550,13 @@ static void test_misuse(void)
     expect_abort("realloc-freed", "HOLEHEAP_TCACHE=0", "realloc", "double free", "HH_E_DOUBLE_FREE");
     expect_abort("usable-freed", NULL, "malloc_usable_size", "pointer already freed", "HH_E_DOUBLE_FREE");
     expect_abort("realloc-pending", "HOLEHEAP_ARENAS=2", "realloc", "pointer already freed",
+                 "HH_E_DOUBLE_FREE");
+    expect_abort("pending-mid-double-free", "HOLEHEAP_ARENAS=2", "free", "double free", "HH_E_DOUBLE_FREE");
+    expect_abort("pending-mid-double-free", "HOLEHEAP_ARENAS=2 HOLEHEAP_TCACHE=0", "free", "double free",
+                 "HH_E_DOUBLE_FREE");
+    expect_abort("pending-mid-overwritten", "HOLEHEAP_ARENAS=2", "malloc",
+                 "cached block overwritten (write after free?)", "HH_E_POISON");
+    expect_abort("realloc-pending-mid", "HOLEHEAP_ARENAS=2", "realloc", "pointer already freed",
                  "HH_E_DOUBLE_FREE");
     expect_abort("bad-pointer", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
     expect_abort("foreign-pointer", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
