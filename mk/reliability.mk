@@ -80,3 +80,20 @@ check-static-gcc:
 	echo "gcc -fanalyzer: no findings in src/ (both indexes) and port/"
 
 CHECKS += check-static
+
+# ---- fault injection and the lock checker (tests/test_faults.c)
+#   check-faults   in the fast, table and ASan+UBSan builds
+REL_VARS := fast table asan
+define rel_test_rule
+$(BUILD)/$(1)/tests/$(2): tests/$(2).c $(TEST_HDRS) $(CORE_HDRS) $(BUILD)/$(1)/libholeheap.a
+	@mkdir -p $$(@D)
+	$$(VCC_$(1)) $$(CORE_CFLAGS) $$(VFLAGS_$(1)) $$< $(BUILD)/$(1)/libholeheap.a -lcmocka -o $$@
+endef
+$(foreach v,$(REL_VARS),$(eval $(call rel_test_rule,$(v),test_faults)))
+
+.PHONY: check-faults
+check-faults: $(foreach v,$(REL_VARS),$(BUILD)/$(v)/tests/test_faults)
+	@for v in $(REL_VARS); do echo "-- $$v"; $(BUILD)/$$v/tests/test_faults | grep -E '^\[ (faults|locks|  PASSED|  FAILED)' || \
+	  { echo "FAIL: $(BUILD)/$$v/tests/test_faults"; exit 1; }; done
+
+CHECKS += check-faults
