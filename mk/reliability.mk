@@ -5,6 +5,9 @@
 #                      (default 1800) from the seeds in the repository, then the
 #                      llvm-cov coverage of src/ by the seeds and by the grown corpora
 
+# scan-build (clang-tools-14), cppcheck, llvm-cov and llvm-profdata (llvm-14)
+DEPS_PACKAGES += clang-tools-14 cppcheck llvm-14
+
 # ---- the long fuzzing run
 FUZZ_LONG_TIME ?= 1800
 FUZZ_LONG_DIR     := $(BUILD)/fuzz-long

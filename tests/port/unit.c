@@ -256,6 +256,50 @@ static void free_what_another_thread_left(size_t size)
     dprintf(STDOUT_FILENO, "%ld %ld\n", before, rss_kib());
 }
 
+/* In a fresh process, so that the cache starts empty: 0 if every step reused
+ * the mapping it should. */
+static int large_cache_reuse(void)
+{
+    size_t mib = (size_t)1 << 20;
+    unsigned char *p = malloc_v(8 * mib);
+    memset(p, 0xAB, 8 * mib);
+    free_v(p);
+    unsigned char *q = calloc_v(1, 6 * mib); /* the front of p's mapping; 2 MiB stay cached */
+    for (size_t i = 0; q != NULL && i < 6 * mib; i += 512)
+        if (q[i] != 0 || q[i + 511] != 0)
+            return 1;
+    if (q != p)
+        return 2;
+    free_v(q); /* merged with the rest: 8 MiB again */
+    unsigned char *r = malloc_v(4 * mib);
+    if (r != p)
+        return 3;
+    fill(r, 4 * mib, 5);
+    unsigned char *t = realloc_v(r, 7 * mib); /* over the cached 4 MiB after it */
+    if (t != p || !filled(t, 4 * mib, 5) || malloc_usable_size(t) < 7 * mib)
+        return 4;
+    free_v(t);
+    return 0;
+}
+
+/* 40 blocks of 4 MiB written and freed: print resident KiB before them,
+ * after the frees, and after a large call made 1.2 s later. */
+static void large_cache_bound(void)
+{
+    enum { COUNT = 40 };
+    static void *block[COUNT];
+    size_t n = (size_t)4 << 20;
+    long base = rss_kib();
+    for (unsigned i = 0; i < COUNT; i++)
+        memset(block[i] = malloc_v(n), 1, n);
+    for (unsigned i = 0; i < COUNT; i++)
+        free_v(block[i]);
+    long freed = rss_kib();
+    usleep(1200 * 1000);
+    free_v(malloc_v(n)); /* the call that drops what has waited too long */
+    dprintf(STDOUT_FILENO, "%ld %ld %ld\n", base, freed, rss_kib());
+}
+
 static void *free_in_thread(void *p)
 {
     free_v(p);
@@ -315,6 +359,11 @@ static int child_main(const char *what)
         return 0;
     } else if (strcmp(what, "remote-small") == 0) {
         free_what_another_thread_left(SMALL_REMOTE_SIZE);
+        return 0;
+    } else if (strcmp(what, "large-cache-reuse") == 0) {
+        return large_cache_reuse();
+    } else if (strcmp(what, "large-cache-bound") == 0) {
+        large_cache_bound();
         return 0;
     } else if (strcmp(what, "big-align") == 0) {
         /* past HH_MAX_ALIGN (1 GiB): the port maps the block itself */
@@ -525,6 +574,32 @@ static void expect_abort_line(const char *what, const char *env, const char *pre
     }
 }
 
+/* Freed large mappings are reused (calloc gets zeros), split and merged
+ * again, and a block grows in place over the cached rest of its mapping
+ * (child large-cache-reuse); the cache's bytes and age are bounded. */
+static void test_large_cache(void)
+{
+    child_result res;
+    run_child("large-cache-reuse", NULL, &res);
+    EXPECT(WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0);
+    run_child("large-cache-reuse", "HOLEHEAP_LARGE_CACHE=0", &res); /* no reuse: fails */
+    EXPECT(WIFEXITED(res.status) && WEXITSTATUS(res.status) != 0);
+    /* Retention: at most HOLEHEAP_LARGE_CACHE (64 MiB) after the frees, and
+     * next to nothing once the cached mappings are older than 1 s. */
+    long base = 0, freed = 0, aged = 0;
+    run_child("large-cache-bound", NULL, &res);
+    sscanf(res.out, "%ld %ld %ld", &base, &freed, &aged);
+    if (!(WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0 && base > 0 && freed - base >= 32 * 1024 &&
+          freed - base <= (64 + 4) * 1024 && aged - base <= 8 * 1024)) {
+        fprintf(stderr, "FAIL large-cache-bound: RSS %ld KiB at start, %ld after the frees, %ld 1.2 s later\n",
+                base, freed, aged);
+        failures++;
+    }
+    run_child("large-cache-bound", "HOLEHEAP_LARGE_CACHE=0", &res);
+    sscanf(res.out, "%ld %ld %ld", &base, &freed, &aged);
+    EXPECT(WIFEXITED(res.status) && freed - base <= 4 * 1024);
+}
+
 static void test_misuse(void)
 {
     expect_abort_line("control-overwritten", NULL, "holeheap: free(): ");
@@ -711,6 +786,7 @@ int main(int argc, char **argv)
     test_aligned();
     test_realloc();
     test_large();
+    test_large_cache();
     test_fork();
     test_misuse();
     test_stats();
