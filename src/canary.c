@@ -12,9 +12,11 @@ HH_TOOLS_EXEMPT_BEGIN; /* to HH_TOOLS_EXEMPT_END: under ASan the core's accesses
  * split). */
 #define CANARY_SLACK_SEARCH 255u
 
+/* The record's bytes as they lie in memory: two 32-bit words, least
+ * significant byte first, the slack masked by mix(seal ^ link key) (the
+ * block's tag, keyed), then the check, mix(slack + key2) ^ seal. */
 typedef struct canary_record {
-    uint32_t slack_masked; /* slack ^ mix(seal ^ link key): the block's tag, keyed */
-    uint32_t check;        /* mix(slack + key2) ^ seal */
+    unsigned char byte[CANARY_RECORD_BYTES];
 } canary_record;
 
 _Static_assert(sizeof(canary_record) == CANARY_RECORD_BYTES, "the record fills the room canary_request adds");
@@ -33,18 +35,38 @@ static uint64_t block_hash(const hh_heap *h, tag *b)
     return (uint64_t)b->seal << 32 | tag_mix(b->seal ^ h->link_key);
 }
 
+static void word_put(unsigned char *to, uint32_t w)
+{
+    for (unsigned i = 0; i < 4; i++)
+        to[i] = (unsigned char)(w >> 8 * i);
+}
+
+static uint32_t word_get(const unsigned char *from)
+{
+    uint32_t w = 0;
+    for (unsigned i = 0; i < 4; i++)
+        w |= (uint32_t)from[i] << 8 * i;
+    return w;
+}
+
 static canary_record record_for(const hh_heap *h, uint64_t hash, size_t slack)
 {
     uint32_t s = (uint32_t)slack;
-    return (canary_record){s ^ (uint32_t)hash, tag_mix(s + h->key2) ^ (uint32_t)(hash >> 32)};
+    canary_record r = {{0}};
+    word_put(r.byte, s ^ (uint32_t)hash);
+    word_put(r.byte + 4, tag_mix(s + h->key2) ^ (uint32_t)(hash >> 32));
+    return r;
 }
 
+/* b's record as found; the loop may become a memcpy, which ASan checks. */
 static canary_record record_read(tag *b)
 {
-    canary_record r;
-    tool_open(record_at(b), sizeof r);
-    memcpy(&r, record_at(b), sizeof r);
-    tool_close(record_at(b), sizeof r);
+    canary_record r = {{0}};
+    const unsigned char *at = record_at(b);
+    tool_open(at, CANARY_RECORD_BYTES);
+    for (unsigned i = 0; i < CANARY_RECORD_BYTES; i++)
+        r.byte[i] = at[i];
+    tool_close(at, CANARY_RECORD_BYTES);
     return r;
 }
 
@@ -55,19 +77,23 @@ void canary_write(const hh_heap *h, void *p, size_t n)
     tool_open((unsigned char *)p + n, slack + CANARY_RECORD_BYTES);
     memset((unsigned char *)p + n, HH_CANARY_BYTE, slack);
     canary_record r = record_for(h, block_hash(h, b), slack);
-    memcpy(record_at(b), &r, sizeof r);
+    for (unsigned i = 0; i < CANARY_RECORD_BYTES; i++)
+        record_at(b)[i] = r.byte[i];
     tool_close((unsigned char *)p + n, slack + CANARY_RECORD_BYTES);
 }
+
+static unsigned record_distance(const canary_record *found, const canary_record *wanted, size_t *first);
 
 /* The slack b's record holds, or SIZE_MAX when the record is damaged. */
 static size_t record_slack(const hh_heap *h, tag *b)
 {
     uint64_t hash = block_hash(h, b);
     canary_record found = record_read(b);
-    size_t slack = found.slack_masked ^ (uint32_t)hash;
-    if (slack > record_offset(b) || record_for(h, hash, slack).check != found.check)
+    size_t slack = word_get(found.byte) ^ (uint32_t)hash, first;
+    if (slack > record_offset(b))
         return SIZE_MAX;
-    return slack;
+    canary_record wanted = record_for(h, hash, slack);
+    return record_distance(&found, &wanted, &first) == 0 ? slack : SIZE_MAX;
 }
 
 /* The first byte of b's payload in [from, to) that lost the fill, or SIZE_MAX. */
@@ -84,11 +110,10 @@ static size_t fill_damage(tag *b, size_t from, size_t to)
  * of them, as an index into the record, in *first. */
 static unsigned record_distance(const canary_record *found, const canary_record *wanted, size_t *first)
 {
-    const unsigned char *f = (const unsigned char *)found, *w = (const unsigned char *)wanted;
     unsigned differ = 0;
     *first = CANARY_RECORD_BYTES;
     for (size_t i = CANARY_RECORD_BYTES; i-- > 0;) {
-        if (f[i] != w[i]) {
+        if (found->byte[i] != wanted->byte[i]) {
             differ++;
             *first = i;
         }
