@@ -23,7 +23,7 @@
 #ifndef HH_TAG_H
 #define HH_TAG_H
 
-#include "annotate.h" /* HH_TOOLS_ACTIVE */
+#include "annotate.h"
 #include "config.h"
 #include "hh_assert.h"
 #include "holeheap.h"
