@@ -100,3 +100,22 @@ check-faults: $(foreach v,$(REL_VARS),$(BUILD)/$(v)/tests/test_faults)
 	  { echo "FAIL: $(BUILD)/$$v/tests/test_faults"; exit 1; }; done
 
 CHECKS += check-faults
+
+# ---- the corruption matrix (tests/corrupt_matrix.c): every bit of the tags,
+# index links, fences and control block flipped, and writes after free of 1-64
+# bytes at every offset of freed blocks; rows not caught must be named, with
+# their reason, in tests/corrupt_matrix.allow. The table: docs/reliability.md.
+#   check-corrupt-matrix   fast and table builds
+#   build/<variant>/tests/corrupt_matrix [--part flips|uaf]   prints the table
+$(foreach v,fast table,$(eval $(call rel_test_rule,$(v),corrupt_matrix)))
+
+.PHONY: check-corrupt-matrix
+check-corrupt-matrix: $(BUILD)/fast/tests/corrupt_matrix $(BUILD)/table/tests/corrupt_matrix
+	@for v in fast table; do \
+	  $(BUILD)/$$v/tests/corrupt_matrix > $(BUILD)/$$v/corrupt_matrix.md; rc=$$?; \
+	  grep -E '^(UNSAFE|WRONG|.*NOT ALLOWED)' $(BUILD)/$$v/corrupt_matrix.md | head -20; \
+	  echo "$$v: $$(tail -2 $(BUILD)/$$v/corrupt_matrix.md | head -1)"; \
+	  [ $$rc = 0 ] || { echo "FAIL: corrupt_matrix ($$v): table in $(BUILD)/$$v/corrupt_matrix.md"; exit 1; }; \
+	done
+
+CHECKS += check-corrupt-matrix
