@@ -807,16 +807,21 @@ static __attribute__((noinline)) bool heap_enter_slow(hh_heap *h)
     return true;
 }
 
+/* How a call entered: refused (do nothing), open (no lock, no slow flag,
+ * nothing to do on the way out), or through the slow entry (the lock taken,
+ * a full check to run on the way out with HH_CHECK_ALWAYS). */
+typedef enum { ENTRY_REFUSED, ENTRY_OPEN, ENTRY_SLOW } heap_entry;
+
 /* One compare covers liveness, the bounds the call trusts and the absence of
  * any slow setting: a stray write over any of them takes the slow entry,
  * which verifies the whole control block. */
-static inline bool heap_enter(hh_heap *h)
+static inline heap_entry heap_enter(hh_heap *h)
 {
     if (!h)
-        return false;
+        return ENTRY_REFUSED;
     if (control_fast_open(h))
-        return true;
-    return heap_enter_slow(h);
+        return ENTRY_OPEN;
+    return heap_enter_slow(h) ? ENTRY_SLOW : ENTRY_REFUSED;
 }
 
 static __attribute__((noinline)) void heap_leave_slow(hh_heap *h)
@@ -826,9 +831,11 @@ static __attribute__((noinline)) void heap_leave_slow(hh_heap *h)
     heap_unlock(h);
 }
 
-static inline void heap_leave(hh_heap *h)
+/* The one exit of every call that entered: flags and lock do not change
+ * during a call, so an open entry needs nothing here. */
+static inline void heap_leave(hh_heap *h, heap_entry e)
 {
-    if (!control_fast_open(h))
+    if (e == ENTRY_SLOW)
         heap_leave_slow(h);
 }
 
@@ -847,8 +854,8 @@ static bool heap_alive(const hh_heap *h) { return h && h->magic == (HH_MAGIC ^ h
 /* A request the front may serve: the block of exactly its size. */
 static inline void *front_fast_alloc(hh_heap *h, size_t n)
 {
-    if (!control_fast_open(h) || n > (size_t)HH_FRONT_MAX_G * HH_GRANULE)
-        return NULL; /* a locked heap: the gate is read only under its lock */
+    if (n > (size_t)HH_FRONT_MAX_G * HH_GRANULE)
+        return NULL;
     size_t size = block_size_for(n);
     uint32_t g = (uint32_t)granules(size);
     if (g > h->front_max_g || g >= FRONT_LISTS)
@@ -874,8 +881,6 @@ static inline void *front_fast_alloc(hh_heap *h, size_t n)
 /* A free the front may take: a sound block of a size it keeps, room left. */
 static inline bool front_fast_free(hh_heap *h, void *p)
 {
-    if (!control_fast_open(h))
-        return false;
     size_t off = (size_t)((uintptr_t)p - (uintptr_t)h->base) - HH_TAG_BYTES, span = (size_t)(h->end - h->base);
     if (off >= span - HH_TAG_BYTES || off % HH_GRANULE != 0)
         return false; /* not a payload inside the heap */
@@ -899,42 +904,51 @@ static inline bool front_fast_free(hh_heap *h, void *p)
     return true;
 }
 
-/* The calls' slow halves stay out of line, so that the fast paths save no
- * registers and end in a tail call when they cannot serve. */
+/* The calls' other paths stay out of line, so that the fast paths save no
+ * registers and end in a tail call when they cannot serve: on an open heap
+ * (the gate already compared) straight to the work, else through the entry
+ * (a heap with a lock reads its gate only under the lock). */
+static __attribute__((noinline)) void *alloc_open(hh_heap *h, size_t size) { return alloc_unlocked(h, size); }
+
 static __attribute__((noinline)) void *alloc_slow(hh_heap *h, size_t size)
 {
-    if (!heap_enter(h))
+    heap_entry e = heap_enter(h);
+    if (e == ENTRY_REFUSED)
         return NULL;
     void *p = alloc_unlocked(h, size);
-    heap_leave(h);
+    heap_leave(h, e);
     return p;
 }
 
 void *hh_alloc(hh_heap *h, size_t size)
 {
-    void *p = h ? front_fast_alloc(h, size) : NULL;
-    return p ? p : alloc_slow(h, size);
+    if (!h || !control_fast_open(h))
+        return alloc_slow(h, size);
+    void *p = front_fast_alloc(h, size);
+    return p ? p : alloc_open(h, size);
 }
 
 void *hh_alloc_aligned(hh_heap *h, size_t size, size_t align)
 {
-    if (!heap_enter(h))
+    heap_entry e = heap_enter(h);
+    if (e == ENTRY_REFUSED)
         return NULL;
     void *p = alloc_aligned_unlocked(h, size, align);
-    heap_leave(h);
+    heap_leave(h, e);
     return p;
 }
 
 void *hh_calloc(hh_heap *h, size_t n, size_t size)
 {
-    if (!heap_enter(h))
+    heap_entry e = heap_enter(h);
+    if (e == ENTRY_REFUSED)
         return NULL;
     void *p = NULL;
     if (size != 0 && n > SIZE_MAX / size)
         heap_report(h, HH_E_BAD_SIZE, NULL, "calloc: n * size overflows");
     else
         p = alloc_unlocked(h, n * size);
-    heap_leave(h);
+    heap_leave(h, e);
     if (p)
         memset(p, 0, n * size);
     return p;
@@ -948,44 +962,53 @@ void *hh_realloc(hh_heap *h, void *p, size_t size)
         hh_free(h, p);
         return NULL;
     }
-    if (!heap_enter(h))
+    heap_entry e = heap_enter(h);
+    if (e == ENTRY_REFUSED)
         return NULL;
     void *q = realloc_unlocked(h, p, size);
-    heap_leave(h);
+    heap_leave(h, e);
     return q;
 }
 
+static __attribute__((noinline)) void free_open(hh_heap *h, void *p) { free_unlocked(h, p); }
+
 static __attribute__((noinline)) void free_slow(hh_heap *h, void *p)
 {
-    if (!heap_enter(h))
+    heap_entry e = heap_enter(h);
+    if (e == ENTRY_REFUSED)
         return;
     free_unlocked(h, p);
-    heap_leave(h);
+    heap_leave(h, e);
 }
 
 void hh_free(hh_heap *h, void *p)
 {
-    if (!p || !h || front_fast_free(h, p))
+    if (!p)
         return;
-    free_slow(h, p);
+    if (!h || !control_fast_open(h))
+        free_slow(h, p);
+    else if (!front_fast_free(h, p))
+        free_open(h, p);
 }
 
 void hh_trim(hh_heap *h)
 {
-    if (!heap_enter(h))
+    heap_entry e = heap_enter(h);
+    if (e == ENTRY_REFUSED)
         return;
     front_flush(h);
     heap_trim(h, 0, HH_GRANULE); /* all of it, past the initial size */
-    heap_leave(h);
+    heap_leave(h, e);
 }
 
 size_t hh_usable_size(hh_heap *h, const void *p)
 {
-    if (!p || !heap_enter(h))
+    heap_entry e = p ? heap_enter(h) : ENTRY_REFUSED;
+    if (e == ENTRY_REFUSED)
         return 0;
     tag *b = block_from_user(h, p);
     size_t n = b ? tag_size(b) - HH_OVERHEAD : 0;
-    heap_leave(h);
+    heap_leave(h, e);
     return n;
 }
 
@@ -994,7 +1017,8 @@ void hh_stats_get(hh_heap *h, hh_stats *out)
     if (!out)
         return;
     memset(out, 0, sizeof *out);
-    if (!heap_enter(h))
+    heap_entry e = heap_enter(h);
+    if (e == ENTRY_REFUSED)
         return;
     out->region_bytes = (size_t)(region_end(h) - h->mem);
     out->used_bytes = h->used_bytes;
@@ -1004,7 +1028,7 @@ void hh_stats_get(hh_heap *h, hh_stats *out)
     out->holes = h->holes;
     out->largest_hole = (size_t)idx_largest_g(h) * HH_GRANULE;
     out->peak_used_bytes = h->peak_used_bytes;
-    heap_leave(h);
+    heap_leave(h, e);
 }
 
 int hh_last_problem(hh_heap *h, hh_problem *out)
