@@ -70,6 +70,7 @@ typedef struct outcome {
     int8_t code;  /* its code */
     int8_t check; /* hh_check's code after the calls */
     int8_t safety;
+    int8_t inv; /* the invariant hh_check named (I1..I13), 0 if none */
 } outcome;
 
 /* ---- the calls ---- */
@@ -226,7 +227,7 @@ static record record_now(void) { return (record){W.reports, hh_problem_count(W.h
 /* Run the calls in order until one reports; then hh_check and a fill. */
 static outcome touch_and_check(const int *ops, size_t nops, record before)
 {
-    outcome o = {-1, 0, 0, S_SAFE};
+    outcome o = {-1, 0, 0, S_SAFE, 0};
     for (size_t i = 0; i < nops && o.op < 0; i++) {
         size_t reports = before.reports, count = before.count;
         int code = before.code;
@@ -234,9 +235,12 @@ static outcome touch_and_check(const int *ops, size_t nops, record before)
         before = record_now();
         int got = reported_since(reports, count, code);
         if (got != HH_OK)
-            o = (outcome){(int8_t)ops[i], (int8_t)got, 0, S_SAFE};
+            o = (outcome){(int8_t)ops[i], (int8_t)got, 0, S_SAFE, 0};
     }
-    o.check = (int8_t)hh_check(W.h, NULL);
+    hh_problem pr = {0};
+    o.check = (int8_t)hh_check(W.h, &pr);
+    if (o.check != HH_OK && pr.what && pr.what[0] == 'I')
+        o.inv = (int8_t)atoi(pr.what + 1);
     static const size_t sizes[] = {16, 100, 200, 500, 1000, 3000, 8000};
     for (size_t i = 0, misses = 0; misses < 7 && i < 400; i++) {
         size_t n = sizes[i % 7];
@@ -414,6 +418,7 @@ typedef struct row {
     size_t bits, caught_op, caught_check, missed, unsafe, wrong_code;
     size_t by_op[OP_COUNT];
     int codes; /* bit i: code i seen */
+    int invs;  /* bit i: hh_check named invariant Ii */
     size_t first_missed_byte, last_missed_byte;
     bool allowed;
 } row;
@@ -444,6 +449,8 @@ static void tally(row *r, int region, size_t byte, const outcome *o)
         printf("UNSAFE: %s %s byte %zu: %s\n", r->region, r->field, byte, safety_name[o->safety]);
     }
     int code = o->op >= 0 ? o->code : o->check;
+    if (o->inv > 0 && o->inv < 16)
+        r->invs |= 1 << o->inv;
     if (o->op >= 0) {
         r->caught_op++;
         r->by_op[o->op]++;
@@ -493,7 +500,7 @@ static void run_trials(size_t n, trial_fn fn, void *arg, outcome *out)
         if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
             break;
         size_t at = *cur;
-        out[at] = (outcome){-1, 0, 0, WIFSIGNALED(st) && died_of_limit(WTERMSIG(st)) ? S_HANG : S_CRASH};
+        out[at] = (outcome){-1, 0, 0, WIFSIGNALED(st) && died_of_limit(WTERMSIG(st)) ? S_HANG : S_CRASH, 0};
         from = at + 1;
     }
     munmap((void *)(uintptr_t)cur, sizeof *cur);
@@ -603,7 +610,7 @@ static outcome uaf_trial(size_t i, void *arg)
     size_t off = i / 64, len = i % 64 + 1;
     uaf_layout(u->req);
     if (off + len > u->usable)
-        return (outcome){-2, 0, 0, S_SAFE}; /* past the block: not a write after free of it */
+        return (outcome){-2, 0, 0, S_SAFE, 0}; /* past the block: not a write after free of it */
     record before = record_now();
     for (size_t k = 0; k < len; k++)
         uaf_f[off + k] ^= 0xA5;
@@ -705,13 +712,19 @@ static void print_codes(const row *r)
             printf("%s%s", sep, hh_code_name(c) + 5);
             sep = ", ";
         }
+    sep = "; hh_check ";
+    for (int i = 1; i < 16; i++)
+        if (r->invs & (1 << i)) {
+            printf("%sI%d", sep, i);
+            sep = ", ";
+        }
 }
 
 /* The table, one line per row; returns the number of failures. */
 static size_t report(void)
 {
     size_t failures = 0, bits = 0, caught = 0, missed = 0, unsafe_n = 0;
-    printf("| region | part | bits | caught by a call | by hh_check only | not caught | codes |\n");
+    printf("| region | part | bits | caught by a call | by hh_check only | not caught | codes; hh_check's invariant |\n");
     printf("|---|---|---|---|---|---|---|\n");
     for (size_t i = 0; i < nrows; i++) {
         row *r = &rows[i];
