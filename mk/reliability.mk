@@ -61,6 +61,7 @@ static_compile = for f in $(CORE_SRCS); do \
   done; for f in $(STATIC_PORT_SRCS); do $(1) $(STATIC_PORT_FLAGS) -c $$f -o /dev/null || exit 1; done
 
 .PHONY: check-static check-static-scan check-static-cppcheck check-static-gcc
+## check-static: scan-build, cppcheck and gcc -fanalyzer over src/ (both indexes) and port/: no finding unless suppressed with its reason
 check-static: check-static-scan check-static-cppcheck check-static-gcc
 
 check-static-scan:
@@ -95,6 +96,7 @@ endef
 $(foreach v,$(REL_VARS),$(eval $(call rel_test_rule,$(v),test_faults)))
 
 .PHONY: check-faults
+## check-faults: each grow and shrink call of a workload failing, short, refusing, partial or lying in turn (heap consistent after every call); every public call path locks in pairs, on_error as documented
 check-faults: $(foreach v,$(REL_VARS),$(BUILD)/$(v)/tests/test_faults)
 	@for v in $(REL_VARS); do echo "-- $$v"; $(BUILD)/$$v/tests/test_faults | grep -E '^\[ (faults|locks|  PASSED|  FAILED)' || \
 	  { echo "FAIL: $(BUILD)/$$v/tests/test_faults"; exit 1; }; done
@@ -110,6 +112,7 @@ CHECKS += check-faults
 $(foreach v,fast table,$(eval $(call rel_test_rule,$(v),corrupt_matrix)))
 
 .PHONY: check-corrupt-matrix
+## check-corrupt-matrix: every bit of tags, index links, fences and control block flipped, writes after free at every offset: caught as tests/corrupt_matrix.allow documents, nothing unsafe (fast, table)
 check-corrupt-matrix: $(BUILD)/fast/tests/corrupt_matrix $(BUILD)/table/tests/corrupt_matrix
 	@for v in fast table; do \
 	  $(BUILD)/$$v/tests/corrupt_matrix > $(BUILD)/$$v/corrupt_matrix.md; rc=$$?; \

@@ -75,12 +75,37 @@ typedef struct outcome {
 
 /* ---- the calls ---- */
 
-enum { OP_USABLE_V, OP_FREE_V, OP_ALLOC_H, OP_FREE_B1, OP_FREE_B2, OP_ALLOC_C, OP_FREE_B3, OP_FREE_B0,
-       OP_ALLOC_100, OP_REALLOC_B3, OP_ALIGNED, OP_STATS, OP_TRIM, OP_WALK, OP_COUNT };
-static const char *const op_name[OP_COUNT] = {
-    "usable_size(block)", "free(block)", "alloc(hole's size)", "free(left of hole)", "free(right of hole)",
-    "alloc(cached size)", "free(right of cached)", "free(first block)", "alloc(100)", "realloc",
-    "alloc_aligned", "stats_get", "trim", "walk"};
+enum {
+    OP_USABLE_V,
+    OP_FREE_V,
+    OP_ALLOC_H,
+    OP_FREE_B1,
+    OP_FREE_B2,
+    OP_ALLOC_C,
+    OP_FREE_B3,
+    OP_FREE_B0,
+    OP_ALLOC_100,
+    OP_REALLOC_B3,
+    OP_ALIGNED,
+    OP_STATS,
+    OP_TRIM,
+    OP_WALK,
+    OP_COUNT
+};
+static const char *const op_name[OP_COUNT] = {"usable_size(block)",
+                                              "free(block)",
+                                              "alloc(hole's size)",
+                                              "free(left of hole)",
+                                              "free(right of hole)",
+                                              "alloc(cached size)",
+                                              "free(right of cached)",
+                                              "free(first block)",
+                                              "alloc(100)",
+                                              "realloc",
+                                              "alloc_aligned",
+                                              "stats_get",
+                                              "trim",
+                                              "walk"};
 
 /* ---- one heap and what the program holds ---- */
 
@@ -328,27 +353,44 @@ typedef struct place {
     size_t byte;                /* the byte within the field */
 } place;
 
-enum { R_BLOCK_HEAD, R_BLOCK_FOOT, R_HOLE_HEAD, R_HOLE_FOOT, R_HOLE_LINKS, R_CACHED_HEAD, R_CACHED_FOOT,
-       R_CACHED_LINK, R_PROLOGUE, R_EPILOGUE, R_CONTROL, R_KINDS };
-static const char *const region_name[R_KINDS] = {
-    "block header", "block footer", "hole header", "hole footer", "hole index links", "cached header",
-    "cached footer", "cached link", "prologue fence", "epilogue fence", "control block"};
+enum {
+    R_BLOCK_HEAD,
+    R_BLOCK_FOOT,
+    R_HOLE_HEAD,
+    R_HOLE_FOOT,
+    R_HOLE_LINKS,
+    R_CACHED_HEAD,
+    R_CACHED_FOOT,
+    R_CACHED_LINK,
+    R_PROLOGUE,
+    R_EPILOGUE,
+    R_CONTROL,
+    R_KINDS
+};
+static const char *const region_name[R_KINDS] = {"block header",     "block footer",   "hole header",   "hole footer",
+                                                 "hole index links", "cached header",  "cached footer", "cached link",
+                                                 "prologue fence",   "epilogue fence", "control block"};
 
 static const int ops_block[] = {OP_USABLE_V, OP_FREE_V};
 static const int ops_hole[] = {OP_ALLOC_H, OP_FREE_B1, OP_FREE_B2};
 static const int ops_cached[] = {OP_ALLOC_C, OP_FREE_B2, OP_FREE_B3};
-static const int ops_all[] = {OP_ALLOC_100, OP_ALLOC_C, OP_ALLOC_H, OP_USABLE_V, OP_FREE_V, OP_FREE_B1,
-                              OP_FREE_B0, OP_REALLOC_B3, OP_ALIGNED, OP_STATS, OP_WALK, OP_TRIM};
+static const int ops_all[] = {OP_ALLOC_100, OP_ALLOC_C,    OP_ALLOC_H, OP_USABLE_V, OP_FREE_V, OP_FREE_B1,
+                              OP_FREE_B0,   OP_REALLOC_B3, OP_ALIGNED, OP_STATS,    OP_WALK,   OP_TRIM};
 
 /* The codes a report of damage to a region may carry. */
 static bool code_expected(int region, int code)
 {
     switch (region) {
     case R_BLOCK_HEAD: return code == HH_E_BAD_POINTER || code == HH_E_CORRUPT;
-    case R_BLOCK_FOOT: case R_PROLOGUE: case R_EPILOGUE: return code == HH_E_CORRUPT;
-    case R_HOLE_HEAD: case R_HOLE_FOOT: case R_CACHED_HEAD: case R_CACHED_FOOT:
-        return code == HH_E_CORRUPT || code == HH_E_INDEX;
-    case R_HOLE_LINKS: case R_CACHED_LINK: return code == HH_E_INDEX;
+    case R_BLOCK_FOOT:
+    case R_PROLOGUE:
+    case R_EPILOGUE: return code == HH_E_CORRUPT;
+    case R_HOLE_HEAD:
+    case R_HOLE_FOOT:
+    case R_CACHED_HEAD:
+    case R_CACHED_FOOT: return code == HH_E_CORRUPT || code == HH_E_INDEX;
+    case R_HOLE_LINKS:
+    case R_CACHED_LINK: return code == HH_E_INDEX;
     default: return code == HH_E_CORRUPT || code == HH_E_INDEX || code == HH_E_STATS;
     }
 }
@@ -384,19 +426,26 @@ typedef struct field {
     size_t off, size;
 } field;
 
-#define FIELD(f) {#f, offsetof(hh_heap, f), sizeof(((hh_heap *)0)->f)}
+#define FIELD(f) \
+    { \
+#f, offsetof(hh_heap, f), sizeof(((hh_heap *)0)->f) \
+    }
 static const field control_fields[] = {
-    FIELD(gate), FIELD(magic), FIELD(key), FIELD(key1), FIELD(key2), FIELD(key3), FIELD(link_key),
-    FIELD(state_mask), FIELD(flags), FIELD(front_max_g), FIELD(base), FIELD(end), FIELD(floor_end),
-    FIELD(limit_end), FIELD(mem), FIELD(grow), FIELD(shrink), FIELD(lock), FIELD(unlock), FIELD(on_error),
-    FIELD(ctx), FIELD(front_limit), FIELD(lock_seal), FIELD(control_seal), FIELD(front_head),
-    FIELD(front_count), FIELD(front_bytes), FIELD(lost_bytes), FIELD(lost_blocks), FIELD(trim_keep),
-    FIELD(last_trim), FIELD(used_bytes), FIELD(free_bytes), FIELD(blocks), FIELD(holes),
-    FIELD(peak_used_bytes), FIELD(problems), FIELD(last),
+    FIELD(gate),        FIELD(magic),       FIELD(key),          FIELD(key1),
+    FIELD(key2),        FIELD(key3),        FIELD(link_key),     FIELD(state_mask),
+    FIELD(flags),       FIELD(front_max_g), FIELD(base),         FIELD(end),
+    FIELD(floor_end),   FIELD(limit_end),   FIELD(mem),          FIELD(grow),
+    FIELD(shrink),      FIELD(lock),        FIELD(unlock),       FIELD(on_error),
+    FIELD(ctx),         FIELD(front_limit), FIELD(lock_seal),    FIELD(control_seal),
+    FIELD(front_head),  FIELD(front_count), FIELD(front_bytes),  FIELD(lost_bytes),
+    FIELD(lost_blocks), FIELD(trim_keep),   FIELD(last_trim),    FIELD(used_bytes),
+    FIELD(free_bytes),  FIELD(blocks),      FIELD(holes),        FIELD(peak_used_bytes),
+    FIELD(problems),    FIELD(last),
 #ifdef HH_INDEX_TABLE
-    FIELD(idx.slots), FIELD(idx.count), FIELD(idx.capacity), FIELD(idx.broken),
+    FIELD(idx.slots),   FIELD(idx.count),   FIELD(idx.capacity), FIELD(idx.broken),
 #else
-    FIELD(idx.root), FIELD(idx.map), FIELD(idx.broken), FIELD(idx.pos_bits), FIELD(idx.count),
+    FIELD(idx.root),    FIELD(idx.map),     FIELD(idx.broken),  FIELD(idx.pos_bits),
+    FIELD(idx.count),
 #endif
 };
 #define NFIELDS (sizeof control_fields / sizeof control_fields[0])
@@ -724,7 +773,8 @@ static void print_codes(const row *r)
 static size_t report(void)
 {
     size_t failures = 0, bits = 0, caught = 0, missed = 0, unsafe_n = 0;
-    printf("| region | part | bits | caught by a call | by hh_check only | not caught | codes; hh_check's invariant |\n");
+    printf(
+        "| region | part | bits | caught by a call | by hh_check only | not caught | codes; hh_check's invariant |\n");
     printf("|---|---|---|---|---|---|---|\n");
     for (size_t i = 0; i < nrows; i++) {
         row *r = &rows[i];
@@ -740,8 +790,8 @@ static size_t report(void)
         failures += r->unsafe + r->wrong_code + (r->missed && !r->allowed);
         bits += r->bits, caught += r->caught_op + r->caught_check, missed += r->missed, unsafe_n += r->unsafe;
     }
-    printf("\n%zu trials: %zu caught, %zu not caught (in rows documented as such), %zu unsafe; %zu failures\n",
-           bits, caught, missed, unsafe_n, failures);
+    printf("\n%zu trials: %zu caught, %zu not caught (in rows documented as such), %zu unsafe; %zu failures\n", bits,
+           caught, missed, unsafe_n, failures);
     return failures;
 }
 
