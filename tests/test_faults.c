@@ -35,6 +35,7 @@
 #include "index.h" /* idx_storage_bytes: the table build keeps its slots in the region */
 #include "tag.h"   /* white box: the control block's gate and lock seal, for two lock cases */
 #include "testutil.h"
+#include "cmocka_select.h"
 
 #define BUF_BYTES ((size_t)4 << 20)
 #define INITIAL ((size_t)32 << 10)
@@ -655,7 +656,7 @@ static void calls_without_a_heap_never_lock(void **state)
     growbuf_finish(&L.gb);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(faults_default),
@@ -664,5 +665,8 @@ int main(void)
         cmocka_unit_test(every_call_locks_in_pairs),
         cmocka_unit_test(calls_without_a_heap_never_lock),
     };
+    int status = select_tests(argc, argv, tests, sizeof tests / sizeof tests[0]);
+    if (status >= 0)
+        return status;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
