@@ -3,8 +3,9 @@
  *
  * Part 1, bit flips. A small heap is laid out the same way for every trial:
  *
- *   | B0 | V | B1 | H (hole) | B2 | C (cached; a hole under HH_STRICT) | B3 | tail hole |
+ *   | B0 | V | B1 | H0 | B2 | C (cached; a hole under HH_STRICT) | B3 | H1 | B4 | H2 | B5 | tail |
  *
+ * (H0-H2 holes of one size, one index tree; H is the one with the most links)
  * and one bit is flipped in one byte of: V's header or footer (a live
  * block), H's header or footer, H's index links (the fast index keeps a
  * 16-byte node at the start of the hole; the ordered table a 4-byte slot
@@ -325,21 +326,61 @@ static unsigned char *keep_alloc(size_t n)
     return p;
 }
 
-/* | B0 | V | B1 | H | B2 | C | B3 | tail |: H a hole, C cached (or a hole). */
+/* The number of a hole's index links that name another hole (fast index). */
+static int links_of(const unsigned char *hole)
+{
+#ifdef HH_INDEX_TABLE
+    (void)hole;
+    return 0;
+#else
+    const idx_node *n = (const idx_node *)(const void *)hole;
+    return (n->child[0] != HH_NIL) + (n->child[1] != HH_NIL) + (n->parent != HH_NIL);
+#endif
+}
+
+/*
+ *   | B0 | V | B1 | H0 | B2 | C | B3 | H1 | B4 | H2 | B5 | tail |
+ *
+ * H0, H1, H2 holes of one size (one tree of the fast index, so that their
+ * nodes link to each other), C cached (a hole of its own size under
+ * HH_STRICT). The hole under test is the one with the most links; W.b1 and
+ * W.b2 are its neighbours.
+ */
 static void layout(void)
 {
     heap_start(REGION);
-    W.b0 = keep_alloc(100);
+    unsigned char *b[6], *hs[3];
+    b[0] = W.b0 = keep_alloc(100);
     W.v = keep_alloc(100);
-    W.b1 = keep_alloc(100);
-    W.hole = keep_alloc(1000);
-    W.b2 = keep_alloc(100);
+    b[1] = keep_alloc(100);
+    hs[0] = keep_alloc(1000);
+    b[2] = keep_alloc(100);
     W.cached = keep_alloc(200);
-    W.b3 = keep_alloc(100);
+    b[3] = W.b3 = keep_alloc(100);
+    hs[1] = keep_alloc(1000);
+    b[4] = keep_alloc(100);
+    hs[2] = keep_alloc(1000);
+    b[5] = keep_alloc(100);
     W.hole_req = 1000;
     W.cached_req = 200;
-    give_back(W.hole);
+    give_back(hs[1]);
+    give_back(hs[0]);
+    give_back(hs[2]);
     give_back(W.cached);
+    static const int left[3] = {1, 3, 4}, right[3] = {2, 4, 5};
+    int k = 0;
+    for (int i = 1; i < 3; i++)
+        if (links_of(hs[i]) > links_of(hs[k]))
+            k = i;
+    W.hole = hs[k];
+    W.b1 = b[left[k]];
+    W.b2 = b[right[k]];
+#ifndef HH_INDEX_TABLE
+    if (links_of(W.hole) < 2) { /* its node's links must name other holes, not only HH_NIL */
+        fprintf(stderr, "corrupt_matrix: no hole of the layout links to two others (%d)\n", links_of(W.hole));
+        exit(2);
+    }
+#endif
     if (hh_check(W.h, NULL) != HH_OK || W.reports) {
         fprintf(stderr, "corrupt_matrix: the layout is not sound before any corruption\n");
         exit(2);
