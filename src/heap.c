@@ -738,13 +738,11 @@ static void block_announce_realloc(const hh_heap *h, void *p, size_t old, void *
     tool_block_taken(p, old);
 }
 
-/* Free p: into the front, or merged (then the heap's end may be trimmed);
- * with a damaged neighbour (reported) the call does nothing. */
-static void free_unlocked(hh_heap *h, void *p)
+/* Free the verified block b at p: into the front, or merged (then the
+ * heap's end may be trimmed); with a damaged neighbour (reported) the call
+ * does nothing. */
+static void free_verified(hh_heap *h, tag *b, void *p)
 {
-    tag *b = block_from_user(h, p);
-    if (!b || !canary_intact(h, b))
-        return;
     size_t bytes = block_announced_bytes(h, b);
     if (front_takes(h, b)) {
         front_push(h, b);
@@ -753,6 +751,14 @@ static void free_unlocked(hh_heap *h, void *p)
         tool_block_taken(p, bytes); /* before a trim gives its memory back */
         heap_trim(h, h->trim_keep, HH_TRIM_THRESHOLD - HH_TRIM_KEEP);
     }
+}
+
+/* free on an open heap: no slow flag (no canary), no tool to tell. */
+static void free_unlocked(hh_heap *h, void *p)
+{
+    tag *b = block_from_user(h, p);
+    if (b)
+        free_verified(h, b, p);
 }
 
 /* Shrink b in place to `size`; the tail becomes (or joins) a hole. */
@@ -859,20 +865,25 @@ static __attribute__((noinline)) bool heap_enter_slow(hh_heap *h)
     return true;
 }
 
+/* How a call entered: refused (do nothing), open (no lock, no slow flag,
+ * nothing to do on the way out), or through the slow entry (the lock taken,
+ * a full check to run on the way out with HH_CHECK_ALWAYS). */
+typedef enum { ENTRY_REFUSED, ENTRY_OPEN, ENTRY_SLOW } heap_entry;
+
 /* One compare covers liveness, the bounds the call trusts and the absence of
  * any slow setting: a stray write over any of them takes the slow entry,
  * which verifies the whole control block. */
-static inline bool heap_enter(hh_heap *h)
+static inline heap_entry heap_enter(hh_heap *h)
 {
     if (!h)
-        return false;
+        return ENTRY_REFUSED;
     if (control_fast_open(h))
-        return true;
+        return ENTRY_OPEN;
     tool_core_enter();
     if (heap_enter_slow(h))
-        return true;
+        return ENTRY_SLOW;
     tool_core_leave();
-    return false;
+    return ENTRY_REFUSED;
 }
 
 static __attribute__((noinline)) void heap_leave_slow(hh_heap *h)
@@ -882,12 +893,14 @@ static __attribute__((noinline)) void heap_leave_slow(hh_heap *h)
     heap_unlock(h);
 }
 
-static inline void heap_leave(hh_heap *h)
+/* The one exit of every call that entered: flags and lock do not change
+ * during a call, so an open entry needs nothing here. */
+static inline void heap_leave(hh_heap *h, heap_entry e)
 {
-    if (control_fast_open(h))
-        return;
-    heap_leave_slow(h);
-    tool_core_leave();
+    if (e == ENTRY_SLOW) {
+        heap_leave_slow(h);
+        tool_core_leave();
+    }
 }
 
 /* Liveness for the calls that read one field without the lock: the magic and
@@ -905,8 +918,8 @@ static bool heap_alive(const hh_heap *h) { return h && h->magic == (HH_MAGIC ^ h
 /* A request the front may serve: the block of exactly its size. */
 static inline void *front_fast_alloc(hh_heap *h, size_t n)
 {
-    if (!control_fast_open(h) || n > (size_t)HH_FRONT_MAX_G * HH_GRANULE)
-        return NULL; /* a locked heap: the gate is read only under its lock */
+    if (n > (size_t)HH_FRONT_MAX_G * HH_GRANULE)
+        return NULL;
     size_t size = block_size_for(n);
     uint32_t g = (uint32_t)granules(size);
     if (g > h->front_max_g || g >= FRONT_LISTS)
@@ -932,8 +945,6 @@ static inline void *front_fast_alloc(hh_heap *h, size_t n)
 /* A free the front may take: a sound block of a size it keeps, room left. */
 static inline bool front_fast_free(hh_heap *h, void *p)
 {
-    if (!control_fast_open(h))
-        return false;
     size_t off = (size_t)((uintptr_t)p - (uintptr_t)h->base) - HH_TAG_BYTES, span = (size_t)(h->end - h->base);
     if (off >= span - HH_TAG_BYTES || off % HH_GRANULE != 0)
         return false; /* not a payload inside the heap */
@@ -957,39 +968,48 @@ static inline bool front_fast_free(hh_heap *h, void *p)
     return true;
 }
 
-/* The calls' slow halves stay out of line, so that the fast paths save no
- * registers and end in a tail call when they cannot serve. */
+/* The calls' other paths stay out of line, so that the fast paths save no
+ * registers and end in a tail call when they cannot serve: on an open heap
+ * (the gate already compared) straight to the work, else through the entry
+ * (a heap with a lock reads its gate only under the lock). */
+static __attribute__((noinline)) void *alloc_open(hh_heap *h, size_t size) { return alloc_unlocked(h, size); }
+
 static __attribute__((noinline)) void *alloc_slow(hh_heap *h, size_t size)
 {
-    if (!heap_enter(h))
+    heap_entry e = heap_enter(h);
+    if (e == ENTRY_REFUSED)
         return NULL;
     void *p = alloc_unlocked(h, canary_request(h, size));
     canary_set(h, p, size);
     block_announce(h, p, false);
-    heap_leave(h);
+    heap_leave(h, e);
     return p;
 }
 
 void *hh_alloc(hh_heap *h, size_t size)
 {
-    void *p = h ? front_fast_alloc(h, size) : NULL;
-    return p ? p : alloc_slow(h, size);
+    if (!h || !control_fast_open(h))
+        return alloc_slow(h, size);
+    void *p = front_fast_alloc(h, size);
+    return p ? p : alloc_open(h, size);
 }
 
 void *hh_alloc_aligned(hh_heap *h, size_t size, size_t align)
 {
-    if (!heap_enter(h))
+    heap_entry e = heap_enter(h);
+    if (e == ENTRY_REFUSED)
         return NULL;
     void *p = alloc_aligned_unlocked(h, canary_request(h, size), align);
     canary_set(h, p, size);
     block_announce(h, p, false);
-    heap_leave(h);
+    heap_leave(h, e);
     return p;
 }
 
 void *hh_calloc(hh_heap *h, size_t n, size_t size)
 {
-    if (!heap_enter(h))
+    heap_entry e = heap_enter(h);
+    if (e == ENTRY_REFUSED)
         return NULL;
     void *p = NULL;
     if (size != 0 && n > SIZE_MAX / size)
@@ -998,7 +1018,7 @@ void *hh_calloc(hh_heap *h, size_t n, size_t size)
         p = alloc_unlocked(h, canary_request(h, n * size));
     canary_set(h, p, n * size);
     block_announce(h, p, false); /* zeroed below, as the program would */
-    heap_leave(h);
+    heap_leave(h, e);
     if (p)
         memset(p, 0, n * size);
     return p;
@@ -1012,47 +1032,58 @@ void *hh_realloc(hh_heap *h, void *p, size_t size)
         hh_free(h, p);
         return NULL;
     }
-    if (!heap_enter(h))
+    heap_entry e = heap_enter(h);
+    if (e == ENTRY_REFUSED)
         return NULL;
     size_t old = 0;
     void *q = realloc_unlocked(h, p, canary_request(h, size), &old);
     canary_set(h, q, size);
     block_announce_realloc(h, p, old, q);
-    heap_leave(h);
+    heap_leave(h, e);
     return q;
 }
 
+static __attribute__((noinline)) void free_open(hh_heap *h, void *p) { free_unlocked(h, p); }
+
 static __attribute__((noinline)) void free_slow(hh_heap *h, void *p)
 {
-    if (!heap_enter(h))
+    heap_entry e = heap_enter(h);
+    if (e == ENTRY_REFUSED)
         return;
-    free_unlocked(h, p);
-    heap_leave(h);
+    tag *b = block_from_user(h, p);
+    if (b && canary_intact(h, b))
+        free_verified(h, b, p);
+    heap_leave(h, e);
 }
 
 void hh_free(hh_heap *h, void *p)
 {
-    if (!p || !h || front_fast_free(h, p))
+    if (!p)
         return;
-    free_slow(h, p);
+    if (!h || !control_fast_open(h))
+        free_slow(h, p);
+    else if (!front_fast_free(h, p))
+        free_open(h, p);
 }
 
 void hh_trim(hh_heap *h)
 {
-    if (!heap_enter(h))
+    heap_entry e = heap_enter(h);
+    if (e == ENTRY_REFUSED)
         return;
     front_flush(h);
     heap_trim(h, 0, HH_GRANULE); /* all of it, past the initial size */
-    heap_leave(h);
+    heap_leave(h, e);
 }
 
 size_t hh_usable_size(hh_heap *h, const void *p)
 {
-    if (!p || !heap_enter(h))
+    heap_entry e = p ? heap_enter(h) : ENTRY_REFUSED;
+    if (e == ENTRY_REFUSED)
         return 0;
     tag *b = block_from_user(h, p);
     size_t n = b && canary_intact(h, b) ? canary_usable(h, b) : 0;
-    heap_leave(h);
+    heap_leave(h, e);
     return n;
 }
 
@@ -1061,7 +1092,8 @@ void hh_stats_get(hh_heap *h, hh_stats *out)
     if (!out)
         return;
     memset(out, 0, sizeof *out);
-    if (!heap_enter(h))
+    heap_entry e = heap_enter(h);
+    if (e == ENTRY_REFUSED)
         return;
     out->region_bytes = (size_t)(region_end(h) - h->mem);
     out->used_bytes = h->used_bytes;
@@ -1071,7 +1103,7 @@ void hh_stats_get(hh_heap *h, hh_stats *out)
     out->holes = h->holes;
     out->largest_hole = (size_t)idx_largest_g(h) * HH_GRANULE;
     out->peak_used_bytes = h->peak_used_bytes;
-    heap_leave(h);
+    heap_leave(h, e);
 }
 
 int hh_last_problem(hh_heap *h, hh_problem *out)

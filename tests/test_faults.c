@@ -35,6 +35,7 @@
 #include "index.h" /* idx_storage_bytes: the table build keeps its slots in the region */
 #include "tag.h"   /* white box: the control block's gate and lock seal, for two lock cases */
 #include "testutil.h"
+#include "cmocka_select.h"
 
 #define BUF_BYTES ((size_t)4 << 20)
 #define INITIAL ((size_t)32 << 10)
@@ -55,8 +56,8 @@ typedef enum fault {
     FAULT_KINDS
 } fault;
 
-static const char *const fault_name[FAULT_KINDS] = {"none", "grow fails", "grow gives less", "shrink refuses",
-                                                    "shrink gives part", "shrink claims more"};
+static const char *const fault_name[FAULT_KINDS] = {"none",           "grow fails",        "grow gives less",
+                                                    "shrink refuses", "shrink gives part", "shrink claims more"};
 
 typedef struct fault_env {
     growbuf gb; /* first: the growbuf callbacks take the env as their growbuf */
@@ -127,8 +128,13 @@ static void run_start(fault kind, size_t at, uint32_t flags)
     growbuf_start(&R.env.gb, buf, BUF_BYTES, initial);
     R.env.kind = kind;
     R.env.at = at;
-    hh_options o = {.grow = fault_grow, .shrink = fault_shrink, .on_error = env_on_error, .ctx = &R.env,
-                    .max_size = BUF_BYTES, .key = 0x5EEDu, .flags = flags};
+    hh_options o = {.grow = fault_grow,
+                    .shrink = fault_shrink,
+                    .on_error = env_on_error,
+                    .ctx = &R.env,
+                    .max_size = BUF_BYTES,
+                    .key = 0x5EEDu,
+                    .flags = flags};
     R.h = hh_init(buf, initial, &o);
     assert_non_null(R.h);
     R.r = rng_seeded(91);
@@ -187,7 +193,9 @@ static void drop(size_t i) { R.blocks[i] = R.blocks[--R.nlive]; }
 static size_t workload_size(void)
 {
     size_t k = rng_below(&R.r, 10);
-    return k < 4 ? rng_range(&R.r, 1, 600) : k < 8 ? rng_range(&R.r, 4 << 10, 96 << 10) : rng_range(&R.r, 200 << 10, 700 << 10);
+    return k < 4   ? rng_range(&R.r, 1, 600)
+           : k < 8 ? rng_range(&R.r, 4 << 10, 96 << 10)
+                   : rng_range(&R.r, 200 << 10, 700 << 10);
 }
 
 static void op_alloc(bool aligned)
@@ -270,7 +278,7 @@ static void faults_with_flags(uint32_t flags, const char *label)
 {
     workload(FAULT_NONE, 0, flags);
     size_t grows = R.env.grows, shrinks = R.env.shrinks, nulls = R.nulls;
-    assert_true(grows >= 8);  /* the workload must exercise both callbacks */
+    assert_true(grows >= 8); /* the workload must exercise both callbacks */
     assert_true(shrinks >= 4);
     size_t runs = 0, fault_nulls = 0;
     for (int f = FAULT_GROW_FAIL; f < FAULT_KINDS; f++) {
@@ -280,8 +288,8 @@ static void faults_with_flags(uint32_t flags, const char *label)
     }
     assert_true(fault_nulls > nulls); /* failed growth must have failed some calls */
     printf("[ faults  ] %s: %zu grow and %zu shrink calls a run; %zu runs with one call misbehaving, each "
-           "consistent after every step; %zu calls returned NULL (%zu without faults)\n", label, grows, shrinks,
-           runs, fault_nulls, nulls);
+           "consistent after every step; %zu calls returned NULL (%zu without faults)\n",
+           label, grows, shrinks, runs, fault_nulls, nulls);
 }
 
 static void faults_default(void **state)
@@ -359,8 +367,14 @@ static hh_heap *lc_start(uint32_t flags)
     memset(buf, 0, sizeof buf); /* no tag of an earlier heap with the same key stays behind */
     size_t initial = INITIAL + ((idx_storage_bytes(BUF_BYTES) + 4095) & ~(size_t)4095);
     growbuf_start(&L.gb, buf, BUF_BYTES, initial);
-    hh_options o = {.grow = lc_grow, .shrink = lc_shrink, .lock = lc_lock, .unlock = lc_unlock,
-                    .on_error = lc_on_error, .ctx = &L, .max_size = BUF_BYTES, .flags = flags};
+    hh_options o = {.grow = lc_grow,
+                    .shrink = lc_shrink,
+                    .lock = lc_lock,
+                    .unlock = lc_unlock,
+                    .on_error = lc_on_error,
+                    .ctx = &L,
+                    .max_size = BUF_BYTES,
+                    .flags = flags};
     lc_heap = hh_init(buf, initial, &o);
     assert_non_null(lc_heap);
     return lc_heap;
@@ -377,20 +391,53 @@ typedef struct lock_case {
 } lock_case;
 
 static void call_alloc(hh_heap *h, unsigned char *a, unsigned char *b) { (void)a, (void)b, (void)hh_alloc(h, 100); }
-static void call_alloc_grows(hh_heap *h, unsigned char *a, unsigned char *b) { (void)a, (void)b, (void)hh_alloc(h, 200 << 10); }
-static void call_alloc_huge(hh_heap *h, unsigned char *a, unsigned char *b) { (void)a, (void)b, (void)hh_alloc(h, SIZE_MAX); }
-static void call_alloc_oom(hh_heap *h, unsigned char *a, unsigned char *b) { (void)a, (void)b, (void)hh_alloc(h, BUF_BYTES); }
-static void call_aligned(hh_heap *h, unsigned char *a, unsigned char *b) { (void)a, (void)b, (void)hh_alloc_aligned(h, 100, 4096); }
-static void call_aligned_bad(hh_heap *h, unsigned char *a, unsigned char *b) { (void)a, (void)b, (void)hh_alloc_aligned(h, 100, 48); }
-static void call_aligned_huge(hh_heap *h, unsigned char *a, unsigned char *b) { (void)a, (void)b, (void)hh_alloc_aligned(h, SIZE_MAX, 64); }
-static void call_calloc(hh_heap *h, unsigned char *a, unsigned char *b) { (void)a, (void)b, (void)hh_calloc(h, 10, 10); }
-static void call_calloc_overflow(hh_heap *h, unsigned char *a, unsigned char *b) { (void)a, (void)b, (void)hh_calloc(h, SIZE_MAX / 2, 3); }
+static void call_alloc_grows(hh_heap *h, unsigned char *a, unsigned char *b)
+{
+    (void)a, (void)b, (void)hh_alloc(h, 200 << 10);
+}
+static void call_alloc_huge(hh_heap *h, unsigned char *a, unsigned char *b)
+{
+    (void)a, (void)b, (void)hh_alloc(h, SIZE_MAX);
+}
+static void call_alloc_oom(hh_heap *h, unsigned char *a, unsigned char *b)
+{
+    (void)a, (void)b, (void)hh_alloc(h, BUF_BYTES);
+}
+static void call_aligned(hh_heap *h, unsigned char *a, unsigned char *b)
+{
+    (void)a, (void)b, (void)hh_alloc_aligned(h, 100, 4096);
+}
+static void call_aligned_bad(hh_heap *h, unsigned char *a, unsigned char *b)
+{
+    (void)a, (void)b, (void)hh_alloc_aligned(h, 100, 48);
+}
+static void call_aligned_huge(hh_heap *h, unsigned char *a, unsigned char *b)
+{
+    (void)a, (void)b, (void)hh_alloc_aligned(h, SIZE_MAX, 64);
+}
+static void call_calloc(hh_heap *h, unsigned char *a, unsigned char *b)
+{
+    (void)a, (void)b, (void)hh_calloc(h, 10, 10);
+}
+static void call_calloc_overflow(hh_heap *h, unsigned char *a, unsigned char *b)
+{
+    (void)a, (void)b, (void)hh_calloc(h, SIZE_MAX / 2, 3);
+}
 static void call_realloc_grow(hh_heap *h, unsigned char *a, unsigned char *b) { (void)b, (void)hh_realloc(h, a, 5000); }
 static void call_realloc_shrink(hh_heap *h, unsigned char *a, unsigned char *b) { (void)b, (void)hh_realloc(h, a, 10); }
-static void call_realloc_null(hh_heap *h, unsigned char *a, unsigned char *b) { (void)a, (void)b, (void)hh_realloc(h, NULL, 10); }
+static void call_realloc_null(hh_heap *h, unsigned char *a, unsigned char *b)
+{
+    (void)a, (void)b, (void)hh_realloc(h, NULL, 10);
+}
 static void call_realloc_zero(hh_heap *h, unsigned char *a, unsigned char *b) { (void)b, (void)hh_realloc(h, a, 0); }
-static void call_realloc_interior(hh_heap *h, unsigned char *a, unsigned char *b) { (void)b, (void)hh_realloc(h, a + 16, 10); }
-static void call_realloc_huge(hh_heap *h, unsigned char *a, unsigned char *b) { (void)b, (void)hh_realloc(h, a, SIZE_MAX); }
+static void call_realloc_interior(hh_heap *h, unsigned char *a, unsigned char *b)
+{
+    (void)b, (void)hh_realloc(h, a + 16, 10);
+}
+static void call_realloc_huge(hh_heap *h, unsigned char *a, unsigned char *b)
+{
+    (void)b, (void)hh_realloc(h, a, SIZE_MAX);
+}
 static void call_realloc_freed(hh_heap *h, unsigned char *a, unsigned char *b)
 {
     (void)b;
@@ -400,7 +447,10 @@ static void call_realloc_freed(hh_heap *h, unsigned char *a, unsigned char *b)
 }
 static void call_free(hh_heap *h, unsigned char *a, unsigned char *b) { (void)b, hh_free(h, a); }
 static void call_free_null(hh_heap *h, unsigned char *a, unsigned char *b) { (void)a, (void)b, hh_free(h, NULL); }
-static void call_free_outside(hh_heap *h, unsigned char *a, unsigned char *b) { (void)a, (void)b, hh_free(h, buf + BUF_BYTES - 64); }
+static void call_free_outside(hh_heap *h, unsigned char *a, unsigned char *b)
+{
+    (void)a, (void)b, hh_free(h, buf + BUF_BYTES - 64);
+}
 static void call_free_twice(hh_heap *h, unsigned char *a, unsigned char *b)
 {
     (void)b;
@@ -422,7 +472,10 @@ static void call_free_bad_neighbour(hh_heap *h, unsigned char *a, unsigned char 
     hh_free(h, a);
 }
 static void call_usable(hh_heap *h, unsigned char *a, unsigned char *b) { (void)b, (void)hh_usable_size(h, a); }
-static void call_usable_interior(hh_heap *h, unsigned char *a, unsigned char *b) { (void)b, (void)hh_usable_size(h, a + 32); }
+static void call_usable_interior(hh_heap *h, unsigned char *a, unsigned char *b)
+{
+    (void)b, (void)hh_usable_size(h, a + 32);
+}
 static void call_check(hh_heap *h, unsigned char *a, unsigned char *b) { (void)a, (void)b, (void)hh_check(h, NULL); }
 static void call_check_corrupt(hh_heap *h, unsigned char *a, unsigned char *b)
 {
@@ -465,15 +518,24 @@ static void call_walk(hh_heap *h, unsigned char *a, unsigned char *b)
     walk_summary w;
     (void)walk_summarise(h, &w);
 }
-static void call_walk_stops(hh_heap *h, unsigned char *a, unsigned char *b) { (void)a, (void)b, assert_int_equal(hh_walk(h, visit_stop, NULL), 7); }
+static void call_walk_stops(hh_heap *h, unsigned char *a, unsigned char *b)
+{
+    (void)a, (void)b, assert_int_equal(hh_walk(h, visit_stop, NULL), 7);
+}
 static void call_map(hh_heap *h, unsigned char *a, unsigned char *b)
 {
     (void)a, (void)b;
     char map[40];
     (void)hh_map_text(h, map, sizeof map, 32);
 }
-static void call_last_problem(hh_heap *h, unsigned char *a, unsigned char *b) { (void)a, (void)b, (void)hh_last_problem(h, NULL); }
-static void call_problem_count(hh_heap *h, unsigned char *a, unsigned char *b) { (void)a, (void)b, (void)hh_problem_count(h); }
+static void call_last_problem(hh_heap *h, unsigned char *a, unsigned char *b)
+{
+    (void)a, (void)b, (void)hh_last_problem(h, NULL);
+}
+static void call_problem_count(hh_heap *h, unsigned char *a, unsigned char *b)
+{
+    (void)a, (void)b, (void)hh_problem_count(h);
+}
 /* HH_CHECK_ALWAYS finds a corrupt tag before the call: refused, reported once. */
 static void call_alloc_checked_corrupt(hh_heap *h, unsigned char *a, unsigned char *b)
 {
@@ -573,7 +635,8 @@ static void every_call_locks_in_pairs(void **state)
         errors += lock_cases[i].errors;
     }
     printf("[ locks   ] %zu call paths (%zu error paths reported through on_error): every one locked and "
-           "unlocked in pairs, callbacks under the lock\n", n, errors);
+           "unlocked in pairs, callbacks under the lock\n",
+           n, errors);
 }
 
 /* hh_init and the calls that take no heap never lock. */
@@ -593,7 +656,7 @@ static void calls_without_a_heap_never_lock(void **state)
     growbuf_finish(&L.gb);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(faults_default),
@@ -602,5 +665,8 @@ int main(void)
         cmocka_unit_test(every_call_locks_in_pairs),
         cmocka_unit_test(calls_without_a_heap_never_lock),
     };
+    int status = select_tests(argc, argv, tests, sizeof tests / sizeof tests[0]);
+    if (status >= 0)
+        return status;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
