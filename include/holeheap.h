@@ -19,7 +19,9 @@
  * - h NULL, or not a live heap (its control block's magic is gone: never
  *   initialised, overwritten, or the region reused): the call does nothing,
  *   records nothing (there is no heap to record into) and returns NULL, 0, -1
- *   or HH_E_CORRUPT as its comment says.
+ *   or HH_E_CORRUPT as its comment says. The same when the fields guarding a
+ *   heap's lock (lock, unlock, ctx and their check value) are overwritten:
+ *   the lock cannot be trusted, so nothing is recorded.
  * - A live heap whose control block fails its check value (I1: a stray write
  *   over flags, bounds, callbacks or key). Every call compares one gate word
  *   on entry, covering liveness, the bounds and the front's size limit, and,
@@ -138,7 +140,7 @@ typedef struct hh_options {
     void *ctx;
     size_t max_size; /* the heap never grows past mem + max_size (0: no growth) */
     uint32_t key;    /* mixed into every check value (0: a fixed default) */
-    uint32_t flags;  /* HH_CHECK_ALWAYS, HH_POISON */
+    uint32_t flags;  /* HH_CHECK_ALWAYS, HH_POISON, HH_STRICT */
 } hh_options;
 
 /* hh_options.flags */
