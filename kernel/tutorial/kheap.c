@@ -210,12 +210,22 @@ static void say_problem(const char *prefix, const hh_problem *problem)
     say("\n");
 }
 
+/* Is where the footer of the block whose payload starts at payload (by the
+ * size its header gives)? Only then is the damage that block's overrun. */
+static int is_footer_of(u32int payload, u32int where)
+{
+    u32int word = *(const u32int *)(payload - KH_TAG_BYTES);
+    return where == payload - KH_TAG_BYTES + (word >> 2) * 16u - KH_TAG_BYTES;
+}
+
 static void heap_report(void *ctx, const hh_problem *problem)
 {
     heap_t *heap = ctx;
+    u32int where = (u32int)problem->where;
     say_problem("kheap: ", problem);
-    if (problem->code == HH_E_CORRUPT && heap->freeing != 0)
-        name_damage(heap->freeing, (u32int)problem->where, "free");
+    if (problem->code == HH_E_CORRUPT && heap->freeing != 0 &&
+        (where < heap->freeing || is_footer_of(heap->freeing, where)))
+        name_damage(heap->freeing, where, "free");
 }
 
 /* hh_walk visitor: the end of the last sound block or hole before the damage. */
