@@ -3,19 +3,24 @@
  * a heap in a static region, or (with -DON_SYSTEM_MALLOC) the system malloc,
  * so that the tool's report on both can be compared. Each program marks the
  * line of its bug with the comment BUG; the check finds that line in the
- * tool's report.
+ * tool's report. Each program also asserts what holeheap itself sees of its
+ * bug (heap_expect: hh_check's code, the blocks it holds); a failed
+ * expectation prints "EXPECT FAILED" and exits 3, which expect.sh refuses.
+ * (Under ASan the program stops at its bug, before those assertions.)
  */
 #ifndef HH_BUG_COMMON_H
 #define HH_BUG_COMMON_H
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "holeheap.h"
 
 #ifdef ON_SYSTEM_MALLOC
-#define heap_alloc(n) malloc(n)
+#define heap_alloc(n) need(malloc(n))
 #define heap_free(p) free(p)
 static inline void heap_start(void) {}
+#define heap_expect(code, blocks) ((void)0)
 #else
 static hh_heap *heap;
 static _Alignas(16) unsigned char region[1 << 16];
@@ -29,9 +34,32 @@ static inline void heap_start(void)
     if (!heap)
         abort();
 }
-#define heap_alloc(n) hh_alloc(heap, n)
+#define heap_alloc(n) need(hh_alloc(heap, n))
 #define heap_free(p) hh_free(heap, p)
+
+/* hh_check must give code, and the program must hold `blocks` blocks. */
+static inline void heap_expect(int code, size_t blocks)
+{
+    hh_stats st;
+    int got = hh_check(heap, NULL);
+    hh_stats_get(heap, &st);
+    if (got != code || st.blocks != blocks) {
+        fprintf(stderr, "EXPECT FAILED: hh_check %s (expected %s), %zu blocks (expected %zu)\n",
+                hh_code_name(got), hh_code_name(code), st.blocks, blocks);
+        exit(3);
+    }
+}
 #endif
+
+/* Every allocation of these programs must succeed. */
+static inline unsigned char *need(void *p)
+{
+    if (!p) {
+        fprintf(stderr, "EXPECT FAILED: an allocation returned NULL\n");
+        exit(3);
+    }
+    return p;
+}
 
 /* Keeps a value alive so that the compiler cannot drop the faulty access. */
 static volatile unsigned char sink;

@@ -7,7 +7,9 @@ int main(void)
     unsigned char *p = heap_alloc(48);
     unsigned char *next = heap_alloc(48);
     p[48] = 1; /* BUG */
-    heap_free(next);
-    heap_free(p);
+    heap_expect(HH_E_CORRUPT, 2); /* p's footer no longer equals its header (I5) */
+    heap_free(next); /* refused: its left neighbour p is damaged */
+    heap_free(p);    /* refused: p's own footer */
+    heap_expect(HH_E_CORRUPT, 2);
     return 0;
 }

@@ -41,7 +41,10 @@ for prog in "$@"; do
     report=$dir/$prog-$suffix.report
     run "$dir/$prog-$suffix" > "$report"
     where="$prog.c:$line"
-    if has_all "$report" "$(kind "$prog")" && grep -Eq "$prog\.c:$line([^0-9]|$)" "$report"; then
+    if grep -q "EXPECT FAILED" "$report"; then
+        echo "FAIL: $prog's own expectation of the heap failed: $report"
+        status=1
+    elif has_all "$report" "$(kind "$prog")" && grep -Eq "$prog\.c:$line([^0-9]|$)" "$report"; then
         echo "ok: $tool reports $prog at $where"
     else
         echo "FAIL: $tool on $prog: expected $(kind "$prog") at $where; report: $report"
