@@ -7,9 +7,9 @@ int main(void)
 {
     heap_start();
     unsigned char *p = heap_alloc(13);
-    p[13] = 1;    /* BUG */
+    p[13] = 1;                    /* BUG */
     heap_expect(HH_E_CORRUPT, 1); /* the canary caught the one byte */
-    p[13] = 0xCA; /* the canary's own byte: the heap itself sees nothing */
+    p[13] = 0xCA;                 /* the canary's own byte: the heap itself sees nothing */
     heap_expect(HH_OK, 1);
     heap_free(p);
     heap_expect(HH_OK, 0);

@@ -44,8 +44,8 @@ static inline void heap_expect(int code, size_t blocks)
     int got = hh_check(heap, NULL);
     hh_stats_get(heap, &st);
     if (got != code || st.blocks != blocks) {
-        fprintf(stderr, "EXPECT FAILED: hh_check %s (expected %s), %zu blocks (expected %zu)\n",
-                hh_code_name(got), hh_code_name(code), st.blocks, blocks);
+        fprintf(stderr, "EXPECT FAILED: hh_check %s (expected %s), %zu blocks (expected %zu)\n", hh_code_name(got),
+                hh_code_name(code), st.blocks, blocks);
         exit(3);
     }
 }

@@ -6,10 +6,10 @@ int main(void)
     heap_start();
     unsigned char *p = heap_alloc(48);
     unsigned char *next = heap_alloc(48);
-    p[48] = 1; /* BUG */
+    p[48] = 1;                    /* BUG */
     heap_expect(HH_E_CORRUPT, 2); /* p's footer no longer equals its header (I5) */
-    heap_free(next); /* refused: its left neighbour p is damaged */
-    heap_free(p);    /* refused: p's own footer */
+    heap_free(next);              /* refused: its left neighbour p is damaged */
+    heap_free(p);                 /* refused: p's own footer */
     heap_expect(HH_E_CORRUPT, 2);
     return 0;
 }

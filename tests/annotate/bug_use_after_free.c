@@ -9,7 +9,7 @@ int main(void)
     p[3] = 7;
     unsigned char *stale = unseen(p);
     heap_free(p);
-    sink = stale[3]; /* BUG */
+    sink = stale[3];       /* BUG */
     heap_expect(HH_OK, 1); /* a read changes nothing the heap checks */
     heap_free(keep);
     heap_expect(HH_OK, 0);
