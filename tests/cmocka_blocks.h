@@ -6,6 +6,18 @@
 #ifndef HH_CMOCKA_BLOCKS_H
 #define HH_CMOCKA_BLOCKS_H
 
+/* A heap in strict mode (no front) over [region, region+size), its problems
+ * logged into log (reset), consistent from the start. */
+static inline hh_heap *strict_heap(void *region, size_t size, uint32_t flags, problem_log *log)
+{
+    hh_options o = {.on_error = problem_log_record, .ctx = log, .flags = flags | HH_STRICT};
+    problem_log_reset(log);
+    hh_heap *h = hh_init(region, size, &o);
+    assert_non_null(h);
+    assert_int_equal(hh_check(h, NULL), 0);
+    return h;
+}
+
 /* The heap's totals, all zero if the call is refused. */
 static inline hh_stats stats_of(hh_heap *h)
 {

@@ -30,15 +30,7 @@ static problem_log plog;
 
 /* Most tests here are about exact best fit, merging and the index: they run
  * in strict mode (no front). The front has tests of its own (front_*). */
-static hh_heap *heap_with(size_t size, uint32_t flags)
-{
-    hh_options o = {.on_error = problem_log_record, .ctx = &plog, .flags = flags | HH_STRICT};
-    problem_log_reset(&plog);
-    hh_heap *h = hh_init(region, size, &o);
-    assert_non_null(h);
-    assert_int_equal(hh_check(h, NULL), 0);
-    return h;
-}
+static hh_heap *heap_with(size_t size, uint32_t flags) { return strict_heap(region, size, flags, &plog); }
 
 static hh_heap *heap_small(void) { return heap_with(SMALL, 0); }
 

@@ -27,15 +27,7 @@ static alignas(16) unsigned char outside[256]; /* memory that is not the heap's 
 static problem_log plog;
 
 /* Strict mode (no front): the layout below is exact best fit's. */
-static hh_heap *heap_with(size_t size, uint32_t flags)
-{
-    hh_options o = {.on_error = problem_log_record, .ctx = &plog, .flags = flags | HH_STRICT};
-    problem_log_reset(&plog);
-    hh_heap *h = hh_init(region, size, &o);
-    assert_non_null(h);
-    assert_int_equal(hh_check(h, NULL), 0);
-    return h;
-}
+static hh_heap *heap_with(size_t size, uint32_t flags) { return strict_heap(region, size, flags, &plog); }
 
 /* ================================================================ corruption
  * A heap laid out as  A | B hole | C | D hole | E | F | G | tail hole, where B is
