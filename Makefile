@@ -18,6 +18,9 @@ CORE_SRCS := $(wildcard src/*.c)
 CORE_HDRS := include/holeheap.h $(wildcard src/*.h)
 
 # Core variants: build/<variant>/libholeheap.a. Each sets a compiler and flags.
+# The checking variants (sanitizers, fuzz, 32-bit) trap on a failed HH_ASSERT
+# (src/hh_assert.h); fast and table are the release and benchmark builds.
+ASSERTS := -DHH_ASSERTS
 VARIANTS := fast table asan asan-table m32 m32-table fuzz fuzz-table
 VCC_fast       := $(CC)
 VFLAGS_fast    := -O2 -g -fPIC
@@ -25,15 +28,15 @@ VCC_table      := $(CC)
 VFLAGS_table   := -O2 -g -DHH_INDEX_TABLE
 SAN            := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 VCC_asan       := $(CLANG)
-VFLAGS_asan    := -O1 -g $(SAN)
+VFLAGS_asan    := -O1 -g $(SAN) $(ASSERTS)
 VCC_asan-table := $(CLANG)
-VFLAGS_asan-table := -O1 -g $(SAN) -DHH_INDEX_TABLE
+VFLAGS_asan-table := -O1 -g $(SAN) $(ASSERTS) -DHH_INDEX_TABLE
 VCC_m32        := $(CC)
-VFLAGS_m32     := -m32 -O2 -g
+VFLAGS_m32     := -m32 -O2 -g $(ASSERTS)
 VCC_m32-table  := $(CC)
-VFLAGS_m32-table := -m32 -O2 -g -DHH_INDEX_TABLE
+VFLAGS_m32-table := -m32 -O2 -g $(ASSERTS) -DHH_INDEX_TABLE
 VCC_fuzz       := $(CLANG)
-VFLAGS_fuzz    := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+VFLAGS_fuzz    := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all $(ASSERTS)
 VCC_fuzz-table := $(CLANG)
 VFLAGS_fuzz-table := $(VFLAGS_fuzz) -DHH_INDEX_TABLE
 
@@ -57,6 +60,11 @@ lib: $(LIB_A) $(LIB_SO)
 $(LIB_SO): $(patsubst src/%.c,$(BUILD)/fast/obj/%.o,$(CORE_SRCS))
 	$(CC) -shared -Wl,-soname,libholeheap.so.0 -o $@ $^
 
+# The undefined symbols of object $(1) other than those the freestanding core
+# may use (also the amalgamation's check, mk/amalgamation.mk).
+freestanding_extra = nm -u $(1) | awk '{print $$2}' | sort -u | \
+  grep -vxE 'memcpy|memset|memmove|_GLOBAL_OFFSET_TABLE_|__x86.get_pc_thunk.*' || true
+
 # The core alone, freestanding, for both targets and both indexes: proves it needs no libc.
 freestanding:
 	@for arch in -m64 -m32 "-m64 -DHH_INDEX_TABLE" "-m32 -DHH_INDEX_TABLE"; do \
@@ -66,8 +74,7 @@ freestanding:
 	      -c $$f -o $$dir/$$(basename $$f .c).o || exit 1; \
 	  done; \
 	  $(CC) $$arch -nostdlib -r -o $$dir/core.ro $$dir/*.o || exit 1; \
-	  undef=$$(nm -u $$dir/core.ro | awk '{print $$2}' | sort -u | \
-	    grep -vxE 'memcpy|memset|memmove|_GLOBAL_OFFSET_TABLE_|__x86.get_pc_thunk.*' || true); \
+	  undef=$$($(call freestanding_extra,$$dir/core.ro)); \
 	  if [ -n "$$undef" ]; then echo "freestanding core ($$arch) needs: $$undef"; exit 1; fi; \
 	  echo "freestanding core ($$arch): calls only memcpy/memset/memmove"; \
 	done
@@ -84,10 +91,11 @@ m32_cannot_run = if [ "$(M32_HOW)" = none ]; then \
   echo "SKIP: this machine cannot run 32-bit programs (no gcc-multilib, or no IA32 support and no qemu-i386)"; exit 0; fi
 
 # ---- tests: every part appends make targets to CHECKS; `make test` runs them all
+## freestanding: the core alone compiled -ffreestanding -nostdlib for -m64 and -m32, both indexes, needs nothing but memcpy/memset/memmove (nm -u)
 CHECKS := freestanding
 include $(sort $(wildcard mk/*.mk))
 
-test:
+test: test-deps
 	@pass=0; fail=0; failed=""; \
 	for t in $(CHECKS); do \
 	  echo "=== $$t"; \
@@ -105,9 +113,17 @@ install: lib
 	ln -sf libholeheap.so.0 $(DESTDIR)$(PREFIX)/lib/libholeheap.so
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' holeheap.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/holeheap.pc
+	install -d $(DESTDIR)$(PREFIX)/lib/cmake/holeheap
+	for f in holeheapConfig holeheapConfigVersion; do \
+	  sed -e 's|@HH_PREFIX_FROM_CONFIG@|../../..|g' -e 's|@HH_LIBRARY@|lib/libholeheap.a|g' \
+	    -e 's|@HH_INCLUDEDIR@|include|g' -e 's|@HH_VERSION@|$(VERSION)|g' \
+	    -e "s|@HH_SIZEOF_VOID_P@|$$($(CC) -dM -E -x c /dev/null | sed -n 's/^#define __SIZEOF_POINTER__ //p')|g" \
+	    cmake/$$f.cmake.in > $(DESTDIR)$(PREFIX)/lib/cmake/holeheap/$$f.cmake || exit 1; \
+	done
 
 # `make install` into a scratch prefix, then build and run a program against it
 # through pkg-config, with the shared library and with the static one.
+## check-install: make install into a scratch prefix, then a program built through pkg-config runs with the shared and the static library
 CHECKS += check-install
 check-install:
 	@command -v pkg-config >/dev/null || { echo "SKIP: pkg-config is not installed"; exit 0; }; \

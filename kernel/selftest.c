@@ -4,7 +4,6 @@
  * The success line is printed only when nothing failed.
  */
 #include "selftest.h"
-#include "config.h" /* HH_POISON_BYTE */
 #include "console.h"
 #include "kheap.h"
 #include "kmalloc.h"
@@ -468,11 +467,12 @@ static void test_use_after_free(void)
     uint8_t *left = kmalloc(64), *p = kmalloc(64), *right = kmalloc(64);
     kfree(p);
     kprintf("  writing into %p, 40 bytes into a freed block\n", (void *)p);
-    p[40] = 0x00;
+    uint8_t poison = p[40]; /* what the heap filled it with */
+    p[40] = (uint8_t)~poison;
     uint32_t before = kheap_counts()->problem_total;
     uint8_t *q = kmalloc(64);
     reported(before, HH_E_POISON, "the next kmalloc caught the write after free as HH_E_POISON");
-    p[40] = HH_POISON_BYTE; /* repair */
+    p[40] = poison; /* repair */
     kfree(q);
     kfree(left);
     kfree(right);

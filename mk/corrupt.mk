@@ -42,4 +42,5 @@ check-corrupt:
 	    { echo "FAIL: $(BUILD)/$$v/tests/test_corrupt --trials $$n --seed $(CORRUPT_SEED)"; st=1; }; \
 	done; exit $$st
 
+## check-corrupt: randomized trials, each in its own process, corrupt a heap as bugs do (fast, table, -m32 both): no crash, hang, overlap or wild block
 CHECKS += check-corrupt

@@ -5,15 +5,15 @@
 
 # A corrupted tree can send a broken build into a loop: cap each run.
 IDXT_RUN := $(shell command -v timeout >/dev/null 2>&1 && echo timeout 300)
-IDXT_DEPS := tests/test_index.c src/index_fast.c src/index_table.c $(CORE_HDRS)
+IDXT_DEPS := tests/test_index.c tests/cmocka_select.h src/index_fast.c src/index_table.c $(CORE_HDRS)
 IDXT_DEF_fast  :=
 IDXT_DEF_table := -DHH_INDEX_TABLE
 IDXT_CC_plain  := $(CC)
-IDXT_FLAGS_plain := -O2 -g
+IDXT_FLAGS_plain := -O2 -g $(ASSERTS)
 IDXT_CC_asan   := $(CLANG)
-IDXT_FLAGS_asan := -O1 -g $(SAN)
+IDXT_FLAGS_asan := -O1 -g $(SAN) $(ASSERTS)
 IDXT_CC_m32    := $(CC)
-IDXT_FLAGS_m32 := -m32 -O2 -g
+IDXT_FLAGS_m32 := -m32 -O2 -g $(ASSERTS)
 
 define idxt_rule
 $(BUILD)/test/index-$(1)-$(2): $(IDXT_DEPS)
@@ -39,4 +39,8 @@ check-index-m32:
 	else $(MAKE) --no-print-directory $(BUILD)/test/index-fast-m32 $(BUILD)/test/index-table-m32 && \
 	  $(IDXT_RUN) $(M32_RUN) ./$(BUILD)/test/index-fast-m32 && $(IDXT_RUN) $(M32_RUN) ./$(BUILD)/test/index-table-m32; fi
 
+## check-index-fast: the tree index alone against a linear reference, and corruption of its links, bins and seals
+## check-index-table: the ordered table index alone against a linear reference, and corruption of its slots
+## check-index-asan: both indexes' unit tests under ASan+UBSan
+## check-index-m32: both indexes' unit tests built -m32 (natively or under qemu-i386)
 CHECKS += check-index-fast check-index-table check-index-asan check-index-m32

@@ -1,7 +1,8 @@
 # The hosted port: holeheap as the C library's malloc (port/, docs/trace-format.md).
 #   make malloc        build/port/libholeheap-malloc.so and .a, build/port/hh-replay
 #   make check-port-unit check-port-threads check-port-programs check-port-corrupt
-#   make bench-port    the side-by-side table: holeheap, glibc, jemalloc, mimalloc
+#   make bench-port    the side-by-side tables: holeheap, glibc, jemalloc, mimalloc
+#   make bench-port-server  only the server-like workloads on 1, 2 and 4 threads
 
 PORT_DIR    := $(BUILD)/port
 PORT_SO     := $(PORT_DIR)/libholeheap-malloc.so
@@ -17,7 +18,8 @@ PORT_CFLAGS := $(WARN) -Iinclude -O2 -g -fPIC -fvisibility=hidden -fno-strict-al
 PORT_TEST_CFLAGS := $(WARN) -D_GNU_SOURCE -Iinclude -O2 -g
 PORT_TOOL_CFLAGS := $(WARN) -D_GNU_SOURCE -Iinclude -O2 -g
 
-.PHONY: malloc check-port-unit check-port-threads check-port-programs check-port-corrupt bench-port
+.PHONY: malloc check-port-unit check-port-threads check-port-programs check-port-corrupt bench-port \
+        bench-port-server
 malloc: $(PORT_SO) $(PORT_A) $(PORT_DIR)/hh-replay
 
 $(PORT_DIR)/obj/%.o: port/%.c port/port.h include/holeheap.h mk/port.mk
@@ -55,6 +57,10 @@ $(PORT_DIR)/test-threads-plain: tests/port/threads.c
 $(PORT_DIR)/test-corrupt: tests/port/corrupt.c $(PORT_A)
 	$(CC) $(PORT_TEST_CFLAGS) -no-pie $< $(PORT_A) -lpthread -o $@
 
+## check-port-unit: the drop-in malloc's unit test, linked with the archive and preloaded over glibc
+## check-port-threads: the drop-in malloc under threads: archive, preloaded, without the cache, and checking every call
+## check-port-programs: real programs (python3, perl, sqlite3, sort, ...) under LD_PRELOAD, and their traces replayed
+## check-port-corrupt: forked trials corrupt the drop-in malloc as bugs do; each exits cleanly or aborts with a holeheap: line
 CHECKS += check-port-unit check-port-threads check-port-programs check-port-corrupt
 
 # The unit test twice: linked with the archive, and preloaded over glibc.
@@ -90,3 +96,7 @@ $(PORT_DIR)/bench-%: bench/port/%.c
 	$(CC) $(PORT_TEST_CFLAGS) $< -lpthread -o $@
 bench-port: $(PORT_SO) $(PORT_BENCHES)
 	sh bench/port/bench.sh $(abspath $(PORT_SO)) $(PORT_DIR)
+	sh bench/port/server.sh $(abspath $(PORT_SO)) $(PORT_DIR)
+# Only the server-like workloads of issue 12 (threads, remote frees, large blocks).
+bench-port-server: $(PORT_SO) $(PORT_BENCHES)
+	sh bench/port/server.sh $(abspath $(PORT_SO)) $(PORT_DIR)

@@ -159,6 +159,7 @@ check-fuzz-table:
 	grep -E '^(stat::number_of_executed_units|Done)' $(BUILD)/fuzz-table/short.log; \
 	if [ $$rc != 0 ]; then tail -40 $(BUILD)/fuzz-table/short.log; echo "FAIL: fuzz_ops (table) found a failure"; exit 1; fi
 
+## check-fuzz-table: libFuzzer on the ordered-table build for 10 s (ASan+UBSan)
 CHECKS += check-fuzz-table
 
 fuzz: $(FUZZ_BIN)
@@ -166,6 +167,23 @@ fuzz: $(FUZZ_BIN)
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_LONG_SECONDS) -print_final_stats=1 \
 	  -artifact_prefix=$(BUILD)/fuzz/artifacts/ fuzz/corpus-ops
 
+## check-api-fast: every public function and error path, and each invariant I1-I12 firing with its code (fast build)
+## check-api-table: test_api against the ordered-table index
+## check-api-asan: test_api under ASan+UBSan, both indexes
+## check-api-m32: test_api built -m32, both indexes
+## check-model-fast: 2 million random operations against a reference model, every live block's bytes verified
+## check-model-asan: the model test under ASan+UBSan with hh_check after every step
+## check-model-m32: the model test built -m32
+## check-model-table: the model test on the ordered table with HH_POISON
+## check-diff: the same random sequences through both indexes place every block at the same offset
+## check-regress-fast: one test per failure of the classic tutorial heap (docs/design.md)
+## check-regress-table: the regression tests on the ordered table
+## check-regress-asan: the regression tests under ASan+UBSan, both indexes
+## check-grow-fast: growth and shrinking through callbacks: failing and lying callbacks, limits, no thrashing
+## check-grow-asan: the growth tests under ASan+UBSan
+## check-grow-m32: the growth tests built -m32
+## check-valgrind: test_api, test_model and test_grow under valgrind memcheck
+## check-fuzz-short: libFuzzer on the fast build (ASan+UBSan) from the seed corpus for 25 s
 CHECKS += check-api-fast check-api-table check-api-asan check-api-m32 \
           check-model-fast check-model-asan check-model-m32 check-model-table \
           check-diff check-regress-fast check-regress-table check-regress-asan \

@@ -50,6 +50,10 @@ install-tools: $(TOOLS_BIN)
 
 # ---- tests
 
+## check-tools: the holeheap command on known traces (its SVGs parsed as XML) and every bad input
+## check-tools-fuzz: libFuzzer on both trace readers for 8 s
+## check-tools-html: the map page in headless Chromium
+## check-tools-kernel: the demo kernel's traced self-test replayed and mapped from its serial log
 CHECKS += check-tools check-tools-fuzz check-tools-html check-tools-kernel
 
 check-tools: $(TOOLS_BIN)

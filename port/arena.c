@@ -7,11 +7,13 @@
  *   | hh_heap ... |none |  hh_heap ... | none |  ...
  *   ^ committed_end     (read/write below, PROT_NONE above)
  *
- * Threads are bound to arenas round-robin at their first call; frees from any
- * thread go to the owning arena under its lock.
+ * A thread is bound at its first call to the arena with the fewest threads,
+ * and gives the binding back at exit (hhp_arena_unbind), so that threads
+ * created one after another reuse an arena instead of spreading over all.
  */
 #include "port.h"
 
+#include <limits.h>
 #include <pthread.h>
 
 hhp_config hhp_cfg;
@@ -23,8 +25,8 @@ static hhp_arena arenas[HHP_MAX_ARENAS];
 static char *arena_base;
 static unsigned arena_shift;
 static uint32_t heap_key;
-static _Atomic unsigned next_binding;
 static HHP_TLS hhp_arena *thread_arena;
+static HHP_TLS bool thread_unbound; /* it gave its binding back at exit */
 
 _Static_assert((HHP_ARENA_SPAN & (HHP_ARENA_SPAN - 1)) == 0, "arena span is a power of two");
 
@@ -173,17 +175,46 @@ static hhp_arena *arena_ensure(unsigned index)
     return ok ? a : NULL;
 }
 
+/* The arena with the fewest threads bound to it (the lowest index on a tie):
+ * the arenas that exited threads gave back are used before another starts. */
+static unsigned arena_least_bound(void)
+{
+    unsigned best = 0, least = UINT_MAX;
+    for (unsigned i = 0; i < hhp_cfg.arenas; i++) {
+        unsigned n = atomic_load_explicit(&arenas[i].bound, memory_order_relaxed);
+        if (n < least) {
+            least = n;
+            best = i;
+        }
+    }
+    return best;
+}
+
 hhp_arena *hhp_thread_arena(void)
 {
     hhp_arena *a = thread_arena;
     if (__builtin_expect(a != NULL, 1))
         return a;
     hhp_init();
-    unsigned first = atomic_fetch_add(&next_binding, 1u) % hhp_cfg.arenas;
+    unsigned first = arena_least_bound();
     for (unsigned i = 0; i < hhp_cfg.arenas && a == NULL; i++)
         a = arena_ensure((first + i) % hhp_cfg.arenas);
     thread_arena = a;
+    if (a != NULL && !thread_unbound) {
+        atomic_fetch_add_explicit(&a->bound, 1u, memory_order_relaxed);
+        hhp_tcache_bound(); /* its exit hook gives the binding back */
+    }
     return a;
+}
+
+void hhp_arena_unbind(void)
+{
+    hhp_arena *a = thread_arena;
+    if (a == NULL || thread_unbound)
+        return;
+    thread_unbound = true; /* a later call binds again, without counting */
+    thread_arena = NULL;
+    atomic_fetch_sub_explicit(&a->bound, 1u, memory_order_relaxed);
 }
 
 hhp_arena *hhp_arena_of(const void *p)
@@ -233,6 +264,7 @@ static void config_read(void)
         hhp_cfg.tcache = false;
     hhp_cfg.mmap_threshold = hhp_env_size("HOLEHEAP_MMAP_THRESHOLD", HHP_MMAP_THRESHOLD);
     hhp_cfg.realloc_headroom = hhp_env_size("HOLEHEAP_REALLOC_HEADROOM", 0);
+    hhp_cfg.large_cache_bytes = hhp_env_size("HOLEHEAP_LARGE_CACHE", HHP_LARGE_CACHE_BYTES);
     size_t n = hhp_env_size("HOLEHEAP_ARENAS", 2 * (size_t)hhp_cpu_count());
     hhp_cfg.arenas = (unsigned)(n < 1 ? 1 : n > HHP_MAX_ARENAS ? HHP_MAX_ARENAS : n);
 }
@@ -292,6 +324,9 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+    for (unsigned i = 0; i < HHP_MAX_ARENAS; i++) /* only this thread is left */
+        atomic_store_explicit(&arenas[i].bound, &arenas[i] == thread_arena ? 1u : 0u,
+                              memory_order_relaxed);
     hhp_large_reset();
     for (unsigned i = 0; i < HHP_MAX_ARENAS; i++)
         hhp_lock_reset(&arenas[i].lock);
@@ -305,9 +340,9 @@ static void stats_print(void)
 {
     hh_stats s;
     unsigned used;
-    size_t large_count, large_bytes;
+    size_t large_count, large_bytes, large_cached;
     hhp_arenas_stats(&s, &used);
-    hhp_large_stats(&large_count, &large_bytes);
+    hhp_large_stats(&large_count, &large_bytes, &large_cached);
     hhp_line l = {.len = 0};
     hhp_line_str(&l, "holeheap: stats: arenas ");
     hhp_line_dec(&l, used);
@@ -329,7 +364,8 @@ static void stats_print(void)
     hhp_line_dec(&l, large_count);
     hhp_line_str(&l, " (");
     hhp_line_dec(&l, large_bytes);
-    hhp_line_str(&l, " bytes)");
+    hhp_line_str(&l, " bytes), large cached ");
+    hhp_line_dec(&l, large_cached);
     hhp_line_emit(&l);
 }
 

@@ -113,6 +113,14 @@ void *hhp_remap(void *at, size_t old_bytes, size_t new_bytes)
     return p == MAP_FAILED ? NULL : p;
 }
 
+uint64_t hhp_now_ms(void)
+{
+    struct timespec t;
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &t) != 0)
+        return 0;
+    return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
+}
+
 /* ---- randomness and the machine ---- */
 
 static uint64_t random_absorb(uint64_t state, uint64_t value)

@@ -4,8 +4,43 @@
  * {start, length}, in its own mapping) records them, so that free and realloc
  * tell a large block from a bad pointer without reading memory around it, and
  * a double free of a large block is caught instead of crashing.
+ *
+ * Freed mappings are kept for reuse in a small cache (issue 12), because a
+ * fresh mapping costs a page fault for every page the program touches (about
+ * 30 us a page on the build machine's VM) where glibc reuses its heap:
+ *
+ *   free      the mapping joins the cache, as it is (pages resident, read/write),
+ *             merged with the cached ranges just before and after it; the oldest
+ *             ones are unmapped to keep the cache within its bytes
+ *   alloc S   the smallest cached mapping of length >= S: if the rest is at
+ *             least LARGE_SPLIT bytes it stays cached as a mapping of its own
+ *             (munmap and mremap work on any page range), else it is handed out
+ *             whole; with none that fits, the largest cached one that is at
+ *             least half of S grows by mremap (its resident pages kept); else a
+ *             fresh mapping
+ *   realloc   in place when the cached range right after the block holds what
+ *             it lacks, or when it shrinks (the tail joins the cache); else
+ *             moved into a cached mapping that fits (a copy), else by mremap
+ *
+ * Bounds (docs/performance.md): at most LARGE_CACHE_SLOTS mappings and
+ * HOLEHEAP_LARGE_CACHE bytes (default 64 MiB; 0 turns the cache off), and
+ * none older than LARGE_CACHE_AGE_MS: every large call first unmaps what has
+ * waited longer (a program that stops making large calls keeps at most the
+ * byte bound). The cache lives in the port's own data, never inside the
+ * mappings, so nothing a program writes after free is ever followed;
+ * calloc zeroes a reused mapping (fresh ones are zero already).
  */
 #include "port.h"
+
+#include <string.h>
+
+#ifndef LARGE_CACHE_SLOTS
+#define LARGE_CACHE_SLOTS 16u
+#endif
+#ifndef LARGE_CACHE_AGE_MS
+#define LARGE_CACHE_AGE_MS 1000u
+#endif
+#define LARGE_SPLIT ((size_t)1 << 20) /* a smaller remainder is handed out with the block */
 
 typedef struct large_entry {
     uintptr_t start; /* 0: empty, 1: deleted */
@@ -81,6 +116,159 @@ static void table_remove(large_entry *e)
     e->start = LARGE_DELETED;
 }
 
+/* ---- the cache of freed mappings (under large_lock) ---- */
+
+typedef struct large_cached {
+    char *start; /* NULL: an empty slot */
+    size_t length;
+    uint64_t since_ms; /* when it was freed */
+} large_cached;
+
+static large_cached cache[LARGE_CACHE_SLOTS];
+static size_t cache_bytes;
+
+/* Mappings to unmap once large_lock is given back. */
+typedef struct large_unmaps {
+    large_cached item[LARGE_CACHE_SLOTS + 1];
+    unsigned count;
+} large_unmaps;
+
+static void unmaps_add(large_unmaps *u, char *start, size_t length)
+{
+    u->item[u->count++] = (large_cached){start, length, 0};
+}
+
+static void unmaps_run(const large_unmaps *u)
+{
+    for (unsigned i = 0; i < u->count; i++)
+        hhp_unmap(u->item[i].start, u->item[i].length);
+}
+
+static void cache_clear_slot(large_cached *c)
+{
+    cache_bytes -= c->length;
+    c->start = NULL;
+}
+
+/* Drop what has waited LARGE_CACHE_AGE_MS or longer. */
+static void cache_expire(uint64_t now, large_unmaps *u)
+{
+    for (unsigned i = 0; i < LARGE_CACHE_SLOTS; i++)
+        if (cache[i].start != NULL && now - cache[i].since_ms >= LARGE_CACHE_AGE_MS) {
+            unmaps_add(u, cache[i].start, cache[i].length);
+            cache_clear_slot(&cache[i]);
+        }
+}
+
+/* A free slot with room for length more bytes, after dropping the oldest
+ * mappings as needed; NULL if length alone passes the bound. */
+static large_cached *cache_make_room(size_t length, large_unmaps *u)
+{
+    if (length > hhp_cfg.large_cache_bytes)
+        return NULL;
+    for (;;) {
+        large_cached *empty = NULL, *oldest = NULL;
+        for (unsigned i = 0; i < LARGE_CACHE_SLOTS; i++) {
+            large_cached *c = &cache[i];
+            if (c->start == NULL)
+                empty = c;
+            else if (oldest == NULL || c->since_ms < oldest->since_ms)
+                oldest = c;
+        }
+        if (empty != NULL && cache_bytes + length <= hhp_cfg.large_cache_bytes)
+            return empty;
+        unmaps_add(u, oldest->start, oldest->length); /* full, or over the bytes: not empty */
+        cache_clear_slot(oldest);
+    }
+}
+
+/* Join [*start, *start + *length) with the cached mappings that touch it
+ * (the rest of a split, a neighbour freed earlier): a whole range again. */
+static void cache_merge(char **start, size_t *length)
+{
+    for (unsigned i = 0; i < LARGE_CACHE_SLOTS; i++) {
+        large_cached *c = &cache[i];
+        if (c->start != NULL && c->start == *start + *length) {
+            *length += c->length;
+            cache_clear_slot(c);
+        } else if (c->start != NULL && c->start + c->length == *start) {
+            *start = c->start;
+            *length += c->length;
+            cache_clear_slot(c);
+        }
+    }
+}
+
+static void cache_put(char *start, size_t length, uint64_t now, large_unmaps *u)
+{
+    cache_merge(&start, &length);
+    large_cached *slot = cache_make_room(length, u);
+    if (slot == NULL) {
+        unmaps_add(u, start, length);
+        return;
+    }
+    *slot = (large_cached){start, length, now};
+    cache_bytes += length;
+}
+
+/* The smallest cached mapping of at least length bytes, else the largest;
+ * NULL when the cache is empty. */
+static large_cached *cache_best(size_t length)
+{
+    large_cached *fit = NULL, *largest = NULL;
+    for (unsigned i = 0; i < LARGE_CACHE_SLOTS; i++) {
+        large_cached *c = &cache[i];
+        if (c->start == NULL)
+            continue;
+        if (c->length >= length && (fit == NULL || c->length < fit->length))
+            fit = c;
+        if (largest == NULL || c->length > largest->length)
+            largest = c;
+    }
+    return fit != NULL ? fit : largest;
+}
+
+/* Take a cached mapping for length bytes: one that fits (its rest of
+ * LARGE_SPLIT or more stays cached) or one of at least half of length for
+ * the caller to grow. NULL: none. */
+static large_cached cache_take(size_t length)
+{
+    large_cached *c = cache_best(length);
+    if (c == NULL || c->length < length / 2)
+        return (large_cached){NULL, 0, 0};
+    large_cached got = *c;
+    cache_clear_slot(c);
+    if (got.length >= length + LARGE_SPLIT) {
+        *c = (large_cached){got.start + length, got.length - length, got.since_ms};
+        cache_bytes += c->length;
+        got.length = length;
+    }
+    return got;
+}
+
+/* A mapping of at least length bytes from the cache (length updated), or NULL. */
+static char *cache_reuse(size_t *length, bool zero)
+{
+    large_unmaps u = {.count = 0};
+    hhp_lock_take(&large_lock);
+    cache_expire(hhp_now_ms(), &u);
+    large_cached got = cache_take(*length);
+    hhp_lock_give(&large_lock);
+    unmaps_run(&u);
+    if (got.start == NULL)
+        return NULL;
+    size_t old = got.length;
+    if (old < *length && (got.start = hhp_remap(got.start, old, *length)) == NULL) {
+        hhp_unmap(got.start, old);
+        return NULL;
+    }
+    if (zero)
+        memset(got.start, 0, old < *length ? old : *length); /* grown pages are fresh */
+    if (old > *length)
+        *length = old;
+    return got.start;
+}
+
 /* A mapping of length bytes at an align boundary: over-map, cut the ends. */
 static char *map_aligned(size_t length, size_t align)
 {
@@ -101,25 +289,33 @@ static char *map_aligned(size_t length, size_t align)
     return start;
 }
 
-/* size 0 is served as 1 (a unique pointer, as glibc gives for any alignment). */
-void *hhp_large_alloc(size_t size, size_t align)
+/* Record a mapping as a live block; false (and it is unmapped) if the
+ * registry cannot grow. */
+static bool large_register(char *start, size_t length)
 {
-    size_t length = round_up(size == 0 ? 1 : size, hhp_page_size());
-    if (length < size || length == 0)
-        return NULL;
-    char *start = map_aligned(length, align);
-    if (start == NULL)
-        return NULL;
     hhp_lock_take(&large_lock);
     bool ok = table_make_room();
     if (ok)
         table_put((uintptr_t)start, length);
     hhp_lock_give(&large_lock);
-    if (!ok) {
+    if (!ok)
         hhp_unmap(start, length);
+    return ok;
+}
+
+/* size 0 is served as 1 (a unique pointer, as glibc gives for any
+ * alignment); zero: the block must read as zeros (calloc). */
+void *hhp_large_alloc(size_t size, size_t align, bool zero)
+{
+    size_t length = round_up(size == 0 ? 1 : size, hhp_page_size());
+    if (length < size || length == 0)
         return NULL;
-    }
-    return start;
+    char *start = NULL;
+    if (align <= hhp_page_size() && hhp_cfg.large_cache_bytes > 0)
+        start = cache_reuse(&length, zero);
+    if (start == NULL)
+        start = map_aligned(length, align);
+    return start != NULL && large_register(start, length) ? start : NULL;
 }
 
 bool hhp_large_owns(const void *p, size_t *usable)
@@ -132,44 +328,100 @@ bool hhp_large_owns(const void *p, size_t *usable)
     return e != NULL;
 }
 
+/* The freed mapping joins the cache, or is unmapped. */
 bool hhp_large_free(void *p)
 {
+    large_unmaps u = {.count = 0};
     hhp_lock_take(&large_lock);
     large_entry *e = table_find((uintptr_t)p);
-    size_t length = e != NULL ? e->length : 0;
-    if (e != NULL)
+    if (e != NULL) {
+        size_t length = e->length;
         table_remove(e);
+        uint64_t now = hhp_now_ms();
+        cache_expire(now, &u);
+        cache_put(p, length, now, &u);
+    }
     hhp_lock_give(&large_lock);
-    if (e == NULL)
-        return false;
-    hhp_unmap(p, length);
-    return true;
+    unmaps_run(&u);
+    return e != NULL;
 }
 
-/* Resize with mremap (it may move the mapping); NULL leaves p untouched. */
+/* Grow e in place over the cached range right after it, if that range holds
+ * all it lacks: no system call, and those pages are resident already. */
+static bool cache_extend(large_entry *e, size_t length)
+{
+    size_t need = length - e->length;
+    char *end = (char *)e->start + e->length;
+    for (unsigned i = 0; i < LARGE_CACHE_SLOTS; i++) {
+        large_cached *c = &cache[i];
+        if (c->start != end || c->length < need)
+            continue;
+        c->start += need;
+        c->length -= need;
+        cache_bytes -= need;
+        if (c->length == 0)
+            c->start = NULL;
+        e->length = length;
+        live_bytes += need;
+        return true;
+    }
+    return false;
+}
+
+/* Shrink e in place: its tail joins the cache. */
+static void large_shrink(large_entry *e, size_t length, large_unmaps *u)
+{
+    char *tail = (char *)e->start + length;
+    size_t bytes = e->length - length;
+    e->length = length;
+    live_bytes -= bytes;
+    cache_put(tail, bytes, hhp_now_ms(), u);
+}
+
+/* Does the cache hold a mapping of length bytes or more? */
+static bool cache_fits(size_t length)
+{
+    large_cached *c = cache_best(length);
+    return c != NULL && c->length >= length;
+}
+
+/* Resize in place (over a cached range after it, or giving the tail to the
+ * cache) or by mremap, which may move it. NULL leaves p untouched: the caller
+ * moves the block itself. It does so when the cache holds a mapping that fits
+ * (copying into resident pages costs less than faulting in fresh ones: about
+ * 0.5 us against 30 us a page on the build machine), or when mremap failed
+ * (p's range may span mappings that merged in the cache). */
 void *hhp_large_realloc(void *p, size_t size)
 {
     size_t length = round_up(size, hhp_page_size());
     if (length < size || length == 0)
         return NULL;
+    large_unmaps u = {.count = 0};
     hhp_lock_take(&large_lock);
     large_entry *e = table_find((uintptr_t)p);
     void *moved = NULL;
-    if (e != NULL && e->length == length) {
+    if (e == NULL) {
+        moved = NULL;
+    } else if (e->length == length || (e->length < length && cache_extend(e, length))) {
         moved = p;
-    } else if (e != NULL && (moved = hhp_remap(p, e->length, length)) != NULL) {
+    } else if (e->length > length) {
+        large_shrink(e, length, &u);
+        moved = p;
+    } else if (!cache_fits(length) && (moved = hhp_remap(p, e->length, length)) != NULL) {
         table_remove(e);
         table_put((uintptr_t)moved, length); /* the slot just freed makes room */
     }
     hhp_lock_give(&large_lock);
+    unmaps_run(&u);
     return moved;
 }
 
-void hhp_large_stats(size_t *count, size_t *bytes)
+void hhp_large_stats(size_t *count, size_t *bytes, size_t *cached)
 {
     hhp_lock_take(&large_lock);
     *count = live;
     *bytes = live_bytes;
+    *cached = cache_bytes;
     hhp_lock_give(&large_lock);
 }
 

@@ -39,7 +39,7 @@ static void *arena_alloc_zero(size_t n, size_t size, size_t align, bool zero)
             p = core_alloc(a, n, size, align, zero);
     }
     /* The arena is full or cannot start: a mapping of its own still may do. */
-    return p != NULL ? p : hhp_large_alloc(n * size, align);
+    return p != NULL ? p : hhp_large_alloc(n * size, align, zero);
 }
 
 static void *arena_alloc(size_t size, size_t align)
@@ -50,7 +50,7 @@ static void *arena_alloc(size_t size, size_t align)
 void *hhp_malloc(size_t size)
 {
     if (is_large(size))
-        return hhp_large_alloc(size, 0);
+        return hhp_large_alloc(size, 0, false);
     if (hhp_cfg.tcache) {
         void *p = hhp_tcache_take(size);
         if (p != NULL)
@@ -64,7 +64,7 @@ static void *port_aligned(size_t align, size_t size)
     if (align <= SMALL_ALIGN)
         return hhp_malloc(size);
     if (is_large(size) || align > HH_MAX_ALIGN || is_large(size + align))
-        return hhp_large_alloc(size, align);
+        return hhp_large_alloc(size, align, false);
     return arena_alloc(size, align);
 }
 
@@ -156,7 +156,8 @@ static void *port_realloc(void *p, size_t size)
         invalid_pointer("realloc", p);
     if (size < hhp_cfg.mmap_threshold / 2) /* shrunk well below: back to an arena */
         return realloc_by_moving(p, size);
-    return hhp_large_realloc(p, size);
+    void *q = hhp_large_realloc(p, size);
+    return q != NULL ? q : realloc_by_moving(p, size);
 }
 
 static void *port_calloc(size_t n, size_t size)
@@ -165,7 +166,7 @@ static void *port_calloc(size_t n, size_t size)
     if (__builtin_mul_overflow(n, size, &total))
         return NULL;
     if (is_large(total))
-        return hhp_large_alloc(total, 0); /* fresh mappings are zero */
+        return hhp_large_alloc(total, 0, true);
     if (hhp_cfg.tcache) {
         void *p = hhp_tcache_take(total);
         if (p != NULL)

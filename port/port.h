@@ -42,6 +42,10 @@
 #ifndef HHP_MMAP_THRESHOLD
 #define HHP_MMAP_THRESHOLD ((size_t)1 << 20)
 #endif
+/* Bytes of freed large mappings kept for reuse (HOLEHEAP_LARGE_CACHE). */
+#ifndef HHP_LARGE_CACHE_BYTES
+#define HHP_LARGE_CACHE_BYTES ((size_t)64 << 20)
+#endif
 
 /* ---- glue.c: the host ---- */
 
@@ -60,6 +64,7 @@ void hhp_decommit(void *at, size_t bytes);           /* drop contents, PROT_NONE
 void *hhp_map(size_t bytes);                         /* read/write, zeroed; NULL on failure */
 void hhp_unmap(void *at, size_t bytes);
 void *hhp_remap(void *at, size_t old_bytes, size_t new_bytes); /* may move; NULL on failure */
+uint64_t hhp_now_ms(void);                           /* a coarse monotonic clock */
 /* Randomness from getrandom(2); when that fails, from what differs between
  * processes and calls (AT_RANDOM, clocks, pid, ASLR, a counter): never constant. */
 void hhp_random_fill(void *out, size_t bytes);
@@ -102,6 +107,7 @@ typedef struct hhp_arena {
     char *start;          /* its reserved range [start, start + HHP_ARENA_SPAN) */
     char *committed_end;  /* [start, committed_end) is read/write; atomic stores */
     unsigned index;
+    _Atomic unsigned bound; /* threads bound to it, not yet exited */
     /* Blocks other threads freed, for this arena's threads to take (tcache.c);
      * on a line of their own: remote threads write them. */
     _Alignas(64) _Atomic(void *) pending;
@@ -115,6 +121,7 @@ typedef struct hhp_config {
     bool tcache;       /* HOLEHEAP_TCACHE (default on unless checking) */
     unsigned arenas;   /* HOLEHEAP_ARENAS (default 2 x CPUs) */
     size_t realloc_headroom; /* HOLEHEAP_REALLOC_HEADROOM (default 0: none) */
+    size_t large_cache_bytes; /* HOLEHEAP_LARGE_CACHE: freed mappings kept (large.c) */
 } hhp_config;
 
 extern hhp_config hhp_cfg;
@@ -128,6 +135,7 @@ static inline void hhp_init(void)
 }
 
 hhp_arena *hhp_thread_arena(void);              /* the calling thread's arena */
+void hhp_arena_unbind(void);                     /* at thread exit: give the binding back */
 hhp_arena *hhp_arena_of(const void *p);          /* owner by address, or NULL */
 hhp_arena *hhp_arena_next(const hhp_arena *a);   /* round the ring, for fallback */
 /* Hold an arena's lock across several core calls: while held, the core's own
@@ -141,11 +149,12 @@ extern HHP_TLS const char *hhp_current_call;     /* for error messages */
 
 /* ---- large.c ---- */
 
-void *hhp_large_alloc(size_t size, size_t align);
+/* zero: the block must read as zeros (calloc); a reused mapping is cleared. */
+void *hhp_large_alloc(size_t size, size_t align, bool zero);
 bool hhp_large_owns(const void *p, size_t *usable); /* usable may be NULL */
 bool hhp_large_free(void *p);                       /* false: not a large block */
 void *hhp_large_realloc(void *p, size_t size);      /* p must be large */
-void hhp_large_stats(size_t *count, size_t *bytes);
+void hhp_large_stats(size_t *count, size_t *bytes, size_t *cached);
 void hhp_large_lock(void);
 void hhp_large_unlock(void);
 void hhp_large_reset(void);
@@ -160,6 +169,7 @@ void hhp_tcache_check_live(const void *p, size_t usable);
 void hhp_tcache_keys(void);  /* draw the secrets (hhp_init, before the first block) */
 void hhp_tcache_setup(void); /* the budget and the thread-exit hook (constructor) */
 void hhp_tcache_flush(void);
+void hhp_tcache_bound(void); /* the thread was bound to an arena: hook its exit */
 /* True while this thread caches more than a little (256 KiB) and a is its
  * arena: a must not grow. */
 bool hhp_tcache_blocks_growth(const hhp_arena *a);

@@ -445,6 +445,13 @@ static void tc_thread_exit(void *unused)
         tc_pending_free(a); /* nobody else may come to take them */
     tc.state = 2; /* frees after this point go straight to the arenas */
     atomic_fetch_sub_explicit(&tc_threads, 1u, memory_order_relaxed);
+    hhp_arena_unbind();
+}
+
+void hhp_tcache_bound(void)
+{
+    if (tc.state == 0)
+        tc_register_exit();
 }
 
 void hhp_tcache_keys(void)

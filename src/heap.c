@@ -29,10 +29,6 @@ static inline size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 static inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 static inline size_t granules(size_t bytes) { return bytes / HH_GRANULE; }
 
-/* The largest request any heap could serve. Below it, a block size plus the
- * worst alignment padding cannot wrap around, on 32-bit targets too. */
-#define HH_MAX_REQUEST (HH_MAX_SPAN - HH_MAX_ALIGN - 4 * HH_MIN_BLOCK)
-
 /* Block size (header + payload + footer) for a request of n bytes; 0 if no
  * heap could ever hold it. */
 static inline size_t block_size_for(size_t n)
@@ -49,14 +45,32 @@ static inline char *region_end(const hh_heap *h) { return region_end_at(h->end);
 
 /* on_error is called only while the control block's check value holds (I1):
  * a stray write over the callback pointer must not be followed. */
-void heap_report(hh_heap *h, int code, const void *where, const char *what)
+static void problem_record(hh_heap *h, int code, const void *where, const char *what)
 {
-    h->last.code = code;
-    h->last.where = where;
-    h->last.what = what;
+    h->last = (hh_problem){code, where, what};
     h->problems++;
-    if (h->on_error && control_sound(h))
+}
+
+/* The control block failed its check value (I1): recorded, no callback
+ * trusted, the call refused. */
+static void control_refused(hh_heap *h)
+{
+    problem_record(h, HH_E_CORRUPT, h, "I1: control block overwritten: call refused");
+}
+
+/* A stray write over the keys or the bounds makes sound memory look damaged:
+ * the control block is verified first, and if it fails, that is what is
+ * recorded and false returned, so that the caller sets nothing aside. */
+bool heap_report(hh_heap *h, int code, const void *where, const char *what)
+{
+    if (!control_sound(h)) {
+        control_refused(h);
+        return false;
+    }
+    problem_record(h, code, where, what);
+    if (h->on_error)
         h->on_error(h->ctx, &h->last);
+    return true;
 }
 
 static void report_size(hh_heap *h) { heap_report(h, HH_E_BAD_SIZE, NULL, "allocation size too large for any heap"); }
@@ -177,6 +191,7 @@ static void block_make(hh_heap *h, tag *b, size_t size)
  */
 static tag *block_place(hh_heap *h, tag *b, size_t span, size_t size)
 {
+    HH_ASSERT(size <= span && size >= HH_MIN_BLOCK); /* callers chose a span that fits */
     if (span - size < HH_MIN_BLOCK) {
         block_make(h, b, span);
         return b;
@@ -322,7 +337,7 @@ static bool callbacks_trusted(hh_heap *h)
 {
     if (control_sound(h))
         return true;
-    heap_report(h, HH_E_CORRUPT, h, "I1: control block overwritten: callbacks not called");
+    control_refused(h);
     return false;
 }
 
@@ -503,6 +518,8 @@ static inline bool front_takes(const hh_heap *h, tag *b)
  * and a second free of it is still seen as a double free. */
 static void block_lose(hh_heap *h, tag *b)
 {
+    if (!control_sound(h))
+        return; /* the damage seen was the control block's (I1, recorded): b stays as it is */
     tag_flip(h, b, TAG_BLOCK, TAG_CACHED);
     count_block(h, tag_size(b), -1);
     h->lost_blocks++;
@@ -525,6 +542,7 @@ static void front_push(hh_heap *h, tag *b)
 {
     size_t size = tag_size(b);
     uint32_t g = tag_size_g(b);
+    HH_ASSERT(g < FRONT_LISTS); /* front_takes chose it */
     tag_flip(h, b, TAG_BLOCK, TAG_CACHED);
     front_link_store(h, b, h->front_head[g]);
     h->front_head[g] = block_pos(h, b);
@@ -544,14 +562,14 @@ static tag *front_pop(hh_heap *h, uint32_t g)
         return NULL;
     tag *b = block_at(h, pos);
     if (h->front_count[g] == 0 || !span_sound(h, pos) || !tag_is_cached(b) || tag_size_g(b) != g) {
-        front_drop(h, g);
-        heap_report(h, HH_E_INDEX, b, "I13: front list names a block that is not a sealed cached block of its size");
+        if (heap_report(h, HH_E_INDEX, b, "I13: front list names a block that is not a sealed cached block of its size"))
+            front_drop(h, g);
         return NULL;
     }
     uint32_t next = front_link_load(h, b);
     if (next != HH_NIL && !heap_pos_ok(h, next)) { /* b itself was written after free: not handed out */
-        front_drop(h, g);
-        heap_report(h, HH_E_INDEX, block_payload(b), "I13: front list link overwritten (write after free?)");
+        if (heap_report(h, HH_E_INDEX, block_payload(b), "I13: front list link overwritten (write after free?)"))
+            front_drop(h, g);
         return NULL;
     }
     h->front_head[g] = next;
@@ -893,8 +911,7 @@ static __attribute__((noinline)) bool heap_enter_slow(hh_heap *h)
      * of the control block (the other callbacks, the limits) is verified in
      * full before it is used (callbacks_trusted, heap_report). */
     if (h->gate != (control_gate_open(h) ^ control_slow_bits(h))) {
-        h->last = (hh_problem){HH_E_CORRUPT, h, "I1: control block overwritten: call refused"};
-        h->problems++;
+        control_refused(h);
         heap_unlock(h);
         return false;
     }
@@ -955,10 +972,9 @@ static inline void *front_fast_alloc(hh_heap *h, size_t n)
     if (pos >= span_g || h->front_count[g] == 0 || g > span_g - pos) /* HH_NIL too */
         return NULL;
     tag *b = block_at(h, pos), t = *b;
-    uint64_t hash = tag_hash(h, t.word, pos);
-    if (t.word != (g << 2 | TAG_CACHED) || t.seal != hash_seal(h, hash, TAG_CACHED) || !tags_equal(&t, block_footer(b)))
+    if (t.word != (g << 2 | TAG_CACHED) || t.seal != tag_seal(h, t.word, pos) || !tags_equal(&t, block_footer(b)))
         return NULL; /* I3-I5, I13 */
-    uint32_t next = front_link_decode(b, hash);
+    uint32_t next = front_link_decode(b, front_link_mask(h, pos));
     if (next != HH_NIL && next >= span_g)
         return NULL; /* I13 */
     h->front_head[g] = next;
@@ -987,13 +1003,12 @@ static inline bool front_fast_free(hh_heap *h, void *p)
         size > span - off || h->front_bytes + size > h->front_limit)
         return false;
     uint32_t pos = (uint32_t)(off / HH_GRANULE);
-    uint64_t hash = tag_hash(h, t.word, pos);
-    if (t.seal != hash_seal(h, hash, TAG_BLOCK) || !tags_equal(&t, block_footer(b)))
+    if (t.seal != tag_seal(h, t.word, pos) || !tags_equal(&t, block_footer(b)))
         return false; /* I3, I5 */
     if (block_near_hole(b))
         return false; /* it merges */
     tag_flip(h, b, TAG_BLOCK, TAG_CACHED);
-    front_link_encode(b, h->front_head[g], hash);
+    front_link_encode(b, h->front_head[g], front_link_mask(h, pos));
     h->front_head[g] = pos;
     h->front_count[g]++;
     h->front_bytes += size;
@@ -1108,12 +1123,17 @@ static inline __attribute__((always_inline)) void *heap_call(hh_heap *h, hh_trac
     return p;
 }
 
+/* The calls' slow halves stay out of line, so that the fast paths save no
+ * registers and end in a tail call when they cannot serve. */
+static __attribute__((noinline)) void *alloc_slow(hh_heap *h, size_t size)
+{
+    return heap_call(h, (hh_trace_event){HH_TRACE_MALLOC, NULL, size, 0, NULL});
+}
+
 void *hh_alloc(hh_heap *h, size_t size)
 {
     void *p = h ? front_fast_alloc(h, size) : NULL;
-    if (p)
-        return p;
-    return heap_call(h, (hh_trace_event){HH_TRACE_MALLOC, NULL, size, 0, NULL});
+    return p ? p : alloc_slow(h, size);
 }
 
 void *hh_alloc_aligned(hh_heap *h, size_t size, size_t align)
@@ -1143,11 +1163,16 @@ void *hh_realloc_aligned(hh_heap *h, void *p, size_t size, size_t align)
     return heap_call(h, (hh_trace_event){HH_TRACE_REALLOC, p, size, align, NULL});
 }
 
+static __attribute__((noinline)) void free_slow(hh_heap *h, void *p)
+{
+    heap_call(h, (hh_trace_event){HH_TRACE_FREE, p, 0, 0, NULL});
+}
+
 void hh_free(hh_heap *h, void *p)
 {
     if (!p || !h || front_fast_free(h, p))
         return;
-    heap_call(h, (hh_trace_event){HH_TRACE_FREE, p, 0, 0, NULL});
+    free_slow(h, p);
 }
 
 void hh_trim(hh_heap *h)
@@ -1433,7 +1458,7 @@ static int region_plan_make(const hh_heap *h, void *mem, size_t size, region_pla
 static void region_seal_gap(hh_heap *h, char *old_end, const region_plan *r, uintptr_t start)
 {
     size_t bytes = (size_t)(r->first - (uintptr_t)old_end);
-    tag_write(h, (tag *)(void *)old_end, bytes, TAG_GAP);
+    gap_write(h, (tag *)(void *)old_end, bytes);
     uint32_t k = h->gap_count++;
     h->gap_lo[k] = block_pos(h, (tag *)(void *)old_end);
     h->gap_hi[k] = block_pos(h, (tag *)r->first);

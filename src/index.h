@@ -16,11 +16,7 @@
 #ifndef HH_INDEX_H
 #define HH_INDEX_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include "holeheap.h"
+#include "holeheap.h" /* size_t, uint32_t, bool: from the compiler's headers or HH_NO_STDINC */
 
 struct tag;
 

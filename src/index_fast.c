@@ -172,11 +172,10 @@ static inline bool idx_hole_usable(const hh_heap *h, uint32_t pos, uint32_t t)
 /* Set tree t aside (nothing in it is handed out or linked again) and report. */
 static bool idx_damaged(hh_heap *h, uint32_t t, const void *where, const char *what)
 {
-    if (t < IDX_TREES) {
+    if (heap_report(h, HH_E_INDEX, where, what) && t < IDX_TREES) {
         h->idx.broken[t / 32u] |= idx_bit(t);
         idx_map_update(h, t);
     }
-    heap_report(h, HH_E_INDEX, where, what);
     return false;
 }
 
@@ -258,6 +257,7 @@ static uint32_t idx_lower_bound(const hh_heap *h, uint32_t t, uint64_t want)
 bool idx_insert(hh_heap *h, struct tag *hole)
 {
     uint32_t pos = block_pos(h, hole), size_g = tag_size_g(hole), t = idx_tree_of(size_g);
+    HH_ASSERT(t < IDX_TREES); /* a hole's size is inside the heap */
     if (t >= IDX_TREES || idx_is_broken(h, t))
         return false; /* set aside: the hole stays out of service */
     uint64_t key = idx_key(h, t, size_g, pos);
@@ -389,16 +389,21 @@ struct tag *idx_best_fit(hh_heap *h, uint32_t size_g)
     if (size_g < IDX_MIN_G)
         size_g = IDX_MIN_G;
     uint32_t t = idx_tree_of(size_g);
+    HH_ASSERT(t < IDX_TREES); /* requests are at most HH_MAX_REQUEST */
     if (t >= IDX_TREES)
         return NULL;
     uint32_t pos = HH_NIL;
     if (!idx_is_bin(t) && idx_map_has(h, t))
         pos = idx_fit_in(h, t, size_g, false);
+    if (pos == IDX_BAD && !idx_is_broken(h, t))
+        return NULL; /* not set aside: the control block failed its check (I1, recorded) */
     if (pos == HH_NIL || pos == IDX_BAD) {
         uint32_t from = idx_is_bin(t) ? t : t + 1u;
         do { /* a damaged tree is set aside: the next one may serve */
             from = idx_first_tree_from(h, from);
             pos = from < IDX_TREES ? idx_fit_in(h, from, size_g, true) : HH_NIL;
+            if (pos == IDX_BAD && !idx_is_broken(h, from))
+                return NULL;
         } while (pos == IDX_BAD);
     }
     return pos == HH_NIL ? NULL : block_at(h, pos);

@@ -99,8 +99,8 @@ static bool idx_slot_ok(const hh_heap *h, uint32_t pos)
 /* The table is damaged: stop handing out or linking anything, and report. */
 static bool idx_damaged(hh_heap *h, const void *where, const char *what)
 {
-    h->idx.broken = true;
-    heap_report(h, HH_E_INDEX, where, what);
+    if (heap_report(h, HH_E_INDEX, where, what))
+        h->idx.broken = true;
     return false;
 }
 

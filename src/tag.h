@@ -17,18 +17,16 @@
  *     word = (size / 16) << 2 | state        state: 0 block, 1 hole, 2 cached (in the front),
  *                                            3 gap (size > 0: the memory between two regions;
  *                                            size 0: an erased tag)
- *     seal = high half of H(size word, position) ^ state_mask[state]
- *     H(w, p) = x2 * m2, x2 = x1 ^ (x1 >> 32), x1 = ((p << 32 | w) ^ k) * m1   (64-bit;
- *               k, m1, m2 derived from the key, m1 and m2 odd)
+ *     seal = (mix(mix1(((size word ^ key1) * (2 * position + 1)) ^ position * C ^ HH_MAGIC) + key2)
+ *             + key3) ^ state_mask[state]
  *   A hole's first 16 payload bytes belong to the hole index (its node); a
- *   cached block's first 4 hold its front list link: the next position xor the
- *   low half of the same H, so one evaluation checks a cached block and
- *   decodes its link.
+ *   cached block's first 4 hold its front list link, encoded with the key.
  */
 #ifndef HH_TAG_H
 #define HH_TAG_H
 
 #include "config.h"
+#include "hh_assert.h"
 #include "holeheap.h"
 #include "index.h"
 
@@ -70,10 +68,10 @@ struct hh_heap {
     uint32_t gate;
     uint32_t magic; /* HH_MAGIC ^ key: identifies a live control block */
     uint32_t key;
-    uint32_t key2;  /* derived from key: enters the control block's and the lock's check values */
-    uint64_t hash_k;  /* derived from key: xored into H's input */
-    uint64_t hash_m1; /* derived from key, odd: H's first multiplier */
-    uint64_t hash_m2; /* derived from key, odd: H's second multiplier */
+    uint32_t key1;  /* derived from key: enters every seal first */
+    uint32_t key2;  /* derived from key: enters every seal between its two mixes */
+    uint32_t key3;  /* derived from key: enters every seal last */
+    uint32_t link_key; /* derived from key: masks the front's list links */
     uint32_t state_mask[4]; /* derived from key: xored into a seal by the tag's state */
     uint32_t flags;
     uint32_t front_max_g; /* largest block the front keeps, in granules (0: no front) */
@@ -190,35 +188,38 @@ static inline uint32_t tag_mix(uint32_t x)
     return x;
 }
 
-/* H, the keyed hash behind every seal and every front link: two multiplies
- * by secret odd 64-bit numbers around a fold of the high half into the low
- * one, after a secret xor. Every output bit depends on every input bit and
- * on all three secrets; a program that reads any number of seals (and of
- * links, whose next position it may know) sees H's output for inputs it
- * knows, and must find 192 secret bits, or try the 2^32 keys they are
- * derived from, to seal a tag of its own. The old seal (three 32-bit keys
- * around two 32-bit mixes, and a third mix for the link) cost about three
- * times the instructions; its one-round draft gave the key back from 15
- * headers (test seal_differences_leak_nothing keeps that attack closed). The
- * position enters H, so a tag copied elsewhere does not seal there; the
- * state enters last, as a key-derived mask: a block becomes a cached block
- * or back by two xors, without hashing again (tag_flip). */
-static inline uint64_t tag_hash(const hh_heap *h, uint32_t word, uint32_t pos)
+/* The key enters twice, on both sides of a non-linear mix: inverting the mix
+ * of one tag no longer gives the key (as it did when the key entered once),
+ * and nothing short of trying each of the 2^32 keys is known to find it.
+ * Word and position meet through a product with the keyed word, not an xor:
+ * when they met by xor, a tag read at one position was valid at any other
+ * with its word adjusted by the two positions' difference, forged without the
+ * key; now finding that word needs the key. The same word at another
+ * position, or under another key, seals differently. */
+/* One round of the same: still a bijection, so for a fixed position and key
+ * two words never seal alike; the key's second entry (key2, after the mix)
+ * is what keeps it from being read back. */
+static inline uint32_t tag_mix1(uint32_t x)
 {
-    uint64_t x = (((uint64_t)pos << 32) | (word & ~(uint32_t)TAG_STATE_MASK)) ^ h->hash_k;
-    x *= h->hash_m1;
-    x ^= x >> 32;
-    return x * h->hash_m2;
+    x ^= x >> 16;
+    x *= 0x7FEB352Du;
+    x ^= x >> 15;
+    return x;
 }
-static inline uint32_t hash_seal(const hh_heap *h, uint64_t hash, uint32_t state)
-{
-    return (uint32_t)(hash >> 32) ^ h->state_mask[state];
-}
-static inline uint32_t hash_link_mask(uint64_t hash) { return (uint32_t)hash; }
 
+/* Three derived keys around two mixes: key1 before the first, key2 between
+ * them, key3 after the last, so no public bijection can be peeled off the
+ * outside (key3) and no difference of two seals cancels a key (key2 sits
+ * between two mixes). With one round and key2 added last (this version's
+ * second draft), seals of sizes differing in one bit gave away bits of the
+ * mix's input: a review recovered the key from 15 headers in about 2^17
+ * trials. The state enters last, as a key-derived mask: a block becomes a
+ * cached block or back by two xors, without mixing again (tag_flip). */
 static inline uint32_t tag_seal(const hh_heap *h, uint32_t word, uint32_t pos)
 {
-    return hash_seal(h, tag_hash(h, word, pos), word & TAG_STATE_MASK);
+    uint32_t size_word = word & ~(uint32_t)TAG_STATE_MASK;
+    uint32_t x = ((size_word ^ h->key1) * (2u * pos + 1u)) ^ (pos * 0x9E3779B1u) ^ HH_MAGIC;
+    return (tag_mix(tag_mix1(x) + h->key2) + h->key3) ^ h->state_mask[word & TAG_STATE_MASK];
 }
 
 /* The secrets derived from the key (key2, the state masks, the front's link
@@ -230,26 +231,22 @@ static inline uint32_t tag_derive(uint32_t key, uint32_t c)
 {
     return tag_mix(key ^ c) + tag_mix(key ^ (c * 0x9E3779B9u) ^ 0x5BE0CD19u);
 }
+static inline uint32_t tag_key1(uint32_t key) { return tag_derive(key, 0xA54FF53Au); }
 static inline uint32_t tag_key2(uint32_t key) { return tag_derive(key, 0x6A09E667u) | 1u; }
-static inline uint64_t tag_derive64(uint32_t key, uint32_t c)
-{
-    return (uint64_t)tag_derive(key, c) << 32 | tag_derive(key, c ^ 0x510E527Fu);
-}
-static inline uint64_t tag_hash_k(uint32_t key) { return tag_derive64(key, 0xA54FF53Au); }
-static inline uint64_t tag_hash_m1(uint32_t key) { return tag_derive64(key, 0x9B05688Cu) | 1u; }
-static inline uint64_t tag_hash_m2(uint32_t key) { return tag_derive64(key, 0x3C6EF372u) | 1u; }
+static inline uint32_t tag_key3(uint32_t key) { return tag_derive(key, 0x9B05688Cu); }
 static inline uint32_t tag_state_mask(uint32_t key, uint32_t state)
 {
     return state == TAG_BLOCK ? 0u : tag_derive(key, 0xBB67AE85u * state) | 1u;
 }
+static inline uint32_t tag_link_key(uint32_t key) { return tag_derive(key, 0x3C6EF372u); }
 
 /* Every secret the heap derives from its key, written into h. */
 static inline void tag_keys_derive(hh_heap *h)
 {
+    h->key1 = tag_key1(h->key);
     h->key2 = tag_key2(h->key);
-    h->hash_k = tag_hash_k(h->key);
-    h->hash_m1 = tag_hash_m1(h->key);
-    h->hash_m2 = tag_hash_m2(h->key);
+    h->key3 = tag_key3(h->key);
+    h->link_key = tag_link_key(h->key);
     for (uint32_t state = 0; state <= TAG_STATE_MASK; state++)
         h->state_mask[state] = tag_state_mask(h->key, state);
 }
@@ -259,13 +256,28 @@ static inline uint32_t tag_word(size_t size, uint32_t state)
     return (uint32_t)(size / HH_GRANULE) << 2 | state;
 }
 
-/* Write the header and footer of a block, hole or cached block at b. */
-static inline void tag_write(const hh_heap *h, tag *b, size_t size, uint32_t state)
+/* The sealed tag pair of any span: header at b, footer at its end. */
+static inline void tag_pair_write(const hh_heap *h, tag *b, size_t size, uint32_t state)
 {
     tag t = {tag_word(size, state), 0};
     t.seal = tag_seal(h, t.word, block_pos(h, b));
     *b = t;
     *block_footer(b) = t;
+}
+
+/* Write the header and footer of a block, hole or cached block at b. */
+static inline void tag_write(const hh_heap *h, tag *b, size_t size, uint32_t state)
+{
+    HH_ASSERT(size % HH_GRANULE == 0 && size >= HH_MIN_BLOCK && state <= TAG_CACHED);
+    tag_pair_write(h, b, size, state);
+}
+
+/* Write the tags of the span between two regions (at least one granule:
+ * header and footer). */
+static inline void gap_write(const hh_heap *h, tag *b, size_t size)
+{
+    HH_ASSERT(size % HH_GRANULE == 0 && size >= HH_GRANULE);
+    tag_pair_write(h, b, size, TAG_GAP);
 }
 
 /* Turn the sound tags of b from one state to another: two xors, header and
@@ -423,7 +435,9 @@ static inline uintptr_t control_gate_index(const hh_heap *h)
 static inline uint32_t control_gate_open(const hh_heap *h)
 {
     uintptr_t bounds = (uintptr_t)h->base ^ (uintptr_t)h->end * 3u ^ (uintptr_t)h->pos_fast * 9u ^ control_gate_index(h);
-    return h->magic ^ gate_fold(bounds) ^ h->front_max_g << 20;
+    /* the odd multiple keeps every bit of front_max_g; the constant keeps a
+     * zeroed control block (gate 0, magic 0, bounds 0) from passing */
+    return h->magic ^ gate_fold(bounds) ^ h->front_max_g * 0x85EBCA6Bu ^ 0x6C8E9CF5u;
 }
 
 /* The flags that send every call through the slow entry. */
@@ -468,8 +482,8 @@ static inline void heap_unlock(const hh_heap *h)
 
 static inline bool control_sound(const hh_heap *h)
 {
-    return h->magic == (HH_MAGIC ^ h->key) && h->key2 == tag_key2(h->key) &&
-           h->hash_k == tag_hash_k(h->key) && h->hash_m1 == tag_hash_m1(h->key) && h->hash_m2 == tag_hash_m2(h->key) &&
+    return h->magic == (HH_MAGIC ^ h->key) && h->key1 == tag_key1(h->key) && h->key2 == tag_key2(h->key) &&
+           h->key3 == tag_key3(h->key) && h->link_key == tag_link_key(h->key) &&
            h->state_mask[TAG_HOLE] == tag_state_mask(h->key, TAG_HOLE) &&
            h->state_mask[TAG_CACHED] == tag_state_mask(h->key, TAG_CACHED) &&
            h->state_mask[TAG_STATE_MASK] == tag_state_mask(h->key, TAG_STATE_MASK) && h->state_mask[TAG_BLOCK] == 0 &&
@@ -479,8 +493,9 @@ static inline bool control_sound(const hh_heap *h)
 
 /* ---- shared between heap.c and check.c ---- */
 
-/* Record a problem and pass it to on_error. */
-void heap_report(hh_heap *h, int code, const void *where, const char *what);
+/* Record a problem and pass it to on_error; false (I1 recorded instead, and
+ * the caller must set nothing aside) when the control block fails its check. */
+bool heap_report(hh_heap *h, int code, const void *where, const char *what);
 /* hh_check without taking the lock. */
 int heap_check_unlocked(hh_heap *h, hh_problem *out);
 /* The poison area of a hole: its payload up to its footer, less the index
@@ -516,26 +531,24 @@ static inline const unsigned char *hole_poison_damage(tag *b)
 /* ---- the front's list links (heap.c and check.c) ---- */
 
 /* A cached block's link to the next one of its size, as stored in its
- * payload: the position xor the low half of H over the block's own tag (the
- * high half is its seal), so a write after free over it decodes to a
- * position that fails validation. A program that reads a link and knows the
- * next position learns H's low half there, which helps it no more than a
- * seal does. The word is cleared when the block leaves the front. */
-static inline uint32_t front_link_decode(tag *b, uint64_t hash)
+ * payload: the position xor a keyed mix of its own position, so a write after
+ * free over it decodes to a position that fails validation, and the stored
+ * word (readable after free) gives away neither key2 nor the key: recovering
+ * link_key from masks takes trying its 2^32 values, and the key from it as
+ * many again. The word is cleared when the block leaves the front. */
+static inline uint32_t front_link_mask(const hh_heap *h, uint32_t pos)
 {
-    return *(uint32_t *)block_payload(b) ^ hash_link_mask(hash);
+    return tag_mix1((pos ^ h->link_key) * 0x85EBCA6Bu) + h->key2;
 }
-static inline void front_link_encode(tag *b, uint32_t next, uint64_t hash)
-{
-    *(uint32_t *)block_payload(b) = next ^ hash_link_mask(hash);
-}
+static inline uint32_t front_link_decode(tag *b, uint32_t mask) { return *(uint32_t *)block_payload(b) ^ mask; }
+static inline void front_link_encode(tag *b, uint32_t next, uint32_t mask) { *(uint32_t *)block_payload(b) = next ^ mask; }
 static inline uint32_t front_link_load(const hh_heap *h, tag *b)
 {
-    return front_link_decode(b, tag_hash(h, b->word, block_pos(h, b)));
+    return front_link_decode(b, front_link_mask(h, block_pos(h, b)));
 }
 static inline void front_link_store(const hh_heap *h, tag *b, uint32_t next)
 {
-    front_link_encode(b, next, tag_hash(h, b->word, block_pos(h, b)));
+    front_link_encode(b, next, front_link_mask(h, block_pos(h, b)));
 }
 static inline void front_link_clear(tag *b) { *(uint32_t *)block_payload(b) = 0; }
 

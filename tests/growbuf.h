@@ -46,7 +46,7 @@ typedef struct growbuf {
     grow_mode mode;
     size_t extra, short_by;
     bool shrink_enabled;
-    bool shrink_lies;        /* shrink claims to release more than it was offered */
+    bool shrink_lies; /* shrink claims to release more than it was offered */
     size_t grow_calls, shrink_calls, granted, released;
     size_t last_min_bytes, max_min_bytes;
     size_t bad_calls; /* calls whose address was not the committed end */

@@ -21,6 +21,7 @@
 #include "index.h" /* idx_storage_bytes: what the table build keeps in the region */
 #include "testutil.h"
 #include "cmocka_blocks.h"
+#include "cmocka_select.h"
 
 #define BUF_BYTES ((size_t)16 << 20)
 #define KiB ((size_t)1 << 10)
@@ -389,7 +390,7 @@ static void corrupt_last_footer_stops_growth_and_trim(void **state)
     void *last = alloc_filled_committed(h, stats_of(h).largest_hole - HH_OVERHEAD, 3);
     size_t grows = gb.grow_calls, shrinks = gb.shrink_calls;
     memset((unsigned char *)last + hh_usable_size(h, last), 0xA5, 8); /* its footer */
-    assert_null(hh_alloc(h, 1 * MiB)); /* would need growth */
+    assert_null(hh_alloc(h, 1 * MiB));                                /* would need growth */
     assert_int_equal(hh_last_problem(h, NULL), HH_E_CORRUPT);
     hh_free(h, keep); /* a large hole, but the heap's end cannot be trusted: no trim */
     assert_int_equal(gb.grow_calls, grows);
@@ -397,7 +398,7 @@ static void corrupt_last_footer_stops_growth_and_trim(void **state)
     assert_int_equal(hh_check(h, NULL), HH_E_CORRUPT);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(grow_exact_extends_the_last_hole, teardown),
@@ -415,5 +416,8 @@ int main(void)
         cmocka_unit_test_teardown(corrupt_last_footer_stops_growth_and_trim, teardown),
         cmocka_unit_test_teardown(refused_shrink_not_asked_again, teardown),
     };
+    int status = select_tests(argc, argv, tests, sizeof tests / sizeof tests[0]);
+    if (status >= 0)
+        return status;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

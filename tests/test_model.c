@@ -108,7 +108,9 @@ static void expect_one_problem(int code)
 {
     M.expected_problems++;
     if (M.log.count != M.expected_problems || M.log.last_code != code)
-        die(M.log.count != M.expected_problems ? "expected a reported problem that did not come" : hh_code_name(M.log.last_code), M.log.last_where);
+        die(M.log.count != M.expected_problems ? "expected a reported problem that did not come"
+                                               : hh_code_name(M.log.last_code),
+            M.log.last_where);
 }
 
 static void verify_block(const live_block *b)
@@ -383,7 +385,7 @@ int main(int argc, char **argv)
     printf("test_model seed %llu%s: %llu ops (%llu allocs of which %llu found no room, %llu impossible sizes refused, "
            "%llu reallocs, %llu frees, %llu misuses reported), %llu full checks, peak %zu live blocks, "
            "peak used %zu bytes, %.1f s\n",
-           (unsigned long long)a.seed, o.flags ? " poison" : "", a.ops, M.allocs, M.fails, M.huge, M.reallocs,
-           M.frees, M.misuses, M.checks, M.peak_live, s.peak_used_bytes, secs);
+           (unsigned long long)a.seed, o.flags ? " poison" : "", a.ops, M.allocs, M.fails, M.huge, M.reallocs, M.frees,
+           M.misuses, M.checks, M.peak_live, s.peak_used_bytes, secs);
     return 0;
 }

@@ -19,6 +19,7 @@
 #include "index.h" /* idx_storage_bytes: what the table build keeps in the region */
 #include "testutil.h"
 #include "cmocka_blocks.h"
+#include "cmocka_select.h"
 
 #define REGION_BYTES ((size_t)1 << 20)
 #define GROW_BUF_BYTES ((size_t)8 << 20)
@@ -48,7 +49,8 @@ static hh_heap *heap_growing(size_t initial, size_t max_size)
     problem_log_reset(&plog);
     growbuf_start(&gb, region, GROW_BUF_BYTES, initial);
     /* No on_error here (ctx is the growbuf): problems are read with hh_problem_count. */
-    hh_options o = {.grow = growbuf_grow, .shrink = growbuf_shrink, .ctx = &gb, .max_size = max_size, .flags = HH_STRICT};
+    hh_options o = {
+        .grow = growbuf_grow, .shrink = growbuf_shrink, .ctx = &gb, .max_size = max_size, .flags = HH_STRICT};
     hh_heap *h = hh_init(region, initial, &o);
     assert_non_null(h);
     return h;
@@ -60,7 +62,6 @@ static int teardown_growbuf(void **state)
     growbuf_finish(&gb);
     return 0;
 }
-
 
 static void assert_consistent(hh_heap *h)
 {
@@ -488,7 +489,8 @@ static void regress_11_double_free_after_merging_both_sides(void **state)
     assert_consistent(h);
     if (plog.count != count + 1 || (plog.last_code != HH_E_DOUBLE_FREE && plog.last_code != HH_E_BAD_POINTER))
         fail_msg("second free of a merged block: %zu problems reported, the last %s (expected one, "
-                 "HH_E_DOUBLE_FREE or HH_E_BAD_POINTER)", plog.count - count, hh_code_name(plog.last_code));
+                 "HH_E_DOUBLE_FREE or HH_E_BAD_POINTER)",
+                 plog.count - count, hh_code_name(plog.last_code));
     count = plog.count;
     hh_free(h, c); /* the right-hand block of the merge, freed again */
     assert_int_equal(plog.count, count + 1);
@@ -543,7 +545,7 @@ static void regress_12_aligned_front_gap_never_below_minimum(void **state)
  * (bump) allocator; it starts in a region its caller hands it. Aligned
  * requests that are already aligned are covered by regress_02. */
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(regress_01_second_page_aligned_alloc_no_overlap),
@@ -559,5 +561,8 @@ int main(void)
         cmocka_unit_test(regress_11_double_free_after_merging_both_sides),
         cmocka_unit_test(regress_12_aligned_front_gap_never_below_minimum),
     };
+    int status = select_tests(argc, argv, tests, sizeof tests / sizeof tests[0]);
+    if (status >= 0)
+        return status;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,14 +13,7 @@ TMP=$(mktemp -d /tmp/hh-bench.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 export LC_ALL=C PYTHONHASHSEED=0
 
-find_lib() {
-    for d in /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib /usr/local/lib; do
-        [ -f "$d/$1" ] && { echo "$d/$1"; return; }
-    done
-    echo ""
-}
-JE=$(find_lib libjemalloc.so.2)
-MI=$(find_lib libmimalloc.so.2)
+. "$HERE/allocators.sh"
 
 # Inputs for the real programs.
 awk 'BEGIN { s = 12345; for (i = 0; i < 600000; i++) {
