@@ -176,11 +176,11 @@ static void refused_regions_write_nothing(void **state)
     (void)state;
     hh_heap *h = heap_at(1 * MiB, 256 * KiB, 0);
     assert_refused(h, NULL, 64 * KiB, HH_E_REGION);
-    assert_refused(h, arena, 64 * KiB, HH_E_REGION);                     /* below the heap */
-    assert_refused(h, arena + 1 * MiB + 100 * KiB, 64 * KiB, HH_E_REGION); /* overlaps it */
+    assert_refused(h, arena, 64 * KiB, HH_E_REGION);                           /* below the heap */
+    assert_refused(h, arena + 1 * MiB + 100 * KiB, 64 * KiB, HH_E_REGION);     /* overlaps it */
     assert_refused(h, arena + 1 * MiB + 256 * KiB - 8, 64 * KiB, HH_E_REGION); /* its last bytes */
-    assert_refused(h, arena + 2 * MiB, 40, HH_E_REGION);                 /* too small for a hole */
-    assert_refused(h, arena + 2 * MiB, SIZE_MAX - 8, HH_E_REGION);        /* wraps */
+    assert_refused(h, arena + 2 * MiB, 40, HH_E_REGION);                       /* too small for a hole */
+    assert_refused(h, arena + 2 * MiB, SIZE_MAX - 8, HH_E_REGION);             /* wraps */
 #if SIZE_MAX > 0xFFFFFFFFu
     uintptr_t far = (uintptr_t)arena + 2 * MiB + HH_MAX_SPAN; /* too far: never touched */
     assert_refused(h, (void *)far, 64 * KiB, HH_E_REGION);
@@ -591,11 +591,11 @@ static void realloc_aligned_aligns(void **state)
 /* ---- hooks ---- */
 
 typedef struct hook_state {
-    int depth;             /* lock depth, through the lock callbacks */
+    int depth; /* lock depth, through the lock callbacks */
     int oom_calls, oom_depth_seen, oom_answer;
     size_t oom_size;
     hh_heap *heap;
-    void *cache;           /* freed by the oom hook */
+    void *cache; /* freed by the oom hook */
     char lines[16][96];
     int nlines, trace_depth_seen;
 } hook_state;
@@ -628,8 +628,11 @@ static hh_heap *hooked_heap(hook_state *hs, bool oom, bool trace)
 {
     allow_all();
     memset(hs, 0, sizeof *hs);
-    hh_options o = {.lock = hook_lock, .unlock = hook_unlock, .ctx = hs,
-                    .on_oom = oom ? hook_oom : NULL, .on_trace = trace ? hook_trace : NULL};
+    hh_options o = {.lock = hook_lock,
+                    .unlock = hook_unlock,
+                    .ctx = hs,
+                    .on_oom = oom ? hook_oom : NULL,
+                    .on_trace = trace ? hook_trace : NULL};
     hs->heap = hh_init(arena, 64 * KiB, &o);
     assert_non_null(hs->heap);
     return hs->heap;
@@ -786,8 +789,8 @@ static void model_step(region_model *m, unsigned long long op)
         model_block *b = &m->live[i];
         model_check_block(m, op, b);
         size_t size = model_size(m) + 1, align = k < 50 ? b->align : (size_t)16 << rng_below(&m->r, 8);
-        unsigned char *q = align == b->align && k < 50 ? hh_realloc(m->h, b->p, size)
-                                                        : hh_realloc_aligned(m->h, b->p, size, align);
+        unsigned char *q =
+            align == b->align && k < 50 ? hh_realloc(m->h, b->p, size) : hh_realloc_aligned(m->h, b->p, size, align);
         if (!q) {
             model_check_block(m, op, b); /* untouched */
             return;
