@@ -42,14 +42,14 @@ $(PORT_DIR)/hh-replay: port/hh-replay.c $(LIB_A)
 
 # ---- tests
 
-$(PORT_DIR)/test-unit-static: tests/port/unit.c $(PORT_A)
+$(PORT_DIR)/test-unit-static: tests/port/unit.c tests/port/rss.h $(PORT_A)
 	$(CC) $(PORT_TEST_CFLAGS) $< $(PORT_A) -lpthread -o $@
-$(PORT_DIR)/test-unit: tests/port/unit.c
+$(PORT_DIR)/test-unit: tests/port/unit.c tests/port/rss.h
 	@mkdir -p $(@D)
 	$(CC) $(PORT_TEST_CFLAGS) $< -lpthread -o $@
-$(PORT_DIR)/test-threads: tests/port/threads.c $(PORT_A)
+$(PORT_DIR)/test-threads: tests/port/threads.c tests/port/rss.h $(PORT_A)
 	$(CC) $(PORT_TEST_CFLAGS) $< $(PORT_A) -lpthread -o $@
-$(PORT_DIR)/test-threads-plain: tests/port/threads.c
+$(PORT_DIR)/test-threads-plain: tests/port/threads.c tests/port/rss.h
 	@mkdir -p $(@D)
 	$(CC) $(PORT_TEST_CFLAGS) $< -lpthread -o $@
 

@@ -5,6 +5,9 @@
 #                      (default 1800) from the seeds in the repository, then the
 #                      llvm-cov coverage of src/ by the seeds and by the grown corpora
 
+# scan-build (clang-tools-14), cppcheck, llvm-cov and llvm-profdata (llvm-14)
+DEPS_PACKAGES += clang-tools-14 cppcheck llvm-14
+
 # ---- the long fuzzing run
 FUZZ_LONG_TIME ?= 1800
 FUZZ_LONG_DIR     := $(BUILD)/fuzz-long
@@ -58,6 +61,7 @@ static_compile = for f in $(CORE_SRCS); do \
   done; for f in $(STATIC_PORT_SRCS); do $(1) $(STATIC_PORT_FLAGS) -c $$f -o /dev/null || exit 1; done
 
 .PHONY: check-static check-static-scan check-static-cppcheck check-static-gcc
+## check-static: scan-build, cppcheck and gcc -fanalyzer over src/ (both indexes) and port/: no finding unless suppressed with its reason
 check-static: check-static-scan check-static-cppcheck check-static-gcc
 
 check-static-scan:
@@ -92,8 +96,29 @@ endef
 $(foreach v,$(REL_VARS),$(eval $(call rel_test_rule,$(v),test_faults)))
 
 .PHONY: check-faults
+## check-faults: each grow and shrink call of a workload failing, short, refusing, partial or lying in turn (heap consistent after every call); every public call path locks in pairs, on_error as documented
 check-faults: $(foreach v,$(REL_VARS),$(BUILD)/$(v)/tests/test_faults)
 	@for v in $(REL_VARS); do echo "-- $$v"; $(BUILD)/$$v/tests/test_faults | grep -E '^\[ (faults|locks|  PASSED|  FAILED)' || \
 	  { echo "FAIL: $(BUILD)/$$v/tests/test_faults"; exit 1; }; done
 
 CHECKS += check-faults
+
+# ---- the corruption matrix (tests/corrupt_matrix.c): every bit of the tags,
+# index links, fences and control block flipped, and writes after free of 1-64
+# bytes at every offset of freed blocks; rows not caught must be named, with
+# their reason, in tests/corrupt_matrix.allow. The table: docs/reliability.md.
+#   check-corrupt-matrix   fast and table builds
+#   build/<variant>/tests/corrupt_matrix [--part flips|uaf]   prints the table
+$(foreach v,fast table,$(eval $(call rel_test_rule,$(v),corrupt_matrix)))
+
+.PHONY: check-corrupt-matrix
+## check-corrupt-matrix: every bit of tags, index links, fences and control block flipped, writes after free at every offset: caught as tests/corrupt_matrix.allow documents, nothing unsafe (fast, table)
+check-corrupt-matrix: $(BUILD)/fast/tests/corrupt_matrix $(BUILD)/table/tests/corrupt_matrix
+	@for v in fast table; do \
+	  $(BUILD)/$$v/tests/corrupt_matrix > $(BUILD)/$$v/corrupt_matrix.md; rc=$$?; \
+	  grep -E '^(UNSAFE|WRONG|.*NOT ALLOWED)' $(BUILD)/$$v/corrupt_matrix.md | head -20; \
+	  echo "$$v: $$(tail -2 $(BUILD)/$$v/corrupt_matrix.md | head -1)"; \
+	  [ $$rc = 0 ] || { echo "FAIL: corrupt_matrix ($$v): table in $(BUILD)/$$v/corrupt_matrix.md"; exit 1; }; \
+	done
+
+CHECKS += check-corrupt-matrix

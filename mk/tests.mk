@@ -12,7 +12,7 @@
 # Model test sizes: MODEL_OPS_<variant> operations, hh_check every
 # MODEL_EVERY_<variant> operations (1 = after every step).
 
-TEST_NAMES   := test_api test_model test_regress test_grow test_regions diff_replay
+TEST_NAMES   := test_api test_invariants test_model test_regress test_grow test_regions diff_replay
 TEST_VARS    := fast table asan asan-table m32 m32-table
 TEST_HDRS    := $(wildcard tests/*.h)
 TEST_CMOCKA  := -lcmocka
@@ -50,15 +50,17 @@ m32_or_skip = $(m32_cannot_run); if [ "$(TESTS_M32_OK)" != yes ]; then \
   echo "SKIP: $(CC) -m32 cannot link cmocka (needs gcc-multilib and libcmocka-dev:i386)"; exit 0; fi
 
 .PHONY: check-api-fast check-api-table check-api-asan check-api-m32
-check-api-fast: $(BUILD)/fast/tests/test_api
-	@$(call run_test,$<)
-check-api-table: $(BUILD)/table/tests/test_api
-	@$(call run_test,$<)
-check-api-asan: $(BUILD)/asan/tests/test_api $(BUILD)/asan-table/tests/test_api
-	@$(call run_test,$(BUILD)/asan/tests/test_api) && $(call run_test,$(BUILD)/asan-table/tests/test_api)
+check-api-fast: $(BUILD)/fast/tests/test_api $(BUILD)/fast/tests/test_invariants
+	@$(call run_test,$<) && $(call run_test,$(BUILD)/fast/tests/test_invariants)
+check-api-table: $(BUILD)/table/tests/test_api $(BUILD)/table/tests/test_invariants
+	@$(call run_test,$<) && $(call run_test,$(BUILD)/table/tests/test_invariants)
+check-api-asan: $(foreach v,asan asan-table,$(BUILD)/$(v)/tests/test_api $(BUILD)/$(v)/tests/test_invariants)
+	@for v in asan asan-table; do for t in test_api test_invariants; do \
+	  $(call run_test,$(BUILD)/$$v/tests/$$t) || exit 1; done; done
 check-api-m32:
-	@$(m32_or_skip); $(MAKE) --no-print-directory $(BUILD)/m32/tests/test_api $(BUILD)/m32-table/tests/test_api && \
-	  $(call run_test,$(M32_RUN) $(BUILD)/m32/tests/test_api) && $(call run_test,$(M32_RUN) $(BUILD)/m32-table/tests/test_api)
+	@$(m32_or_skip); $(MAKE) --no-print-directory $(foreach v,m32 m32-table,$(BUILD)/$(v)/tests/test_api $(BUILD)/$(v)/tests/test_invariants) && \
+	  for v in m32 m32-table; do for t in test_api test_invariants; do \
+	    $(call run_test,$(M32_RUN) $(BUILD)/$$v/tests/$$t) || exit 1; done; done
 
 .PHONY: check-model-fast check-model-asan check-model-m32 check-model-table
 check-model-fast: $(BUILD)/fast/tests/test_model
@@ -88,6 +90,10 @@ check-grow-m32:
 	@$(m32_or_skip); $(MAKE) --no-print-directory $(BUILD)/m32/tests/test_grow && \
 	  $(call run_test,$(M32_RUN) $(BUILD)/m32/tests/test_grow)
 
+## check-regions-fast: issue 10's additions (tests/test_regions.c): regions, hh_max_alloc exact against a model (front and strict), statistics, realloc's alignment and slide, hooks, and a random run over several regions with hh_check after every step
+## check-regions-table: test_regions against the ordered-table index (its table moves into a new region)
+## check-regions-asan: test_regions under ASan+UBSan, both indexes: the memory between regions is poisoned, so any read of it fails
+## check-regions-m32: test_regions built -m32, both indexes
 .PHONY: check-regions-fast check-regions-table check-regions-asan check-regions-m32
 check-regions-fast: $(BUILD)/fast/tests/test_regions
 	@$(call run_test,$<) && $(call run_test,$<,--model 21 40000)
@@ -167,10 +173,10 @@ fuzz: $(FUZZ_BIN)
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_LONG_SECONDS) -print_final_stats=1 \
 	  -artifact_prefix=$(BUILD)/fuzz/artifacts/ fuzz/corpus-ops
 
-## check-api-fast: every public function and error path, and each invariant I1-I12 firing with its code (fast build)
-## check-api-table: test_api against the ordered-table index
-## check-api-asan: test_api under ASan+UBSan, both indexes
-## check-api-m32: test_api built -m32, both indexes
+## check-api-fast: every public function and error path (test_api), and each invariant I1-I12 firing with its code (test_invariants), fast build
+## check-api-table: test_api and test_invariants against the ordered-table index
+## check-api-asan: test_api and test_invariants under ASan+UBSan, both indexes
+## check-api-m32: test_api and test_invariants built -m32, both indexes
 ## check-model-fast: 2 million random operations against a reference model, every live block's bytes verified
 ## check-model-asan: the model test under ASan+UBSan with hh_check after every step
 ## check-model-m32: the model test built -m32

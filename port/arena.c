@@ -132,7 +132,7 @@ size_t hhp_usable_size(hhp_arena *a, const void *p)
     if (__builtin_expect(usable == 0, 0)) {
         /* Every problem but these two aborted in arena_on_error: any other
          * recorded one is the refusal's own. */
-        hh_problem problem;
+        hh_problem problem = {0}; /* a refused heap fills nothing in */
         int code = hh_last_problem(a->heap, &problem);
         if (code == HH_OK || code == HH_E_BAD_SIZE || code == HH_E_BAD_ALIGN || problem.what == NULL)
             problem = (hh_problem){HH_E_CORRUPT, p, "the heap refused the call"};

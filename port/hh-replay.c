@@ -248,7 +248,7 @@ int main(int argc, char **argv)
             sound = heap_verify(n);
     }
     if (sound)
-        sound = heap_verify(n);
+        (void)heap_verify(n); /* a failure is counted in errors, which sets the exit status */
     else
         fprintf(stderr, "hh-replay: stopped at record %zu: the heap failed hh_check\n", n);
     hh_stats s;

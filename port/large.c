@@ -10,8 +10,9 @@
  * 30 us a page on the build machine's VM) where glibc reuses its heap:
  *
  *   free      the mapping joins the cache, as it is (pages resident, read/write),
- *             merged with the cached ranges just before and after it; the oldest
- *             ones are unmapped to keep the cache within its bytes
+ *             merged with the cached ranges just before and after it (while the
+ *             result stays within the cache's bytes); to keep within them, the
+ *             oldest mapping loses its tail, or all of it
  *   alloc S   the smallest cached mapping of length >= S: if the rest is at
  *             least LARGE_SPLIT bytes it stays cached as a mapping of its own
  *             (munmap and mremap work on any page range), else it is handed out
@@ -160,8 +161,21 @@ static void cache_expire(uint64_t now, large_unmaps *u)
         }
 }
 
-/* A free slot with room for length more bytes, after dropping the oldest
- * mappings as needed; NULL if length alone passes the bound. */
+/* Drop need bytes from c: its tail when that is enough, else all of it. */
+static void cache_drop(large_cached *c, size_t need, large_unmaps *u)
+{
+    if (need > 0 && need < c->length) {
+        c->length -= need;
+        cache_bytes -= need;
+        unmaps_add(u, c->start + c->length, need);
+        return;
+    }
+    unmaps_add(u, c->start, c->length);
+    cache_clear_slot(c);
+}
+
+/* A free slot with room for length more bytes, after dropping from the
+ * oldest mappings as needed; NULL if length alone passes the bound. */
 static large_cached *cache_make_room(size_t length, large_unmaps *u)
 {
     if (length > hhp_cfg.large_cache_bytes)
@@ -177,8 +191,10 @@ static large_cached *cache_make_room(size_t length, large_unmaps *u)
         }
         if (empty != NULL && cache_bytes + length <= hhp_cfg.large_cache_bytes)
             return empty;
-        unmaps_add(u, oldest->start, oldest->length); /* full, or over the bytes: not empty */
-        cache_clear_slot(oldest);
+        if (oldest == NULL) /* all empty: cache_bytes is 0 then, unless it drifted */
+            return NULL;
+        /* no slot: drop the oldest whole; no room: as many bytes as lack */
+        cache_drop(oldest, empty == NULL ? 0 : cache_bytes + length - hhp_cfg.large_cache_bytes, u);
     }
 }
 
@@ -188,10 +204,12 @@ static void cache_merge(char **start, size_t *length)
 {
     for (unsigned i = 0; i < LARGE_CACHE_SLOTS; i++) {
         large_cached *c = &cache[i];
-        if (c->start != NULL && c->start == *start + *length) {
+        if (c->start == NULL || *length + c->length > hhp_cfg.large_cache_bytes)
+            continue; /* a merge past the bound would drop the whole range */
+        if (c->start == *start + *length) {
             *length += c->length;
             cache_clear_slot(c);
-        } else if (c->start != NULL && c->start + c->length == *start) {
+        } else if (c->start + c->length == *start) {
             *start = c->start;
             *length += c->length;
             cache_clear_slot(c);

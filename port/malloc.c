@@ -32,6 +32,8 @@ static void *arena_alloc_zero(size_t n, size_t size, size_t align, bool zero)
 {
     hhp_arena *a = hhp_thread_arena();
     void *p = NULL;
+    if (hhp_cfg.tcache)
+        hhp_tcache_drain(); /* remote frees back into use first */
     if (a != NULL) {
         p = core_alloc(a, n, size, align, zero);
         /* The arena does not grow while this thread caches blocks: give them back first. */
@@ -92,7 +94,7 @@ static size_t live_usable(hhp_arena *a, const void *p)
 {
     size_t usable = hhp_usable_size(a, p);
     if (hhp_cfg.tcache)
-        hhp_tcache_check_live(p, usable);
+        hhp_tcache_check_live(p);
     return usable;
 }
 

@@ -163,12 +163,16 @@ void hhp_large_reset(void);
 
 void *hhp_tcache_take(size_t size);
 bool hhp_tcache_put(hhp_arena *owner, void *p);
-/* p, a live block of the core with usable bytes, must not be in any cache
- * or pending list: realloc and malloc_usable_size of a freed block abort. */
-void hhp_tcache_check_live(const void *p, size_t usable);
+/* p, a live block of the core (of any size), must not be in any cache,
+ * remote chain or pending list: realloc and malloc_usable_size of a freed
+ * block abort. */
+void hhp_tcache_check_live(const void *p);
 void hhp_tcache_keys(void);  /* draw the secrets (hhp_init, before the first block) */
 void hhp_tcache_setup(void); /* the budget and the thread-exit hook (constructor) */
 void hhp_tcache_flush(void);
+/* Take the blocks other threads freed for this thread's arena (its pending
+ * list), before an allocation the cache cannot serve. */
+void hhp_tcache_drain(void);
 void hhp_tcache_bound(void); /* the thread was bound to an arena: hook its exit */
 /* True while this thread caches more than a little (256 KiB) and a is its
  * arena: a must not grow. */

@@ -1,13 +1,16 @@
 /*
- * The per-thread cache: a thread keeps the small blocks it frees, by usable
- * size, and hands them out again without taking an arena lock. Every cached
+ * The per-thread cache: a thread keeps the small and mid-size blocks it frees
+ * (usable size up to 18 KiB), by size class, and hands them out again without
+ * taking an arena lock. Every cached
  * block is a live block of its arena (the core sees it as allocated, so
  * hh_check stays valid); it goes back through hh_free when its bin overflows,
  * when its arena would have to grow, or when its thread exits.
  * HOLEHEAP_CHECK=1 turns the cache off, so that every free reaches the core.
  *
- *   bin c holds blocks whose usable size is c * 16 bytes (c = 1 .. TC_BINS-1);
- *   a request of n bytes takes from bin ceil(n / 16)
+ *   bin c (1 .. 32) holds blocks whose usable size is c * 16 bytes; a request
+ *   of n <= 512 bytes takes from bin ceil(n / 16); above 512 bytes, 8 bins
+ *   per power of two up to 16 KiB, each at most TC_MID_BIN_MAX (8) blocks
+ *   (size classes below)
  *
  * Memory held: at most HOLEHEAP_TCACHE_BYTES (default 32 MiB) of usable
  * bytes over all threads, split evenly among the threads that cache (each
@@ -17,18 +20,22 @@
  * (hhp_tcache_give_back) and tries again.
  *
  * Only blocks of the thread's own arena are cached. A free of another arena's
- * block (a remote free) is validated by the core at once; if it is larger
- * than the cache holds (TC_MAX_CACHED) it is freed into the core right away,
- * under its arena's lock. A small one is handed to its arena instead: the
- * freeing thread chains up to TC_REMOTE of them (flushed early when a block
- * of a different arena comes, or at thread exit) and pushes the chain onto
- * the arena's pending list with one compare-and-swap, without its lock. A
- * thread of that arena takes the whole pending list when a bin it allocates
- * from is empty, checks each block with the core (hh_usable_size) and caches
- * it, or frees it when it does not fit. A pending list never holds more than
- * TC_PENDING_BYTES usable bytes: the chain that would pass the bound is
- * freed into the core by the freeing thread, with the whole list, under the
- * arena's lock. A thread that exits frees its arena's pending list too.
+ * block (a remote free), of any size below the mmap threshold, is validated
+ * by the core at once and handed to its arena without taking its lock: the
+ * freeing thread chains up to TC_REMOTE of them or TC_REMOTE_BYTES usable
+ * bytes (flushed early when a block of a different arena comes, or at thread
+ * exit) and pushes the chain onto the arena's pending list with one
+ * compare-and-swap. A thread of that arena takes the whole pending list when
+ * a bin it allocates from is empty or before any allocation its cache cannot
+ * serve (hhp_tcache_drain), checks each block with the core
+ * (hh_usable_size) and caches it, or frees the ones that do not fit into the
+ * core under one hold of the lock. A pending list never holds more than
+ * TC_PENDING_BYTES usable bytes: the chain that would pass the bound is freed
+ * into the core by the freeing thread, with the whole list, under the
+ * arena's lock. A thread that exits frees its arena's pending list too. So
+ * memory freed remotely is back in use by the owner's next cache miss or
+ * larger allocation, and at most TC_PENDING_BYTES per arena plus
+ * TC_REMOTE_BYTES per freeing thread wait in between.
  *
  * The links are checked (issue 7). A block in a bin, on a remote chain or on
  * a pending list starts with two words that the program, having freed it,
@@ -62,8 +69,17 @@
 #include <pthread.h>
 
 #define TC_GRANULE 16u
-#ifndef TC_BINS
-#define TC_BINS 33u     /* usable sizes up to 512 bytes */
+#define TC_SMALL_BINS 33u /* one per 16 bytes of usable size, up to 512 */
+#ifndef TC_MID_GROUPS
+#define TC_MID_GROUPS 5u  /* then TC_MID_SPLIT per power of two: 512 B .. 16 KiB */
+#endif
+#ifndef TC_MID_SPLIT_LOG
+#define TC_MID_SPLIT_LOG 3u
+#endif
+#define TC_MID_SPLIT (1u << TC_MID_SPLIT_LOG)
+#define TC_BINS (TC_SMALL_BINS + TC_MID_SPLIT * TC_MID_GROUPS)
+#ifndef TC_MID_BIN_MAX
+#define TC_MID_BIN_MAX 8u /* blocks per bin above 512 bytes (at most 1.5 MiB in all); more go to the core */
 #endif
 #ifndef TC_BIN_MAX
 #define TC_BIN_MAX 8192u /* blocks per bin; a full bin gives half back */
@@ -73,10 +89,55 @@
 #define TC_GROWTH_SLACK ((size_t)256 << 10) /* cached bytes that do not stop growth */
 #endif
 #define TC_REMOTE 32u   /* remote frees chained, then handed over together */
-#define TC_MAX_CACHED ((TC_BINS - 1u) * TC_GRANULE) /* the largest usable size cached */
+#ifndef TC_REMOTE_BYTES
+#define TC_REMOTE_BYTES ((size_t)64 << 10) /* ... or once their usable bytes reach this */
+#endif
+#define TC_MAX_CACHED (tc_class_bytes(TC_BINS) - 1u) /* the largest usable size cached */
 #ifndef TC_PENDING_BYTES
 #define TC_PENDING_BYTES ((long)256 << 10) /* usable bytes on one arena's pending list, at most */
 #endif
+
+/* ---- size classes ----
+ *
+ * Bins 1 .. 32 hold blocks of usable size 16 c exactly. Above 512 bytes a
+ * bin holds a range: bin 32 + 8 k + j (k = 0 .. TC_MID_GROUPS - 1, j = 1 .. 8)
+ * holds usable sizes from lo = 2^(9+k) + j 2^(6+k) up to the next bin's lo, so
+ * every block in it can serve any request up to lo (at most 1/8 more than
+ * asked is handed out). A freed block goes to the bin whose range holds its
+ * usable size (tc_class_down), a request to the first bin whose lo covers it
+ * (tc_class_up). */
+
+static unsigned tc_log2(size_t x) { return 63u - (unsigned)__builtin_clzll((unsigned long long)x); }
+
+/* The least usable size of bin c's blocks. */
+static size_t tc_class_bytes(size_t c)
+{
+    if (c < TC_SMALL_BINS)
+        return c * TC_GRANULE;
+    size_t k = (c - TC_SMALL_BINS) / TC_MID_SPLIT, j = (c - TC_SMALL_BINS) % TC_MID_SPLIT + 1u;
+    return ((size_t)512 << k) + (j << (9u - TC_MID_SPLIT_LOG + k));
+}
+
+static size_t tc_class_down(size_t usable)
+{
+    if (usable <= 512)
+        return usable / TC_GRANULE;
+    if (usable >= tc_class_bytes(TC_BINS))
+        return TC_BINS; /* not cached */
+    unsigned k = tc_log2(usable - 1u) - 9u;
+    return TC_SMALL_BINS - 1u + TC_MID_SPLIT * k + ((usable - ((size_t)512 << k)) >> (9u - TC_MID_SPLIT_LOG + k));
+}
+
+static size_t tc_class_up(size_t size)
+{
+    if (size <= 512)
+        return size == 0 ? 1 : (size + TC_GRANULE - 1u) / TC_GRANULE;
+    if (size > tc_class_bytes(TC_BINS - 1u))
+        return TC_BINS; /* not cached */
+    unsigned k = tc_log2(size - 1u) - 9u;
+    size_t step = (size_t)1 << (9u - TC_MID_SPLIT_LOG + k);
+    return TC_SMALL_BINS - 1u + TC_MID_SPLIT * k + (size - ((size_t)512 << k) + step - 1u) / step;
+}
 
 typedef struct tc_block {
     uintptr_t link;   /* the next block (or NULL), encoded: tc_encode */
@@ -186,7 +247,7 @@ static void tc_push(size_t c, tc_block *b)
     tc_set_link(b, tc.bin[c], TC_LOCAL);
     tc.bin[c] = b;
     tc.count[c]++;
-    tc.bytes += c * TC_GRANULE;
+    tc.bytes += tc_class_bytes(c);
 }
 
 /* Free a list of a's blocks of this kind into the core under one hold of its
@@ -216,7 +277,7 @@ static void tc_trim(size_t c)
         keep = tc_open(a, keep, TC_LOCAL);
     tc_block *rest = tc_open(a, keep, TC_LOCAL);
     tc_set_link(keep, NULL, TC_LOCAL);
-    tc.bytes -= (size_t)(tc.count[c] - TC_BIN_MAX / 2) * c * TC_GRANULE;
+    tc.bytes -= (size_t)(tc.count[c] - TC_BIN_MAX / 2) * tc_class_bytes(c);
     tc.count[c] = TC_BIN_MAX / 2;
     (void)tc_free_list(a, rest, TC_LOCAL, false);
 }
@@ -308,7 +369,7 @@ static void tc_remote_put(hhp_arena *owner, tc_block *b, size_t usable)
         tc.remote_tail = b;
     tc.remote_head = b;
     tc.remote_bytes += usable;
-    if (++tc.remote_count == TC_REMOTE)
+    if (++tc.remote_count == TC_REMOTE || tc.remote_bytes >= TC_REMOTE_BYTES)
         tc_remote_flush();
 }
 
@@ -316,8 +377,9 @@ static void tc_remote_put(hhp_arena *owner, tc_block *b, size_t usable)
  * allow; false: the caller frees it. */
 static bool tc_cache(tc_block *b, size_t usable)
 {
-    size_t c = usable / TC_GRANULE;
-    if (c >= TC_BINS || c == 0 || !tc_has_room(usable))
+    size_t c = tc_class_down(usable);
+    if (c >= TC_BINS || c == 0 || (c >= TC_SMALL_BINS && tc.count[c] >= TC_MID_BIN_MAX) ||
+        !tc_has_room(usable))
         return false;
     /* Freed twice with its marker wiped in between: at least the latest
      * block is recognised, instead of a bin that hands it out for ever. */
@@ -358,9 +420,16 @@ static bool tc_pending_drain(void)
     return true;
 }
 
+void hhp_tcache_drain(void)
+{
+    hhp_arena *a = hhp_thread_arena();
+    if (a != NULL && atomic_load_explicit(&a->pending, memory_order_relaxed) != NULL)
+        (void)tc_pending_drain();
+}
+
 void *hhp_tcache_take(size_t size)
 {
-    size_t c = size == 0 ? 1 : (size + TC_GRANULE - 1) / TC_GRANULE;
+    size_t c = tc_class_up(size);
     if (c >= TC_BINS)
         return NULL;
     tc_block *b = tc.bin[c];
@@ -370,7 +439,7 @@ void *hhp_tcache_take(size_t size)
     }
     tc.bin[c] = tc_open(hhp_thread_arena(), b, TC_LOCAL);
     tc.count[c]--;
-    tc.bytes -= c * TC_GRANULE;
+    tc.bytes -= tc_class_bytes(c);
     tc_clear(b);
     return b;
 }
@@ -378,9 +447,9 @@ void *hhp_tcache_take(size_t size)
 /* A block in a cache or on a pending list carries a marker: freed again
  * (or reallocated, or asked its size), it is a double free. p must have been
  * validated by the core. */
-void hhp_tcache_check_live(const void *p, size_t usable)
+void hhp_tcache_check_live(const void *p)
 {
-    if (__builtin_expect(usable <= TC_MAX_CACHED && tc_held(p), 0))
+    if (__builtin_expect(tc_held(p), 0))
         hhp_die(hhp_current_call, "pointer already freed", p, HH_E_DOUBLE_FREE);
 }
 
@@ -390,11 +459,11 @@ void hhp_tcache_check_live(const void *p, size_t usable)
 bool hhp_tcache_put(hhp_arena *owner, void *p)
 {
     size_t usable = hhp_usable_size(owner, p); /* reports a bad pointer */
-    if (usable > TC_MAX_CACHED)
-        return false;
     tc_block *b = p;
-    if (__builtin_expect(tc_held(b), 0))
+    if (__builtin_expect(tc_held(b), 0)) /* any size: remote chains hold all */
         hhp_die(hhp_current_call, "double free", b, HH_E_DOUBLE_FREE);
+    if (usable > TC_MAX_CACHED && owner == hhp_thread_arena())
+        return false;
     if (tc.state != 1) {
         if (tc.state == 2)
             return false;

@@ -73,6 +73,13 @@
 #define HH_MAX_REGIONS 8u
 #endif
 
+/* The fast index's exact-size bins for the small holes: bin b holds the holes
+ * of 2 + b granules (the default 64 bins: 32 bytes up to 1040). A multiple of
+ * 32, at least 32. */
+#ifndef HH_INDEX_BINS
+#define HH_INDEX_BINS 64u
+#endif
+
 /* Build with the seed's ordered table instead of the fast index. */
 /* #define HH_INDEX_TABLE */
 

@@ -922,16 +922,21 @@ static __attribute__((noinline)) bool heap_enter_slow(hh_heap *h)
     return true;
 }
 
+/* How a call entered: refused (do nothing), open (no lock, no slow flag,
+ * nothing to do on the way out), or through the slow entry (the lock taken,
+ * a full check to run on the way out with HH_CHECK_ALWAYS). */
+typedef enum { ENTRY_REFUSED, ENTRY_OPEN, ENTRY_SLOW } heap_entry;
+
 /* One compare covers liveness, the bounds the call trusts and the absence of
  * any slow setting: a stray write over any of them takes the slow entry,
  * which verifies the whole control block. */
-static inline bool heap_enter(hh_heap *h)
+static inline heap_entry heap_enter(hh_heap *h)
 {
     if (!h)
-        return false;
+        return ENTRY_REFUSED;
     if (control_fast_open(h))
-        return true;
-    return heap_enter_slow(h);
+        return ENTRY_OPEN;
+    return heap_enter_slow(h) ? ENTRY_SLOW : ENTRY_REFUSED;
 }
 
 static __attribute__((noinline)) void heap_leave_slow(hh_heap *h)
@@ -941,9 +946,11 @@ static __attribute__((noinline)) void heap_leave_slow(hh_heap *h)
     heap_unlock(h);
 }
 
-static inline void heap_leave(hh_heap *h)
+/* The one exit of every call that entered: flags and lock do not change
+ * during a call, so an open entry needs nothing here. */
+static inline void heap_leave(hh_heap *h, heap_entry e)
 {
-    if (!control_fast_open(h))
+    if (e == ENTRY_SLOW)
         heap_leave_slow(h);
 }
 
@@ -962,8 +969,8 @@ static bool heap_alive(const hh_heap *h) { return h && h->magic == (HH_MAGIC ^ h
 /* A request the front may serve: the block of exactly its size. */
 static inline void *front_fast_alloc(hh_heap *h, size_t n)
 {
-    if (!control_fast_open(h) || n > (size_t)HH_FRONT_MAX_G * HH_GRANULE)
-        return NULL; /* a locked heap: the gate is read only under its lock */
+    if (n > (size_t)HH_FRONT_MAX_G * HH_GRANULE)
+        return NULL;
     size_t size = block_size_for(n);
     uint32_t g = (uint32_t)granules(size);
     if (g > h->front_max_g || g >= FRONT_LISTS)
@@ -990,8 +997,6 @@ static inline void *front_fast_alloc(hh_heap *h, size_t n)
 /* A free the front may take: a sound block of a size it keeps, room left. */
 static inline bool front_fast_free(hh_heap *h, void *p)
 {
-    if (!control_fast_open(h))
-        return false;
     /* below pos_fast: inside the heap and in no gap (a later region's block takes the general path) */
     size_t off = (size_t)((uintptr_t)p - (uintptr_t)h->base) - HH_TAG_BYTES, span = (size_t)h->pos_fast * HH_GRANULE;
     if (off >= span - HH_TAG_BYTES || off % HH_GRANULE != 0)
@@ -1052,28 +1057,29 @@ static inline bool call_out_of_memory(const hh_heap *h, const hh_trace_event *ev
 }
 
 /* Call on_oom without the lock (it may free blocks of this heap). Returns 1
- * to retry, 0 not to, the lock held again in both cases; -1 when the heap
+ * to retry, 0 not to, the heap entered again (*e) in both cases; -1 when it
  * cannot be entered again (the lock is not held then). */
-static int oom_hook(hh_heap *h, size_t size)
+static int oom_hook(hh_heap *h, size_t size, heap_entry *e)
 {
     if (!callbacks_trusted(h))
         return 0;
     int (*hook)(void *, size_t) = h->on_oom;
     void *ctx = h->ctx;
-    heap_leave(h);
+    heap_leave(h, *e);
     int retry = hook(ctx, size) != 0;
-    return heap_enter(h) ? retry : -1;
+    *e = heap_enter(h);
+    return *e == ENTRY_REFUSED ? -1 : retry;
 }
 
 /* The general path of a heap with a hook: on_oom may ask for one retry;
  * on_trace sees the call's outcome, lock held. */
-static __attribute__((noinline)) void *call_hooked(hh_heap *h, hh_trace_event *ev)
+static __attribute__((noinline)) void *call_hooked(hh_heap *h, hh_trace_event *ev, heap_entry e)
 {
     size_t problems = h->problems;
     void *p = call_unlocked(h, ev);
     bool oom = call_out_of_memory(h, ev, p, problems);
     if (oom && h->on_oom) {
-        int retry = oom_hook(h, ev->size);
+        int retry = oom_hook(h, ev->size, &e);
         if (retry < 0)
             return NULL;
         if (retry) {
@@ -1087,53 +1093,65 @@ static __attribute__((noinline)) void *call_hooked(hh_heap *h, hh_trace_event *e
         ev->result = p;
         h->on_trace(h->ctx, ev);
     }
-    heap_leave(h);
+    heap_leave(h, e);
     return p;
 }
 
-/* The general entry of such a call: a lock, a slow flag or a hook, or a
- * control block that fails its gate (then refused). */
+/* A call on an entered heap without hooks: the call, and the count of a
+ * failure (the only cost the statistics add here). */
+static inline __attribute__((always_inline)) void *call_entered(hh_heap *h, hh_trace_event *ev)
+{
+    size_t problems = h->problems;
+    void *p = call_unlocked(h, ev);
+    if (__builtin_expect(p == NULL, 0))
+        h->failed_allocations += call_out_of_memory(h, ev, p, problems);
+    return p;
+}
+
+/* Through the entry: a lock, a slow flag or a hook, or a control block that
+ * fails its gate (then refused). The event is built in memory only here. */
 static __attribute__((noinline)) void *call_general(hh_heap *h, hh_trace_event ev)
 {
-    if (!heap_enter_slow(h))
+    heap_entry e = heap_enter(h);
+    if (e == ENTRY_REFUSED)
         return NULL;
     if (h->flags & HH_HOOKED)
-        return call_hooked(h, &ev);
-    size_t problems = h->problems;
-    void *p = call_unlocked(h, &ev);
-    h->failed_allocations += call_out_of_memory(h, &ev, p, problems);
-    heap_leave(h);
+        return call_hooked(h, &ev, e);
+    void *p = call_entered(h, &ev);
+    heap_leave(h, e);
     return p;
 }
 
-/* Every call that allocates or frees, past its fast path. Without hooks the
- * cost over the call itself is the count of a failure. The event is built
- * in memory only on the general path. */
+/* Every call that allocates or frees, past its fast path: an open heap (no
+ * lock, no slow flag, no hook: the gate compared) goes straight to the work. */
 static inline __attribute__((always_inline)) void *heap_call(hh_heap *h, hh_trace_event ev)
 {
-    if (!h)
-        return NULL;
-    if (__builtin_expect(!control_fast_open(h), 0))
+    if (!h || !control_fast_open(h))
         return call_general(h, ev);
-    size_t problems = h->problems;
-    void *p = call_unlocked(h, &ev);
-    if (__builtin_expect(p == NULL, 0))
-        h->failed_allocations += call_out_of_memory(h, &ev, p, problems);
-    heap_leave(h);
-    return p;
+    return call_entered(h, &ev);
 }
 
-/* The calls' slow halves stay out of line, so that the fast paths save no
- * registers and end in a tail call when they cannot serve. */
+/* The calls' other paths stay out of line, so that the fast paths save no
+ * registers and end in a tail call when they cannot serve: on an open heap
+ * (the gate already compared) straight to the work, else through the entry
+ * (a heap with a lock reads its gate only under the lock). */
+static __attribute__((noinline)) void *alloc_open(hh_heap *h, size_t size)
+{
+    hh_trace_event ev = {HH_TRACE_MALLOC, NULL, size, 0, NULL};
+    return call_entered(h, &ev);
+}
+
 static __attribute__((noinline)) void *alloc_slow(hh_heap *h, size_t size)
 {
-    return heap_call(h, (hh_trace_event){HH_TRACE_MALLOC, NULL, size, 0, NULL});
+    return call_general(h, (hh_trace_event){HH_TRACE_MALLOC, NULL, size, 0, NULL});
 }
 
 void *hh_alloc(hh_heap *h, size_t size)
 {
-    void *p = h ? front_fast_alloc(h, size) : NULL;
-    return p ? p : alloc_slow(h, size);
+    if (!h || !control_fast_open(h))
+        return alloc_slow(h, size);
+    void *p = front_fast_alloc(h, size);
+    return p ? p : alloc_open(h, size);
 }
 
 void *hh_alloc_aligned(hh_heap *h, size_t size, size_t align)
@@ -1163,34 +1181,41 @@ void *hh_realloc_aligned(hh_heap *h, void *p, size_t size, size_t align)
     return heap_call(h, (hh_trace_event){HH_TRACE_REALLOC, p, size, align, NULL});
 }
 
+static __attribute__((noinline)) void free_open(hh_heap *h, void *p) { free_unlocked(h, p); }
+
 static __attribute__((noinline)) void free_slow(hh_heap *h, void *p)
 {
-    heap_call(h, (hh_trace_event){HH_TRACE_FREE, p, 0, 0, NULL});
+    call_general(h, (hh_trace_event){HH_TRACE_FREE, p, 0, 0, NULL});
 }
 
 void hh_free(hh_heap *h, void *p)
 {
-    if (!p || !h || front_fast_free(h, p))
+    if (!p)
         return;
-    free_slow(h, p);
+    if (!h || !control_fast_open(h))
+        free_slow(h, p);
+    else if (!front_fast_free(h, p))
+        free_open(h, p);
 }
 
 void hh_trim(hh_heap *h)
 {
-    if (!heap_enter(h))
+    heap_entry e = heap_enter(h);
+    if (e == ENTRY_REFUSED)
         return;
     front_flush(h);
     heap_trim(h, 0, HH_GRANULE); /* all of it, past the initial size */
-    heap_leave(h);
+    heap_leave(h, e);
 }
 
 size_t hh_usable_size(hh_heap *h, const void *p)
 {
-    if (!p || !heap_enter(h))
+    heap_entry e = p ? heap_enter(h) : ENTRY_REFUSED;
+    if (e == ENTRY_REFUSED)
         return 0;
     tag *b = block_from_user(h, p);
     size_t n = b ? tag_size(b) - HH_OVERHEAD : 0;
-    heap_leave(h);
+    heap_leave(h, e);
     return n;
 }
 
@@ -1247,18 +1272,20 @@ void hh_stats_get(hh_heap *h, hh_stats *out)
     if (!out)
         return;
     memset(out, 0, sizeof *out);
-    if (!heap_enter(h))
+    heap_entry e = heap_enter(h);
+    if (e == ENTRY_REFUSED)
         return;
     stats_fill(h, out);
-    heap_leave(h);
+    heap_leave(h, e);
 }
 
 void hh_stats_reset_peak(hh_heap *h)
 {
-    if (!heap_enter(h))
+    heap_entry e = heap_enter(h);
+    if (e == ENTRY_REFUSED)
         return;
     stats_restart(h);
-    heap_leave(h);
+    heap_leave(h, e);
 }
 
 /* ---- hh_max_alloc ---- */
@@ -1281,10 +1308,11 @@ static size_t largest_free_run(const hh_heap *h)
 
 size_t hh_max_alloc(hh_heap *h)
 {
-    if (!heap_enter(h))
+    heap_entry e = heap_enter(h);
+    if (e == ENTRY_REFUSED)
         return 0;
     size_t run = h->front_bytes ? largest_free_run(h) : (size_t)idx_largest_g(h) * HH_GRANULE;
-    heap_leave(h);
+    heap_leave(h, e);
     return run >= HH_MIN_BLOCK ? min_size(run - HH_OVERHEAD, HH_MAX_REQUEST) : 0;
 }
 
@@ -1490,12 +1518,13 @@ int hh_add_region(hh_heap *h, void *mem, size_t size)
 {
     if (!heap_alive(h))
         return HH_E_BAD_POINTER;
-    if (!heap_enter(h))
+    heap_entry e = heap_enter(h);
+    if (e == ENTRY_REFUSED)
         return HH_E_CORRUPT;
     hh_problem pr;
     int rc = heap_check_unlocked(h, &pr);
     if (rc == HH_OK)
         rc = region_add_unlocked(h, mem, size);
-    heap_leave(h);
+    heap_leave(h, e);
     return rc;
 }

@@ -17,6 +17,7 @@
 #define HH_INDEX_H
 
 #include "holeheap.h" /* size_t, uint32_t, bool: from the compiler's headers or HH_NO_STDINC */
+#include "config.h"
 
 struct tag;
 
@@ -34,11 +35,7 @@ typedef struct idx_state {
     bool broken;     /* a slot failed validation: no more best fits */
 } idx_state;
 #else
-/* Exact-size bins for the small holes: bin b holds the holes of 2 + b granules
- * (the default 64 bins: 32 bytes up to 1040). A multiple of 32, at least 32. */
-#ifndef HH_INDEX_BINS
-#define HH_INDEX_BINS 64u
-#endif
+/* HH_INDEX_BINS exact-size bins (src/config.h), then: */
 /* Larger holes: four size classes per power of two, 2^5 up to 2^30 granules. */
 #define IDX_CLASSES 100u
 #define IDX_TREES (HH_INDEX_BINS + IDX_CLASSES)

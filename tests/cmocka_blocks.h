@@ -6,6 +6,15 @@
 #ifndef HH_CMOCKA_BLOCKS_H
 #define HH_CMOCKA_BLOCKS_H
 
+/* The heap's totals, all zero if the call is refused. */
+static inline hh_stats stats_of(hh_heap *h)
+{
+    hh_stats s;
+    memset(&s, 0, sizeof s);
+    hh_stats_get(h, &s);
+    return s;
+}
+
 static inline void *alloc_filled(hh_heap *h, size_t size, uint32_t seed)
 {
     void *p = hh_alloc(h, size);

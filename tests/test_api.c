@@ -1,7 +1,6 @@
 /*
- * test_api: every public function of holeheap and every error path, plus
- * deliberate corruption proving that each invariant I1-I12 of docs/design.md
- * fires with its code. Built per core variant (the table build defines
+ * test_api: every public function of holeheap and every error path (the
+ * invariants I1-I12 firing with their codes: test_invariants.c). Built per core variant (the table build defines
  * HH_INDEX_TABLE, so the internal layout read from src/tag.h matches).
  *
  * Rule checked after every misuse: the problem is reported once with its code,
@@ -42,14 +41,6 @@ static hh_heap *heap_with(size_t size, uint32_t flags)
 }
 
 static hh_heap *heap_small(void) { return heap_with(SMALL, 0); }
-
-static hh_stats stats_of(hh_heap *h)
-{
-    hh_stats s;
-    memset(&s, 0, sizeof s);
-    hh_stats_get(h, &s);
-    return s;
-}
 
 static void assert_stats_equal(const hh_stats *a, const hh_stats *b)
 {
@@ -1098,330 +1089,6 @@ static void lock_unlock_balanced(void **state)
     assert_int_equal(lp.depth_in_on_error, 1); /* on_error runs with the lock held */
 }
 
-/* ================================================================ corruption
- * A heap laid out as  A | B hole | C | D hole | E | F | G | tail hole, where B is
- * the largest hole. Each test writes into the heap's memory the way a buggy
- * program would, checks the code, undoes the write and checks 0 again.
- */
-
-typedef struct layout {
-    hh_heap *h;
-    unsigned char *a, *b, *c, *d, *e, *f, *g;
-} layout;
-
-static layout layout_build(uint32_t flags)
-{
-    layout L;
-    L.h = heap_with(SMALL, flags);
-    L.a = alloc_filled(L.h, 64, 31);
-    L.b = alloc_filled(L.h, 24000, 32);
-    L.c = alloc_filled(L.h, 64, 33);
-    L.d = alloc_filled(L.h, 200, 34);
-    L.e = alloc_filled(L.h, 64, 35);
-    L.f = alloc_filled(L.h, 18000, 36);
-    L.g = alloc_filled(L.h, 64, 37);
-    hh_free(L.h, L.b);
-    hh_free(L.h, L.d);
-    hh_stats s = stats_of(L.h);
-    assert_int_equal(s.holes, 3);
-    assert_int_equal(s.largest_hole, block_bytes_for(24000)); /* B is the largest hole */
-    return L;
-}
-
-typedef struct saved_bytes {
-    unsigned char *at;
-    unsigned char bytes[64];
-    size_t n;
-} saved_bytes;
-
-static saved_bytes save(void *at, size_t n)
-{
-    saved_bytes s = {at, {0}, n};
-    assert_true(n <= sizeof s.bytes);
-    memcpy(s.bytes, at, n);
-    return s;
-}
-
-static void restore(const saved_bytes *s) { memcpy(s->at, s->bytes, s->n); }
-
-/* hh_check gives `code`, and its text names the invariant: it starts with `label`. */
-static void assert_check_code(hh_heap *h, int code, const char *label)
-{
-    hh_problem pr = {0};
-    int got = hh_check(h, &pr);
-    if (got != code)
-        fail_msg("hh_check gave %s (%s), expected %s", hh_code_name(got), pr.what ? pr.what : "-", hh_code_name(code));
-    if (code != 0) {
-        assert_int_equal(pr.code, code);
-        assert_non_null(pr.what);
-        if (strncmp(pr.what, label, strlen(label)) != 0)
-            fail_msg("hh_check's problem is \"%s\", expected one starting \"%s\"", pr.what, label);
-    }
-}
-
-static void assert_consistent(hh_heap *h) { assert_check_code(h, 0, ""); }
-
-static tag *header_of(void *payload) { return payload_block(payload); }
-
-/* Write a sealed tag pair for a block of `size` at header b, as the heap would. */
-static void forge_block(hh_heap *h, tag *b, size_t size, bool hole)
-{
-    tag t = {tag_word(size, hole), 0};
-    t.seal = tag_seal(h, t.word, block_pos(h, b));
-    *b = t;
-    *(tag *)(void *)((char *)b + size - HH_TAG_BYTES) = t;
-}
-
-static void i1_control_block(void **state)
-{
-    (void)state;
-    layout L = layout_build(0);
-    saved_bytes s = save(L.h, 4); /* the magic is the control block's first field */
-    ((unsigned char *)L.h)[1] ^= 0x40;
-    assert_check_code(L.h, HH_E_CORRUPT, "I1:");
-    restore(&s);
-    assert_consistent(L.h);
-    s = save(&L.h->end, sizeof L.h->end);
-    L.h->end += (size_t)1 << 24; /* a pointer out of the region */
-    assert_check_code(L.h, HH_E_CORRUPT, "I1:");
-    restore(&s);
-    s = save(&L.h->base, sizeof L.h->base);
-    L.h->base = (char *)outside;
-    assert_check_code(L.h, HH_E_CORRUPT, "I1:");
-    restore(&s);
-    assert_consistent(L.h);
-}
-
-static void i2_fences(void **state)
-{
-    (void)state;
-    layout L = layout_build(0);
-    walk_summary w;
-    walk_summarise(L.h, &w);
-    unsigned char *prologue = (unsigned char *)w.first_start - 8;
-    unsigned char *epilogue = (unsigned char *)w.end;
-    saved_bytes s = save(prologue, 8);
-    prologue[5] ^= 0x01;
-    assert_check_code(L.h, HH_E_CORRUPT, "I2:");
-    restore(&s);
-    assert_consistent(L.h);
-    s = save(epilogue, 8);
-    epilogue[0] = 0x20;
-    assert_check_code(L.h, HH_E_CORRUPT, "I2:");
-    restore(&s);
-    assert_consistent(L.h);
-}
-
-static void i3_headers_sealed(void **state)
-{
-    (void)state;
-    layout L = layout_build(0);
-    unsigned char *targets[] = {L.c - 8, L.c - 4, L.b - 8, L.f - 2};
-    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
-        saved_bytes s = save(targets[i], 1);
-        *targets[i] ^= 0x10;
-        hh_problem pr;
-        assert_int_equal(hh_check(L.h, &pr), HH_E_CORRUPT);
-        assert_ptr_equal(pr.where, (unsigned char *)((uintptr_t)targets[i] & ~(uintptr_t)7)); /* names the header */
-        assert_check_code(L.h, HH_E_CORRUPT, "I3:");
-        restore(&s);
-        assert_consistent(L.h);
-    }
-    /* A header copied from another position fails too: the seal includes it. */
-    saved_bytes s = save(L.e - 8, 8);
-    memcpy(L.e - 8, L.a - 8, 8);
-    assert_check_code(L.h, HH_E_CORRUPT, "I3:");
-    restore(&s);
-    assert_consistent(L.h);
-}
-
-static void forge_header(hh_heap *h, tag *b, size_t size, bool hole)
-{
-    tag t = {tag_word(size, hole), 0};
-    t.seal = tag_seal(h, t.word, block_pos(h, b));
-    *b = t;
-}
-
-static void i4_sizes_at_least_minimum(void **state)
-{
-    (void)state;
-    layout L = layout_build(0);
-    size_t too_small[] = {0, 16};
-    for (size_t i = 0; i < 2; i++) {
-        tag *c = header_of(L.c);
-        saved_bytes s = save(c, 8);
-        forge_header(L.h, c, too_small[i], false); /* sealed, but below 32 bytes */
-        assert_check_code(L.h, HH_E_CORRUPT, "I4:");
-        restore(&s);
-        assert_consistent(L.h);
-    }
-}
-
-static void i5_footer_equals_header(void **state)
-{
-    (void)state;
-    layout L = layout_build(0);
-    tag *c = header_of(L.c);
-    tag *footer = block_footer(c);
-    saved_bytes s = save(footer, 8);
-    tag t = {tag_word(tag_size(c), true), 0}; /* sealed, but says "hole" */
-    t.seal = tag_seal(L.h, t.word, block_pos(L.h, c));
-    *footer = t;
-    assert_check_code(L.h, HH_E_CORRUPT, "I5:");
-    restore(&s);
-    assert_consistent(L.h);
-}
-
-static void i6_blocks_tile_the_arena(void **state)
-{
-    (void)state;
-    layout L = layout_build(0);
-    /* G sealed as running past the epilogue (by 16 bytes, and by 16 MiB). */
-    tag *g = header_of(L.g);
-    size_t past[] = {(size_t)(L.h->end - (char *)g) + 16, (size_t)1 << 24};
-    for (size_t i = 0; i < 2; i++) {
-        saved_bytes s = save(g, 8);
-        forge_header(L.h, g, past[i], false);
-        assert_check_code(L.h, HH_E_CORRUPT, "I6:");
-        restore(&s);
-        assert_consistent(L.h);
-    }
-}
-
-static void i7_no_adjacent_holes(void **state)
-{
-    (void)state;
-    /* B (the largest hole) is sealed as swallowing C: the index stays ordered
-     * and complete, but hole B+C now touches hole D. */
-    layout L = layout_build(0);
-    tag *b = header_of(L.b);
-    size_t merged = tag_size(b) + tag_size(header_of(L.c));
-    saved_bytes s = save(b, 8);
-    saved_bytes sf = save((char *)b + merged - 8, 8);
-    forge_block(L.h, b, merged, true);
-    assert_check_code(L.h, HH_E_CORRUPT, "I7:");
-    restore(&sf);
-    restore(&s);
-    assert_consistent(L.h);
-}
-
-static void i8_every_hole_indexed(void **state)
-{
-    (void)state;
-    layout L = layout_build(0);
-    tag *f = header_of(L.f); /* live F between live E and G, sealed as a hole */
-    saved_bytes s = save(f, 8);
-    saved_bytes sf = save(block_footer(f), 8);
-    forge_block(L.h, f, tag_size(f), true);
-    assert_check_code(L.h, HH_E_INDEX, "I8:");
-    restore(&sf);
-    restore(&s);
-    assert_consistent(L.h);
-}
-
-static void i9_index_count_matches_walk(void **state)
-{
-    (void)state;
-    /* Live C sealed as swallowing hole D: D's tags still say "hole" inside C,
-     * so the index looks sound, but the walk finds one hole fewer. */
-    layout L = layout_build(0);
-    tag *c = header_of(L.c);
-    size_t merged = tag_size(c) + tag_size(header_of(L.d));
-    saved_bytes s = save(c, 8);
-    saved_bytes sf = save((char *)c + merged - 8, 8);
-    forge_block(L.h, c, merged, false);
-#ifdef HH_INDEX_TABLE
-    assert_check_code(L.h, HH_E_INDEX, "I9:");
-#else
-    /* The tries verify each node's whole span: D's footer is now C's. */
-    assert_check_code(L.h, HH_E_INDEX, "I10a:");
-#endif
-    restore(&sf);
-    restore(&s);
-    assert_consistent(L.h);
-}
-
-static void i10_index_structure(void **state)
-{
-    (void)state;
-    layout L = layout_build(0);
-#ifdef HH_INDEX_TABLE
-    /* The table's slots sit beside the control block: a stray write there. */
-    uint32_t *slots = L.h->idx.slots;
-    assert_int_equal(L.h->idx.count, 3);
-    saved_bytes s = save(slots, 3 * sizeof *slots);
-    uint32_t t = slots[0];
-    slots[0] = slots[2];
-    slots[2] = t; /* out of order */
-    assert_check_code(L.h, HH_E_INDEX, "I10");
-    restore(&s);
-    assert_consistent(L.h);
-    slots[1] = 0x41414141u; /* not a hole's position */
-    assert_check_code(L.h, HH_E_INDEX, "I10");
-    restore(&s);
-    assert_consistent(L.h);
-    slots[1] = block_pos(L.h, header_of(L.c)); /* a live block's position */
-    assert_check_code(L.h, HH_E_INDEX, "I10");
-    restore(&s);
-    assert_consistent(L.h);
-#else
-    /* A stray write into the index node of hole D (its first 16 bytes). */
-    saved_bytes s = save(L.d, 16);
-    memset(L.d, 0x41, 16);
-    assert_check_code(L.h, HH_E_INDEX, "I10");
-    restore(&s);
-    assert_consistent(L.h);
-    s = save(L.b, 16);
-    idx_node *n = (idx_node *)(void *)L.b;
-    n->child[0] = block_pos(L.h, header_of(L.c)); /* a live block as a child */
-    assert_check_code(L.h, HH_E_INDEX, "I10");
-    restore(&s);
-    assert_consistent(L.h);
-    n->tree ^= 0x7;                               /* the tree it claims to be in */
-    assert_check_code(L.h, HH_E_INDEX, "I10");
-    restore(&s);
-    assert_consistent(L.h);
-#endif
-    /* The index's count in the control block. */
-    saved_bytes sc = save(&L.h->idx.count, sizeof L.h->idx.count);
-    L.h->idx.count++;
-    assert_check_code(L.h, HH_E_INDEX, "I10");
-    restore(&sc);
-    assert_consistent(L.h);
-}
-
-static void i11_running_totals(void **state)
-{
-    (void)state;
-    layout L = layout_build(0);
-    size_t *fields[] = {&L.h->used_bytes, &L.h->free_bytes, &L.h->blocks, &L.h->holes};
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        saved_bytes s = save(fields[i], sizeof(size_t));
-        ((unsigned char *)fields[i])[0] ^= 0x10; /* a stray write into the control block */
-        assert_check_code(L.h, HH_E_STATS, "I11:");
-        restore(&s);
-        assert_consistent(L.h);
-    }
-}
-
-static void i12_poison_kept(void **state)
-{
-    (void)state;
-    layout L = layout_build(HH_POISON);
-    unsigned char *targets[] = {L.b + 16, L.b + 20000, L.d + 100};
-    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
-        assert_int_equal(*targets[i], HH_POISON_BYTE);
-        *targets[i] = 0;
-        hh_problem pr;
-        assert_int_equal(hh_check(L.h, &pr), HH_E_POISON);
-        assert_ptr_equal(pr.where, targets[i]); /* names the byte written */
-        assert_check_code(L.h, HH_E_POISON, "I12:");
-        *targets[i] = HH_POISON_BYTE;
-        assert_consistent(L.h);
-    }
-}
-
-
 /* ================================================================ the front */
 
 /* A heap with the front on (the default), which heap_with turns off. */
@@ -1530,23 +1197,6 @@ static void front_flushed_before_null(void **state)
     assert_int_equal(hh_check(h, NULL), 0);
 }
 
-/* A stray write that clears HH_POISON (or any flag, callback or bound) in the
- * control block is seen at the next call: refused, recorded, and hh_check
- * names I1. */
-static void control_block_flags_sealed(void **state)
-{
-    (void)state;
-    hh_heap *h = heap_with(SMALL, HH_POISON);
-    void *a = alloc_filled(h, 100, 1);
-    uint32_t *flags = &((struct hh_heap *)h)->flags;
-    *flags &= ~(uint32_t)HH_POISON;
-    assert_null(hh_alloc(h, 100));
-    assert_int_equal(hh_last_problem(h, NULL), HH_E_CORRUPT);
-    assert_check_code(h, HH_E_CORRUPT, "I1:");
-    *flags |= HH_POISON;
-    assert_int_equal(hh_check(h, NULL), 0);
-    assert_pattern(a, 100, 1);
-}
 
 /* The key no longer comes out of one tag: inverting the mix of a header the
  * way the key entered before (once, by xor) does not give it. */
@@ -1881,7 +1531,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(front_double_free_and_reuse_reported),
         cmocka_unit_test(front_overwritten_link_caught),
         cmocka_unit_test(front_flushed_before_null),
-        cmocka_unit_test(control_block_flags_sealed),
         cmocka_unit_test(key_not_read_back_from_a_tag),
         cmocka_unit_test(init_too_small_writes_nothing),
         cmocka_unit_test(init_invalid_options_write_nothing),
@@ -1923,18 +1572,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(check_always_catches_corruption_on_next_call),
         cmocka_unit_test(poison_catches_write_after_free),
         cmocka_unit_test(lock_unlock_balanced),
-        cmocka_unit_test(i1_control_block),
-        cmocka_unit_test(i2_fences),
-        cmocka_unit_test(i3_headers_sealed),
-        cmocka_unit_test(i4_sizes_at_least_minimum),
-        cmocka_unit_test(i5_footer_equals_header),
-        cmocka_unit_test(i6_blocks_tile_the_arena),
-        cmocka_unit_test(i7_no_adjacent_holes),
-        cmocka_unit_test(i8_every_hole_indexed),
-        cmocka_unit_test(i9_index_count_matches_walk),
-        cmocka_unit_test(i10_index_structure),
-        cmocka_unit_test(i11_running_totals),
-        cmocka_unit_test(i12_poison_kept),
     };
     int status = select_tests(argc, argv, tests, sizeof tests / sizeof tests[0]);
     if (status >= 0)

@@ -44,6 +44,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "forkrun.h"
 #include "holeheap.h"
 
 /* ---- verdicts: the child's exit status ---- */
@@ -260,10 +261,6 @@ static void note_op(trial *t, const char *fmt, ...)
 
 static uintptr_t addr(const void *p) { return (uintptr_t)p; }
 static uintptr_t heap_hi(const trial *t) { return addr(t->mem) + t->committed; }
-static bool spans_meet(uintptr_t a, size_t an, uintptr_t b, size_t bn)
-{
-    return a < b + (bn ? bn : 1) && b < a + (an ? an : 1);
-}
 
 /* ---- the memory the heap lives in ---- */
 
@@ -1055,18 +1052,6 @@ typedef struct tally {
     unsigned long kt[K_COUNT], kfail[K_COUNT], krep[K_COUNT], kcheck[K_COUNT], kund[K_COUNT];
 } tally;
 
-static void child_limits(unsigned cpu_ms)
-{
-    struct itimerval it;
-    memset(&it, 0, sizeof it);
-    it.it_value.tv_sec = (time_t)(cpu_ms / 1000);
-    it.it_value.tv_usec = (suseconds_t)(cpu_ms % 1000) * 1000;
-    setitimer(ITIMER_PROF, &it, NULL); /* CPU time: a loop in the heap ends here */
-    alarm(cpu_ms / 1000 + 30);         /* wall clock: anything else */
-    struct rlimit no_core = {0, 0};    /* a crashing trial leaves no core file behind */
-    setrlimit(RLIMIT_CORE, &no_core);
-}
-
 /* Run trial `index` in a child; return its wait status (or -1). */
 static int run_child(unsigned long index, outcome *out)
 {
@@ -1097,7 +1082,7 @@ static int classify(int st)
     if (st == -1)
         return F_OTHER;
     if (WIFSIGNALED(st))
-        return WTERMSIG(st) == SIGPROF || WTERMSIG(st) == SIGALRM ? F_HANG : F_CRASH;
+        return died_of_limit(WTERMSIG(st)) ? F_HANG : F_CRASH;
     int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     if (code == V_PASS)
         return -1;
@@ -1171,15 +1156,7 @@ static void print_summary(const tally *ty)
                ty->kcheck[k], ty->kund[k]);
 }
 
-static outcome *shared_outcome(void)
-{
-    void *m = mmap(NULL, sizeof(outcome), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) {
-        perror("mmap");
-        exit(2);
-    }
-    return m;
-}
+static outcome *shared_outcome(void) { return shared_pages(sizeof(outcome)); }
 
 static int run_all(void)
 {

@@ -51,13 +51,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static hh_stats stats_of(hh_heap *h)
-{
-    hh_stats s;
-    hh_stats_get(h, &s);
-    return s;
-}
-
 static void assert_consistent(hh_heap *h)
 {
     hh_problem pr = {0};

@@ -12,7 +12,7 @@
  * The memory between two regions is poisoned under AddressSanitizer, so any
  * read of it by the heap fails the test.
  *
- *   test_regions                     the cmocka tests
+ *   test_regions [PATTERN | --list]  the cmocka tests (tests/cmocka_select.h)
  *   test_regions --model SEED OPS    only the random run (also run by the tests)
  */
 #include <setjmp.h>
@@ -32,6 +32,7 @@
 #include "tag.h"   /* struct hh_heap: pos_fast, for the gate test */
 #include "testutil.h"
 #include "cmocka_blocks.h"
+#include "cmocka_select.h"
 
 #define KiB ((size_t)1 << 10)
 #define MiB ((size_t)1 << 20)
@@ -82,13 +83,6 @@ static void assert_consistent(hh_heap *h)
     int rc = hh_check(h, &pr);
     if (rc != HH_OK)
         fail_msg("hh_check: %s %s", hh_code_name(rc), pr.what);
-}
-
-static hh_stats stats_of(hh_heap *h)
-{
-    hh_stats s;
-    hh_stats_get(h, &s);
-    return s;
 }
 
 /* Is [p, p+n) inside [arena+off, arena+off+size)? */
@@ -894,5 +888,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(model_front, teardown),
         cmocka_unit_test_teardown(model_strict, teardown),
     };
+    int status = select_tests(argc, argv, tests, sizeof tests / sizeof tests[0]);
+    if (status >= 0)
+        return status;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

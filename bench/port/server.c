@@ -11,7 +11,7 @@
  *   prodcons T   T/2 producer/consumer pairs (T = 1: one thread plays both in
  *                turn): the producer allocates 16 B - 1 KiB blocks and passes
  *                them through a ring; the consumer checks and frees them
- *   threads T    4000 short-lived threads, T at a time: each allocates 200
+ *   threads T    1000 short-lived threads, T at a time: each allocates 200
  *                blocks (16 B - 8 KiB, and one of 64 KiB), frees most, leaves
  *                20 for the next thread to free, and exits
  *   large T      T threads allocate and free blocks of 1-32 MiB (two live per
@@ -225,7 +225,7 @@ static void *pc_thread(void *arg)
 
 /* ---- short-lived threads ---- */
 
-#define ST_THREADS 4000u
+#define ST_THREADS 1000u
 #define ST_BLOCKS 200u
 #define ST_LEFT 20u
 
@@ -279,7 +279,7 @@ static uint64_t short_lived(void)
 
 /* ---- large blocks ---- */
 
-#define LARGE_OPS 48u /* in all */
+#define LARGE_OPS 32u /* in all */
 #define MIB ((size_t)1 << 20)
 
 /* One byte in each page, and the block's size at its start. */

@@ -3,8 +3,8 @@
 # threads, each run under glibc, holeheap, jemalloc and mimalloc in turn, for
 # ROUNDS rounds (3 by default): within a round the four runs are back to back,
 # so the machine's drift hits them alike. Each cell is the median over the
-# rounds of wall seconds / max RSS MiB; each ratio is the median of the
-# rounds' own ratios to glibc (time, RSS).
+# rounds of wall seconds / CPU seconds / max RSS MiB; each ratio is the median
+# of the rounds' own ratios to glibc (wall, CPU, RSS).
 #   usage: server.sh /abs/libholeheap-malloc.so BUILD_PORT_DIR [WORKLOAD...]
 set -u
 LIB=$1
@@ -18,30 +18,32 @@ trap 'rm -rf "$TMP"' EXIT
 
 . "$(cd "$(dirname "$0")" && pwd)/allocators.sh"
 
-# one PRELOAD WORKLOAD T: appends "wall rss_kib" (or "n/a") to the allocator's file
+# one PRELOAD WORKLOAD T: prints "wall cpu rss_kib" (or "n/a"), for the allocator's file
 one() {
     out=$("$DIR/bench-timer" 1 "$1" - "$DIR/bench-server" "$2" "$3" 2>/dev/null) || out="n/a"
-    echo "$out" | awk '{ if (NF == 3) print $1, $3; else print "n/a" }'
+    echo "$out" | awk '{ if (NF == 3) print $1, $2, $3; else print "n/a" }'
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else print v[int((NR + 1) / 2)] }'; }
-# cell FILE: "wall / MiB" medians
+# column FILE I [SCALE]: the median of column I over the rounds
+column() { awk -v i="$2" -v s="${3:-1}" '$1 != "n/a" { print $i / s }' "$1" | median; }
+# cell FILE: "wall / cpu / MiB" medians
 cell() {
-    w=$(awk '$1 != "n/a" { print $1 }' "$1" | median)
-    r=$(awk '$1 != "n/a" { print $2 / 1024 }' "$1" | median)
-    [ "$w" = "n/a" ] && { echo "n/a"; return; }
-    printf '%.3f / %.1f' "$w" "$r"
+    [ "$(column "$1" 1)" = "n/a" ] && { echo "n/a"; return; }
+    printf '%.3f / %.3f / %.1f' "$(column "$1" 1)" "$(column "$1" 2)" "$(column "$1" 3 1024)"
 }
-# ratios FILE GLIBC_FILE: "time, rss" medians of the per-round ratios
+# ratio FILE GLIBC_FILE I: the median of the rounds' ratios of column I
+ratio() {
+    paste -d' ' "$1" "$2" | awk -v i="$3" '$1 != "n/a" && $4 != "n/a" && $(i + 3) > 0 { print $i / $(i + 3) }' | median
+}
+# ratios FILE GLIBC_FILE: "wall, cpu, rss"
 ratios() {
-    t=$(paste -d' ' "$1" "$2" | awk '$1 != "n/a" && $3 != "n/a" && $3 > 0 { print $1 / $3 }' | median)
-    r=$(paste -d' ' "$1" "$2" | awk '$1 != "n/a" && $3 != "n/a" && $4 > 0 { print $2 / $4 }' | median)
-    [ "$t" = "n/a" ] && { echo "n/a"; return; }
-    printf '%.2f, %.2f' "$t" "$r"
+    [ "$(ratio "$1" "$2" 1)" = "n/a" ] && { echo "n/a"; return; }
+    printf '%.2f, %.2f, %.2f' "$(ratio "$1" "$2" 1)" "$(ratio "$1" "$2" 2)" "$(ratio "$1" "$2" 3)"
 }
 
 echo "Machine: $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs (so 4 threads share 2 cores); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "Each cell: median over $ROUNDS rounds of wall seconds / max RSS MiB; ratios: median of each round's ratio to glibc (time, RSS)."
+echo "Each cell: median over $ROUNDS rounds of wall seconds / CPU seconds / max RSS MiB; ratios: median of each round's ratio to glibc (wall, CPU, RSS)."
 echo "prodcons T: T/2 producer/consumer pairs (T = 1: one thread produces and consumes in turn)."
 echo
 echo "| workload | T | glibc | holeheap | holeheap / glibc | jemalloc | jemalloc / glibc | mimalloc | mimalloc / glibc |"

@@ -7,7 +7,9 @@
  * resized or freed. The second round also forks 20 times while the threads
  * run. Before that, a producer/consumer pair with mid-size blocks (4-256 KiB)
  * must stay within a bound of max RSS: blocks freed by the other thread are
- * given back, not held.   usage: test-threads THREADS ITERATIONS
+ * given back, not held. Then 300 short-lived threads, two at a time, each
+ * freeing blocks the one before it left: resident memory must not grow with
+ * the number of threads created.   usage: test-threads THREADS ITERATIONS
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -305,6 +307,89 @@ static void run_prodcons(void)
     }
 }
 
+/* ---- short-lived threads ---- */
+
+#define SL_WAVES 150u
+#define SL_AT_ONCE 2u
+#define SL_BLOCKS 64u
+#define SL_GROWTH_KIB 1024l
+static block_head *sl_left[SL_AT_ONCE][SL_BLOCKS / 4]; /* freed by the next wave's thread */
+
+/* Allocate and fill blocks (small, mid and one of 64 KiB), check and free the
+ * ones the previous wave's thread of this slot left (remote frees), free most
+ * of the own ones, leave a quarter for the next wave. */
+static void *short_lived(void *arg)
+{
+    unsigned slot = (unsigned)(uintptr_t)arg % SL_AT_ONCE;
+    uint64_t rng = 0x9E3779B97F4A7C15u * ((uintptr_t)arg + 1);
+    block_head *mine[SL_BLOCKS];
+    for (unsigned i = 0; i < SL_BLOCKS; i++) {
+        size_t size = i == 0 ? 65536 : sizeof(block_head) + rng_next(&rng) % (i % 4 == 0 ? 6000 : 400);
+        mine[i] = malloc(size);
+        if (mine[i] == NULL) {
+            atomic_fetch_add(&errors, 1);
+            return NULL;
+        }
+        fill(mine[i], size, rng_next(&rng), 16);
+    }
+    for (unsigned i = 0; i < SL_BLOCKS / 4; i++)
+        if (sl_left[slot][i] != NULL) {
+            verify(sl_left[slot][i], "before a free by the next short-lived thread");
+            free(sl_left[slot][i]);
+            atomic_fetch_add(&cross_frees, 1);
+        }
+    for (unsigned i = 0; i < SL_BLOCKS; i++) {
+        verify(mine[i], "before a short-lived thread frees it");
+        if (i < SL_BLOCKS / 4)
+            sl_left[slot][i] = mine[i];
+        else
+            free(mine[i]);
+    }
+    return NULL;
+}
+
+static void short_lived_wave(unsigned wave)
+{
+    pthread_t tid[SL_AT_ONCE];
+    for (unsigned t = 0; t < SL_AT_ONCE; t++)
+        if (pthread_create(&tid[t], NULL, short_lived, (void *)(uintptr_t)(wave * SL_AT_ONCE + t)) != 0) {
+            fprintf(stderr, "FAIL pthread_create\n");
+            exit(1);
+        }
+    for (unsigned t = 0; t < SL_AT_ONCE; t++)
+        pthread_join(tid[t], NULL);
+}
+
+#include "rss.h"
+
+/* 300 threads, 2 at a time, each handing blocks to the next: the memory in
+ * use must not grow with the number of threads created (their caches, the
+ * blocks they free remotely and their arena bindings are given back at exit):
+ * resident memory after the last wave at most 1 MiB above that after the
+ * tenth. */
+static void run_short_lived(void)
+{
+    long settled = 0;
+    for (unsigned wave = 0; wave < SL_WAVES; wave++) {
+        short_lived_wave(wave);
+        if (wave == 9)
+            settled = rss_kib();
+    }
+    long end = rss_kib();
+    for (unsigned t = 0; t < SL_AT_ONCE; t++)
+        for (unsigned i = 0; i < SL_BLOCKS / 4; i++) {
+            verify(sl_left[t][i], "after the short-lived threads");
+            free(sl_left[t][i]);
+            sl_left[t][i] = NULL;
+        }
+    printf("threads: %u short-lived threads: RSS %ld KiB after 20, %ld KiB after all (bound +%ld)\n",
+           SL_WAVES * SL_AT_ONCE, settled, end, SL_GROWTH_KIB);
+    if (settled <= 0 || end > settled + SL_GROWTH_KIB) {
+        fprintf(stderr, "FAIL short-lived threads: RSS grew from %ld to %ld KiB\n", settled, end);
+        atomic_fetch_add(&errors, 1);
+    }
+}
+
 static void run_round(unsigned forks)
 {
     pthread_t tid[256];
@@ -332,6 +417,7 @@ int main(int argc, char **argv)
         pthread_mutex_init(&boxes[t].lock, NULL);
     alarm(300); /* a deadlock fails the test instead of hanging it */
     run_prodcons(); /* first: max RSS is the process's high-water mark */
+    run_short_lived();
     run_round(0); /* leaves blocks in the mailboxes: the next round frees them */
     run_round(20);
     for (unsigned t = 0; t < threads; t++)

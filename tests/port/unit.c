@@ -228,16 +228,7 @@ static void free_remote_then_here(void *p, bool here_too)
         free_v(p);
 }
 
-static long rss_kib(void)
-{
-    long pages = 0, resident = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f == NULL || fscanf(f, "%ld %ld", &pages, &resident) != 2)
-        resident = -1;
-    if (f != NULL)
-        fclose(f);
-    return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
+#include "rss.h"
 
 enum { RETAIN_BLOCKS = 100, RETAIN_SIZE = 400000, SMALL_REMOTE = 20000, SMALL_REMOTE_SIZE = 500 };
 static void *retained[SMALL_REMOTE];
@@ -265,10 +256,66 @@ static void free_what_another_thread_left(size_t size)
     dprintf(STDOUT_FILENO, "%ld %ld\n", before, rss_kib());
 }
 
+/* In a fresh process, so that the cache starts empty: 0 if every step reused
+ * the mapping it should. */
+static int large_cache_reuse(void)
+{
+    size_t mib = (size_t)1 << 20;
+    unsigned char *p = malloc_v(8 * mib);
+    memset(p, 0xAB, 8 * mib);
+    free_v(p);
+    unsigned char *q = calloc_v(1, 6 * mib); /* the front of p's mapping; 2 MiB stay cached */
+    for (size_t i = 0; q != NULL && i < 6 * mib; i += 512)
+        if (q[i] != 0 || q[i + 511] != 0)
+            return 1;
+    if (q != p)
+        return 2;
+    free_v(q); /* merged with the rest: 8 MiB again */
+    unsigned char *r = malloc_v(4 * mib);
+    if (r != p)
+        return 3;
+    fill(r, 4 * mib, 5);
+    unsigned char *t = realloc_v(r, 7 * mib); /* over the cached 4 MiB after it */
+    if (t != p || !filled(t, 4 * mib, 5) || malloc_usable_size(t) < 7 * mib)
+        return 4;
+    free_v(t);
+    return 0;
+}
+
+/* 40 blocks of 4 MiB written and freed: print resident KiB before them,
+ * after the frees, and after a large call made 1.2 s later. */
+static void large_cache_bound(void)
+{
+    enum { COUNT = 40 };
+    static void *block[COUNT];
+    size_t n = (size_t)4 << 20;
+    long base = rss_kib();
+    for (unsigned i = 0; i < COUNT; i++)
+        memset(block[i] = malloc_v(n), 1, n);
+    for (unsigned i = 0; i < COUNT; i++)
+        free_v(block[i]);
+    long freed = rss_kib();
+    usleep(1200 * 1000);
+    free_v(malloc_v(n)); /* the call that drops what has waited too long */
+    dprintf(STDOUT_FILENO, "%ld %ld %ld\n", base, freed, rss_kib());
+}
+
 static void *free_in_thread(void *p)
 {
     free_v(p);
     return NULL;
+}
+
+/* A block of n bytes (its address printed) freed by a thread of another
+ * arena, which then exits: it waits on this arena's pending list. */
+static void *freed_by_another_arena(size_t n)
+{
+    void *p = malloc_v(n);
+    print_address(p);
+    pthread_t t;
+    pthread_create(&t, NULL, free_in_thread, p);
+    pthread_join(t, NULL);
+    return p;
 }
 
 static int child_main(const char *what)
@@ -313,6 +360,11 @@ static int child_main(const char *what)
     } else if (strcmp(what, "remote-small") == 0) {
         free_what_another_thread_left(SMALL_REMOTE_SIZE);
         return 0;
+    } else if (strcmp(what, "large-cache-reuse") == 0) {
+        return large_cache_reuse();
+    } else if (strcmp(what, "large-cache-bound") == 0) {
+        large_cache_bound();
+        return 0;
     } else if (strcmp(what, "big-align") == 0) {
         /* past HH_MAX_ALIGN (1 GiB): the port maps the block itself */
         void *p = NULL;
@@ -338,12 +390,24 @@ static int child_main(const char *what)
         print_address(p);
         free_v(p);
         dprintf(STDOUT_FILENO, "%zu\n", malloc_usable_size(p));
-    } else if (strcmp(what, "realloc-pending") == 0) {
-        void *p = malloc_v(200);
+    } else if (strcmp(what, "pending-mid-double-free") == 0) {
+        /* a mid-size block (beyond the cache's sizes) freed by another arena's
+         * thread waits on the pending list too: freed again here */
+        void *p = malloc_v(3000);
         print_address(p);
-        pthread_t t; /* another arena's thread frees it, then exits: p waits on the pending list */
-        pthread_create(&t, NULL, free_in_thread, p);
-        pthread_join(t, NULL);
+        free_remote_then_here(p, true);
+    } else if (strcmp(what, "pending-mid-overwritten") == 0) {
+        /* its link overwritten while it waits: found when this thread next
+         * allocates a size the cache does not hold (the list is drained first) */
+        unsigned char *p = freed_by_another_arena(3000);
+        unsigned char *volatile stale = p;
+        memset(stale, 0x41, 8);
+        p = malloc_v(5000);
+    } else if (strcmp(what, "realloc-pending-mid") == 0) {
+        void *p = freed_by_another_arena(3000);
+        p = realloc_v(p, 6000);
+    } else if (strcmp(what, "realloc-pending") == 0) {
+        void *p = freed_by_another_arena(200);
         p = realloc_v(p, 300);
     } else if (strcmp(what, "link-overwritten") == 0) {
         /* the cached block's link replaced by another block's address */
@@ -371,11 +435,7 @@ static int child_main(const char *what)
         free_v(p);
     } else if (strcmp(what, "pending-overwritten") == 0) {
         /* a small integer over the link of a block on this arena's pending list */
-        unsigned char *p = malloc_v(200);
-        print_address(p);
-        pthread_t t;
-        pthread_create(&t, NULL, free_in_thread, p);
-        pthread_join(t, NULL);
+        unsigned char *p = freed_by_another_arena(200);
         uint64_t small = 64;
         unsigned char *volatile stale = p;
         memcpy(stale, &small, sizeof small);
@@ -415,10 +475,11 @@ static int child_main(const char *what)
             free_v(blocks[i]);
         return 0;
     } else if (strcmp(what, "grow-shrink") == 0) {
-        enum { N = 30000 };
+        /* blocks of a size no cache keeps (above 18 KiB): the arena itself */
+        enum { N = 1500 };
         static void *blocks[N];
         for (unsigned i = 0; i < N; i++)
-            blocks[i] = malloc_v(1000);
+            blocks[i] = malloc_v(20000);
         for (unsigned i = 0; i < N; i++)
             free_v(blocks[(i * 7919u) % N]);
         return 0;
@@ -514,6 +575,32 @@ static void expect_abort_line(const char *what, const char *env, const char *pre
     }
 }
 
+/* Freed large mappings are reused (calloc gets zeros), split and merged
+ * again, and a block grows in place over the cached rest of its mapping
+ * (child large-cache-reuse); the cache's bytes and age are bounded. */
+static void test_large_cache(void)
+{
+    child_result res;
+    run_child("large-cache-reuse", NULL, &res);
+    EXPECT(WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0);
+    run_child("large-cache-reuse", "HOLEHEAP_LARGE_CACHE=0", &res); /* no reuse: fails */
+    EXPECT(WIFEXITED(res.status) && WEXITSTATUS(res.status) != 0);
+    /* Retention: at most HOLEHEAP_LARGE_CACHE (64 MiB) after the frees, and
+     * next to nothing once the cached mappings are older than 1 s. */
+    long base = 0, freed = 0, aged = 0;
+    run_child("large-cache-bound", NULL, &res);
+    sscanf(res.out, "%ld %ld %ld", &base, &freed, &aged);
+    if (!(WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0 && base > 0 && freed - base >= 32 * 1024 &&
+          freed - base <= (64 + 4) * 1024 && aged - base <= 8 * 1024)) {
+        fprintf(stderr, "FAIL large-cache-bound: RSS %ld KiB at start, %ld after the frees, %ld 1.2 s later\n",
+                base, freed, aged);
+        failures++;
+    }
+    run_child("large-cache-bound", "HOLEHEAP_LARGE_CACHE=0", &res);
+    sscanf(res.out, "%ld %ld %ld", &base, &freed, &aged);
+    EXPECT(WIFEXITED(res.status) && freed - base <= 4 * 1024);
+}
+
 static void test_misuse(void)
 {
     expect_abort_line("control-overwritten", NULL, "holeheap: free(): ");
@@ -540,6 +627,13 @@ static void test_misuse(void)
     expect_abort("usable-freed", NULL, "malloc_usable_size", "pointer already freed", "HH_E_DOUBLE_FREE");
     expect_abort("realloc-pending", "HOLEHEAP_ARENAS=2", "realloc", "pointer already freed",
                  "HH_E_DOUBLE_FREE");
+    expect_abort("pending-mid-double-free", "HOLEHEAP_ARENAS=2", "free", "double free", "HH_E_DOUBLE_FREE");
+    expect_abort("pending-mid-double-free", "HOLEHEAP_ARENAS=2 HOLEHEAP_TCACHE=0", "free", "double free",
+                 "HH_E_DOUBLE_FREE");
+    expect_abort("pending-mid-overwritten", "HOLEHEAP_ARENAS=2", "malloc",
+                 "cached block overwritten (write after free?)", "HH_E_POISON");
+    expect_abort("realloc-pending-mid", "HOLEHEAP_ARENAS=2", "realloc", "pointer already freed",
+                 "HH_E_DOUBLE_FREE");
     expect_abort("bad-pointer", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
     expect_abort("foreign-pointer", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
 }
@@ -558,7 +652,7 @@ static void test_grow_shrink(void)
         region = at != NULL ? strtoul(at + 9, NULL, 10) : 0;
         peak = pk != NULL ? strtoul(pk + 12, NULL, 10) : 0;
     }
-    if (!(WIFEXITED(r.status) && peak >= 30000ul * 1000 && region > 0 && region < (1ul << 20))) {
+    if (!(WIFEXITED(r.status) && peak >= 1500ul * 20000 && region > 0 && region < (1ul << 20))) {
         fprintf(stderr, "FAIL grow-shrink: peak used %lu, region at exit %lu: %s\n", peak, region, r.err);
         failures++;
     }
@@ -693,6 +787,7 @@ int main(int argc, char **argv)
     test_aligned();
     test_realloc();
     test_large();
+    test_large_cache();
     test_fork();
     test_misuse();
     test_stats();
