@@ -19,20 +19,35 @@
  * - h NULL, or not a live heap (its control block's magic is gone: never
  *   initialised, overwritten, or the region reused): the call does nothing,
  *   records nothing (there is no heap to record into) and returns NULL, 0, -1
- *   or HH_E_CORRUPT as its comment says.
+ *   or HH_E_CORRUPT as its comment says. The same when the fields guarding a
+ *   heap's lock (lock, unlock, ctx and their check value) are overwritten:
+ *   the lock cannot be trusted, so nothing is recorded.
  * - A live heap whose control block fails its check value (I1: a stray write
- *   over flags, bounds, callbacks or key): the call does nothing and returns
- *   NULL/0/void; the problem is recorded (hh_last_problem, hh_problem_count)
- *   but on_error is not called, since no callback of that block is trusted.
+ *   over flags, bounds, callbacks or key). Every call compares one gate word
+ *   on entry, covering liveness, the bounds and the front's size limit, and,
+ *   on a heap with a lock or a slow flag, the lock's own check value; when
+ *   that fails, the call does nothing and returns NULL/0/void. The rest of
+ *   the control block (the other flags, callbacks, key and secrets, limits)
+ *   is verified in full before a callback is called, before anything is set
+ *   aside as damaged, and by hh_check: when that fails, the call refuses
+ *   there. Either way the problem is recorded (hh_last_problem,
+ *   hh_problem_count) but on_error is not called, since no callback of that
+ *   block is trusted. A stray write that the gate does not cover and no
+ *   such step meets goes unseen until hh_check.
  * - With HH_CHECK_ALWAYS, a failed full check before the call is reported
  *   (on_error) and the call does nothing.
  * - "Reported" means: recorded, then passed to on_error (if set) with the
- *   lock held, exactly once per problem found; a call stops at its first.
+ *   lock held, once per problem found. A call stops at the first problem in
+ *   what it was asked to do; a call that flushes the front (an allocation
+ *   the index cannot serve, hh_trim) goes on past a damaged list, and
+ *   reports each damaged list it meets.
  * - Locking: every function taking h calls lock before it reads the heap and
  *   unlock before it returns, on every path, except hh_last_problem and
- *   hh_problem_count, which read one field without the lock (and an
- *   allocating call that calls on_oom, which unlocks around that call). hh_code_name
- *   and hh_min_region touch no heap.
+ *   hh_problem_count, which read without the lock, and an allocating call
+ *   that calls on_oom, which unlocks around that call. hh_code_name and
+ *   hh_min_region touch no heap. hh_check, hh_walk and hh_map_text take the
+ *   lock themselves and verify the control block in full; they record
+ *   nothing, and HH_CHECK_ALWAYS does not apply to them.
  * - Complexity is given for the default build (fast index); "span" is the
  *   heap's size in bytes. HH_CHECK_ALWAYS adds O(blocks + holes log holes) to
  *   every call; HH_POISON adds O(size of the holes a call reuses, merges,
@@ -210,7 +225,9 @@ enum {
 /* Start a heap in [mem, mem+size). The heap's control data lives at the start
  * of the region. opt NULL means defaults (no growth, no lock, key 0, no flags).
  * Returns NULL, having written nothing, exactly when: mem is NULL; size is
- * below what this alignment of mem needs (at most hh_min_region()); size is
+ * below what this alignment of mem needs (at most hh_min_region() when
+ * max_size is 0; the ordered-table build also needs room for a table sized
+ * for max_size); size is
  * above HH_MAX_SPAN; mem + size or mem + max_size wraps past the address
  * space; only one of lock and unlock is set; flags holds an unknown bit;
  * max_size is non-zero and below size, above HH_MAX_SPAN, or set without
@@ -242,8 +259,9 @@ void *hh_alloc(hh_heap *h, size_t size);
  * growth fails as for hh_alloc, and a scan of every hole finds none; a check
  * fails as for hh_alloc and nothing else fits. Takes the best fit for size
  * if it can be aligned, else the best fit for size + align + 32, else
- * flushes the front and tries again, else grows; O(log span). Only when all
- * that fails it scans the heap (O(blocks)). */
+ * flushes the front (O(cached blocks * log span)) and tries again, else
+ * grows; O(log span). Only when all that fails it scans the heap
+ * (O(blocks)). */
 void *hh_alloc_aligned(hh_heap *h, size_t size, size_t align);
 
 /* calloc: n*size zeroed bytes. Returns NULL exactly when n*size overflows
@@ -267,21 +285,23 @@ void *hh_calloc(hh_heap *h, size_t n, size_t size);
  * HH_MAX_REQUEST (HH_E_BAD_SIZE reported); a neighbour's tags fail their
  * check (HH_E_CORRUPT reported); the block must move and no hole holds it at
  * that alignment, even after growth (and on_oom's retry). O(log span), plus
- * O(size) to copy when it moves; O(blocks) when the aligned move needs
- * hh_alloc_aligned's last-resort scan. */
+ * O(size) to copy when it moves and a flush of the front when hh_alloc would
+ * flush; O(blocks) when the aligned move needs hh_alloc_aligned's last-resort
+ * scan. */
 void *hh_realloc(hh_heap *h, void *p, size_t size);
 
 /* free: p NULL does nothing. A block of at most 528 bytes (with its tags)
- * waits in the front while it has room (O(1)); any other coalesces with both
- * neighbours and may give the heap's trailing memory back through shrink
- * (O(log span)). Does nothing but report when p is not a live block of h
- * (HH_E_BAD_POINTER; HH_E_DOUBLE_FREE for a block already freed) or its tags
- * fail their check (HH_E_CORRUPT). When a neighbour's tags fail their check
- * (HH_E_CORRUPT), or the index holding a neighbouring hole is found damaged
- * (HH_E_INDEX), that is reported and the block is put out of service: never handed out again,
- * counted in hh_stats.cached_bytes, and a second free of it is still a
- * double free. A shrink callback that returns an impossible value is
- * reported (HH_E_CALLBACK) and the memory kept. */
+ * waits in the front while the front has room and neither neighbour is a
+ * hole (O(1)); any other coalesces with both neighbours and may give the
+ * heap's trailing memory back through shrink (O(log span)). The front is
+ * off with HH_STRICT, HH_POISON and HH_CHECK_ALWAYS. Does nothing but
+ * report when p is not a live block of h (HH_E_BAD_POINTER;
+ * HH_E_DOUBLE_FREE for a block already freed), its tags fail their check
+ * (HH_E_CORRUPT), a neighbour's tags fail their check (HH_E_CORRUPT), or
+ * the index holding a neighbouring hole is found damaged (HH_E_INDEX; that
+ * tree is set aside): in all these cases p stays allocated. A shrink
+ * callback that returns an impossible value is reported (HH_E_CALLBACK)
+ * and the memory kept. */
 void hh_free(hh_heap *h, void *p);
 
 /* malloc_usable_size: bytes usable at p (>= the size asked for). Returns 0

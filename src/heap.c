@@ -59,14 +59,24 @@ static void control_refused(hh_heap *h)
 }
 
 /* A stray write over the keys or the bounds makes sound memory look damaged:
- * the control block is verified first, and if it fails, that is what is
- * recorded and false returned, so that the caller sets nothing aside. */
+ * before anything is set aside as damaged, the control block is verified;
+ * if it fails, that is what is recorded (I1) and false returned, so that the
+ * caller sets nothing aside. */
+bool heap_damage_sound(hh_heap *h)
+{
+    if (control_sound(h))
+        return true;
+    control_refused(h);
+    return false;
+}
+
+/* Record a problem and pass it to on_error (after the caller has set the
+ * damage aside, so that an on_error that calls back into a lock-free heap
+ * does not meet it again); I1 instead when the control block fails. */
 bool heap_report(hh_heap *h, int code, const void *where, const char *what)
 {
-    if (!control_sound(h)) {
-        control_refused(h);
+    if (!heap_damage_sound(h))
         return false;
-    }
     problem_record(h, code, where, what);
     if (h->on_error)
         h->on_error(h->ctx, &h->last);
@@ -373,6 +383,8 @@ static tag *heap_grow(hh_heap *h, size_t need)
     size_t have = tag_is_hole(last) ? tag_size(last) : 0;
     if (need <= have)
         return last;
+    if (!have && need < HH_MIN_BLOCK)
+        need = HH_MIN_BLOCK; /* a new hole is a whole block: a 16-byte one cannot be (I4) */
     size_t missing = need - have;
     size_t room = (size_t)(h->limit_end - h->end);
     if (missing > room || (have && !hole_unlink(h, last)))
@@ -518,8 +530,8 @@ static inline bool front_takes(const hh_heap *h, tag *b)
  * and a second free of it is still seen as a double free. */
 static void block_lose(hh_heap *h, tag *b)
 {
-    if (!control_sound(h))
-        return; /* the damage seen was the control block's (I1, recorded): b stays as it is */
+    if (!heap_damage_sound(h))
+        return; /* the damage seen was the control block's (I1): b stays as it is */
     tag_flip(h, b, TAG_BLOCK, TAG_CACHED);
     count_block(h, tag_size(b), -1);
     h->lost_blocks++;
@@ -562,14 +574,18 @@ static tag *front_pop(hh_heap *h, uint32_t g)
         return NULL;
     tag *b = block_at(h, pos);
     if (h->front_count[g] == 0 || !span_sound(h, pos) || !tag_is_cached(b) || tag_size_g(b) != g) {
-        if (heap_report(h, HH_E_INDEX, b, "I13: front list names a block that is not a sealed cached block of its size"))
+        if (heap_damage_sound(h)) {
             front_drop(h, g);
+            heap_report(h, HH_E_INDEX, b, "I13: front list names a block that is not a sealed cached block of its size");
+        }
         return NULL;
     }
     uint32_t next = front_link_load(h, b);
     if (next != HH_NIL && !heap_pos_ok(h, next)) { /* b itself was written after free: not handed out */
-        if (heap_report(h, HH_E_INDEX, block_payload(b), "I13: front list link overwritten (write after free?)"))
+        if (heap_damage_sound(h)) {
             front_drop(h, g);
+            heap_report(h, HH_E_INDEX, block_payload(b), "I13: front list link overwritten (write after free?)");
+        }
         return NULL;
     }
     h->front_head[g] = next;
@@ -593,6 +609,8 @@ static void *front_alloc(hh_heap *h, uint32_t g)
 /* Give every cached block back to the index, merging. */
 static void front_flush(hh_heap *h)
 {
+    if (!heap_damage_sound(h))
+        return; /* the merges would fail on the control block's damage: keep the lists */
     for (uint32_t g = 0; g < FRONT_LISTS && h->front_bytes; g++) {
         tag *b;
         while ((b = front_pop(h, g)) != NULL) {

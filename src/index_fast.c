@@ -75,16 +75,22 @@ static inline uint32_t idx_tree_of(uint32_t size_g)
 static inline uint32_t idx_class_bits(uint32_t t) { return (t - HH_INDEX_BINS) / 4u + IDX_FL0 - 2u; }
 static inline uint32_t idx_class_lo(uint32_t t) { return (4u + (t - HH_INDEX_BINS) % 4u) << idx_class_bits(t); }
 
+/* Bits of a position (at most 30: a heap spans at most 2^30 granules). Read
+ * on every walk from running state outside the gate: the mask keeps a stray
+ * write from making a shift undefined; keys then disagree with the tree and
+ * the walk's checks report it (I1 if the control block fails its check). */
+static inline uint32_t idx_pos_bits(const hh_heap *h) { return h->idx.pos_bits & 31u; }
+
 static inline uint32_t idx_key_bits(const hh_heap *h, uint32_t t)
 {
-    return h->idx.pos_bits + (idx_is_bin(t) ? 0u : idx_class_bits(t));
+    return idx_pos_bits(h) + (idx_is_bin(t) ? 0u : idx_class_bits(t));
 }
 
 static inline uint64_t idx_key(const hh_heap *h, uint32_t t, uint32_t size_g, uint32_t pos)
 {
     if (idx_is_bin(t))
         return pos;
-    return (uint64_t)(size_g - idx_class_lo(t)) << h->idx.pos_bits | pos;
+    return (uint64_t)(size_g - idx_class_lo(t)) << idx_pos_bits(h) | pos;
 }
 
 static inline idx_node *idx_node_at(const hh_heap *h, uint32_t pos)
@@ -172,10 +178,13 @@ static inline bool idx_hole_usable(const hh_heap *h, uint32_t pos, uint32_t t)
 /* Set tree t aside (nothing in it is handed out or linked again) and report. */
 static bool idx_damaged(hh_heap *h, uint32_t t, const void *where, const char *what)
 {
-    if (heap_report(h, HH_E_INDEX, where, what) && t < IDX_TREES) {
+    if (!heap_damage_sound(h))
+        return false;
+    if (t < IDX_TREES) {
         h->idx.broken[t / 32u] |= idx_bit(t);
         idx_map_update(h, t);
     }
+    heap_report(h, HH_E_INDEX, where, what);
     return false;
 }
 

@@ -99,8 +99,10 @@ static bool idx_slot_ok(const hh_heap *h, uint32_t pos)
 /* The table is damaged: stop handing out or linking anything, and report. */
 static bool idx_damaged(hh_heap *h, const void *where, const char *what)
 {
-    if (heap_report(h, HH_E_INDEX, where, what))
-        h->idx.broken = true;
+    if (!heap_damage_sound(h))
+        return false;
+    h->idx.broken = true;
+    heap_report(h, HH_E_INDEX, where, what);
     return false;
 }
 

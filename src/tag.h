@@ -451,7 +451,9 @@ static inline uint32_t control_slow_bits(const hh_heap *h)
  * (the gate alone would let one flipped bit of magic stand for the lock's). */
 static inline bool control_fast_open(const hh_heap *h)
 {
-    return h->gate == control_gate_open(h) && h->lock == NULL && (h->flags & HH_SLOW_FLAGS) == 0;
+    /* lock and flags first: they never change after hh_init, while the gate
+     * of a heap with a lock may be rewritten under it by another thread */
+    return h->lock == NULL && (h->flags & HH_SLOW_FLAGS) == 0 && h->gate == control_gate_open(h);
 }
 
 /* Re-seal the control block after a configuration field changed. */
@@ -493,9 +495,12 @@ static inline bool control_sound(const hh_heap *h)
 
 /* ---- shared between heap.c and check.c ---- */
 
-/* Record a problem and pass it to on_error; false (I1 recorded instead, and
- * the caller must set nothing aside) when the control block fails its check. */
+/* Record a problem and pass it to on_error; false (I1 recorded instead) when
+ * the control block fails its check. */
 bool heap_report(hh_heap *h, int code, const void *where, const char *what);
+/* Before setting damaged memory aside: true if the control block is sound,
+ * else I1 is recorded, false returned, and the caller sets nothing aside. */
+bool heap_damage_sound(hh_heap *h);
 /* hh_check without taking the lock. */
 int heap_check_unlocked(hh_heap *h, hh_problem *out);
 /* The poison area of a hole: its payload up to its footer, less the index

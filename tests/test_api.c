@@ -1493,6 +1493,122 @@ static void secret_bit_flip_sets_nothing_aside(void **state)
     }
 }
 
+/* Growth that could add only 16 bytes where the heap ends in a block must be
+ * refused: a 16-byte hole cannot exist (I4). A review found realloc of the
+ * last block making one when max_size left exactly 16 bytes of room: a
+ * trap in the asserting builds, a false index report or a crash (with
+ * HH_POISON) in the others. */
+static size_t grow_as_asked(void *ctx, void *end, size_t min_bytes)
+{
+    (void)ctx;
+    (void)end;
+    return min_bytes;
+}
+
+static void growth_never_makes_a_sliver(void **state)
+{
+    (void)state;
+    for (uint32_t flags = 0; flags <= HH_POISON; flags += HH_POISON) {
+        hh_options o = {.grow = grow_as_asked, .max_size = SMALL + 16, .on_error = problem_log_record,
+                        .ctx = &plog, .flags = flags | HH_STRICT};
+        problem_log_reset(&plog);
+        hh_heap *h = hh_init(region, SMALL, &o);
+        assert_non_null(h);
+        size_t all = stats_of(h).largest_hole - HH_OVERHEAD;
+        unsigned char *p = alloc_filled(h, all, 5); /* the heap now ends in this block */
+        assert_null(hh_realloc(h, p, hh_usable_size(h, p) + 1));
+        assert_null(hh_alloc(h, 1));
+        assert_int_equal(plog.count, 0);
+        assert_int_equal(hh_check(h, NULL), 0);
+        assert_pattern(p, all, 5);
+        hh_free(h, p);
+        assert_int_equal(hh_check(h, NULL), 0);
+    }
+}
+
+/* A stray write over the index's position width (outside the gate) must not
+ * make a shift undefined (UBSan traps in the sanitizer build): the calls go
+ * on or refuse, hh_check names I1, and once it is undone all is well. */
+static void index_width_overwritten_stays_defined(void **state)
+{
+    (void)state;
+#ifdef HH_INDEX_TABLE
+    skip(); /* the table keys holes by size and position, not by a width */
+#else
+    hh_heap *h = heap_front(SMALL);
+    void *a = alloc_filled(h, 3000, 1), *b = alloc_filled(h, 5000, 2);
+    hh_free(h, a);
+    uint32_t saved = h->idx.pos_bits;
+    h->idx.pos_bits = 77;
+    void *c = hh_alloc(h, 2000);
+    assert_int_equal(hh_check(h, NULL), HH_E_CORRUPT);
+    h->idx.pos_bits = saved;
+    hh_free(h, c);
+    hh_free(h, b);
+    hh_trim(h);
+    assert_int_equal(hh_check(h, NULL), 0);
+#endif
+}
+
+/* A flush of the front while the control block fails its check must leave
+ * the lists as they are (a review found a cached block turned back into an
+ * allocated block that nobody owned, so its second free went unseen). */
+static void flush_under_a_bad_control_block_keeps_the_lists(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_front(SMALL);
+    void *a = alloc_filled(h, 200, 1), *c = alloc_filled(h, 64, 2), *d = alloc_filled(h, 64, 3);
+    (void)d;
+    hh_free(h, c); /* cached: neither neighbour is a hole */
+    hh_free(h, a); /* a hole now, left of the cached c */
+    size_t blocks = stats_of(h).blocks;
+    h->state_mask[TAG_HOLE] ^= 1u << 7;
+    hh_trim(h);
+    assert_int_equal(hh_last_problem(h, NULL), HH_E_CORRUPT);
+    h->state_mask[TAG_HOLE] ^= 1u << 7;
+    assert_int_equal(hh_check(h, NULL), 0);
+    assert_int_equal(stats_of(h).blocks, blocks);
+    size_t reports = plog.count;
+    hh_free(h, c); /* still a double free */
+    assert_int_equal(plog.count, reports + 1);
+    assert_int_equal(plog.last_code, HH_E_DOUBLE_FREE);
+}
+
+/* Damage is set aside before on_error runs: an on_error that allocates from
+ * the same lock-free heap must not meet the same damage again (a review
+ * found it nesting without end). */
+static hh_heap *reentrant_heap;
+static int reentrant_depth, reentrant_max, reentrant_reports;
+static void on_error_allocates(void *ctx, const hh_problem *pr)
+{
+    (void)ctx;
+    (void)pr;
+    reentrant_reports++;
+    if (++reentrant_depth > reentrant_max)
+        reentrant_max = reentrant_depth;
+    if (reentrant_depth < 50)
+        hh_free(reentrant_heap, hh_alloc(reentrant_heap, 100));
+    reentrant_depth--;
+}
+
+static void on_error_may_call_back(void **state)
+{
+    (void)state;
+    hh_options o = {.on_error = on_error_allocates};
+    reentrant_heap = hh_init(region, SMALL, &o);
+    assert_non_null(reentrant_heap);
+    unsigned char *a = hh_alloc(reentrant_heap, 100), *b = hh_alloc(reentrant_heap, 100);
+    void *guard = hh_alloc(reentrant_heap, 100);
+    (void)guard;
+    hh_free(reentrant_heap, a);
+    hh_free(reentrant_heap, b); /* b's link names a */
+    memset(b, 0x41, 4);         /* write after free over the link */
+    reentrant_depth = reentrant_max = reentrant_reports = 0;
+    assert_non_null(hh_alloc(reentrant_heap, 100));
+    assert_int_equal(reentrant_reports, 1);
+    assert_int_equal(reentrant_max, 1);
+}
+
 /* One flipped bit of the magic must not open the lock-free entry of a heap
  * that has a lock (the gate once xored the lock's presence into one bit). */
 static int flip_locks, flip_depth;
@@ -1527,6 +1643,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(link_mask_bits_depend_on_every_position_bit),
         cmocka_unit_test(control_gate_covers_front_max_and_zeroing),
         cmocka_unit_test(secret_bit_flip_sets_nothing_aside),
+        cmocka_unit_test(growth_never_makes_a_sliver),
+        cmocka_unit_test(index_width_overwritten_stays_defined),
+        cmocka_unit_test(flush_under_a_bad_control_block_keeps_the_lists),
+        cmocka_unit_test(on_error_may_call_back),
         cmocka_unit_test(front_reuses_exact_size),
         cmocka_unit_test(front_double_free_and_reuse_reported),
         cmocka_unit_test(front_overwritten_link_caught),

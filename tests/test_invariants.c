@@ -316,7 +316,7 @@ static void i10_index_structure(void **state)
     assert_check_code(L.h, HH_E_INDEX, "I10");
     restore(&s);
     assert_consistent(L.h);
-    n->tree ^= 0x7;                               /* the tree it claims to be in */
+    n->tree ^= 0x7; /* the tree it claims to be in */
     assert_check_code(L.h, HH_E_INDEX, "I10");
     restore(&s);
     assert_consistent(L.h);

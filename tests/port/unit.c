@@ -475,11 +475,17 @@ static int child_main(const char *what)
             free_v(blocks[i]);
         return 0;
     } else if (strcmp(what, "grow-shrink") == 0) {
-        /* blocks of a size no cache keeps (above 18 KiB): the arena itself */
-        enum { N = 1500 };
-        static void *blocks[N];
+        /* blocks of a size no cache keeps (above 18 KiB), then a few that the
+         * cache keeps (3000 bytes, at the top), freed first: freeing the large
+         * ones must give those back too, or they keep the heap from shrinking */
+        enum { N = 1500, TOP = 8 };
+        static void *blocks[N], *top[TOP];
         for (unsigned i = 0; i < N; i++)
             blocks[i] = malloc_v(20000);
+        for (unsigned i = 0; i < TOP; i++)
+            top[i] = malloc_v(3000);
+        for (unsigned i = 0; i < TOP; i++)
+            free_v(top[i]);
         for (unsigned i = 0; i < N; i++)
             free_v(blocks[(i * 7919u) % N]);
         return 0;
