@@ -13,6 +13,9 @@ set -u
 seconds=$1 out=$2
 shift 2
 mkdir -p "$out"
+# One run at a time in OUT: a second one would share its corpora and logs.
+mkdir "$out/.running" 2>/dev/null || { echo "fuzz-long: another run is using $out (remove $out/.running if none is)"; exit 1; }
+trap 'rmdir "$out/.running"' EXIT
 summary=$out/summary.txt
 : > "$summary"
 cov_tool=$(command -v llvm-cov || command -v llvm-cov-14 || true)
@@ -25,7 +28,7 @@ start_one() { # name binary seeds: start the fuzzer in the background
     # shellcheck disable=SC2086
     "$2" -max_total_time="$seconds" -print_final_stats=1 -timeout=20 -rss_limit_mb=4096 \
         -artifact_prefix="$dir/artifacts/" "$dir/corpus" $seeds > "$dir/fuzz.log" 2>&1 &
-    echo $! > "$dir/pid"
+    pids="$pids $!"
 }
 
 coverage() { # name cov-binary label dirs...: one line of src/ coverage
@@ -42,6 +45,7 @@ coverage() { # name cov-binary label dirs...: one line of src/ coverage
 }
 
 rc=0
+pids=
 for t in "$@"; do
     IFS=: read -r name bin cov seeds <<EOT
 $t
@@ -54,8 +58,9 @@ for t in "$@"; do
 $t
 EOT
     dir=$out/$name
-    wait "$(cat "$dir/pid")"; st=$?
-    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/fuzz.log")
+    pid=${pids# }; pid=${pid%% *}; pids=${pids# }; pids=${pids#"$pid"}
+    wait "$pid"; st=$?
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/fuzz.log" | tail -1)
     grown=$(grep -E '^#[0-9]+' "$dir/fuzz.log" | tail -1 | sed -n 's/.* cov: \([0-9]*\) ft: \([0-9]*\) corp: \([0-9]*\).*/edges \1, features \2, corpus \3/p')
     echo "$name: exit $st, executions ${execs:-?}, $grown, artifacts $(ls "$dir/artifacts" | wc -l)" | tee -a "$summary"
     if [ "$st" != 0 ] || [ -n "$(ls "$dir/artifacts")" ]; then
