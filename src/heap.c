@@ -796,10 +796,26 @@ static bool block_extend(hh_heap *h, tag *b, tag *right, size_t size)
     return true;
 }
 
+/* Move n bytes from src to dst, which may overlap, with memcpy alone (the
+ * fast-index core asks its host for no memmove): chunks as long as the
+ * distance never overlap, taken from the end the move leaves first. */
+static void bytes_move(unsigned char *dst, const unsigned char *src, size_t n)
+{
+    size_t d = dst < src ? (size_t)(src - dst) : (size_t)(dst - src);
+    if (d == 0)
+        return;
+    for (size_t done = 0; done < n;) {
+        size_t k = min_size(d, n - done);
+        size_t at = dst < src ? done : n - done - k;
+        memcpy(dst + at, src + at, k);
+        done += k;
+    }
+}
+
 /*
  * Slide the verified block b down into the hole before it, with the hole
  * after it if any, when the block of `size` fits there at an address aligned
- * to `align`: the bytes move with memmove, no other block is needed.
+ * to `align`: the bytes move (bytes_move), no other block is needed.
  *
  *   | left hole | b | right hole? |   ->   | gap hole? | block (size) | rest hole? |
  *
@@ -824,7 +840,7 @@ static void *block_slide(hh_heap *h, tag *b, tag *left, tag *right, size_t size,
     tag_erase(h, b);
     tag_erase(h, block_footer(b));
     tag *nb = (tag *)(void *)((char *)left + gap);
-    memmove(block_payload(nb), block_payload(b), min_size(cur, size) - HH_OVERHEAD);
+    bytes_move(block_payload(nb), block_payload(b), min_size(cur, size) - HH_OVERHEAD);
     if (gap)
         hole_link(h, left, gap);
     return block_payload(block_place(h, nb, span - gap, size));
