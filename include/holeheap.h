@@ -43,7 +43,8 @@
  *   reports each damaged list it meets.
  * - Locking: every function taking h calls lock before it reads the heap and
  *   unlock before it returns, on every path, except hh_last_problem and
- *   hh_problem_count, which read without the lock. hh_code_name and
+ *   hh_problem_count, which read without the lock, and an allocating call
+ *   that calls on_oom, which unlocks around that call. hh_code_name and
  *   hh_min_region touch no heap. hh_check, hh_walk and hh_map_text take the
  *   lock themselves and verify the control block in full; they record
  *   nothing, and HH_CHECK_ALWAYS does not apply to them.
@@ -120,13 +121,52 @@ typedef struct hh_problem {
 } hh_problem;
 
 typedef struct hh_stats {
-    size_t region_bytes; /* bytes the heap spans now (grows and shrinks) */
+    size_t region_bytes; /* bytes of the heap's regions now (grows and shrinks; the memory
+                            between two regions, see hh_add_region, is not counted) */
     size_t used_bytes;   /* bytes in blocks, headers and footers included */
     size_t free_bytes;   /* bytes in holes and in the front (cached_bytes) */
-    size_t blocks, holes, largest_hole, peak_used_bytes;
+    size_t blocks, holes, largest_hole;
+    size_t peak_used_bytes; /* the most used_bytes has been since hh_init or the last
+                               hh_stats_reset_peak, moments inside a call included (a moving
+                               realloc holds both copies) */
     size_t cached_bytes; /* of free_bytes, the bytes waiting in the front (see hh_trim), and
                             those put out of service after damage was found there */
+    /* ---- added by issue 10 ---- */
+    size_t free_low_bytes; /* the fewest free_bytes the heap has had since hh_init or the last
+                              hh_stats_reset_peak (at the moment of peak_used_bytes, unless the
+                              heap grew, shrank or gained a region since) */
+    size_t allocations;    /* blocks handed out: every hh_alloc, hh_calloc, hh_alloc_aligned
+                              that succeeded, and every realloc that moved its block or got NULL
+                              as p; since hh_init */
+    size_t frees;          /* blocks given back: hh_free of a block, realloc to size 0, the old
+                              block of a moving realloc; always allocations - blocks */
+    size_t failed_allocations; /* allocating calls that returned NULL without reporting a
+                                  problem (out of memory, after the on_oom retry if any) */
+    size_t frag_permille;  /* 1000 - 1000 * largest_hole / free_bytes, rounded down (0 when
+                              free_bytes is 0): how much of the free memory the largest
+                              request could not use; cached blocks count as free, not as holes */
+    size_t frag_umm_percent; /* umm_malloc's figure over the holes: 100 - 100 * isqrt(sum of
+                                g^2) / (sum of g), g each hole's size in 16-byte granules,
+                                integer arithmetic, isqrt rounded down (0 when no hole) */
 } hh_stats;
+
+/* One traced call (hh_options.on_trace). The fields mean what the text trace
+ * format's fields mean (docs/trace-format.md). */
+typedef enum hh_trace_op {
+    HH_TRACE_MALLOC = 1, /* hh_alloc: size */
+    HH_TRACE_FREE,       /* hh_free (p not NULL): ptr */
+    HH_TRACE_CALLOC,     /* hh_calloc: count, size */
+    HH_TRACE_REALLOC,    /* hh_realloc, hh_realloc_aligned: ptr, size (align: 0 or its align) */
+    HH_TRACE_ALIGNED     /* hh_alloc_aligned: align, size */
+} hh_trace_op;
+
+typedef struct hh_trace_event {
+    hh_trace_op op;
+    const void *ptr;     /* the block passed in (free, realloc), else NULL */
+    size_t size;         /* bytes asked (calloc: per element) */
+    size_t count_or_align; /* calloc: count; aligned and realloc_aligned: align; else 0 */
+    const void *result;  /* the block returned, NULL if none (always NULL for free) */
+} hh_trace_event;
 
 typedef struct hh_options {
     /* Make [end, end+n) usable, n >= min_bytes; return n, or 0 on failure.
@@ -145,6 +185,20 @@ typedef struct hh_options {
     size_t max_size; /* the heap never grows past mem + max_size (0: no growth) */
     uint32_t key;    /* mixed into every check value (0: a fixed default) */
     uint32_t flags;  /* HH_CHECK_ALWAYS, HH_POISON, HH_STRICT, HH_CANARY */
+    /* Out of memory: called when an allocating call (hh_alloc, hh_calloc,
+     * hh_alloc_aligned, hh_realloc, hh_realloc_aligned) is about to return NULL
+     * with no problem reported (the front flushed, growth tried), with the
+     * size asked, WITHOUT the lock held: it may free blocks of this heap (a
+     * cache) and call hh_trim. Non-zero asks for one retry of the call; the
+     * retry's failure returns NULL without a second call. */
+    int (*on_oom)(void *ctx, size_t size);
+    /* Trace: called once for every call that allocates, frees or reallocates
+     * (a failed one too: result NULL), WITH the lock held, in the order the
+     * calls took effect; it must not call this heap. hh_trace_format
+     * formats an event as a line of the holeheap tool's text trace format. */
+    void (*on_trace)(void *ctx, const struct hh_trace_event *event);
+    /* Setting either hook sends every call through the general (locked) path,
+     * as a lock does; with both NULL (the default) they cost nothing. */
 } hh_options;
 
 /* hh_options.flags */
@@ -177,6 +231,7 @@ enum {
     HH_E_POISON,      /* a hole's poison pattern changed: a write after free */
     HH_E_STATS,       /* the running totals disagree with the walk */
     HH_E_CALLBACK,    /* grow or shrink returned an impossible value */
+    HH_E_REGION,      /* hh_add_region: a region the heap cannot take (see there) */
     HH_E_COUNT
 };
 
@@ -229,15 +284,23 @@ void *hh_calloc(hh_heap *h, size_t n, size_t size);
 
 /* realloc: p NULL is hh_alloc(size); size 0 is hh_free(p) and returns NULL.
  * Shrinks in place, grows in place into a following hole (growing the heap
- * first when the block is at its end), else moves (allocates, copies, frees).
- * Returns NULL with p untouched and still allocated exactly when (besides the
- * contract above): p is not a live block of h (HH_E_BAD_POINTER,
- * HH_E_DOUBLE_FREE reported) or its tags fail their check (HH_E_CORRUPT
- * reported: a write past its end); size > HH_MAX_REQUEST (HH_E_BAD_SIZE
- * reported); a neighbour's tags fail their check (HH_E_CORRUPT reported);
- * the block must move and hh_alloc(h, size) fails as above. O(log span),
- * plus O(size) to copy when it moves and a flush of the front when
- * hh_alloc would flush. */
+ * first when the block is at its end), else into the hole before it (with the
+ * one after it, if any: the bytes move down in place, no second block is
+ * needed), else moves (allocates, copies, frees). A moved block keeps the
+ * alignment p had: its new address is aligned to the largest power of two
+ * dividing p, up to 64 KiB (HH_REALLOC_KEEP_ALIGN in config.h; the heap does
+ * not record the alignment asked, so a block that sits on a boundary by
+ * chance keeps it too, and a block allocated with more than 64 KiB alignment
+ * needs hh_realloc_aligned to keep it). Returns NULL with p untouched and
+ * still allocated exactly when (besides the contract above): p is not a live
+ * block of h (HH_E_BAD_POINTER, HH_E_DOUBLE_FREE reported) or its tags fail
+ * their check (HH_E_CORRUPT reported: a write past its end); size >
+ * HH_MAX_REQUEST (HH_E_BAD_SIZE reported); a neighbour's tags fail their
+ * check (HH_E_CORRUPT reported); the block must move and no hole holds it at
+ * that alignment, even after growth (and on_oom's retry). O(log span), plus
+ * O(size) to copy when it moves and a flush of the front when hh_alloc would
+ * flush; O(blocks) when the aligned move needs hh_alloc_aligned's last-resort
+ * scan. */
 void *hh_realloc(hh_heap *h, void *p, size_t size);
 
 /* free: p NULL does nothing. A block of at most 528 bytes (with its tags)
@@ -267,11 +330,12 @@ size_t hh_usable_size(hh_heap *h, const void *p);
  * log holes), plus O(span) with HH_POISON. */
 int hh_check(hh_heap *h, hh_problem *out);
 
-/* Running totals, O(1) but for largest_hole (O(log span)). Blocks in the
- * front (freed, waiting for a request of their size) count as free: blocks
- * and used_bytes are what the program holds; free_bytes includes the front's
- * cached_bytes. out NULL: does nothing. By the contract above (h NULL, not
- * live, I1): *out is all zeros. */
+/* Running totals, O(1) but for largest_hole and frag_permille (O(log span)
+ * with the default index). Blocks in the front (freed, waiting for a request
+ * of their size) count as free: blocks and used_bytes are what the program
+ * holds; free_bytes includes the front's cached_bytes. All regions are
+ * counted (hh_add_region). out NULL: does nothing. By the contract above (h
+ * NULL, not live, I1): *out is all zeros. Takes the lock. */
 void hh_stats_get(hh_heap *h, hh_stats *out);
 
 /* Give every block in the front back to the index (merging it with its
@@ -283,6 +347,62 @@ void hh_stats_get(hh_heap *h, hh_stats *out);
 void hh_trim(hh_heap *h);
 
 /* ---- additions beside the fixed API ---- */
+
+/* aligned realloc: as hh_realloc, and the block returned is aligned to align
+ * (a power of two, at most HH_MAX_ALIGN; else HH_E_BAD_ALIGN, NULL, p
+ * untouched). p stays where it is when it is already aligned and the size
+ * fits in place; else it moves (into the hole before it when that fits,
+ * else to a new aligned block). p NULL is hh_alloc_aligned(size, align); size
+ * 0 frees p and returns NULL. An alignment of 16 or less asks for nothing
+ * more than hh_alloc's: the block may then lose a larger alignment it had.
+ * Complexity and failure as hh_alloc_aligned plus the copy; on failure p is
+ * untouched. h NULL or destroyed: NULL. Takes the lock. */
+void *hh_realloc_aligned(hh_heap *h, void *p, size_t size, size_t align);
+
+/* Add the memory [mem, mem+size) to a live heap as a separate region (a second
+ * RAM bank, another SRAM). Returns 0, or an HH_E_* code having written
+ * nothing: HH_E_BAD_POINTER for h NULL or not a live heap; the code hh_check
+ * gives when the heap fails it (the call runs it first: O(blocks + holes log
+ * holes)); HH_E_REGION when mem is NULL, the region is too small to hold a
+ * minimal hole (with the table build: and the index's larger table, when the
+ * old one is too small for the heap's new span), lies below or overlaps the
+ * heap's highest address so far (its end, and the range max_size lets it grow
+ * into: regions are added in ascending order of address), is too far from the
+ * heap's first block (the heap, from its first block to the new region's end
+ * and growth, spans at most HH_MAX_SPAN: 16 GiB on 64-bit targets), or the
+ * heap has HH_MAX_REGIONS regions already (config.h, 8 by default).
+ * The memory between the heap's last region and the new one is never read or
+ * written (the heap keeps 8 bytes of sealed tag at each side of it, in the two
+ * regions): it becomes one sealed span that no call allocates, merges, walks
+ * (hh_walk) or counts as free. A block never spans two regions. The new
+ * region becomes the last: growth continues at its end (up to mem + max_size
+ * when the heap has grow: the same limit the first region had) and trimming
+ * never shrinks it below mem + size. Takes the lock. */
+int hh_add_region(hh_heap *h, void *mem, size_t size);
+
+/* The largest request that hh_alloc serves now without growing the heap:
+ * hh_alloc(h, hh_max_alloc(h)) succeeds and a request one byte larger would
+ * need growth (or fail), in every mode (front or HH_STRICT) and over every
+ * region. 0 when no request at all can be served. Exact while the heap is
+ * consistent (hh_check passes). O(log span) with the default index while the
+ * front is empty; O(blocks) when the front holds blocks (those merge with the
+ * holes around them before a large request fails, so the walk finds the
+ * largest run). h NULL or destroyed: 0. Takes the lock. */
+size_t hh_max_alloc(hh_heap *h);
+
+/* Restart peak_used_bytes and free_low_bytes from the heap's present use. O(1);
+ * h NULL or destroyed: nothing. Takes the lock. */
+void hh_stats_reset_peak(hh_heap *h);
+
+/* Write event as one line of the holeheap tool's text trace format
+ * (docs/trace-format.md: "malloc 100 = 0x5a3010", "free 0x5a3010", ...; a
+ * realloc_aligned is written as a realloc), with its newline, into buf,
+ * NUL-terminated when cap allows. Returns the length of the whole line (not
+ * counting the NUL); when that is cap or more the line was cut (buf NULL with
+ * cap 0 measures it). event NULL writes an empty line. No lock, no heap: safe
+ * inside on_trace. A firmware prints "holeheap-trace 1" before the
+ * first line and "end" after the last. */
+size_t hh_trace_format(const hh_trace_event *event, char *buf, size_t cap);
 
 /* The largest alignment hh_alloc_aligned accepts. */
 #define HH_MAX_ALIGN ((size_t)1 << 30)
@@ -308,7 +428,8 @@ typedef struct hh_span {
     bool is_hole;
 } hh_span;
 
-/* Call visit for every block and hole in address order while it returns 0;
+/* Call visit for every block and hole in address order, over every region
+ * (the memory between two regions is no span and is not visited), while it returns 0;
  * returns the first non-zero value visit returned, or 0, or -1 when a tag is
  * corrupt (the walk stops there; hh_check says more), when h or visit is
  * NULL, or by the contract above. Cached blocks in the front are free memory
@@ -343,7 +464,8 @@ size_t hh_min_region(void);
  * '#' all in blocks, '.' all in holes, '+' both, '=' control data. Returns the
  * number of characters written, not counting the NUL: 0 (buf "" when cap > 0)
  * when buf is NULL, cap or columns is 0, or by the contract above. columns is
- * cut to cap - 1. Takes the lock. O(blocks + holes + columns). */
+ * cut to cap - 1. The memory between two regions (hh_add_region) shows as ' '
+ * where a cell holds nothing else. Takes the lock. O(blocks + holes + columns). */
 size_t hh_map_text(hh_heap *h, char *buf, size_t cap, size_t columns);
 
 #ifdef __cplusplus

@@ -18,7 +18,8 @@ check-list:
 
 # The cmocka programs' test selection (tests/cmocka_select.h), on the fast builds.
 SELECT_PROGRAMS = $(BUILD)/fast/tests/test_api $(BUILD)/fast/tests/test_invariants $(BUILD)/fast/tests/test_grow \
-  $(BUILD)/fast/tests/test_regress $(BUILD)/fast/tests/test_faults $(BUILD)/test/index-fast-plain
+  $(BUILD)/fast/tests/test_regress $(BUILD)/fast/tests/test_faults $(BUILD)/fast/tests/test_regions \
+  $(BUILD)/test/index-fast-plain
 
 ## check-one-test: each cmocka test program runs one test by name, a glob runs exactly what --list matches, an unknown name exits 2
 CHECKS += check-one-test

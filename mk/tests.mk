@@ -6,12 +6,13 @@
 #
 #   check-api-{fast,table,asan,m32}       check-model-{fast,asan,m32,table}
 #   check-regress-{fast,table,asan}       check-grow-{fast,asan,m32}
+#   check-regions-{fast,table,asan,m32}   (issue 10: regions, max_alloc, stats, realloc, hooks)
 #   check-diff  check-valgrind  check-fuzz-short        make fuzz (10 minutes)
 #
 # Model test sizes: MODEL_OPS_<variant> operations, hh_check every
 # MODEL_EVERY_<variant> operations (1 = after every step).
 
-TEST_NAMES   := test_api test_invariants test_model test_regress test_grow diff_replay
+TEST_NAMES   := test_api test_invariants test_model test_regress test_grow test_regions diff_replay
 TEST_VARS    := fast table asan asan-table m32 m32-table
 TEST_HDRS    := $(wildcard tests/*.h)
 TEST_CMOCKA  := -lcmocka
@@ -88,6 +89,21 @@ check-grow-asan: $(BUILD)/asan/tests/test_grow
 check-grow-m32:
 	@$(m32_or_skip); $(MAKE) --no-print-directory $(BUILD)/m32/tests/test_grow && \
 	  $(call run_test,$(M32_RUN) $(BUILD)/m32/tests/test_grow)
+
+## check-regions-fast: issue 10's additions (tests/test_regions.c): regions, hh_max_alloc exact against a model (front and strict), statistics, realloc's alignment and slide, hooks, and a random run over several regions with hh_check after every step
+## check-regions-table: test_regions against the ordered-table index (its table moves into a new region)
+## check-regions-asan: test_regions under ASan+UBSan, both indexes: the memory between regions is poisoned, so any read of it fails
+## check-regions-m32: test_regions built -m32, both indexes
+.PHONY: check-regions-fast check-regions-table check-regions-asan check-regions-m32
+check-regions-fast: $(BUILD)/fast/tests/test_regions
+	@$(call run_test,$<) && $(call run_test,$<,--model 21 40000)
+check-regions-table: $(BUILD)/table/tests/test_regions
+	@$(call run_test,$<) && $(call run_test,$<,--model 22 20000)
+check-regions-asan: $(BUILD)/asan/tests/test_regions $(BUILD)/asan-table/tests/test_regions
+	@$(call run_test,$(BUILD)/asan/tests/test_regions) && $(call run_test,$(BUILD)/asan-table/tests/test_regions)
+check-regions-m32:
+	@$(m32_or_skip); $(MAKE) --no-print-directory $(BUILD)/m32/tests/test_regions $(BUILD)/m32-table/tests/test_regions && \
+	  $(call run_test,$(M32_RUN) $(BUILD)/m32/tests/test_regions) && $(call run_test,$(M32_RUN) $(BUILD)/m32-table/tests/test_regions)
 
 # The differential test: the same seeded sequences through both indexes must
 # give byte-identical traces (every allocation's offset, the final map), on a
@@ -177,4 +193,5 @@ fuzz: $(FUZZ_BIN)
 CHECKS += check-api-fast check-api-table check-api-asan check-api-m32 \
           check-model-fast check-model-asan check-model-m32 check-model-table \
           check-diff check-regress-fast check-regress-table check-regress-asan \
-          check-grow-fast check-grow-asan check-grow-m32 check-valgrind check-fuzz-short
+          check-grow-fast check-grow-asan check-grow-m32 check-valgrind check-fuzz-short \
+          check-regions-fast check-regions-table check-regions-asan check-regions-m32

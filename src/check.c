@@ -1,6 +1,6 @@
 /*
  * hh_check: prove the heap consistent, invariant by invariant (docs/design.md
- * numbers them I1..I14). Each check returns its code instead of asserting, so
+ * numbers them I1..I15). Each check returns its code instead of asserting, so
  * it works in release builds. Also the walk, the text map and code names.
  */
 #include "annotate.h"
@@ -33,6 +33,12 @@ static int check_control(const hh_heap *h, hh_problem *out)
     bool ordered = (char *)h < h->base && h->base < h->end && h->floor_end <= h->end && h->end <= h->limit_end;
     if (!aligned || !ordered)
         return fail(out, HH_E_CORRUPT, h, "I1: control block pointers overwritten");
+    uint32_t below = 0;
+    for (uint32_t k = 0; k < h->gap_count; k++) {
+        if (k >= GAPS_MAX || h->gap_lo[k] < below || h->gap_hi[k] <= h->gap_lo[k] || h->gap_hi[k] >= heap_span_g(h))
+            return fail(out, HH_E_CORRUPT, h, "I1: the spans between regions are out of order or outside the heap");
+        below = h->gap_hi[k];
+    }
     return HH_OK;
 }
 
@@ -90,40 +96,70 @@ typedef struct tally {
     size_t blocks, holes, used, free, largest, cached_blocks, cached;
 } tally;
 
-/* I3-I7, I12 and I14 over the whole arena, in address order. */
+/* I15 at b: when the next span between regions starts here, it is sound
+ * (*gap set, *next_gap moves on); a block or hole must not run into it. */
+static int check_gap_at(const hh_heap *h, tag *b, uint32_t *next_gap, bool *gap, hh_problem *out)
+{
+    *gap = false;
+    if (*next_gap >= h->gap_count)
+        return HH_OK;
+    uint32_t pos = block_pos(h, b), lo = h->gap_lo[*next_gap];
+    if (pos == lo) {
+        if (!gap_sound(h, pos))
+            return fail(out, HH_E_CORRUPT, b, "I15: the span between two regions lost its seal or its size");
+        ++*next_gap;
+        *gap = true;
+        return HH_OK;
+    }
+    if (pos > lo || tag_size_g(b) > lo - pos)
+        return fail(out, HH_E_CORRUPT, b, "I15: a block or hole runs into the span between two regions");
+    return HH_OK;
+}
+
+/* I4-I7, I12 and I14 for the sealed span b (not a gap), counted in *t;
+ * *left_is_hole says whether the span before it was a hole, and becomes
+ * whether b is one. */
+static int check_span(const hh_heap *h, tag *b, bool *left_is_hole, tally *t, hh_problem *out)
+{
+    size_t size = tag_size(b);
+    bool hole = tag_is_hole(b), was_hole = *left_is_hole;
+    *left_is_hole = hole;
+    if (tag_is_cached(b)) {
+        t->cached_blocks++;
+        t->cached += size;
+        return HH_OK;
+    }
+    if (!hole) {
+        t->blocks++;
+        t->used += size;
+        return check_canary(h, b, out);
+    }
+    if (was_hole)
+        return fail(out, HH_E_CORRUPT, b, "I7: two holes side by side (missed coalescing)");
+    t->holes++;
+    t->free += size;
+    t->largest = size > t->largest ? size : t->largest;
+    return check_poison(h, b, out);
+}
+
+/* I3-I7, I12, I14 and I15 over the whole arena, in address order. */
 static int check_walk(const hh_heap *h, tally *t, hh_problem *out)
 {
-    bool left_is_hole = false;
+    bool left_is_hole = false, gap;
+    uint32_t next_gap = 0;
     for (tag *b = heap_first(h); (char *)b < h->end; b = block_next(b)) {
-        int rc = check_tags(h, b, out);
+        int rc = check_gap_at(h, b, &next_gap, &gap, out);
+        if (rc == HH_OK && gap)
+            left_is_hole = false;
+        else if (rc == HH_OK)
+            rc = check_tags(h, b, out);
+        if (rc == HH_OK && !gap)
+            rc = check_span(h, b, &left_is_hole, t, out);
         if (rc)
             return rc;
-        size_t size = tag_size(b);
-        if (tag_is_cached(b)) {
-            t->cached_blocks++;
-            t->cached += size;
-            left_is_hole = false;
-            continue;
-        }
-        if (!tag_is_hole(b)) {
-            rc = check_canary(h, b, out);
-            if (rc)
-                return rc;
-            t->blocks++;
-            t->used += size;
-            left_is_hole = false;
-            continue;
-        }
-        if (left_is_hole)
-            return fail(out, HH_E_CORRUPT, b, "I7: two holes side by side (missed coalescing)");
-        rc = check_poison(h, b, out);
-        if (rc)
-            return rc;
-        t->holes++;
-        t->free += size;
-        t->largest = size > t->largest ? size : t->largest;
-        left_is_hole = true;
     }
+    if (next_gap != h->gap_count)
+        return fail(out, HH_E_CORRUPT, h, "I15: the walk did not meet every span between regions");
     return HH_OK;
 }
 
@@ -146,7 +182,7 @@ static int check_totals(const hh_heap *h, const tally *t, hh_problem *out)
         return fail(out, HH_E_STATS, h, "I11: block or hole count differs from the walk");
     if (h->used_bytes != t->used || h->free_bytes != t->free)
         return fail(out, HH_E_STATS, h, "I11: used or free bytes differ from the walk");
-    if (t->used + t->free + t->cached != (size_t)(h->end - h->base))
+    if (t->used + t->free + t->cached != heap_arena_bytes(h))
         return fail(out, HH_E_STATS, h, "I11: blocks and holes do not add up to the arena");
     if ((size_t)idx_largest_g(h) * HH_GRANULE != t->largest)
         return fail(out, HH_E_STATS, h, "I11: the index's largest hole is not the largest hole");
@@ -161,7 +197,7 @@ static int check_front_list(const hh_heap *h, uint32_t g, size_t limit, size_t *
 {
     uint32_t list_seen = 0;
     for (uint32_t pos = h->front_head[g]; pos != HH_NIL;) {
-        if (pos >= heap_span_g(h))
+        if (!heap_pos_ok(h, pos))
             return fail(out, HH_E_INDEX, &h->front_head[g], "I13: front list link outside the heap (write after free?)");
         tag *b = block_at(h, pos);
         if (!tag_sealed(h, b, pos) || !tag_is_cached(b) || tag_size_g(b) != g)
@@ -234,7 +270,13 @@ int hh_check(hh_heap *h, hh_problem *out)
 
 static int walk_unlocked(hh_heap *h, int (*visit)(void *ctx, const hh_span *span), void *ctx)
 {
+    uint32_t next_gap = 0;
+    bool gap;
     for (tag *b = heap_first(h); (char *)b < h->end; b = block_next(b)) {
+        if (check_gap_at(h, b, &next_gap, &gap, NULL))
+            return -1;
+        if (gap)
+            continue; /* not the heap's */
         if (check_tags(h, b, NULL))
             return -1;
         hh_span s = {b, tag_size(b), block_payload(b), tag_state(b) != TAG_BLOCK};
@@ -258,7 +300,7 @@ int hh_walk(hh_heap *h, int (*visit)(void *ctx, const hh_span *span), void *ctx)
 
 /* ---- the text map ---- */
 
-enum { CELL_HOLE = 1, CELL_BLOCK = 2, CELL_CONTROL = 4 };
+enum { CELL_HOLE = 1, CELL_BLOCK = 2, CELL_CONTROL = 4, CELL_OUTSIDE = 8 };
 
 typedef struct map_state {
     char *cells;
@@ -280,11 +322,14 @@ static int map_visit(void *ctx, const hh_span *s)
     return 0;
 }
 
-/* Control data shows only where a cell holds nothing else. */
+/* Control data and the memory between regions show only where a cell holds
+ * nothing else. */
 static char map_glyph(char bits)
 {
     if (bits & (CELL_HOLE | CELL_BLOCK))
-        bits = (char)(bits & ~CELL_CONTROL);
+        bits = (char)(bits & ~(CELL_CONTROL | CELL_OUTSIDE));
+    if (bits & CELL_OUTSIDE)
+        return bits & CELL_CONTROL ? '=' : ' ';
     switch (bits) {
     case CELL_HOLE: return '.';
     case CELL_BLOCK: return '#';
@@ -313,6 +358,9 @@ size_t hh_map_text(hh_heap *h, char *buf, size_t cap, size_t columns)
     m.ncells = (span + m.cell_bytes - 1) / m.cell_bytes;
     memset(buf, 0, m.ncells);
     map_mark(&m, h->mem, (size_t)(h->base - h->mem), CELL_CONTROL);
+    for (uint32_t k = 0; k < h->gap_count && k < GAPS_MAX; k++)
+        map_mark(&m, (char *)block_at(h, h->gap_lo[k]), (size_t)(h->gap_hi[k] - h->gap_lo[k]) * HH_GRANULE,
+                 CELL_OUTSIDE);
     tool_core_enter();
     int rc = walk_unlocked(h, map_visit, &m);
     tool_core_leave();
@@ -328,6 +376,7 @@ const char *hh_code_name(int code)
     static const char *const names[HH_E_COUNT] = {
         "HH_OK",         "HH_E_BAD_POINTER", "HH_E_DOUBLE_FREE", "HH_E_CORRUPT", "HH_E_INDEX",
         "HH_E_BAD_SIZE", "HH_E_BAD_ALIGN",   "HH_E_POISON",      "HH_E_STATS",   "HH_E_CALLBACK",
+        "HH_E_REGION",
     };
     return (code >= 0 && code < HH_E_COUNT) ? names[code] : "HH_E_?";
 }

@@ -63,6 +63,22 @@
 #define HH_FRONT_BYTES ((size_t)256 * 1024)
 #endif
 
+/* hh_realloc keeps, when it moves a block, the alignment its address has (the
+ * largest power of two dividing it), up to this: the heap does not record the
+ * alignment a block was allocated with. Above it, placement would depend on
+ * address bits far above the heap's own layout (a heap at another base would
+ * place blocks differently); hh_realloc_aligned keeps any alignment asked. */
+#ifndef HH_REALLOC_KEEP_ALIGN
+#define HH_REALLOC_KEEP_ALIGN ((size_t)64 * 1024)
+#endif
+
+/* The most regions one heap can have (hh_add_region): each region past the
+ * first costs 8 bytes of control data, and every check of a position against
+ * the memory between regions is a loop over them. */
+#ifndef HH_MAX_REGIONS
+#define HH_MAX_REGIONS 8u
+#endif
+
 /* The fast index's exact-size bins for the small holes: bin b holds the holes
  * of 2 + b granules (the default 64 bins: 32 bytes up to 1040). A multiple of
  * 32, at least 32. */

@@ -41,7 +41,8 @@ static inline size_t block_size_for(size_t n)
     return max_size(align_up(n + HH_OVERHEAD, HH_GRANULE), HH_MIN_BLOCK);
 }
 
-static inline char *region_end(const hh_heap *h) { return h->end + HH_TAG_BYTES; }
+static inline char *region_end_at(char *end) { return end + HH_TAG_BYTES; }
+static inline char *region_end(const hh_heap *h) { return region_end_at(h->end); }
 
 /* ---- problems ---- */
 
@@ -109,13 +110,40 @@ static void count_block(hh_heap *h, size_t size, int sign)
 
 static void count_hole(hh_heap *h, size_t size, int sign)
 {
+    uint64_t g = granules(size);
     if (sign > 0) {
         h->holes++;
         h->free_bytes += size;
+        h->hole_square_g += g * g;
     } else {
         h->holes--;
         h->free_bytes -= size;
+        h->hole_square_g -= g * g;
     }
+}
+
+/* The arena is about to change size (growth, trim, a new region): fold the
+ * peak of the span that ends into the low-water mark of free memory, which
+ * is the arena less the peak while the arena stays the same. The fast paths
+ * keep only peak_used_bytes, as before. */
+static void stats_close_span(hh_heap *h)
+{
+    h->free_low_before = min_size(h->free_low_before, heap_arena_bytes(h) - h->peak_used_bytes);
+    h->peak_before = max_size(h->peak_before, h->peak_used_bytes);
+    h->peak_used_bytes = h->used_bytes;
+}
+
+static void stats_restart(hh_heap *h)
+{
+    h->free_low_before = SIZE_MAX;
+    h->peak_before = 0;
+    h->peak_used_bytes = h->used_bytes;
+}
+
+static void *count_allocation(hh_heap *h, void *p)
+{
+    h->allocations += p != NULL;
+    return p;
 }
 
 /* ---- holes and blocks ---- */
@@ -220,6 +248,10 @@ static tag *block_from_user(hh_heap *h, const void *p)
         return NULL;
     }
     tag *b = payload_block(p);
+    if (!heap_pos_ok(h, block_pos(h, b))) { /* nothing there may be read */
+        heap_report(h, HH_E_BAD_POINTER, p, "pointer between two regions of the heap");
+        return NULL;
+    }
     if (!tag_sealed(h, b, block_pos(h, b))) { /* I3 */
         heap_report(h, HH_E_BAD_POINTER, p, "no block header here: interior pointer or overwritten header");
         return NULL;
@@ -250,6 +282,8 @@ static tag *left_hole(hh_heap *h, tag *b, bool *ok)
     tag *left = (tag *)(void *)((char *)b - size);
     if (size < HH_MIN_BLOCK || size > (size_t)((char *)b - h->base) || !tags_equal(lf, left) ||
         !tag_sealed(h, left, block_pos(h, left))) {
+        if (tag_state(lf) == TAG_GAP && pos_in_gap(h, block_pos(h, b) - 1))
+            return NULL; /* a region's first block: a small gap before it (a large one seals, and is no hole) */
         heap_report(h, HH_E_CORRUPT, lf, "left neighbour's footer or header is corrupt");
         *ok = false;
         return NULL;
@@ -264,6 +298,8 @@ static tag *right_hole(hh_heap *h, tag *b, bool *ok)
     if ((char *)r == h->end)
         return NULL;
     if (!span_sound(h, block_pos(h, r))) {
+        if (pos_in_gap(h, block_pos(h, r)))
+            return NULL; /* a region's last block: the gap after it is no hole */
         heap_report(h, HH_E_CORRUPT, r, "right neighbour's header or footer is corrupt (write past the end?)");
         *ok = false;
         return NULL;
@@ -297,18 +333,27 @@ static tag *heap_last(hh_heap *h)
     return last;
 }
 
-/* Move the epilogue to new_end (the region then ends 8 bytes later). What
- * growth adds is the heap's (no-access to the program); what a trim gives
- * back is the caller's again (annotate.h). */
+/* Move the epilogue to new_end (the region then ends 8 bytes later). */
+static void heap_move_end(hh_heap *h, char *new_end)
+{
+    if (h->end)
+        stats_close_span(h);
+    h->end = new_end;
+    heap_pos_fast_update(h);
+    fence_write(h, heap_epilogue(h), block_pos(h, heap_epilogue(h)));
+    control_reseal(h);
+}
+
+/* ...at the end of the one region that grows or shrinks: what growth adds is
+ * the heap's (no-access to the program); what a trim gives back is the
+ * caller's again (annotate.h). */
 static void heap_set_end(hh_heap *h, char *new_end)
 {
     if (h->end && new_end > h->end)
         tool_hide(region_end(h), (size_t)(new_end - h->end));
     else if (h->end && new_end < h->end)
         tool_give_back(new_end + HH_TAG_BYTES, (size_t)(h->end - new_end));
-    h->end = new_end;
-    fence_write(h, heap_epilogue(h), block_pos(h, heap_epilogue(h)));
-    control_reseal(h);
+    heap_move_end(h, new_end);
 }
 
 /* Growing back what the last trim gave away means the program frees and
@@ -553,7 +598,7 @@ static tag *front_pop(hh_heap *h, uint32_t g)
         return NULL;
     }
     uint32_t next = front_link_load(h, b);
-    if (next != HH_NIL && next >= heap_span_g(h)) { /* b itself was written after free: not handed out */
+    if (next != HH_NIL && !heap_pos_ok(h, next)) { /* b itself was written after free: not handed out */
         if (heap_damage_sound(h)) {
             front_drop(h, g);
             heap_report(h, HH_E_INDEX, block_payload(b), "I13: front list link overwritten (write after free?)");
@@ -619,12 +664,12 @@ static void *alloc_unlocked(hh_heap *h, size_t n)
     if (g && h->front_head[g] != HH_NIL) {
         void *p = front_alloc(h, g);
         if (p)
-            return p;
+            return count_allocation(h, p);
     }
     tag *hole = hole_for(h, size);
     if (!hole || !hole_clean(h, hole))
         return NULL;
-    return hole_take(h, hole, size);
+    return count_allocation(h, hole_take(h, hole, size));
 }
 
 /* Gap from hole start to the header of a block whose payload is aligned:
@@ -674,7 +719,7 @@ static bool hole_fits_aligned(const tag *hole, size_t size, size_t align)
 static tag *aligned_scan(hh_heap *h, size_t size, size_t align)
 {
     for (tag *b = heap_first(h); (char *)b < h->end; b = block_next(b)) {
-        if (!span_sound(h, block_pos(h, b)))
+        if (!span_sound(h, block_pos(h, b)) && !gap_sound(h, block_pos(h, b)))
             return NULL;
         if (tag_is_hole(b) && hole_fits_aligned(b, size, align))
             return b;
@@ -724,7 +769,7 @@ static void *alloc_aligned_unlocked(hh_heap *h, size_t n, size_t align)
     tag *hole = aligned_hole_for(h, size, align);
     if (!hole || !hole_clean(h, hole))
         return NULL;
-    return carve_aligned(h, hole, size, align);
+    return count_allocation(h, carve_aligned(h, hole, size, align));
 }
 
 /* The bytes of block b valgrind or ASan were told the program owns. */
@@ -810,8 +855,114 @@ static bool block_extend(hh_heap *h, tag *b, tag *right, size_t size)
     return true;
 }
 
-static void *realloc_unlocked(hh_heap *h, void *p, size_t n, size_t *old_bytes)
+/* Move n bytes from src to dst, which may overlap, with memcpy alone (the
+ * fast-index core asks its host for no memmove): chunks as long as the
+ * distance never overlap, taken from the end the move leaves first. */
+static void bytes_move(unsigned char *dst, const unsigned char *src, size_t n)
 {
+    size_t d = dst < src ? (size_t)(src - dst) : (size_t)(dst - src);
+    if (d == 0)
+        return;
+    for (size_t done = 0; done < n;) {
+        size_t k = min_size(d, n - done);
+        size_t at = dst < src ? done : n - done - k;
+        memcpy(dst + at, src + at, k);
+        done += k;
+    }
+}
+
+/*
+ * Slide the verified block b down into the hole before it, with the hole
+ * after it if any, when the block of `size` fits there at an address aligned
+ * to `align`: the bytes move (bytes_move), no other block is needed.
+ *
+ *   | left hole | b | right hole? |   ->   | gap hole? | block (size) | rest hole? |
+ *
+ * Every tag is written after the bytes moved, so none lands on them. NULL,
+ * nothing changed, when it does not fit or the index refuses a hole.
+ */
+static void *block_slide(hh_heap *h, tag *b, tag *left, tag *right, size_t size, size_t align)
+{
+    size_t cur = tag_size(b), span = tag_size(left) + cur + (right ? tag_size(right) : 0);
+    size_t gap = aligned_gap(left, align);
+    if (gap + size > span)
+        return NULL;
+    if (right && !hole_unlink(h, right))
+        return NULL;
+    if (!hole_unlink(h, left)) {
+        if (right)
+            hole_relink(h, right);
+        return NULL;
+    }
+    count_block(h, cur, -1);
+    erase_inner_tags(h, b, left, right);
+    tag_erase(h, b);
+    tag_erase(h, block_footer(b));
+    tag *nb = (tag *)(void *)((char *)left + gap);
+    bytes_move(block_payload(nb), block_payload(b), min_size(cur, size) - HH_OVERHEAD);
+    if (gap)
+        hole_link(h, left, gap);
+    return block_payload(block_place(h, nb, span - gap, size));
+}
+
+/* The alignment a block at p has: the largest power of two dividing p, up to
+ * HH_REALLOC_KEEP_ALIGN (what it was allocated with is not recorded: at most
+ * this). */
+static size_t payload_alignment(const void *p)
+{
+    uintptr_t a = (uintptr_t)p & -(uintptr_t)p;
+    return a == 0 || a > HH_REALLOC_KEEP_ALIGN ? HH_REALLOC_KEEP_ALIGN : (size_t)a;
+}
+
+static bool align_valid(size_t align) { return align != 0 && (align & (align - 1)) == 0 && align <= HH_MAX_ALIGN; }
+
+/* Resize b in place when it is aligned as asked: shrink, grow into the hole
+ * after it, or grow the heap at its end and then the block. NULL when none
+ * of these applies (or the index refused); *done then false. */
+static void *realloc_in_place(hh_heap *h, tag *b, tag *right, size_t size, bool *done)
+{
+    void *p = block_payload(b);
+    *done = true;
+    if (size <= tag_size(b)) {
+        block_shrink(h, b, size);
+        return p;
+    }
+    if (right && tag_size(b) + tag_size(right) >= size)
+        return block_extend(h, b, right, size) ? p : NULL;
+    tag *grown = (char *)block_next(right ? right : b) == h->end ? heap_grow(h, size - tag_size(b)) : NULL;
+    if (grown)
+        return block_extend(h, b, grown, size) ? p : NULL;
+    *done = false;
+    return NULL;
+}
+
+/* Move b to a new block aligned to `align`, copy, free b. The copy may read
+ * and write what valgrind or ASan were told the program may not (b's slack,
+ * the new block before it is announced): opened around it (annotate.h). */
+static void *realloc_move(hh_heap *h, tag *b, size_t n, size_t align)
+{
+    void *q = align > HH_GRANULE ? alloc_aligned_unlocked(h, n, align) : alloc_unlocked(h, n);
+    if (!q)
+        return NULL;
+    void *p = block_payload(b);
+    size_t copy = min_size(tag_size(b) - HH_OVERHEAD, n);
+    tool_open(q, copy);
+    tool_open(p, copy);
+    memcpy(q, p, copy);
+    tool_close(q, copy);
+    tool_close(p, copy);
+    free_or_lose(h, b);
+    return q;
+}
+
+/* realloc and realloc_aligned: align 0 keeps the alignment p has; *old_bytes
+ * is what valgrind or ASan were told p had (0 without them). */
+static void *realloc_unlocked(hh_heap *h, void *p, size_t n, size_t align, size_t *old_bytes)
+{
+    if (align != 0 && !align_valid(align)) {
+        heap_report(h, HH_E_BAD_ALIGN, NULL, "alignment not a power of two or too large");
+        return NULL;
+    }
     tag *b = block_from_user(h, p);
     if (!b || !canary_intact(h, b))
         return NULL;
@@ -826,27 +977,18 @@ static void *realloc_unlocked(hh_heap *h, void *p, size_t n, size_t *old_bytes)
     tag *left, *right;
     if (!neighbours(h, b, &left, &right))
         return NULL;
-    if (size <= tag_size(b)) {
-        block_shrink(h, b, size);
-        return p;
-    }
-    if (right && tag_size(b) + tag_size(right) >= size)
-        return block_extend(h, b, right, size) ? p : NULL;
-    /* At the end of the heap, grow the heap and then the block, in place. */
-    tag *grown = (char *)block_next(right ? right : b) == h->end ? heap_grow(h, size - tag_size(b)) : NULL;
-    if (grown)
-        return block_extend(h, b, grown, size) ? p : NULL;
-    void *q = alloc_unlocked(h, n);
-    if (!q)
+    size_t keep = align ? max_size(align, HH_GRANULE) : payload_alignment(p);
+    bool done = false;
+    void *q = ((uintptr_t)p & (keep - 1)) == 0 ? realloc_in_place(h, b, right, size, &done) : NULL;
+    if (done)
+        return q;
+    /* a failed growth flushed the front: the holes around b may have merged */
+    if (!neighbours(h, b, &left, &right))
         return NULL;
-    size_t copy = tag_size(b) - HH_OVERHEAD;
-    tool_open(q, copy);
-    tool_open(p, copy);
-    memcpy(q, p, copy);
-    tool_close(q, copy);
-    tool_close(p, copy);
-    free_or_lose(h, b);
-    return q;
+    /* no slide under valgrind or ASan: the old and new blocks would overlap */
+    if (!HH_TOOLS_ACTIVE && left && (q = block_slide(h, b, left, right, size, keep)) != NULL)
+        return q;
+    return realloc_move(h, b, n, keep);
 }
 
 /* ---- entry and exit of every public call ---- */
@@ -943,7 +1085,7 @@ static inline void *front_fast_alloc(hh_heap *h, size_t n)
     uint32_t g = (uint32_t)granules(size);
     if (g > h->front_max_g || g >= FRONT_LISTS)
         return NULL;
-    uint32_t pos = h->front_head[g], span_g = heap_span_g(h);
+    uint32_t pos = h->front_head[g], span_g = h->pos_fast; /* a later region's block: the general path */
     if (pos >= span_g || h->front_count[g] == 0 || g > span_g - pos) /* HH_NIL too */
         return NULL;
     tag *b = block_at(h, pos), t = *b;
@@ -958,13 +1100,15 @@ static inline void *front_fast_alloc(hh_heap *h, size_t n)
     front_link_clear(b);
     tag_flip(h, b, TAG_CACHED, TAG_BLOCK);
     count_block(h, size, +1);
+    h->allocations++;
     return block_payload(b);
 }
 
 /* A free the front may take: a sound block of a size it keeps, room left. */
 static inline bool front_fast_free(hh_heap *h, void *p)
 {
-    size_t off = (size_t)((uintptr_t)p - (uintptr_t)h->base) - HH_TAG_BYTES, span = (size_t)(h->end - h->base);
+    /* below pos_fast: inside the heap and in no gap (a later region's block takes the general path) */
+    size_t off = (size_t)((uintptr_t)p - (uintptr_t)h->base) - HH_TAG_BYTES, span = (size_t)h->pos_fast * HH_GRANULE;
     if (off >= span - HH_TAG_BYTES || off % HH_GRANULE != 0)
         return false; /* not a payload inside the heap */
     tag *b = payload_block(p), t = *b;
@@ -987,22 +1131,184 @@ static inline bool front_fast_free(hh_heap *h, void *p)
     return true;
 }
 
-/* The calls' other paths stay out of line, so that the fast paths save no
- * registers and end in a tail call when they cannot serve: on an open heap
- * (the gate already compared) straight to the work, else through the entry
- * (a heap with a lock reads its gate only under the lock). */
-static __attribute__((noinline)) void *alloc_open(hh_heap *h, size_t size) { return alloc_unlocked(h, size); }
+/* ---- the general path of the calls that allocate or free ---- */
 
-static __attribute__((noinline)) void *alloc_slow(hh_heap *h, size_t size)
+/* calloc's byte count, or false (reported) when n * size overflows. */
+static bool calloc_bytes(hh_heap *h, size_t n, size_t size, size_t *bytes)
+{
+    if (size != 0 && n > SIZE_MAX / size) {
+        heap_report(h, HH_E_BAD_SIZE, NULL, "calloc: n * size overflows");
+        return false;
+    }
+    *bytes = n * size;
+    return true;
+}
+
+/* A block just allocated for a request of n bytes (p NULL: none): its canary
+ * written in canary mode, announced to valgrind or ASan. */
+static void *block_dress(hh_heap *h, void *p, size_t n)
+{
+    canary_set(h, p, n);
+    return block_announce(h, p, false); /* calloc zeroes it as the program would */
+}
+
+/* free and realloc to 0, general path: the block's canary verified first. */
+static void free_checked(hh_heap *h, void *p)
+{
+    tag *b = block_from_user(h, p);
+    if (b && canary_intact(h, b))
+        free_verified(h, b, p);
+}
+
+/* realloc, general path: the canary's room and record, the tools told. */
+static void *realloc_dressed(hh_heap *h, void *p, size_t size, size_t align)
+{
+    size_t old = 0;
+    void *q = realloc_unlocked(h, p, canary_request(h, size), align, &old);
+    canary_set(h, q, size);
+    block_announce_realloc(h, p, old, q);
+    return q;
+}
+
+/* One call, lock held: the event says which, with its arguments. `dressed`
+ * (canary mode, or a valgrind or ASan build) adds the canary's room and the
+ * announcements; constant where this is inlined. */
+static inline __attribute__((always_inline)) void *call_ops(hh_heap *h, const hh_trace_event *ev, bool dressed)
+{
+    size_t n = ev->size, bytes = 0;
+    void *p = (void *)(uintptr_t)ev->ptr;
+    switch (ev->op) {
+    case HH_TRACE_MALLOC:
+        return dressed ? block_dress(h, alloc_unlocked(h, canary_request(h, n)), n) : alloc_unlocked(h, n);
+    case HH_TRACE_CALLOC:
+        if (!calloc_bytes(h, ev->count_or_align, n, &bytes))
+            return NULL;
+        return dressed ? block_dress(h, alloc_unlocked(h, canary_request(h, bytes)), bytes) : alloc_unlocked(h, bytes);
+    case HH_TRACE_ALIGNED:
+        if (!dressed)
+            return alloc_aligned_unlocked(h, n, ev->count_or_align);
+        return block_dress(h, alloc_aligned_unlocked(h, canary_request(h, n), ev->count_or_align), n);
+    case HH_TRACE_REALLOC:
+        if (n == 0)
+            break; /* realloc to 0 frees */
+        return dressed ? realloc_dressed(h, p, n, ev->count_or_align)
+                       : realloc_unlocked(h, p, n, ev->count_or_align, &bytes);
+    case HH_TRACE_FREE: break;
+    }
+    if (dressed)
+        free_checked(h, p);
+    else
+        free_unlocked(h, p);
+    return NULL;
+}
+
+static __attribute__((noinline)) void *call_dressed(hh_heap *h, const hh_trace_event *ev)
+{
+    return call_ops(h, ev, true);
+}
+
+static inline __attribute__((always_inline)) void *call_unlocked(hh_heap *h, const hh_trace_event *ev)
+{
+    if (HH_TOOLS_ACTIVE || (h->flags & HH_CANARY))
+        return call_dressed(h, ev);
+    return call_ops(h, ev, false);
+}
+
+/* Out of memory: NULL from a call that allocates, with no problem reported. */
+static inline bool call_out_of_memory(const hh_heap *h, const hh_trace_event *ev, const void *p, size_t problems)
+{
+    bool frees = ev->op == HH_TRACE_FREE || (ev->op == HH_TRACE_REALLOC && ev->size == 0);
+    return !p && !frees && h->problems == problems;
+}
+
+/* Call on_oom without the lock (it may free blocks of this heap). Returns 1
+ * to retry, 0 not to, the heap entered again (*e) in both cases; -1 when it
+ * cannot be entered again (the lock is not held then). */
+static int oom_hook(hh_heap *h, size_t size, heap_entry *e)
+{
+    if (!callbacks_trusted(h))
+        return 0;
+    int (*hook)(void *, size_t) = h->on_oom;
+    void *ctx = h->ctx;
+    heap_leave(h, *e);
+    int retry = hook(ctx, size) != 0;
+    *e = heap_enter(h);
+    return *e == ENTRY_REFUSED ? -1 : retry;
+}
+
+/* The general path of a heap with a hook: on_oom may ask for one retry;
+ * on_trace sees the call's outcome, lock held. */
+static __attribute__((noinline)) void *call_hooked(hh_heap *h, hh_trace_event *ev, heap_entry e)
+{
+    size_t problems = h->problems;
+    void *p = call_unlocked(h, ev);
+    bool oom = call_out_of_memory(h, ev, p, problems);
+    if (oom && h->on_oom) {
+        int retry = oom_hook(h, ev->size, &e);
+        if (retry < 0)
+            return NULL;
+        if (retry) {
+            problems = h->problems;
+            p = call_unlocked(h, ev);
+            oom = call_out_of_memory(h, ev, p, problems);
+        }
+    }
+    h->failed_allocations += oom;
+    if (h->on_trace && callbacks_trusted(h)) {
+        ev->result = p;
+        h->on_trace(h->ctx, ev);
+    }
+    heap_leave(h, e);
+    return p;
+}
+
+/* A call on an entered heap without hooks: the call, and the count of a
+ * failure (the only cost the statistics add here). */
+static inline __attribute__((always_inline)) void *call_entered(hh_heap *h, hh_trace_event *ev)
+{
+    size_t problems = h->problems;
+    void *p = call_unlocked(h, ev);
+    if (__builtin_expect(p == NULL, 0))
+        h->failed_allocations += call_out_of_memory(h, ev, p, problems);
+    return p;
+}
+
+/* Through the entry: a lock, a slow flag or a hook, or a control block that
+ * fails its gate (then refused). The event is built in memory only here. */
+static __attribute__((noinline)) void *call_general(hh_heap *h, hh_trace_event ev)
 {
     heap_entry e = heap_enter(h);
     if (e == ENTRY_REFUSED)
         return NULL;
-    void *p = alloc_unlocked(h, canary_request(h, size));
-    canary_set(h, p, size);
-    block_announce(h, p, false);
+    if (h->flags & HH_HOOKED)
+        return call_hooked(h, &ev, e);
+    void *p = call_entered(h, &ev);
     heap_leave(h, e);
     return p;
+}
+
+/* Every call that allocates or frees, past its fast path: an open heap (no
+ * lock, no slow flag, no hook: the gate compared) goes straight to the work. */
+static inline __attribute__((always_inline)) void *heap_call(hh_heap *h, hh_trace_event ev)
+{
+    if (!h || !control_fast_open(h))
+        return call_general(h, ev);
+    return call_entered(h, &ev);
+}
+
+/* The calls' other paths stay out of line, so that the fast paths save no
+ * registers and end in a tail call when they cannot serve: on an open heap
+ * (the gate already compared) straight to the work, else through the entry
+ * (a heap with a lock reads its gate only under the lock). */
+static __attribute__((noinline)) void *alloc_open(hh_heap *h, size_t size)
+{
+    hh_trace_event ev = {HH_TRACE_MALLOC, NULL, size, 0, NULL};
+    return call_entered(h, &ev);
+}
+
+static __attribute__((noinline)) void *alloc_slow(hh_heap *h, size_t size)
+{
+    return call_general(h, (hh_trace_event){HH_TRACE_MALLOC, NULL, size, 0, NULL});
 }
 
 void *hh_alloc(hh_heap *h, size_t size)
@@ -1015,29 +1321,12 @@ void *hh_alloc(hh_heap *h, size_t size)
 
 void *hh_alloc_aligned(hh_heap *h, size_t size, size_t align)
 {
-    heap_entry e = heap_enter(h);
-    if (e == ENTRY_REFUSED)
-        return NULL;
-    void *p = alloc_aligned_unlocked(h, canary_request(h, size), align);
-    canary_set(h, p, size);
-    block_announce(h, p, false);
-    heap_leave(h, e);
-    return p;
+    return heap_call(h, (hh_trace_event){HH_TRACE_ALIGNED, NULL, size, align, NULL});
 }
 
 void *hh_calloc(hh_heap *h, size_t n, size_t size)
 {
-    heap_entry e = heap_enter(h);
-    if (e == ENTRY_REFUSED)
-        return NULL;
-    void *p = NULL;
-    if (size != 0 && n > SIZE_MAX / size)
-        heap_report(h, HH_E_BAD_SIZE, NULL, "calloc: n * size overflows");
-    else
-        p = alloc_unlocked(h, canary_request(h, n * size));
-    canary_set(h, p, n * size);
-    block_announce(h, p, false); /* zeroed below, as the program would */
-    heap_leave(h, e);
+    void *p = heap_call(h, (hh_trace_event){HH_TRACE_CALLOC, NULL, size, n, NULL});
     if (p)
         memset(p, 0, n * size);
     return p;
@@ -1047,32 +1336,21 @@ void *hh_realloc(hh_heap *h, void *p, size_t size)
 {
     if (!p)
         return hh_alloc(h, size);
-    if (size == 0) {
-        hh_free(h, p);
-        return NULL;
-    }
-    heap_entry e = heap_enter(h);
-    if (e == ENTRY_REFUSED)
-        return NULL;
-    size_t old = 0;
-    void *q = realloc_unlocked(h, p, canary_request(h, size), &old);
-    canary_set(h, q, size);
-    block_announce_realloc(h, p, old, q);
-    heap_leave(h, e);
-    return q;
+    return heap_call(h, (hh_trace_event){HH_TRACE_REALLOC, p, size, 0, NULL});
+}
+
+void *hh_realloc_aligned(hh_heap *h, void *p, size_t size, size_t align)
+{
+    if (!p)
+        return hh_alloc_aligned(h, size, align);
+    return heap_call(h, (hh_trace_event){HH_TRACE_REALLOC, p, size, align, NULL});
 }
 
 static __attribute__((noinline)) void free_open(hh_heap *h, void *p) { free_unlocked(h, p); }
 
 static __attribute__((noinline)) void free_slow(hh_heap *h, void *p)
 {
-    heap_entry e = heap_enter(h);
-    if (e == ENTRY_REFUSED)
-        return;
-    tag *b = block_from_user(h, p);
-    if (b && canary_intact(h, b))
-        free_verified(h, b, p);
-    heap_leave(h, e);
+    call_general(h, (hh_trace_event){HH_TRACE_FREE, p, 0, 0, NULL});
 }
 
 void hh_free(hh_heap *h, void *p)
@@ -1106,6 +1384,54 @@ size_t hh_usable_size(hh_heap *h, const void *p)
     return n;
 }
 
+/* scale - scale * part / whole, the quotient rounded down; 0 when whole is 0.
+ * Halves both while scale * whole could overflow (on 32-bit targets). */
+static size_t share_missing(size_t part, size_t whole, size_t scale)
+{
+    if (whole == 0)
+        return 0;
+    while (whole > SIZE_MAX / scale) {
+        part >>= 1;
+        whole >>= 1;
+    }
+    return scale - scale * part / whole;
+}
+
+/* floor(sqrt(x)), bit by bit: no division, no floating point. */
+static size_t isqrt64(uint64_t x)
+{
+    uint64_t root = 0, bit = (uint64_t)1 << 62;
+    while (bit > x)
+        bit >>= 2;
+    for (; bit != 0; bit >>= 2) {
+        if (x >= root + bit) {
+            x -= root + bit;
+            root = (root >> 1) + bit;
+        } else {
+            root >>= 1;
+        }
+    }
+    return (size_t)root;
+}
+
+static void stats_fill(const hh_heap *h, hh_stats *out)
+{
+    out->region_bytes = (size_t)(region_end(h) - h->mem) - h->outside_bytes;
+    out->used_bytes = h->used_bytes;
+    out->free_bytes = h->free_bytes + h->front_bytes + h->lost_bytes;
+    out->cached_bytes = h->front_bytes + h->lost_bytes;
+    out->blocks = h->blocks;
+    out->holes = h->holes;
+    out->largest_hole = (size_t)idx_largest_g(h) * HH_GRANULE;
+    out->peak_used_bytes = max_size(h->peak_before, h->peak_used_bytes);
+    out->free_low_bytes = min_size(h->free_low_before, heap_arena_bytes(h) - h->peak_used_bytes);
+    out->allocations = h->allocations;
+    out->frees = h->allocations - h->blocks;
+    out->failed_allocations = h->failed_allocations;
+    out->frag_permille = share_missing(out->largest_hole, out->free_bytes, 1000);
+    out->frag_umm_percent = share_missing(isqrt64(h->hole_square_g), granules(h->free_bytes), 100);
+}
+
 void hh_stats_get(hh_heap *h, hh_stats *out)
 {
     if (!out)
@@ -1114,15 +1440,48 @@ void hh_stats_get(hh_heap *h, hh_stats *out)
     heap_entry e = heap_enter(h);
     if (e == ENTRY_REFUSED)
         return;
-    out->region_bytes = (size_t)(region_end(h) - h->mem);
-    out->used_bytes = h->used_bytes;
-    out->free_bytes = h->free_bytes + h->front_bytes + h->lost_bytes;
-    out->cached_bytes = h->front_bytes + h->lost_bytes;
-    out->blocks = h->blocks;
-    out->holes = h->holes;
-    out->largest_hole = (size_t)idx_largest_g(h) * HH_GRANULE;
-    out->peak_used_bytes = h->peak_used_bytes;
+    stats_fill(h, out);
     heap_leave(h, e);
+}
+
+void hh_stats_reset_peak(hh_heap *h)
+{
+    heap_entry e = heap_enter(h);
+    if (e == ENTRY_REFUSED)
+        return;
+    stats_restart(h);
+    heap_leave(h, e);
+}
+
+/* ---- hh_max_alloc ---- */
+
+/* The largest run of free spans (holes and the front's cached blocks, which
+ * merge with them when the front is flushed) in one region: what a request
+ * that no hole serves finds after the flush. 0 on a damaged tag. */
+static size_t largest_free_run(const hh_heap *h)
+{
+    size_t best = 0, run = 0;
+    for (tag *b = heap_first(h); (char *)b < h->end; b = block_next(b)) {
+        uint32_t pos = block_pos(h, b);
+        if (!span_sound(h, pos) && !gap_sound(h, pos))
+            return 0;
+        run = tag_is_hole(b) || tag_is_cached(b) ? run + tag_size(b) : 0;
+        best = max_size(best, run);
+    }
+    return best;
+}
+
+size_t hh_max_alloc(hh_heap *h)
+{
+    heap_entry e = heap_enter(h);
+    if (e == ENTRY_REFUSED)
+        return 0;
+    size_t run = h->front_bytes ? largest_free_run(h) : (size_t)idx_largest_g(h) * HH_GRANULE;
+    heap_leave(h, e);
+    size_t record = (h->flags & HH_CANARY) ? CANARY_RECORD_BYTES : 0; /* canary_request */
+    if (run < HH_MIN_BLOCK || run - HH_OVERHEAD < record)
+        return 0;
+    return min_size(run - HH_OVERHEAD - record, HH_MAX_REQUEST);
 }
 
 int hh_last_problem(hh_heap *h, hh_problem *out)
@@ -1204,7 +1563,12 @@ hh_heap *hh_init(void *mem, size_t size, const hh_options *opt)
     h->lock = o->lock;
     h->unlock = o->unlock;
     h->on_error = o->on_error;
+    h->on_oom = o->on_oom;
+    h->on_trace = o->on_trace;
+    if (o->on_oom || o->on_trace)
+        h->flags |= HH_HOOKED;
     h->ctx = o->ctx;
+    h->region_max = o->max_size;
     h->limit_end = o->max_size ? (char *)(align_down((uintptr_t)mem + o->max_size, HH_GRANULE) - HH_TAG_BYTES)
                                : (char *)l.end;
     h->lock_seal = lock_seal_of(h);
@@ -1217,6 +1581,7 @@ hh_heap *hh_init(void *mem, size_t size, const hh_options *opt)
     h->trim_keep = HH_TRIM_KEEP;
     hole_link(h, heap_first(h), (size_t)(l.end - l.base));
     tool_hide(heap_prologue(h), (size_t)(region_end(h) - (char *)heap_prologue(h)));
+    stats_restart(h);
     return h;
 }
 
@@ -1232,6 +1597,107 @@ size_t hh_min_region(void)
     for (int i = 0; i < 8; i++)
         n = fixed + (size_t)align_up(idx_storage_bytes(n), HH_GRANULE);
     return n;
+}
+
+/* ---- hh_add_region ---- */
+
+/* Where a new region's parts go: the index's new storage if it needs one
+ * (table build), the footer of the span between regions, the first hole, the
+ * epilogue, and how far growth may take the region. */
+typedef struct region_plan {
+    uintptr_t storage, first, end, limit;
+    size_t storage_bytes;
+} region_plan;
+
+/* The furthest epilogue a position and a tag's size can encode: the heap
+ * spans at most HH_MAX_SPAN from its first block. */
+static uintptr_t region_far_end(const hh_heap *h)
+{
+    uintptr_t room = align_down(HH_MAX_SPAN - 2 * HH_GRANULE, HH_GRANULE);
+    uintptr_t base = (uintptr_t)h->base;
+    return base + room < base ? align_down(UINTPTR_MAX, HH_GRANULE) - HH_TAG_BYTES : base + room;
+}
+
+/* How far the last region may grow: mem + max_size, as the first could, and
+ * never past what positions encode. */
+static uintptr_t region_limit(const hh_heap *h, uintptr_t start, uintptr_t end)
+{
+    uintptr_t far = region_far_end(h);
+    if (!h->grow || h->region_max == 0)
+        return end;
+    uintptr_t want = start + h->region_max < start ? UINTPTR_MAX : start + h->region_max;
+    uintptr_t limit = align_down(want, HH_GRANULE) - HH_TAG_BYTES;
+    return limit < end ? end : limit > far ? far : limit;
+}
+
+/* HH_OK and *r, or HH_E_REGION: the region lies at or above the heap's end
+ * and growth range, fits the encoding, holds a hole, and the heap has room
+ * for one more region. */
+static int region_plan_make(const hh_heap *h, void *mem, size_t size, region_plan *r)
+{
+    uintptr_t start = (uintptr_t)mem, stop = start + size;
+    if (!mem || stop < start || h->gap_count >= GAPS_MAX || start < (uintptr_t)h->limit_end + HH_TAG_BYTES)
+        return HH_E_REGION;
+    r->end = align_down(stop, HH_GRANULE) - HH_TAG_BYTES;
+    if (r->end > region_far_end(h) || r->end < start)
+        return HH_E_REGION;
+    r->limit = region_limit(h, start, r->end);
+    r->storage = align_up(start, HH_GRANULE);
+    size_t arena = (size_t)(r->limit - (uintptr_t)h->base) - h->gap_bytes - (size_t)(start - (uintptr_t)h->end);
+    r->storage_bytes = align_up(idx_storage_more(h, arena, h->gap_count + 2u), HH_GRANULE);
+    r->first = r->storage + r->storage_bytes + HH_TAG_BYTES;
+    if (r->first < r->storage || r->first > r->end || r->end - r->first < HH_MIN_BLOCK)
+        return HH_E_REGION;
+    return HH_OK;
+}
+
+/* Seal [end, first) as the span between the last region and the new one,
+ * and record it. */
+static void region_seal_gap(hh_heap *h, char *old_end, const region_plan *r, uintptr_t start)
+{
+    size_t bytes = (size_t)(r->first - (uintptr_t)old_end);
+    gap_write(h, (tag *)(void *)old_end, bytes);
+    uint32_t k = h->gap_count++;
+    h->gap_lo[k] = block_pos(h, (tag *)(void *)old_end);
+    h->gap_hi[k] = block_pos(h, (tag *)r->first);
+    h->gap_bytes += bytes;
+    h->outside_bytes += (size_t)(start - (uintptr_t)region_end_at(old_end));
+}
+
+static int region_add_unlocked(hh_heap *h, void *mem, size_t size)
+{
+    region_plan r;
+    int rc = region_plan_make(h, mem, size, &r);
+    if (rc != HH_OK)
+        return rc;
+    char *old_end = h->end;
+    if (r.storage_bytes)
+        idx_extend(h, (void *)r.storage, r.storage_bytes);
+    heap_move_end(h, (char *)r.end); /* closes the statistics' span with the old arena */
+    tool_hide(mem, (size_t)(r.end + HH_TAG_BYTES - (uintptr_t)mem)); /* not the memory between regions */
+    region_seal_gap(h, old_end, &r, (uintptr_t)mem);
+    h->limit_end = (char *)r.limit;
+    h->floor_end = (char *)r.end;
+    heap_pos_fast_update(h);
+    idx_extend(h, NULL, 0); /* the index's keys may need more position bits */
+    control_reseal(h);
+    hole_link(h, (tag *)r.first, (size_t)(r.end - r.first));
+    return HH_OK;
+}
+
+int hh_add_region(hh_heap *h, void *mem, size_t size)
+{
+    if (!heap_alive(h))
+        return HH_E_BAD_POINTER;
+    heap_entry e = heap_enter(h);
+    if (e == ENTRY_REFUSED)
+        return HH_E_CORRUPT;
+    hh_problem pr;
+    int rc = heap_check_unlocked(h, &pr);
+    if (rc == HH_OK)
+        rc = region_add_unlocked(h, mem, size);
+    heap_leave(h, e);
+    return rc;
 }
 
 HH_TOOLS_EXEMPT_END;

@@ -54,6 +54,16 @@ typedef struct idx_state {
  * may span max_span bytes (the table's slots; 0 for the fast index). */
 size_t idx_storage_bytes(size_t max_span);
 void idx_init(hh_heap *h, void *storage, size_t storage_bytes);
+/* A region is being added (hh_add_region): the bytes of new storage the index
+ * needs so that an arena of arena_bytes in `regions` regions fits (0: what it
+ * has will do; the fast index never needs any). */
+size_t idx_storage_more(const hh_heap *h, size_t arena_bytes, uint32_t regions);
+/* The heap's limit_end moved up (a region was added): move the table to the
+ * new storage when one is given (storage_bytes of it), and give the fast
+ * index's keys the position bits the new limit needs (every hole is taken
+ * out and put back when that changes: O(holes * key bits)). Called only on a
+ * heap that passed hh_check. */
+void idx_extend(hh_heap *h, void *storage, size_t storage_bytes);
 
 /* false (reported, tree set aside) when the index is found damaged: the
  * caller then leaves the heap as it is. */

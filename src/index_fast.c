@@ -149,7 +149,7 @@ static uint32_t idx_last_tree(const hh_heap *h)
  * the heap, its node of tree t, naming `from` as its parent (I10a, I10c). */
 static inline bool idx_link_ok(const hh_heap *h, uint32_t pos, uint32_t from, uint32_t t)
 {
-    if (pos >= heap_span_g(h))
+    if (!heap_pos_ok(h, pos))
         return false;
     const idx_node *n = idx_node_at(h, pos);
     return n->tree == t && n->parent == from;
@@ -161,7 +161,7 @@ static inline bool idx_link_ok(const hh_heap *h, uint32_t pos, uint32_t from, ui
  * bytes are what is written. */
 static inline bool idx_hole_ok(const hh_heap *h, uint32_t pos, uint32_t t)
 {
-    if (pos >= heap_span_g(h))
+    if (!heap_pos_ok(h, pos))
         return false;
     const tag *b = block_at(h, pos);
     uint32_t word = b->word;
@@ -422,6 +422,13 @@ struct tag *idx_best_fit(hh_heap *h, uint32_t size_g)
 
 /* ---- the interface ---- */
 
+/* Bits of the highest position growth can reach. */
+static uint32_t idx_pos_bits_for(const hh_heap *h)
+{
+    uint32_t max_pos = (uint32_t)((size_t)(h->limit_end - h->base) / HH_GRANULE);
+    return max_pos ? idx_fls(max_pos) + 1u : 1u;
+}
+
 size_t idx_storage_bytes(size_t max_span)
 {
     (void)max_span;
@@ -437,8 +444,41 @@ void idx_init(hh_heap *h, void *storage, size_t storage_bytes)
     for (uint32_t w = 0; w < IDX_MAP_WORDS; w++)
         h->idx.map[w] = h->idx.broken[w] = 0;
     h->idx.count = 0;
-    uint32_t max_pos = (uint32_t)((size_t)(h->limit_end - h->base) / HH_GRANULE);
-    h->idx.pos_bits = max_pos ? idx_fls(max_pos) + 1u : 1u;
+    h->idx.pos_bits = idx_pos_bits_for(h);
+}
+
+size_t idx_storage_more(const hh_heap *h, size_t arena_bytes, uint32_t regions)
+{
+    (void)h;
+    (void)arena_bytes;
+    (void)regions;
+    return 0;
+}
+
+/* Every hole out of the trees, chained through its node's parent field,
+ * then back in under the new key width. */
+void idx_extend(hh_heap *h, void *storage, size_t storage_bytes)
+{
+    (void)storage;
+    (void)storage_bytes;
+    uint32_t bits = idx_pos_bits_for(h), taken = HH_NIL;
+    if (bits == h->idx.pos_bits)
+        return;
+    for (uint32_t t = 0; t < IDX_TREES; t++) {
+        while (h->idx.root[t] != HH_NIL) {
+            uint32_t pos = h->idx.root[t];
+            if (!idx_remove(h, block_at(h, pos)))
+                break; /* reported; cannot happen on a heap that passed hh_check */
+            idx_node_at(h, pos)->parent = taken;
+            taken = pos;
+        }
+    }
+    h->idx.pos_bits = bits;
+    while (taken != HH_NIL) {
+        uint32_t next = idx_node_at(h, taken)->parent;
+        idx_insert(h, block_at(h, taken));
+        taken = next;
+    }
 }
 
 size_t idx_count(const hh_heap *h) { return h->idx.count; }
@@ -458,11 +498,11 @@ uint32_t idx_largest_g(const hh_heap *h)
 bool idx_contains(const hh_heap *h, const struct tag *hole)
 {
     uint32_t pos = block_pos(h, hole), size_g = tag_size_g(hole), t = idx_tree_of(size_g);
-    if (pos >= heap_span_g(h) || t >= IDX_TREES)
+    if (!heap_pos_ok(h, pos) || t >= IDX_TREES)
         return false;
     uint64_t key = idx_key(h, t, size_g, pos);
     uint32_t cur = h->idx.root[t];
-    for (uint32_t bit = idx_key_bits(h, t); cur != HH_NIL && cur < heap_span_g(h); bit--) {
+    for (uint32_t bit = idx_key_bits(h, t); cur != HH_NIL && heap_pos_ok(h, cur); bit--) {
         if (cur == pos)
             return true;
         if (bit == 0)
@@ -498,7 +538,7 @@ static int idx_check_node(idx_walk *w, uint32_t pos, uint32_t parent, uint64_t p
                           uint32_t bit, const void *link)
 {
     const hh_heap *h = w->h;
-    if (pos >= heap_span_g(h))
+    if (!heap_pos_ok(h, pos))
         return idx_fail(w, link, "I10a: index link outside the heap");
     if (!idx_hole_usable(h, pos, w->tree))
         return idx_fail(w, block_at(h, pos), "I10a: index node is not a sealed hole of its tree");

@@ -21,6 +21,7 @@ HH_TOOLS_EXEMPT_BEGIN; /* to HH_TOOLS_EXEMPT_END: under ASan the core's accesses
 
 /* The core includes no libc header; memmove is one of the three calls it may make. */
 void *memmove(void *dst, const void *src, size_t n);
+void *memcpy(void *restrict dst, const void *restrict src, size_t n);
 
 /* Slots beyond the bound on holes, for the prologue/epilogue slack. */
 #define IDX_SLACK_SLOTS 8u
@@ -34,7 +35,7 @@ static inline uint64_t idx_key(uint32_t size_g, uint32_t pos)
  * reads nothing and sorts last. */
 static inline uint64_t idx_key_of(const hh_heap *h, uint32_t pos)
 {
-    return pos < heap_span_g(h) ? idx_key(tag_size_g(block_at(h, pos)), pos) : UINT64_MAX;
+    return heap_pos_ok(h, pos) ? idx_key(tag_size_g(block_at(h, pos)), pos) : UINT64_MAX;
 }
 
 /* The first slot whose key is >= key (count if none). */
@@ -72,6 +73,23 @@ void idx_init(hh_heap *h, void *storage, size_t storage_bytes)
     h->idx.capacity = storage ? storage_bytes / sizeof(uint32_t) : 0;
     h->idx.count = 0;
     h->idx.broken = false;
+}
+
+size_t idx_storage_more(const hh_heap *h, size_t arena_bytes, uint32_t regions)
+{
+    size_t need = idx_storage_bytes(arena_bytes) + (size_t)regions * sizeof(uint32_t);
+    return need <= h->idx.capacity * sizeof(uint32_t) ? 0 : need;
+}
+
+/* Positions do not change when a region is added above: the slots keep their
+ * order and move as they are. */
+void idx_extend(hh_heap *h, void *storage, size_t storage_bytes)
+{
+    if (!storage)
+        return;
+    memcpy(storage, h->idx.slots, h->idx.count * sizeof(uint32_t));
+    h->idx.slots = storage;
+    h->idx.capacity = storage_bytes / sizeof(uint32_t);
 }
 
 /* A slot's hole about to be used: a sealed hole inside the heap (I10a). */
@@ -153,13 +171,13 @@ uint32_t idx_largest_g(const hh_heap *h)
     if (h->idx.count == 0 || h->idx.count > h->idx.capacity)
         return 0;
     uint32_t pos = h->idx.slots[h->idx.count - 1];
-    return pos < heap_span_g(h) ? tag_size_g(block_at(h, pos)) : 0;
+    return heap_pos_ok(h, pos) ? tag_size_g(block_at(h, pos)) : 0;
 }
 
 bool idx_contains(const hh_heap *h, const struct tag *hole)
 {
     uint32_t pos = block_pos(h, hole);
-    return pos < heap_span_g(h) && idx_find(h, pos) < h->idx.count;
+    return heap_pos_ok(h, pos) && idx_find(h, pos) < h->idx.count;
 }
 
 /* ---- verification (invariant I10), trusting nothing it reads ---- */
@@ -182,7 +200,7 @@ static int idx_check_slot(const hh_heap *h, size_t i, hh_problem *out)
     uint32_t pos = h->idx.slots[i];
     const tag *t;
 
-    if (pos >= span_g)
+    if (!heap_pos_ok(h, pos))
         return idx_fail(out, &h->idx.slots[i], "I10a: index slot outside the heap");
     t = block_at(h, pos);
     if (!tag_sealed(h, t, pos) || !tag_is_hole(t))

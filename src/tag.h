@@ -14,7 +14,9 @@
  *     +----------+-------------------------------------+----------+
  *
  *   header and footer are the same 8 bytes:
- *     word = (size / 16) << 2 | state        state: 0 block, 1 hole, 2 cached (in the front)
+ *     word = (size / 16) << 2 | state        state: 0 block, 1 hole, 2 cached (in the front),
+ *                                            3 gap (size > 0: the memory between two regions;
+ *                                            size 0: an erased tag)
  *     seal = (mix(mix1(((size word ^ key1) * (2 * position + 1)) ^ position * C ^ HH_MAGIC) + key2)
  *             + key3) ^ state_mask[state]
  *   A hole's first 16 payload bytes belong to the hole index (its node); a
@@ -35,7 +37,20 @@
 #define HH_NIL 0xFFFFFFFFu
 
 /* The state of a block in its tag's low bits. */
-enum { TAG_BLOCK = 0u, TAG_HOLE = 1u, TAG_CACHED = 2u, TAG_STATE_MASK = 3u };
+enum { TAG_BLOCK = 0u, TAG_HOLE = 1u, TAG_CACHED = 2u, TAG_GAP = 3u, TAG_STATE_MASK = 3u };
+
+/* More than one region (hh_add_region): between two regions, one sealed span
+ * of state TAG_GAP whose header sits where the lower region's epilogue was and
+ * whose footer sits in the first 8 bytes of the upper region's heap:
+ *
+ *   | ... last block | G header | (not the heap's: never read) | G footer | first block ... | E |
+ *     lower region     old E                                       upper region
+ */
+#define GAPS_MAX (HH_MAX_REGIONS - 1u)
+
+/* Internal flag: a hook is set (on_oom, on_trace): every call takes the general
+ * path, as with a slow flag. Not accepted from hh_options.flags. */
+#define HH_HOOKED (1u << 30)
 
 typedef struct tag {
     uint32_t word;
@@ -61,6 +76,8 @@ struct hh_heap {
     uint32_t state_mask[4]; /* derived from key: xored into a seal by the tag's state */
     uint32_t flags;
     uint32_t front_max_g; /* largest block the front keeps, in granules (0: no front) */
+    uint32_t pos_fast;    /* every position below it is inside the heap and in no gap between
+                             regions: the span in granules, or the first gap's start (in the gate) */
     char *base;       /* header of the first block */
     char *end;        /* the epilogue fence; the region ends at end + 8 */
     char *floor_end;  /* end at hh_init: never shrink below */
@@ -73,6 +90,13 @@ struct hh_heap {
     void (*on_error)(void *ctx, const hh_problem *problem);
     void *ctx;
     size_t front_limit; /* most bytes the front holds */
+    int (*on_oom)(void *ctx, size_t size);
+    void (*on_trace)(void *ctx, const hh_trace_event *event);
+    size_t region_max;  /* hh_options.max_size: how far the last region may grow from its start */
+    uint32_t gap_count; /* spans between regions (one less than the regions), in address order: */
+    uint32_t gap_lo[GAPS_MAX], gap_hi[GAPS_MAX]; /* [gap_lo, gap_hi) in positions */
+    size_t gap_bytes;     /* bytes of those spans (their tags included) */
+    size_t outside_bytes; /* of gap_bytes, those that lie in no region */
     uint32_t lock_seal;    /* over lock, unlock, ctx and key: checked before the lock is taken */
     uint32_t control_seal; /* over everything above but gate and itself, and idx.pos_bits (I1) */
     /* ---- running state, not sealed ---- */
@@ -82,7 +106,13 @@ struct hh_heap {
     size_t lost_bytes, lost_blocks; /* cached blocks out of service: their list was damaged, or their merge failed */
     size_t trim_keep; /* bytes of the last hole trimming keeps (grows on re-growth) */
     size_t last_trim; /* bytes the last trim gave back, until the next growth */
-    size_t used_bytes, free_bytes, blocks, holes, peak_used_bytes;
+    size_t used_bytes, free_bytes, blocks, holes;
+    size_t peak_used_bytes; /* the most used_bytes since the arena last changed size (or the
+                               last reset): with the arena, it gives the low-water mark */
+    size_t peak_before;     /* the most used_bytes before that */
+    size_t free_low_before; /* the fewest free bytes before that (SIZE_MAX: none yet) */
+    size_t allocations, failed_allocations;
+    uint64_t hole_square_g; /* sum over the holes of (size in granules)^2 */
     size_t problems;
     hh_problem last;
     idx_state idx;
@@ -115,6 +145,37 @@ static inline tag *heap_epilogue(const hh_heap *h) { return (tag *)(void *)h->en
 static inline tag *heap_prologue(const hh_heap *h) { return (tag *)(void *)h->base - 1; }
 /* Granules from base to the epilogue: every valid position is below it. */
 static inline uint32_t heap_span_g(const hh_heap *h) { return (uint32_t)((size_t)(h->end - h->base) / HH_GRANULE); }
+
+/* Is pos inside the memory between two regions (where nothing may be read)? */
+static inline bool pos_in_gap(const hh_heap *h, uint32_t pos)
+{
+    for (uint32_t k = 0; k < h->gap_count && k < GAPS_MAX; k++)
+        if (pos >= h->gap_lo[k] && pos < h->gap_hi[k])
+            return true;
+    return false;
+}
+
+/* A position past pos_fast: in a later region, and in no gap. */
+static __attribute__((noinline, cold, unused)) bool heap_pos_beyond_ok(const hh_heap *h, uint32_t pos)
+{
+    return h->gap_count != 0 && pos < heap_span_g(h) && !pos_in_gap(h, pos);
+}
+
+/* A position the heap may read a tag at: below the epilogue, in no gap. One
+ * compare on a heap of one region, and for the first region of any heap. */
+static inline bool heap_pos_ok(const hh_heap *h, uint32_t pos)
+{
+    return __builtin_expect(pos < h->pos_fast, 1) || heap_pos_beyond_ok(h, pos);
+}
+
+/* pos_fast after the end or the gaps changed (then reseal: the gate covers it). */
+static inline void heap_pos_fast_update(hh_heap *h)
+{
+    h->pos_fast = h->gap_count ? h->gap_lo[0] : heap_span_g(h);
+}
+
+/* Bytes of blocks, holes and cached blocks: from base to the epilogue, less the gaps. */
+static inline size_t heap_arena_bytes(const hh_heap *h) { return (size_t)(h->end - h->base) - h->gap_bytes; }
 
 /* ---- sealing ---- */
 
@@ -196,14 +257,28 @@ static inline uint32_t tag_word(size_t size, uint32_t state)
     return (uint32_t)(size / HH_GRANULE) << 2 | state;
 }
 
-/* Write the header and footer of a block, hole or cached block at b. */
-static inline void tag_write(const hh_heap *h, tag *b, size_t size, uint32_t state)
+/* The sealed tag pair of any span: header at b, footer at its end. */
+static inline void tag_pair_write(const hh_heap *h, tag *b, size_t size, uint32_t state)
 {
-    HH_ASSERT(size % HH_GRANULE == 0 && size >= HH_MIN_BLOCK && state <= TAG_CACHED);
     tag t = {tag_word(size, state), 0};
     t.seal = tag_seal(h, t.word, block_pos(h, b));
     *b = t;
     *block_footer(b) = t;
+}
+
+/* Write the header and footer of a block, hole or cached block at b. */
+static inline void tag_write(const hh_heap *h, tag *b, size_t size, uint32_t state)
+{
+    HH_ASSERT(size % HH_GRANULE == 0 && size >= HH_MIN_BLOCK && state <= TAG_CACHED);
+    tag_pair_write(h, b, size, state);
+}
+
+/* Write the tags of the span between two regions (at least one granule:
+ * header and footer). */
+static inline void gap_write(const hh_heap *h, tag *b, size_t size)
+{
+    HH_ASSERT(size % HH_GRANULE == 0 && size >= HH_GRANULE);
+    tag_pair_write(h, b, size, TAG_GAP);
 }
 
 /* Turn the sound tags of b from one state to another: two xors, header and
@@ -248,12 +323,26 @@ static inline bool tags_equal(const tag *a, const tag *b) { return a->word == b-
 static inline bool span_sound(const hh_heap *h, uint32_t pos)
 {
     uint32_t span_g = heap_span_g(h);
-    if (pos >= span_g)
+    if (!heap_pos_ok(h, pos))
         return false;
     tag *t = block_at(h, pos);
     uint32_t size_g = tag_size_g(t);
     return tag_sealed(h, t, pos) && size_g >= HH_MIN_BLOCK / HH_GRANULE && size_g <= span_g - pos &&
            tags_equal(t, block_footer(t));
+}
+
+/* The span between two regions recorded at pos, trusting nothing: a gap
+ * starts there, and its tags are sealed, equal and of the recorded size. */
+static inline bool gap_sound(const hh_heap *h, uint32_t pos)
+{
+    for (uint32_t k = 0; k < h->gap_count && k < GAPS_MAX; k++) {
+        if (h->gap_lo[k] != pos)
+            continue;
+        tag *t = block_at(h, pos);
+        return t->word == ((h->gap_hi[k] - pos) << 2 | TAG_GAP) && tag_sealed(h, t, pos) &&
+               tags_equal(t, block_footer(t));
+    }
+    return false;
 }
 
 /* ---- the control block's own check value (I1) ---- */
@@ -287,6 +376,14 @@ static inline uint32_t control_seal_of(const hh_heap *h)
     acc = control_fold(acc, (uintptr_t)h->ctx);
     acc = control_fold(acc, h->front_limit);
     acc = control_fold(acc, h->lock_seal);
+    acc = control_fold(acc, (uintptr_t)h->on_oom);
+    acc = control_fold(acc, (uintptr_t)h->on_trace);
+    acc = control_fold(acc, h->region_max);
+    acc = control_fold(acc, h->gap_count);
+    for (uint32_t k = 0; k < h->gap_count && k < GAPS_MAX; k++)
+        acc = control_fold(control_fold(acc, h->gap_lo[k]), h->gap_hi[k]);
+    acc = control_fold(acc, h->gap_bytes);
+    acc = control_fold(acc, h->outside_bytes);
 #ifndef HH_INDEX_TABLE
     acc = control_fold(acc, h->idx.pos_bits);
 #endif
@@ -338,14 +435,14 @@ static inline uintptr_t control_gate_index(const hh_heap *h)
  * that every call reads (whole pointers, on 64-bit too). */
 static inline uint32_t control_gate_open(const hh_heap *h)
 {
-    uintptr_t bounds = (uintptr_t)h->base ^ (uintptr_t)h->end * 3u ^ control_gate_index(h);
+    uintptr_t bounds = (uintptr_t)h->base ^ (uintptr_t)h->end * 3u ^ (uintptr_t)h->pos_fast * 9u ^ control_gate_index(h);
     /* the odd multiple keeps every bit of front_max_g; the constant keeps a
      * zeroed control block (gate 0, magic 0, bounds 0) from passing */
     return h->magic ^ gate_fold(bounds) ^ h->front_max_g * 0x85EBCA6Bu ^ 0x6C8E9CF5u;
 }
 
 /* The flags that send every call through the slow entry. */
-#define HH_SLOW_FLAGS ((uint32_t)(HH_CHECK_ALWAYS | HH_POISON | HH_CANARY))
+#define HH_SLOW_FLAGS ((uint32_t)(HH_CHECK_ALWAYS | HH_POISON | HH_CANARY | HH_HOOKED))
 static inline uint32_t control_slow_bits(const hh_heap *h)
 {
     return (h->flags & HH_SLOW_FLAGS) | (h->lock ? 0x80000000u : 0u);

@@ -131,6 +131,7 @@ static fake fake_open(void *buf, size_t buf_bytes, uint32_t slot_g, uint32_t nsl
     f.h->base = mem + round16(sizeof(hh_heap)) + round16(storage) + 8;
     f.h->end = f.h->base + span;
     f.h->limit_end = f.h->end;
+    heap_pos_fast_update(f.h); /* one region: every position below the span is readable */
     assert_int_equal((uintptr_t)f.h->base % 16, 8);
     fence_write(f.h, heap_prologue(f.h), HH_NIL);
     fence_write(f.h, heap_epilogue(f.h), (uint32_t)(span / HH_GRANULE));

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 enum { SLOT_EMPTY, SLOT_LIVE, SLOT_DELETED };
 enum { ERRORS_SHOWN = 10 };
@@ -451,6 +452,29 @@ static int learn_layout(const core_api *core, size_t *tail, size_t *control)
     return first.is_hole ? -1 : 0;
 }
 
+/* Every replay's region starts at the same alignment (1 MiB), so that two
+ * replays of one trace place every block alike: what realloc keeps of a
+ * block's alignment depends on its address (docs/design.md). MAP_FAILED when
+ * the mapping fails. */
+#define REPLAY_REGION_ALIGN ((size_t)1 << 20)
+static void *map_region(size_t bytes)
+{
+    if (bytes > SIZE_MAX - REPLAY_REGION_ALIGN)
+        return MAP_FAILED;
+    size_t whole = bytes + REPLAY_REGION_ALIGN;
+    unsigned char *raw = mmap(NULL, whole, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (raw == MAP_FAILED)
+        return MAP_FAILED;
+    size_t lead = (REPLAY_REGION_ALIGN - (uintptr_t)raw % REPLAY_REGION_ALIGN) % REPLAY_REGION_ALIGN;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE); /* munmap's unit */
+    size_t used = (lead + bytes + page - 1) / page * page;
+    if (lead)
+        munmap(raw, lead);
+    if (used < whole)
+        munmap(raw + used, whole - used);
+    return raw + lead;
+}
+
 int replay_start(replayer *r, const trace *t, const replay_config *config, char err[TRACE_ERROR_MAX])
 {
     *r = (replayer){.trace = t, .config = *config};
@@ -459,7 +483,7 @@ int replay_start(replayer *r, const trace *t, const replay_config *config, char 
         snprintf(err, TRACE_ERROR_MAX, "cannot start a scratch heap to learn its layout");
         return -1;
     }
-    void *mem = mmap(NULL, config->region, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *mem = map_region(config->region);
     if (mem == MAP_FAILED) {
         snprintf(err, TRACE_ERROR_MAX, "cannot map a region of %zu bytes", config->region);
         return -1;

@@ -4,6 +4,7 @@
  * the announcements of mk/tools_annotate.mk raise no false alarm (the core's
  * own accesses to tags, holes, the front and canaries are exempt).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,9 +107,57 @@ static void realloc_keeps_contents_defined(void)
     hh_free(h, pin);
 }
 
+/* Two regions: the memory between them stays the program's (nothing is
+ * announced over it), and blocks in both are used to their last byte. */
+static void regions_leave_the_memory_between_alone(void)
+{
+    static _Alignas(16) unsigned char two[3 << 17];
+    hh_heap *h = hh_init(two, 1 << 17, NULL);
+    if (!h || hh_add_region(h, two + (2 << 17), 1 << 17) != 0)
+        fail("two regions");
+    memset(two + (1 << 17) + 64, 7, (1 << 17) - 128);
+    churn(h);
+    unsigned sum = 0;
+    for (size_t i = (1 << 17) + 64; i < (2 << 17) - 64; i++)
+        sum += two[i];
+    if (sum != 7u * ((1u << 17) - 128u))
+        fail("the memory between regions changed");
+}
+
+/* A trace hook sees every call; hh_realloc_aligned keeps its alignment. */
+static size_t traced;
+static void count_event(void *ctx, const hh_trace_event *ev)
+{
+    (void)ctx;
+    (void)ev;
+    traced++;
+}
+
+static void hooks_and_realloc_aligned(void)
+{
+    hh_options o = {.on_trace = count_event};
+    hh_heap *h = hh_init(region, sizeof region, &o);
+    if (!h)
+        fail("init hooked");
+    churn(h);
+    unsigned char *p = hh_alloc_aligned(h, 100, 256);
+    if (!p)
+        fail("aligned");
+    memset(p, 3, 100);
+    unsigned char *q = hh_realloc_aligned(h, p, 9000, 4096);
+    if (!q || (uintptr_t)q % 4096 != 0 || q[99] != 3)
+        fail("realloc_aligned");
+    use_block(h, q, 9000, 5);
+    hh_free(h, q);
+    if (traced == 0)
+        fail("no trace events");
+}
+
 int main(void)
 {
     realloc_keeps_contents_defined();
+    regions_leave_the_memory_between_alone();
+    hooks_and_realloc_aligned();
     static const uint32_t modes[] = {0, HH_STRICT, HH_POISON, HH_CANARY, HH_CANARY | HH_POISON, HH_CHECK_ALWAYS};
     for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
         hh_options o = {.flags = modes[m]};
