@@ -156,7 +156,8 @@ typedef enum hh_trace_op {
     HH_TRACE_MALLOC = 1, /* hh_alloc: size */
     HH_TRACE_FREE,       /* hh_free (p not NULL): ptr */
     HH_TRACE_CALLOC,     /* hh_calloc: count, size */
-    HH_TRACE_REALLOC,    /* hh_realloc, hh_realloc_aligned: ptr, size (align: 0 or its align) */
+    HH_TRACE_REALLOC,    /* hh_realloc, hh_realloc_aligned: ptr, size (align: 0 for hh_realloc,
+                            else the align asked, SIZE_MAX for an align of 0) */
     HH_TRACE_ALIGNED     /* hh_alloc_aligned: align, size */
 } hh_trace_op;
 
@@ -188,7 +189,7 @@ typedef struct hh_options {
     /* Out of memory: called when an allocating call (hh_alloc, hh_calloc,
      * hh_alloc_aligned, hh_realloc, hh_realloc_aligned) is about to return NULL
      * with no problem reported (the front flushed, growth tried), with the
-     * size asked, WITHOUT the lock held: it may free blocks of this heap (a
+     * size asked (calloc: n * size), WITHOUT the lock held: it may free blocks of this heap (a
      * cache) and call hh_trim. Non-zero asks for one retry of the call; the
      * retry's failure returns NULL without a second call. */
     int (*on_oom)(void *ctx, size_t size);
@@ -349,8 +350,8 @@ void hh_trim(hh_heap *h);
 /* ---- additions beside the fixed API ---- */
 
 /* aligned realloc: as hh_realloc, and the block returned is aligned to align
- * (a power of two, at most HH_MAX_ALIGN; else HH_E_BAD_ALIGN, NULL, p
- * untouched). p stays where it is when it is already aligned and the size
+ * (a power of two, at most HH_MAX_ALIGN; else, 0 included, HH_E_BAD_ALIGN,
+ * NULL, p untouched, even for size 0). p stays where it is when it is already aligned and the size
  * fits in place; else it moves (into the hole before it when that fits,
  * else to a new aligned block). p NULL is hh_alloc_aligned(size, align); size
  * 0 frees p and returns NULL. An alignment of 16 or less asks for nothing

@@ -279,10 +279,12 @@ static tag *left_hole(hh_heap *h, tag *b, bool *ok)
         return NULL;
     tag *lf = block_left_footer(b);
     size_t size = tag_size(lf);
+    uint32_t pos = block_pos(h, b);
     tag *left = (tag *)(void *)((char *)b - size);
-    if (size < HH_MIN_BLOCK || size > (size_t)((char *)b - h->base) || !tags_equal(lf, left) ||
+    /* I15: the left neighbour starts in b's own region, never in a gap */
+    if (size < HH_MIN_BLOCK || size > (size_t)(pos - region_start_pos(h, pos)) * HH_GRANULE || !tags_equal(lf, left) ||
         !tag_sealed(h, left, block_pos(h, left))) {
-        if (tag_state(lf) == TAG_GAP && pos_in_gap(h, block_pos(h, b) - 1))
+        if (tag_state(lf) == TAG_GAP && pos_in_gap(h, pos - 1))
             return NULL; /* a region's first block: a small gap before it (a large one seals, and is no hole) */
         heap_report(h, HH_E_CORRUPT, lf, "left neighbour's footer or header is corrupt");
         *ok = false;
@@ -324,8 +326,11 @@ static tag *heap_last(hh_heap *h)
 {
     tag *lf = heap_epilogue(h) - 1;
     size_t size = tag_size(lf);
+    uint32_t end_pos = heap_span_g(h);
     tag *last = (tag *)(void *)(h->end - size);
-    if (size < HH_MIN_BLOCK || size > (size_t)(h->end - h->base) || !tags_equal(last, lf) ||
+    /* I15: the last span starts in the last region, never in a gap */
+    if (size < HH_MIN_BLOCK || size > (size_t)(end_pos - region_start_pos(h, end_pos)) * HH_GRANULE ||
+        !tags_equal(last, lf) ||
         !tag_sealed(h, last, block_pos(h, last))) {
         heap_report(h, HH_E_CORRUPT, lf, "the last block's footer or header is corrupt");
         return NULL;
@@ -936,10 +941,13 @@ static void *realloc_in_place(hh_heap *h, tag *b, tag *right, size_t size, bool 
     return NULL;
 }
 
-/* Move b to a new block aligned to `align`, copy, free b. The copy may read
- * and write what valgrind or ASan were told the program may not (b's slack,
- * the new block before it is announced): opened around it (annotate.h). */
-static void *realloc_move(hh_heap *h, tag *b, size_t n, size_t align)
+/* Move b to a new block aligned to `align`, copy, free b; or, with
+ * moved_from (the dressed path), leave b for the caller to free after it has
+ * announced the move: the free writes over b's bytes and may trim the heap.
+ * The copy may read and write what valgrind or ASan were told the program
+ * may not (b's slack, the new block before it is announced): opened around
+ * it (annotate.h). */
+static void *realloc_move(hh_heap *h, tag *b, size_t n, size_t align, tag **moved_from)
 {
     void *q = align > HH_GRANULE ? alloc_aligned_unlocked(h, n, align) : alloc_unlocked(h, n);
     if (!q)
@@ -951,18 +959,18 @@ static void *realloc_move(hh_heap *h, tag *b, size_t n, size_t align)
     memcpy(q, p, copy);
     tool_close(q, copy);
     tool_close(p, copy);
-    free_or_lose(h, b);
+    if (moved_from)
+        *moved_from = b;
+    else
+        free_or_lose(h, b);
     return q;
 }
 
-/* realloc and realloc_aligned: align 0 keeps the alignment p has; *old_bytes
- * is what valgrind or ASan were told p had (0 without them). */
-static void *realloc_unlocked(hh_heap *h, void *p, size_t n, size_t align, size_t *old_bytes)
+/* realloc and realloc_aligned (align already valid): align 0 keeps the
+ * alignment p has; *old_bytes is what valgrind or ASan were told p had (0
+ * without them); moved_from as realloc_move's. */
+static void *realloc_unlocked(hh_heap *h, void *p, size_t n, size_t align, size_t *old_bytes, tag **moved_from)
 {
-    if (align != 0 && !align_valid(align)) {
-        heap_report(h, HH_E_BAD_ALIGN, NULL, "alignment not a power of two or too large");
-        return NULL;
-    }
     tag *b = block_from_user(h, p);
     if (!b || !canary_intact(h, b))
         return NULL;
@@ -986,9 +994,11 @@ static void *realloc_unlocked(hh_heap *h, void *p, size_t n, size_t align, size_
     if (!neighbours(h, b, &left, &right))
         return NULL;
     /* no slide under valgrind or ASan: the old and new blocks would overlap */
-    if (!HH_TOOLS_ACTIVE && left && (q = block_slide(h, b, left, right, size, keep)) != NULL)
+    if (!HH_TOOLS_ACTIVE && left && (q = block_slide(h, b, left, right, size, keep)) != NULL) {
+        heap_trim(h, h->trim_keep, HH_TRIM_THRESHOLD - HH_TRIM_KEEP); /* the rest may end the heap */
         return q;
-    return realloc_move(h, b, n, keep);
+    }
+    return realloc_move(h, b, n, keep, moved_from);
 }
 
 /* ---- entry and exit of every public call ---- */
@@ -1160,13 +1170,23 @@ static void free_checked(hh_heap *h, void *p)
         free_verified(h, b, p);
 }
 
-/* realloc, general path: the canary's room and record, the tools told. */
+/* realloc, general path: the canary's room and record, the tools told. A
+ * moved block is freed only after the move is announced (its bytes are
+ * still what the program wrote); memory a shrink in place gave back through
+ * the shrink callback is the caller's again after the announcement, which
+ * would otherwise hide it. */
 static void *realloc_dressed(hh_heap *h, void *p, size_t size, size_t align)
 {
     size_t old = 0;
-    void *q = realloc_unlocked(h, p, canary_request(h, size), align, &old);
+    tag *moved_from = NULL;
+    char *end = h->end;
+    void *q = realloc_unlocked(h, p, canary_request(h, size), align, &old, &moved_from);
     canary_set(h, q, size);
     block_announce_realloc(h, p, old, q);
+    if (moved_from)
+        free_or_lose(h, moved_from);
+    if (HH_TOOLS_ACTIVE && h->end < end)
+        tool_give_back(region_end(h), (size_t)(end - h->end));
     return q;
 }
 
@@ -1189,10 +1209,14 @@ static inline __attribute__((always_inline)) void *call_ops(hh_heap *h, const hh
             return alloc_aligned_unlocked(h, n, ev->count_or_align);
         return block_dress(h, alloc_aligned_unlocked(h, canary_request(h, n), ev->count_or_align), n);
     case HH_TRACE_REALLOC:
+        if (ev->count_or_align != 0 && !align_valid(ev->count_or_align)) {
+            heap_report(h, HH_E_BAD_ALIGN, NULL, "alignment not a power of two or too large");
+            return NULL; /* p untouched, size 0 too */
+        }
         if (n == 0)
             break; /* realloc to 0 frees */
         return dressed ? realloc_dressed(h, p, n, ev->count_or_align)
-                       : realloc_unlocked(h, p, n, ev->count_or_align, &bytes);
+                       : realloc_unlocked(h, p, n, ev->count_or_align, &bytes, NULL);
     case HH_TRACE_FREE: break;
     }
     if (dressed)
@@ -1221,6 +1245,13 @@ static inline bool call_out_of_memory(const hh_heap *h, const hh_trace_event *ev
     return !p && !frees && h->problems == problems;
 }
 
+/* The bytes a call asked for: calloc's product (it did not overflow: an
+ * overflow is reported, not out of memory). */
+static size_t event_bytes(const hh_trace_event *ev)
+{
+    return ev->op == HH_TRACE_CALLOC ? ev->count_or_align * ev->size : ev->size;
+}
+
 /* Call on_oom without the lock (it may free blocks of this heap). Returns 1
  * to retry, 0 not to, the heap entered again (*e) in both cases; -1 when it
  * cannot be entered again (the lock is not held then). */
@@ -1244,7 +1275,7 @@ static __attribute__((noinline)) void *call_hooked(hh_heap *h, hh_trace_event *e
     void *p = call_unlocked(h, ev);
     bool oom = call_out_of_memory(h, ev, p, problems);
     if (oom && h->on_oom) {
-        int retry = oom_hook(h, ev->size, &e);
+        int retry = oom_hook(h, event_bytes(ev), &e);
         if (retry < 0)
             return NULL;
         if (retry) {
@@ -1343,7 +1374,10 @@ void *hh_realloc_aligned(hh_heap *h, void *p, size_t size, size_t align)
 {
     if (!p)
         return hh_alloc_aligned(h, size, align);
-    return heap_call(h, (hh_trace_event){HH_TRACE_REALLOC, p, size, align, NULL});
+    /* 0 means "keep p's alignment" inside (hh_realloc); asked for here it is
+     * no power of two, and is refused as one (the event shows SIZE_MAX) */
+    size_t asked = align ? align : SIZE_MAX;
+    return heap_call(h, (hh_trace_event){HH_TRACE_REALLOC, p, size, asked, NULL});
 }
 
 static __attribute__((noinline)) void free_open(hh_heap *h, void *p) { free_unlocked(h, p); }

@@ -155,6 +155,16 @@ static inline bool pos_in_gap(const hh_heap *h, uint32_t pos)
     return false;
 }
 
+/* The first position of the region that holds pos (0: the first region): no
+ * span that starts in this region may reach below it (I15). */
+static inline uint32_t region_start_pos(const hh_heap *h, uint32_t pos)
+{
+    for (uint32_t k = h->gap_count < GAPS_MAX ? h->gap_count : GAPS_MAX; k-- > 0;)
+        if (h->gap_hi[k] <= pos)
+            return h->gap_hi[k];
+    return 0;
+}
+
 /* A position past pos_fast: in a later region, and in no gap. */
 static __attribute__((noinline, cold, unused)) bool heap_pos_beyond_ok(const hh_heap *h, uint32_t pos)
 {

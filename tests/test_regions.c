@@ -15,6 +15,7 @@
  *   test_regions [PATTERN | --list]  the cmocka tests (tests/cmocka_select.h)
  *   test_regions --model SEED OPS    only the random run (also run by the tests)
  */
+#define _DEFAULT_SOURCE /* mmap's MAP_ANONYMOUS */
 #include <setjmp.h>
 #include <stdalign.h>
 #include <stdarg.h>
@@ -25,6 +26,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sys/mman.h>
 
 #include "growbuf.h"
 #include "holeheap.h"
@@ -257,6 +259,94 @@ static void pos_fast_is_in_the_gate(void **state)
  * trimming gives back only what growth added there. */
 static size_t grow_second(void *ctx, void *end, size_t min_bytes) { return growbuf_grow(ctx, end, min_bytes); }
 static size_t shrink_second(void *ctx, void *new_end, size_t bytes) { return growbuf_shrink(ctx, new_end, bytes); }
+
+/* ---- damage next to the memory between regions ---- */
+
+/* 64 pages: regions at pages 0 and 32, pages 16-31 between them unreadable
+ * (PROT_NONE in every build: a read there is a crash, not a poisoned byte). */
+#define PAGE ((size_t)4096)
+static unsigned char *map_with_unreadable_middle(void)
+{
+    unsigned char *m = mmap(NULL, 64 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(m != MAP_FAILED);
+    assert_int_equal(mprotect(m + 16 * PAGE, 16 * PAGE, PROT_NONE), 0);
+    return m;
+}
+
+static size_t grow_anything(void *ctx, void *end, size_t min_bytes)
+{
+    (void)ctx;
+    (void)end;
+    return min_bytes;
+}
+
+/* A heap over m's two regions whose first region is full; the second is
+ * full too when it grows, else empty: the next blocks start it. */
+static hh_heap *heap_over_two_regions(unsigned char *m, size_t first, size_t second, bool grows)
+{
+    problem_log_reset(&plog);
+    hh_options o = {.on_error = problem_log_record, .ctx = &plog, .flags = HH_STRICT};
+    if (grows) {
+        o.grow = grow_anything;
+        o.max_size = first;
+    }
+    hh_heap *h = hh_init(m, first, &o);
+    assert_non_null(h);
+    assert_int_equal(hh_add_region(h, m + 32 * PAGE, second), HH_OK);
+    void *second_block = hh_alloc(h, hh_max_alloc(h)); /* the largest hole: region 2's */
+    assert_true((unsigned char *)second_block >= m + 32 * PAGE);
+    assert_non_null(hh_alloc(h, hh_max_alloc(h))); /* region 1's */
+    if (!grows)
+        hh_free(h, second_block); /* region 2 empty again: the next blocks start it */
+    return h;
+}
+
+static int last_span(void *ctx, const hh_span *s)
+{
+    *(hh_span *)ctx = *s;
+    return 0;
+}
+
+/* I15: a stray write makes the footer before a region's first block look
+ * like a small hole, or an overflow makes a footer claim more than its
+ * region holds: free refuses the block (reported) and reads nothing between
+ * the regions (before, it crashed there). */
+static void free_never_reads_between_regions(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < 2; mode++) {
+        unsigned char *m = map_with_unreadable_middle();
+        hh_heap *h = heap_over_two_regions(m, 16 * PAGE, 32 * PAGE, false);
+        unsigned char *a = hh_alloc(h, 100), *b = hh_alloc(h, 100);
+        assert_true(a >= m + 32 * PAGE && b > a);
+        uint32_t *footer = (uint32_t *)(void *)((mode == 0 ? a : b) - 16);
+        footer[0] = mode == 0 ? (2u << 2 | 1u) : (4096u << 2 | 1u); /* a 32-byte hole; a 64 KiB one */
+        size_t before = plog.count;
+        hh_free(h, mode == 0 ? a : b);
+        assert_int_equal(plog.count, before + 1);
+        assert_int_equal(plog.last_code, HH_E_CORRUPT);
+        assert_int_equal(hh_check(h, NULL), HH_E_CORRUPT);
+        assert_int_equal(munmap(m, 64 * PAGE), 0);
+    }
+}
+
+/* I15: an overflow that makes the last block's footer claim more than the
+ * last region holds: growth reports it and reads nothing between regions. */
+static void growth_never_reads_between_regions(void **state)
+{
+    (void)state;
+    unsigned char *m = map_with_unreadable_middle();
+    hh_heap *h = heap_over_two_regions(m, 6 * PAGE, 8 * PAGE, true);
+    hh_span last = {0};
+    assert_int_equal(hh_walk(h, last_span, &last), 0);
+    uint32_t claim = (uint32_t)((16 * PAGE / 16) << 2);
+    memcpy((unsigned char *)last.start + last.size - 8, &claim, sizeof claim); /* the last footer's word */
+    size_t before = plog.count;
+    assert_null(hh_alloc(h, 100)); /* needs growth */
+    assert_int_equal(plog.count, before + 1);
+    assert_int_equal(plog.last_code, HH_E_CORRUPT);
+    assert_int_equal(munmap(m, 64 * PAGE), 0);
+}
 
 static void growth_applies_to_the_last_region(void **state)
 {
@@ -585,6 +675,13 @@ static void realloc_aligned_aligns(void **state)
     void *n = hh_realloc_aligned(h, NULL, 100, 256);
     assert_true(((uintptr_t)n & 255) == 0);
     assert_null(hh_realloc_aligned(h, n, 0, 256)); /* frees */
+    /* 0 is no power of two: refused, p untouched, also for size 0 */
+    size_t problems = plog.count;
+    assert_null(hh_realloc_aligned(h, p, 700, 0));
+    assert_null(hh_realloc_aligned(h, p, 0, 24));
+    assert_int_equal(plog.count, problems + 2);
+    assert_int_equal(plog.last_code, HH_E_BAD_ALIGN);
+    assert_pattern(p, 500, 4);
     hh_free(h, p);
     assert_int_equal(stats_of(h).blocks, 0);
     assert_consistent(h);
@@ -663,7 +760,10 @@ static void oom_hook_frees_and_retries(void **state)
     assert_int_equal(hs.oom_calls, 3);
     assert_null(hh_alloc(h, SIZE_MAX)); /* a bad size is no out-of-memory */
     assert_int_equal(hs.oom_calls, 3);
-    assert_int_equal(stats_of(h).failed_allocations, 2);
+    assert_null(hh_calloc(h, 1000, 100)); /* the hook is told the bytes asked */
+    assert_int_equal(hs.oom_calls, 4);
+    assert_int_equal(hs.oom_size, 100000);
+    assert_int_equal(stats_of(h).failed_allocations, 3);
     assert_int_equal(hs.depth, 0);
     assert_consistent(h);
 }
@@ -880,6 +980,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(pointers_between_regions_are_refused, teardown),
         cmocka_unit_test_teardown(pos_fast_is_in_the_gate, teardown),
         cmocka_unit_test_teardown(growth_applies_to_the_last_region, teardown),
+        cmocka_unit_test_teardown(free_never_reads_between_regions, teardown),
+        cmocka_unit_test_teardown(growth_never_reads_between_regions, teardown),
         cmocka_unit_test_teardown(max_alloc_exact_front, teardown),
         cmocka_unit_test_teardown(max_alloc_exact_strict, teardown),
         cmocka_unit_test_teardown(max_alloc_exact_canary, teardown),

@@ -153,8 +153,60 @@ static void hooks_and_realloc_aligned(void)
         fail("no trace events");
 }
 
+/* A realloc whose freed tail or old block is trimmed through shrink: the
+ * memory given back is the caller's again after the call, as after hh_free
+ * (the announcement of the realloc must not hide it again). */
+static void realloc_trim_gives_back(int aligned)
+{
+    hh_options g = {.grow = grow_into, .shrink = shrink_back, .max_size = sizeof growable};
+    hh_heap *h = hh_init(growable, (size_t)1 << 16, &g);
+    unsigned char *low = hh_alloc(h, (size_t)200 << 10); /* grows the heap */
+    unsigned char *p = hh_alloc(h, (size_t)600 << 10);   /* ...and again, at its end */
+    if (!h || !low || !p)
+        fail("grow");
+    hh_free(h, low); /* room below p for an aligned block */
+    memset(p, 1, 100);
+    unsigned char *q = aligned ? hh_realloc_aligned(h, p, 100, (size_t)1 << 16) : hh_realloc(h, p, 100);
+    if (!q || q[99] != 1)
+        fail("realloc that trims");
+    hh_stats s;
+    hh_stats_get(h, &s);
+    if (s.region_bytes > (size_t)500 << 10)
+        fail("the heap was not trimmed");
+    memset(growable + s.region_bytes + 4096, 9, (size_t)300 << 10); /* the caller's memory again */
+    hh_free(h, q);
+}
+
+/* Canary mode: a small block moved by realloc keeps every byte the program
+ * wrote defined for memcheck (the old block is freed only after its
+ * definedness was copied). */
+static void canary_realloc_keeps_small_contents_defined(void)
+{
+    hh_options o = {.flags = HH_CANARY};
+    hh_heap *h = hh_init(region, sizeof region, &o);
+    for (size_t n = 1; n <= 24; n++) {
+        unsigned char *a = hh_alloc(h, n), *pin = hh_alloc(h, 100);
+        if (!a || !pin)
+            fail("alloc");
+        memset(a, 1, n);
+        unsigned char *q = hh_realloc(h, a, 696);
+        if (!q || q == a)
+            fail("realloc did not move");
+        unsigned sum = 0;
+        for (size_t i = 0; i < n; i++)
+            sum += q[i];
+        if (sum != n) /* a branch on every byte: memcheck sees an undefined one */
+            fail("realloc lost the contents");
+        hh_free(h, q);
+        hh_free(h, pin);
+    }
+}
+
 int main(void)
 {
+    realloc_trim_gives_back(0);
+    realloc_trim_gives_back(1);
+    canary_realloc_keeps_small_contents_defined();
     realloc_keeps_contents_defined();
     regions_leave_the_memory_between_alone();
     hooks_and_realloc_aligned();
