@@ -63,6 +63,18 @@
 #define HH_FRONT_BYTES ((size_t)256 * 1024)
 #endif
 
+/* ...and at any moment at most (bytes the program holds >> this) plus
+ * HH_FRONT_FLOOR: cached blocks are neither live nor merged, so they widen
+ * the heap's span; an eighth of the live bytes bounds that widening (on the
+ * benchmark's small-random trace: peak span / peak live 1.29 against 1.35
+ * with the fixed bound alone, and 1.20 with no front; docs/performance.md). */
+#ifndef HH_FRONT_SHARE_SHIFT
+#define HH_FRONT_SHARE_SHIFT 3
+#endif
+#ifndef HH_FRONT_FLOOR
+#define HH_FRONT_FLOOR ((size_t)4096)
+#endif
+
 /* hh_realloc keeps, when it moves a block, the alignment its address has (the
  * largest power of two dividing it), up to this: the heap does not record the
  * alignment a block was allocated with. Above it, placement would depend on

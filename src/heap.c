@@ -122,6 +122,15 @@ static void count_hole(hh_heap *h, size_t size, int sign)
     }
 }
 
+/* What the front may hold now: an eighth of the bytes the program holds, plus
+ * a floor, never more than front_limit (config.h: HH_FRONT_SHARE_SHIFT,
+ * HH_FRONT_FLOOR). Cached blocks are neither live nor mergeable, so they
+ * widen the span; tied to the live bytes they widen it by a bounded share. */
+static inline size_t front_room(const hh_heap *h)
+{
+    return min_size(h->front_limit, (h->used_bytes >> HH_FRONT_SHARE_SHIFT) + HH_FRONT_FLOOR);
+}
+
 /* The arena is about to change size (growth, trim, a new region): fold the
  * peak of the span that ends into the low-water mark of free memory, which
  * is the arena less the peak while the arena stays the same. The fast paths
@@ -544,7 +553,7 @@ static inline bool block_near_hole(tag *b)
 static inline bool front_takes(const hh_heap *h, tag *b)
 {
     size_t size = tag_size(b);
-    return front_list_of(h, size) != 0 && h->front_bytes + size <= h->front_limit && !block_near_hole(b);
+    return front_list_of(h, size) != 0 && h->front_bytes + size <= front_room(h) && !block_near_hole(b);
 }
 
 /* A block that cannot be freed (a neighbour or list is damaged) is marked
@@ -1125,7 +1134,7 @@ static inline bool front_fast_free(hh_heap *h, void *p)
     uint32_t g = tag_size_g(&t);
     size_t size = (size_t)g * HH_GRANULE;
     if (tag_state(&t) != TAG_BLOCK || g > h->front_max_g || g - HH_MIN_BLOCK / HH_GRANULE >= FRONT_LISTS - 2u ||
-        size > span - off || h->front_bytes + size > h->front_limit)
+        size > span - off || h->front_bytes + size > front_room(h))
         return false;
     uint32_t pos = (uint32_t)(off / HH_GRANULE);
     if (t.seal != tag_seal(h, t.word, pos) || !tags_equal(&t, block_footer(b)))
