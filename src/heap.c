@@ -1179,6 +1179,14 @@ static void free_checked(hh_heap *h, void *p)
         free_verified(h, b, p);
 }
 
+/* What a trim gave back since the heap ended at `end` is the caller's again
+ * (valgrind and ASan builds; nothing otherwise). */
+static void announce_trimmed(const hh_heap *h, char *end)
+{
+    if (HH_TOOLS_ACTIVE && h->end < end)
+        tool_give_back(region_end(h), (size_t)(end - h->end));
+}
+
 /* realloc, general path: the canary's room and record, the tools told. A
  * moved block is freed only after the move is announced (its bytes are
  * still what the program wrote); memory a shrink in place gave back through
@@ -1194,8 +1202,7 @@ static void *realloc_dressed(hh_heap *h, void *p, size_t size, size_t align)
     block_announce_realloc(h, p, old, q);
     if (moved_from)
         free_or_lose(h, moved_from);
-    if (HH_TOOLS_ACTIVE && h->end < end)
-        tool_give_back(region_end(h), (size_t)(end - h->end));
+    announce_trimmed(h, end);
     return q;
 }
 
