@@ -21,6 +21,7 @@
 #include "annotate.h"
 HH_TOOLS_EXEMPT_BEGIN; /* to HH_TOOLS_EXEMPT_END: under ASan the core's accesses are exempt */
 #include "canary.h"
+#include "heap.h"
 #include "mem.h"
 #include "tag.h"
 

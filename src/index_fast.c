@@ -45,6 +45,7 @@
 
 #include "annotate.h"
 HH_TOOLS_EXEMPT_BEGIN; /* to HH_TOOLS_EXEMPT_END: under ASan the core's accesses are exempt */
+#include "heap.h"
 #include "index.h"
 #include "tag.h"
 

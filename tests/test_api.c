@@ -1,7 +1,7 @@
 /*
  * test_api: every public function of holeheap and every error path (the
  * invariants I1-I12 firing with their codes: test_invariants.c). Built per core variant (the table build defines
- * HH_INDEX_TABLE, so the internal layout read from src/tag.h matches).
+ * HH_INDEX_TABLE, so the internal layout read from src/heap.h and src/tag.h matches).
  *
  * Rule checked after every misuse: the problem is reported once with its code,
  * the call does nothing (stats unchanged) and hh_check still returns 0.
@@ -16,7 +16,8 @@
 #include <cmocka.h>
 
 #include "holeheap.h"
-#include "tag.h" /* white box: control block and tag layout for corruption tests */
+#include "heap.h" /* white box: the control block, for corruption tests */
+#include "tag.h"  /* white box: the tag layout and seals, for corruption tests */
 #include "testutil.h"
 #include "cmocka_blocks.h"
 #include "cmocka_select.h"

@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "heap.h"
 #include "index.h"
 #include "tag.h"
 #include "cmocka_select.h"

@@ -29,7 +29,7 @@
 #include "growbuf.h"
 #include "holeheap.h"
 #include "index.h" /* idx_storage_bytes: what the table build keeps in the region */
-#include "tag.h"   /* struct hh_heap: pos_fast, for the gate test */
+#include "heap.h"  /* struct hh_heap: pos_fast, for the gate test */
 #include "testutil.h"
 #include "cmocka_blocks.h"
 #include "cmocka_select.h"
