@@ -91,8 +91,6 @@ static void assert_check_code(hh_heap *h, int code, const char *label)
     }
 }
 
-static void assert_consistent(hh_heap *h) { assert_check_code(h, 0, ""); }
-
 static tag *header_of(void *payload) { return payload_block(payload); }
 
 /* Write a sealed tag pair for a block of `size` at header b, as the heap would. */

@@ -77,14 +77,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static void assert_consistent(hh_heap *h)
-{
-    hh_problem pr;
-    int rc = hh_check(h, &pr);
-    if (rc != HH_OK)
-        fail_msg("hh_check: %s %s", hh_code_name(rc), pr.what);
-}
-
 /* Is [p, p+n) inside [arena+off, arena+off+size)? */
 static bool inside(const void *p, size_t n, size_t off, size_t size)
 {

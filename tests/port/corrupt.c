@@ -507,7 +507,8 @@ static void make_bytes(enum mode m, unsigned char *buf, size_t n, const unsigned
         buf[i] = (unsigned char)(word >> (8 * (i % 8)));
 }
 
-static void corrupt_overflow(void)
+/* A live block below LARGE_SIZE / 2 (16 tries), or NULL: a target to write around. */
+static live *live_target(void)
 {
     live *l = NULL;
     for (int tries = 0; tries < 16 && l == NULL; tries++) {
@@ -515,6 +516,12 @@ static void corrupt_overflow(void)
         if (l != NULL && l->size >= LARGE_SIZE / 2)
             l = NULL;
     }
+    return l;
+}
+
+static void corrupt_overflow(void)
+{
+    live *l = live_target();
     if (l == NULL) {
         say("corrupt: overflow none (no target)\n");
         return;
@@ -533,12 +540,7 @@ static void corrupt_overflow(void)
 
 static void corrupt_header(void)
 {
-    live *l = NULL;
-    for (int tries = 0; tries < 16 && l == NULL; tries++) {
-        l = live_slot();
-        if (l != NULL && l->size >= LARGE_SIZE / 2)
-            l = NULL;
-    }
+    live *l = live_target();
     if (l == NULL) {
         say("corrupt: header none (no target)\n");
         return;
