@@ -262,20 +262,24 @@ void hhp_line_hex(hhp_line *l, uintptr_t v)
     line_digits(l, v, 16);
 }
 
-void hhp_line_emit(hhp_line *l)
+void hhp_write_all(int fd, const void *p, size_t n)
 {
-    l->text[l->len++] = '\n';
-    const char *p = l->text;
-    size_t left = l->len;
-    while (left > 0) {
-        ssize_t w = write(STDERR_FILENO, p, left);
+    const unsigned char *at = p;
+    while (n > 0) {
+        ssize_t w = write(fd, at, n);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
-            break;
-        p += w;
-        left -= (size_t)w;
+            return;
+        at += w;
+        n -= (size_t)w;
     }
+}
+
+void hhp_line_emit(hhp_line *l)
+{
+    l->text[l->len++] = '\n';
+    hhp_write_all(STDERR_FILENO, l->text, l->len);
     l->len = 0;
 }
 

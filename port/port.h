@@ -95,6 +95,8 @@ void hhp_line_str(hhp_line *l, const char *s);
 void hhp_line_dec(hhp_line *l, size_t v);
 void hhp_line_hex(hhp_line *l, uintptr_t v);
 void hhp_line_emit(hhp_line *l); /* appends '\n', writes to stderr */
+/* write(2) all n bytes to fd, again after EINTR; stops at the first other failure. */
+void hhp_write_all(int fd, const void *p, size_t n);
 _Noreturn void hhp_die(const char *call, const char *what, const void *where, int code);
 
 /* ---- arena.c ---- */
