@@ -18,11 +18,8 @@
 HH_TOOLS_EXEMPT_BEGIN; /* to HH_TOOLS_EXEMPT_END: under ASan the core's accesses are exempt */
 #include "heap.h"
 #include "index.h"
+#include "mem.h" /* memmove shifts the slots, memcpy moves them to new storage */
 #include "tag.h"
-
-/* The core includes no libc header; memmove is one of the three calls it may make. */
-void *memmove(void *dst, const void *src, size_t n);
-void *memcpy(void *restrict dst, const void *restrict src, size_t n);
 
 /* Slots beyond the bound on holes, for the prologue/epilogue slack. */
 #define IDX_SLACK_SLOTS 8u
