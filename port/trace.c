@@ -72,8 +72,7 @@ void hhp_trace_open(const char *path)
         hhp_line_emit(&l);
         return;
     }
-    static const unsigned char header[16] = {'H', 'H', 'T', 'R', 'A', 'C', 'E', '1',
-                                             1, 0, 0, 0, 40, 0, 0, 0};
+    static const unsigned char header[16] = {'H', 'H', 'T', 'R', 'A', 'C', 'E', '1', 1, 0, 0, 0, 40, 0, 0, 0};
     hhp_write_all(trace_fd, header, sizeof header);
     hhp_tracing = true;
 }

@@ -111,10 +111,7 @@ static inline bool heap_pos_ok(const hh_heap *h, uint32_t pos)
 }
 
 /* pos_fast after the end or the gaps changed (then reseal: the gate covers it). */
-static inline void heap_pos_fast_update(hh_heap *h)
-{
-    h->pos_fast = h->gap_count ? h->gap_lo[0] : heap_span_g(h);
-}
+static inline void heap_pos_fast_update(hh_heap *h) { h->pos_fast = h->gap_count ? h->gap_lo[0] : heap_span_g(h); }
 
 /* Bytes of blocks, holes and cached blocks: from base to the epilogue, less the gaps. */
 static inline size_t heap_arena_bytes(const hh_heap *h) { return (size_t)(h->end - h->base) - h->gap_bytes; }
@@ -194,10 +191,7 @@ static inline void tag_keys_derive(hh_heap *h)
         h->state_mask[state] = tag_state_mask(h->key, state);
 }
 
-static inline uint32_t tag_word(size_t size, uint32_t state)
-{
-    return (uint32_t)(size / HH_GRANULE) << 2 | state;
-}
+static inline uint32_t tag_word(size_t size, uint32_t state) { return (uint32_t)(size / HH_GRANULE) << 2 | state; }
 
 /* The sealed tag pair of any span: header at b, footer at its end. */
 static inline void tag_pair_write(const hh_heap *h, tag *b, size_t size, uint32_t state)
@@ -377,7 +371,8 @@ static inline uintptr_t control_gate_index(const hh_heap *h)
  * that every call reads (whole pointers, on 64-bit too). */
 static inline uint32_t control_gate_open(const hh_heap *h)
 {
-    uintptr_t bounds = (uintptr_t)h->base ^ (uintptr_t)h->end * 3u ^ (uintptr_t)h->pos_fast * 9u ^ control_gate_index(h);
+    uintptr_t bounds =
+        (uintptr_t)h->base ^ (uintptr_t)h->end * 3u ^ (uintptr_t)h->pos_fast * 9u ^ control_gate_index(h);
     /* the odd multiple keeps every bit of front_max_g; the constant keeps a
      * zeroed control block (gate 0, magic 0, bounds 0) from passing */
     return h->magic ^ gate_fold(bounds) ^ h->front_max_g * 0x85EBCA6Bu ^ 0x6C8E9CF5u;
@@ -483,7 +478,10 @@ static inline uint32_t front_link_mask(const hh_heap *h, uint32_t pos)
     return tag_mix1((pos ^ h->link_key) * 0x85EBCA6Bu) + h->key2;
 }
 static inline uint32_t front_link_decode(tag *b, uint32_t mask) { return *(uint32_t *)block_payload(b) ^ mask; }
-static inline void front_link_encode(tag *b, uint32_t next, uint32_t mask) { *(uint32_t *)block_payload(b) = next ^ mask; }
+static inline void front_link_encode(tag *b, uint32_t next, uint32_t mask)
+{
+    *(uint32_t *)block_payload(b) = next ^ mask;
+}
 static inline uint32_t front_link_load(const hh_heap *h, tag *b)
 {
     return front_link_decode(b, front_link_mask(h, block_pos(h, b)));
