@@ -42,14 +42,14 @@
 #endif
 
 #define REPS 5
-#define RING 8u                   /* live blocks in the N-holes steady loop */
-#define RING_STEPS 100000u        /* steps per timed rep of that loop (2 calls each) */
-#define RING_SIZES (1u << 16)     /* pre-drawn sizes for that loop, reused cyclically */
-#define ALIGNED_BIT 0x80000000u   /* in bench_op.size: hh_alloc_aligned(size, 4096) */
+#define RING 8u                 /* live blocks in the N-holes steady loop */
+#define RING_STEPS 100000u      /* steps per timed rep of that loop (2 calls each) */
+#define RING_SIZES (1u << 16)   /* pre-drawn sizes for that loop, reused cyclically */
+#define ALIGNED_BIT 0x80000000u /* in bench_op.size: hh_alloc_aligned(size, 4096) */
 #define ALIGNMENT 4096u
-#define STEP_CAP_NS 250e6         /* a timed rep of the N-holes loop is cut to about this long */
-#define WARM_UP_NS 1e9            /* the untimed warm-up of that loop runs at most this long */
-#define CHUNK_STEPS 64u           /* calibration checks the clock every this many steps */
+#define STEP_CAP_NS 250e6 /* a timed rep of the N-holes loop is cut to about this long */
+#define WARM_UP_NS 1e9    /* the untimed warm-up of that loop runs at most this long */
+#define CHUNK_STEPS 64u   /* calibration checks the clock every this many steps */
 #define TOUCH_MARGIN ((size_t)16 << 20)
 
 /* ---- a small deterministic PRNG (splitmix64) ---- */
@@ -67,16 +67,10 @@ static uint64_t rng_next(rng *r)
 }
 
 /* Uniform in [0, n). */
-static uint32_t rng_below(rng *r, uint32_t n)
-{
-    return (uint32_t)(((rng_next(r) >> 32) * n) >> 32);
-}
+static uint32_t rng_below(rng *r, uint32_t n) { return (uint32_t)(((rng_next(r) >> 32) * n) >> 32); }
 
 /* Uniform in [lo, hi]. */
-static uint32_t rng_range(rng *r, uint32_t lo, uint32_t hi)
-{
-    return lo + rng_below(r, hi - lo + 1);
-}
+static uint32_t rng_range(rng *r, uint32_t lo, uint32_t hi) { return lo + rng_below(r, hi - lo + 1); }
 
 /* Log-uniform in [lo, lo << octaves): a random octave, uniform inside it. */
 static uint32_t rng_log_uniform(rng *r, uint32_t lo, uint32_t octaves)
@@ -126,8 +120,8 @@ static void *map_bytes(size_t bytes)
 
 #define IMPL_NAME "glibc"
 
-static char *glibc_brk_start;   /* the program break before any workload block */
-static size_t glibc_peak_brk;    /* highest break seen, minus glibc_brk_start */
+static char *glibc_brk_start; /* the program break before any workload block */
+static size_t glibc_peak_brk; /* highest break seen, minus glibc_brk_start */
 
 static void *impl_alloc(size_t n) { return malloc(n); }
 static void *impl_alloc_aligned(size_t n, size_t align) { return aligned_alloc(align, n); }
@@ -171,8 +165,8 @@ static int impl_check(void) { return 0; }
 
 static char *region;
 static hh_heap *heap;
-static char *heap_base;    /* header of the first block: spans are measured from here */
-static char *peak_end;     /* highest end of any block seen in pass 1 */
+static char *heap_base; /* header of the first block: spans are measured from here */
+static char *peak_end;  /* highest end of any block seen in pass 1 */
 
 static void *impl_alloc(size_t n) { return hh_alloc(heap, n); }
 static void *impl_alloc_aligned(size_t n, size_t align) { return hh_alloc_aligned(heap, n, align); }
@@ -233,13 +227,13 @@ typedef struct bench_op {
 } bench_op;
 
 typedef struct trace {
-    bench_op *setup;       /* run untimed before the reps */
+    bench_op *setup; /* run untimed before the reps */
     size_t setup_n;
-    bench_op *steady;      /* slot workloads: REPS segments of segment_n ops */
+    bench_op *steady; /* slot workloads: REPS segments of segment_n ops */
     size_t segment_n;
-    uint32_t *ring_sizes;  /* ring workloads: sizes for the steady loop */
-    size_t ring_steps;     /* ring workloads: target steps per rep (2 calls each) */
-    size_t slot_count;     /* slots the trace uses (ring slots are the last RING) */
+    uint32_t *ring_sizes; /* ring workloads: sizes for the steady loop */
+    size_t ring_steps;    /* ring workloads: target steps per rep (2 calls each) */
+    size_t slot_count;    /* slots the trace uses (ring slots are the last RING) */
 } trace;
 
 typedef struct workload {
@@ -289,13 +283,13 @@ static uint32_t size_small(rng *r) { return rng_range(r, 16, 256); }
 static uint32_t size_large(rng *r) { return rng_range(r, 64u << 10, 1u << 20); }
 static uint32_t size_plain_mix(rng *r) { return rng_range(r, 16, 1024); }
 static uint32_t size_aligned_mix(rng *r) { return rng_range(r, 512, 16384); }
-static uint32_t size_hole(rng *r) { return rng_log_uniform(r, 16, 8); }   /* 16 .. 4095 */
+static uint32_t size_hole(rng *r) { return rng_log_uniform(r, 16, 8); } /* 16 .. 4095 */
 static uint32_t size_fence(rng *r) { return rng_range(r, 16, 64); }
 
 /* Random alloc/free over `slots` slots: a warm-up part that fills the working
  * set (setup), then REPS segments of segment_n ops. */
-static void make_random_slots(trace *t, uint32_t slots, size_t segment_n, uint32_t seed,
-                              uint32_t (*size_of)(rng *), uint32_t aligned_one_in)
+static void make_random_slots(trace *t, uint32_t slots, size_t segment_n, uint32_t seed, uint32_t (*size_of)(rng *),
+                              uint32_t aligned_one_in)
 {
     rng r = {seed};
     trace_builder b;
@@ -440,7 +434,7 @@ static void *alloc_for(uint32_t size_field)
 
 /* Pass-1 bookkeeping: live bytes asked for, and the allocator's span. */
 typedef struct tracker {
-    uint32_t *size;      /* per slot */
+    uint32_t *size; /* per slot */
     size_t live, peak_live;
 } tracker;
 
@@ -619,8 +613,8 @@ static int cmd_run(const char *name)
         die("unknown workload");
     impl_start();
     run_workload(w, &res);
-    printf("RESULT %s %s %.2f %.2f %zu %d %zu %zu %zu %d\n", w->name, IMPL_NAME, res.median, res.worst,
-           res.ops_per_rep, res.capped ? 1 : 0, res.peak_span, res.peak_live, res.control_bytes, res.check);
+    printf("RESULT %s %s %.2f %.2f %zu %d %zu %zu %zu %d\n", w->name, IMPL_NAME, res.median, res.worst, res.ops_per_rep,
+           res.capped ? 1 : 0, res.peak_span, res.peak_live, res.control_bytes, res.check);
     return res.check != 0;
 }
 
@@ -707,8 +701,7 @@ static int cmd_callgrind(const char *name)
     if (t.ring_sizes) {
         ring_warm_up_uncounted(&t, slots, t.ring_steps);
         bench_measured_ring(slots + t.slot_count - RING, t.ring_sizes, t.ring_steps, t.ring_steps);
-    }
-    else
+    } else
         bench_measured_slots(slots, t.steady, t.segment_n);
     printf("CGOPS %s %s %zu %d\n", w->name, IMPL_NAME, ops, impl_check());
     return 0;
@@ -736,9 +729,8 @@ static bool read_result(const char *bin, const char *wl, row *out)
     if (f == NULL)
         return false;
     while (fgets(line, sizeof line, f))
-        if (sscanf(line, "RESULT %63s %15s %lf %lf %zu %d %zu %zu %zu %d", name, impl, &out->median,
-                   &out->worst, &out->ops, &out->capped, &out->span, &out->live, &out->control,
-                   &out->check) == 10)
+        if (sscanf(line, "RESULT %63s %15s %lf %lf %zu %d %zu %zu %zu %d", name, impl, &out->median, &out->worst,
+                   &out->ops, &out->capped, &out->span, &out->live, &out->control, &out->check) == 10)
             out->ok = true;
     return pclose(f) == 0 && out->ok;
 }
@@ -748,8 +740,7 @@ static void print_cell(const row *r)
     if (!r->ok)
         printf(" | %-25s", "FAILED");
     else
-        printf(" | %7.1f %7.1f%c %5.2f", r->median, r->worst, r->capped ? '*' : ' ',
-               (double)r->span / (double)r->live);
+        printf(" | %7.1f %7.1f%c %5.2f", r->median, r->worst, r->capped ? '*' : ' ', (double)r->span / (double)r->live);
 }
 
 static void print_header(void)
@@ -772,15 +763,17 @@ static void print_notes(const row rows[][IMPLS], size_t nrows)
         for (int i = 0; i < IMPLS; i++)
             if (rows[w][i].ok && rows[w][i].capped) {
                 if (!any_capped)
-                    printf("\n* capped: each timed rep of the N-holes loop runs the steps that fit in about %.0f ms at the\n"
+                    printf("\n* capped: each timed rep of the N-holes loop runs the steps that fit in about %.0f ms at "
+                           "the\n"
                            "  speed of the untimed warm-up's last %u steps; ns/op is time / calls run:\n",
                            STEP_CAP_NS / 1e6, CHUNK_STEPS);
                 any_capped = true;
-                printf("  %s %s: %zu calls per rep instead of %u\n", workloads[w].name, impl_label[i],
-                       rows[w][i].ops, 2 * RING_STEPS);
+                printf("  %s %s: %zu calls per rep instead of %u\n", workloads[w].name, impl_label[i], rows[w][i].ops,
+                       2 * RING_STEPS);
             }
     printf("\nns/op: median of %d timed reps, and the worst rep; one op = one alloc, aligned alloc or free\n"
-           "  (the loop also writes 16 bytes into each new block and reads a precomputed trace).\n", REPS);
+           "  (the loop also writes 16 bytes into each new block and reads a precomputed trace).\n",
+           REPS);
     printf("frag: peak span / peak live bytes requested.\n"
            "  fast, table: span = highest end of any block (header to footer) minus the heap's first block;\n"
            "  control data and the table's slots are excluded (the table reserves %zu bytes of slots\n"
@@ -795,10 +788,7 @@ static void print_notes(const row rows[][IMPLS], size_t nrows)
            RING);
 }
 
-static double fast_over(const row *r, int impl)
-{
-    return r[impl].ok && r[0].ok ? r[impl].median / r[0].median : 0.0;
-}
+static double fast_over(const row *r, int impl) { return r[impl].ok && r[0].ok ? r[impl].median / r[0].median : 0.0; }
 
 static bool print_targets(const row rows[][IMPLS], size_t nrows)
 {
@@ -825,8 +815,8 @@ static bool print_targets(const row rows[][IMPLS], size_t nrows)
            ok ? "MET" : "MISSED");
     ok = rows[0][0].ok && rows[0][2].ok && rows[0][0].median <= rows[0][2].median;
     all = all && ok;
-    printf("  small-random fast at least as fast as glibc: %.1f vs %.1f ns  %s\n", rows[0][0].median,
-           rows[0][2].median, ok ? "MET" : "MISSED");
+    printf("  small-random fast at least as fast as glibc: %.1f vs %.1f ns  %s\n", rows[0][0].median, rows[0][2].median,
+           ok ? "MET" : "MISSED");
     return all;
 }
 
@@ -851,8 +841,7 @@ static int cmd_compare(char *const bins[IMPLS])
     for (size_t w = 0; w < WORKLOADS; w++)
         for (int i = 0; i < IMPLS; i++)
             if (rows[w][i].ok && rows[w][i].check != 0)
-                printf("hh_check failed after %s in %s: code %d\n", workloads[w].name, impl_label[i],
-                       rows[w][i].check);
+                printf("hh_check failed after %s in %s: code %d\n", workloads[w].name, impl_label[i], rows[w][i].check);
     return failed ? 1 : 0;
 }
 

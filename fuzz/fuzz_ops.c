@@ -73,6 +73,8 @@ static void die(const char *what)
 static size_t read_size(input *in)
 {
     uint8_t kind = next_byte(in), b = next_byte(in);
+    /* a table, two kinds a row, kept so by hand */
+    /* clang-format off */
     switch (kind & 7) {
     case 0: case 1: return b & 63u;                      /* tiny */
     case 2: case 3: return (size_t)b * 8 + (kind >> 3);  /* small */
@@ -80,6 +82,7 @@ static size_t read_size(input *in)
     case 6: return ((size_t)b << 12) + (size_t)(kind >> 3) * 16; /* large, to 1 MiB */
     default: return (size_t)b << 13;                     /* very large, to 2 MiB */
     }
+    /* clang-format on */
 }
 
 /* ---- byte patterns, kept out of coverage: libFuzzer's comparison tracing
@@ -280,7 +283,9 @@ static void run_op(input *in)
     uint8_t k = next_byte(in);
     bool full = S.nlive == MAX_LIVE;
     switch (k % 12) {
-    case 0: case 1: case 2:
+    case 0:
+    case 1:
+    case 2:
         if (!full)
             op_alloc(in, false);
         break;
@@ -292,26 +297,24 @@ static void run_op(input *in)
         if (!full)
             op_calloc(in);
         break;
-    case 5: case 6:
+    case 5:
+    case 6:
         if (S.nlive)
             op_realloc(in, next_byte(in) % S.nlive);
         break;
-    case 7: case 8: case 9:
+    case 7:
+    case 8:
+    case 9:
         if (S.nlive)
             op_free(next_byte(in) % S.nlive);
         break;
-    default:
-        op_misuse(in);
-        break;
+    default: op_misuse(in); break;
     }
 }
 
 /* ---- setup ---- */
 
-static void session_on_error(void *ctx, const hh_problem *p)
-{
-    problem_log_record(&((session *)ctx)->log, p);
-}
+static void session_on_error(void *ctx, const hh_problem *p) { problem_log_record(&((session *)ctx)->log, p); }
 
 static void start(input *in)
 {

@@ -129,25 +129,25 @@ typedef struct hh_stats {
     size_t peak_used_bytes; /* the most used_bytes has been since hh_init or the last
                                hh_stats_reset_peak, moments inside a call included (a moving
                                realloc holds both copies) */
-    size_t cached_bytes; /* of free_bytes, the bytes waiting in the front (see hh_trim), and
-                            those put out of service after damage was found there */
+    size_t cached_bytes;    /* of free_bytes, the bytes waiting in the front (see hh_trim), and
+                               those put out of service after damage was found there */
     /* ---- added by issue 10 ---- */
-    size_t free_low_bytes; /* the fewest free_bytes the heap has had since hh_init or the last
-                              hh_stats_reset_peak (at the moment of peak_used_bytes, unless the
-                              heap grew, shrank or gained a region since) */
-    size_t allocations;    /* blocks handed out: every hh_alloc, hh_calloc, hh_alloc_aligned
-                              that succeeded, and every realloc that moved its block or got NULL
-                              as p; since hh_init */
-    size_t frees;          /* blocks given back: hh_free of a block, realloc to size 0, the old
-                              block of a moving realloc; always allocations - blocks */
+    size_t free_low_bytes;     /* the fewest free_bytes the heap has had since hh_init or the last
+                                  hh_stats_reset_peak (at the moment of peak_used_bytes, unless the
+                                  heap grew, shrank or gained a region since) */
+    size_t allocations;        /* blocks handed out: every hh_alloc, hh_calloc, hh_alloc_aligned
+                                  that succeeded, and every realloc that moved its block or got NULL
+                                  as p; since hh_init */
+    size_t frees;              /* blocks given back: hh_free of a block, realloc to size 0, the old
+                                  block of a moving realloc; always allocations - blocks */
     size_t failed_allocations; /* allocating calls that returned NULL without reporting a
                                   problem (out of memory, after the on_oom retry if any) */
-    size_t frag_permille;  /* 1000 - 1000 * largest_hole / free_bytes, rounded down (0 when
-                              free_bytes is 0): how much of the free memory the largest
-                              request could not use; cached blocks count as free, not as holes */
-    size_t frag_umm_percent; /* umm_malloc's figure over the holes: 100 - 100 * isqrt(sum of
-                                g^2) / (sum of g), g each hole's size in 16-byte granules,
-                                integer arithmetic, isqrt rounded down (0 when no hole) */
+    size_t frag_permille;      /* 1000 - 1000 * largest_hole / free_bytes, rounded down (0 when
+                                  free_bytes is 0): how much of the free memory the largest
+                                  request could not use; cached blocks count as free, not as holes */
+    size_t frag_umm_percent;   /* umm_malloc's figure over the holes: 100 - 100 * isqrt(sum of
+                                  g^2) / (sum of g), g each hole's size in 16-byte granules,
+                                  integer arithmetic, isqrt rounded down (0 when no hole) */
 } hh_stats;
 
 /* One traced call (hh_options.on_trace). The fields mean what the text trace
@@ -163,10 +163,10 @@ typedef enum hh_trace_op {
 
 typedef struct hh_trace_event {
     hh_trace_op op;
-    const void *ptr;     /* the block passed in (free, realloc), else NULL */
-    size_t size;         /* bytes asked (calloc: per element) */
+    const void *ptr;       /* the block passed in (free, realloc), else NULL */
+    size_t size;           /* bytes asked (calloc: per element) */
     size_t count_or_align; /* calloc: count; aligned and realloc_aligned: align; else 0 */
-    const void *result;  /* the block returned, NULL if none (always NULL for free) */
+    const void *result;    /* the block returned, NULL if none (always NULL for free) */
 } hh_trace_event;
 
 typedef struct hh_options {
@@ -178,7 +178,7 @@ typedef struct hh_options {
      * which must be a multiple of 16 taken from the top: the heap then ends at
      * new_end + bytes - released. */
     size_t (*shrink)(void *ctx, void *new_end, size_t bytes);
-    void (*lock)(void *ctx);   /* both lock and unlock, or neither */
+    void (*lock)(void *ctx); /* both lock and unlock, or neither */
     void (*unlock)(void *ctx);
     /* Called for every detected misuse or corruption, with the lock held. */
     void (*on_error)(void *ctx, const hh_problem *problem);

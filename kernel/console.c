@@ -156,7 +156,7 @@ static const char *put_conversion(const char *fmt, va_list *ap)
 
 static volatile uint32_t console_taken; /* against the other CPU */
 static volatile int console_owner = -1; /* the holder's CPU */
-static volatile bool emergency;          /* fault or panic: print without the lock */
+static volatile bool emergency;         /* fault or panic: print without the lock */
 
 static void console_lock(void)
 {

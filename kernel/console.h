@@ -14,9 +14,9 @@ void console_emergency(void);
 
 /* QEMU's isa-debug-exit device (iobase 0xf4): qemu exits with (code << 1) | 1. */
 enum {
-    KEXIT_PASS = 0x10,  /* qemu exit status 33 */
-    KEXIT_FAIL = 0x11,  /* 35: the self-test failed */
-    KEXIT_FAULT = 0x12  /* 37: a CPU exception (page fault, ...) */
+    KEXIT_PASS = 0x10, /* qemu exit status 33 */
+    KEXIT_FAIL = 0x11, /* 35: the self-test failed */
+    KEXIT_FAULT = 0x12 /* 37: a CPU exception (page fault, ...) */
 };
 
 /* Leave QEMU with this code; without the device, halt forever. */

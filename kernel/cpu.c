@@ -81,12 +81,9 @@ void idt_load(void)
 static void print_page_fault(const exception_frame *f)
 {
     uint32_t e = f->error_code;
-    kprintf("page fault at 0x%08x, error code 0x%x (%s, %s, %s mode%s), eip 0x%08x\n",
-            read_cr2(), e,
-            (e & 1u) ? "protection violation" : "page not present",
-            (e & 2u) ? "write" : "read",
-            (e & 4u) ? "user" : "supervisor",
-            (e & 16u) ? ", instruction fetch" : "", f->eip);
+    kprintf("page fault at 0x%08x, error code 0x%x (%s, %s, %s mode%s), eip 0x%08x\n", read_cr2(), e,
+            (e & 1u) ? "protection violation" : "page not present", (e & 2u) ? "write" : "read",
+            (e & 4u) ? "user" : "supervisor", (e & 16u) ? ", instruction fetch" : "", f->eip);
 }
 
 void exception_handler(const exception_frame *frame)
@@ -95,8 +92,7 @@ void exception_handler(const exception_frame *frame)
     if (frame->vector == PAGE_FAULT_VECTOR)
         print_page_fault(frame);
     else
-        kprintf("CPU exception %u, error code 0x%x, eip 0x%08x\n",
-                frame->vector, frame->error_code, frame->eip);
+        kprintf("CPU exception %u, error code 0x%x, eip 0x%08x\n", frame->vector, frame->error_code, frame->eip);
     kprintf("halting\n");
     kernel_exit(KEXIT_FAULT);
 }

@@ -70,6 +70,7 @@ static uint64_t rdtsc(void)
 }
 
 /* A bijective 64-bit mixer (the splitmix64 finalizer). */
+/* A copy of port/port.h's hhp_mix64: the kernel's own files see only include/ and kernel/. */
 static uint64_t mix64(uint64_t x)
 {
     x ^= x >> 30;

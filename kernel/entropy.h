@@ -8,10 +8,10 @@
 #include <stdint.h>
 
 typedef enum entropy_source {
-    ENTROPY_RDRAND, /* CPUID.1:ECX[30], and RDRAND gave a value */
-    ENTROPY_TSC,    /* no RDRAND: RDTSC samples, mixed */
+    ENTROPY_RDRAND,            /* CPUID.1:ECX[30], and RDRAND gave a value */
+    ENTROPY_TSC,               /* no RDRAND: RDTSC samples, mixed */
     ENTROPY_TSC_RDRAND_FAILED, /* RDRAND never gave a valid value: the TSC */
-    ENTROPY_FIXED,  /* neither instruction: a fixed key (a 486 has no TSC) */
+    ENTROPY_FIXED,             /* neither instruction: a fixed key (a 486 has no TSC) */
 } entropy_source;
 
 /* A random non-zero 32-bit key; *source says where it came from. */

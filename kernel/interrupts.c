@@ -19,7 +19,7 @@
 #define PIC_READ_ISR 0x0Bu
 #define ICW1_INIT_WITH_ICW4 0x11u
 #define ICW4_8086 0x01u
-#define SLAVE_ON_IRQ2 0x04u /* master: a slave hangs on line 2 */
+#define SLAVE_ON_IRQ2 0x04u  /* master: a slave hangs on line 2 */
 #define SLAVE_IDENTITY 0x02u /* slave: you are on the master's line 2 */
 #define IRQ_TIMER 0u
 #define IRQ_SPURIOUS_MASTER 7u
@@ -40,19 +40,19 @@ static void pic_remap(void)
     io_wait();
     outb(PIC2_COMMAND, ICW1_INIT_WITH_ICW4);
     io_wait();
-    outb(PIC1_DATA, (uint8_t)IRQ_BASE);          /* ICW2: vector offsets */
+    outb(PIC1_DATA, (uint8_t)IRQ_BASE); /* ICW2: vector offsets */
     io_wait();
     outb(PIC2_DATA, (uint8_t)(IRQ_BASE + 8u));
     io_wait();
-    outb(PIC1_DATA, SLAVE_ON_IRQ2);              /* ICW3: the cascade */
+    outb(PIC1_DATA, SLAVE_ON_IRQ2); /* ICW3: the cascade */
     io_wait();
     outb(PIC2_DATA, SLAVE_IDENTITY);
     io_wait();
-    outb(PIC1_DATA, ICW4_8086);                  /* ICW4: 8086 mode */
+    outb(PIC1_DATA, ICW4_8086); /* ICW4: 8086 mode */
     io_wait();
     outb(PIC2_DATA, ICW4_8086);
     io_wait();
-    outb(PIC1_DATA, (uint8_t)~(1u << IRQ_TIMER)); /* masks: the timer only */
+    outb(PIC1_DATA, (uint8_t)(~(1u << IRQ_TIMER))); /* masks: the timer only */
     outb(PIC2_DATA, 0xFFu);
 }
 

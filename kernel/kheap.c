@@ -51,8 +51,8 @@ static size_t kheap_shrink(void *ctx, void *new_end, size_t bytes)
     uint32_t from = (uint32_t)(uintptr_t)new_end, top = from + (uint32_t)bytes;
     pg->shrink_calls++;
     if (top != pg->mapped_end || from < pg->start) {
-        kprintf("kheap: shrink of [%p, +%zu) does not end at the mapping's end 0x%08x\n",
-                new_end, bytes, pg->mapped_end);
+        kprintf("kheap: shrink of [%p, +%zu) does not end at the mapping's end 0x%08x\n", new_end, bytes,
+                pg->mapped_end);
         pg->callback_errors++;
         return 0;
     }
@@ -60,7 +60,7 @@ static size_t kheap_shrink(void *ctx, void *new_end, size_t bytes)
     if (first_page >= top)
         return 0;
     paging_release(first_page, top - first_page); /* invlpg on this CPU only */
-    pg->tlb_generation++;                          /* the other CPU flushes at its next lock */
+    pg->tlb_generation++;                         /* the other CPU flushes at its next lock */
     pg->mapped_end = first_page;
     pg->frames_returned += (top - first_page) / PAGE_SIZE;
     return top - first_page;

@@ -19,15 +19,15 @@
 /* The heap's callback context: what grow and shrink did (for the self-test
  * to compare with the frame allocator's own count) and what on_error saw. */
 typedef struct kheap_state {
-    uint32_t start;      /* the window's first address */
-    uint32_t mapped_end; /* everything in [start, mapped_end) is mapped */
-    uint32_t limit;      /* start + the heap's maximum size */
+    uint32_t start;                          /* the window's first address */
+    uint32_t mapped_end;                     /* everything in [start, mapped_end) is mapped */
+    uint32_t limit;                          /* start + the heap's maximum size */
     uint32_t frames_mapped, frames_returned; /* by grow and shrink, not at creation */
     uint32_t grow_calls, shrink_calls, callback_errors;
     uint32_t problems[HH_E_COUNT]; /* reported through on_error, by code */
     uint32_t problem_total;
     hh_problem last_problem;
-    irq_lock irq;       /* the lock hooks' state: one of them is in use */
+    irq_lock irq; /* the lock hooks' state: one of them is in use */
     spin_lock spin;
     irqspin_lock smp;
     volatile uint32_t tlb_generation; /* shrink calls that unmapped pages */
@@ -38,8 +38,8 @@ typedef struct kheap_state {
 /* Which lock holeheap's lock/unlock hooks take (see klock.h). */
 typedef enum kheap_lock {
     KHEAP_LOCK_SPIN, /* a spinlock, preemptible, counts contention; no heap calls in interrupts */
-    KHEAP_LOCK_IRQ,    /* interrupts off while the heap works; heap calls in interrupts are fine */
-    KHEAP_LOCK_SMP     /* both, for two CPUs; each CPU flushes its TLB after a shrink elsewhere */
+    KHEAP_LOCK_IRQ,  /* interrupts off while the heap works; heap calls in interrupts are fine */
+    KHEAP_LOCK_SMP   /* both, for two CPUs; each CPU flushes its TLB after a shrink elsewhere */
 } kheap_lock;
 
 /* Map the initial pages, start holeheap on them with these hh_options.flags
@@ -47,7 +47,7 @@ typedef enum kheap_lock {
  * the heap takes over kmalloc. */
 void kheap_init(uint32_t flags, kheap_lock lock);
 kheap_lock kheap_lock_kind(void);
-hh_heap *kheap(void);  /* NULL until kheap_init */
+hh_heap *kheap(void); /* NULL until kheap_init */
 const kheap_state *kheap_counts(void);
 
 #endif

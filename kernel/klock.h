@@ -38,20 +38,23 @@ void irq_lock_acquire(irq_lock *l);
 void irq_lock_release(irq_lock *l);
 
 typedef struct spin_lock {
-    volatile uint32_t taken;       /* 0 free, 1 taken: set with xchg */
-    volatile int owner;            /* the holder's thread id, -1 when free */
+    volatile uint32_t taken; /* 0 free, 1 taken: set with xchg */
+    volatile int owner;      /* the holder's thread id, -1 when free */
     uint32_t acquisitions;
     volatile uint32_t contentions; /* acquisitions that found the lock taken */
     uint32_t preempted_holding;    /* holds during which the holder was switched out */
     uint32_t switches_at_acquire;
-    volatile uint32_t waiting;       /* threads waiting for it now */
-    volatile uint32_t wait_yields;   /* times a waiter gave the CPU away (the waits) */
+    volatile uint32_t waiting;        /* threads waiting for it now */
+    volatile uint32_t wait_yields;    /* times a waiter gave the CPU away (the waits) */
     volatile uint32_t release_yields; /* releases that yielded to a waiter */
-    uint32_t longest_wait_ms;        /* the longest one acquisition waited (timer ms) */
+    uint32_t longest_wait_ms;         /* the longest one acquisition waited (timer ms) */
     int longest_wait_thread;
 } spin_lock;
 
+/* Kept on one line by hand (clang-format would spread it over four). */
+/* clang-format off */
 #define SPIN_LOCK_INIT {0, -1, 0, 0, 0, 0, 0, 0, 0, 0, -1}
+/* clang-format on */
 
 void spin_lock_acquire(spin_lock *l);
 void spin_lock_release(spin_lock *l);
@@ -68,7 +71,9 @@ typedef struct irqspin_lock {
     volatile uint32_t contentions;
 } irqspin_lock;
 
+/* clang-format off */
 #define IRQSPIN_LOCK_INIT {0, -1, 0, 0, 0}
+/* clang-format on */
 
 void irqspin_lock_acquire(irqspin_lock *l, uint32_t cpu);
 void irqspin_lock_release(irqspin_lock *l);

@@ -11,10 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-void *kmalloc(size_t size);                     /* 8-aligned at least */
-void *kmalloc_a(size_t size);                   /* page-aligned */
-void *kmalloc_p(size_t size, uint32_t *phys);   /* *phys: physical address of the start */
-void *kmalloc_ap(size_t size, uint32_t *phys);  /* both */
+void *kmalloc(size_t size);                    /* 8-aligned at least */
+void *kmalloc_a(size_t size);                  /* page-aligned */
+void *kmalloc_p(size_t size, uint32_t *phys);  /* *phys: physical address of the start */
+void *kmalloc_ap(size_t size, uint32_t *phys); /* both */
 void kfree(void *p);
 
 #endif

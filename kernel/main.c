@@ -63,17 +63,16 @@ void kmain(uint32_t magic, const multiboot_info *mbi)
     smp_prepare();
     paging_enable();
     kprintf("kernel 0x%08x-0x%08x, placement up to 0x%08x, %u KiB identity-mapped, paging on\n",
-            (uint32_t)(uintptr_t)kernel_start, (uint32_t)(uintptr_t)kernel_end, placement_end(),
-            IDENTITY_END / 1024u);
-    kprintf("frames: %u free of %u (%u available regions in the memory map, %u MiB)\n",
-            pmm_free_frames(), pmm_total_frames(), pmm_region_count(), pmm_total_frames() / 256u);
+            (uint32_t)(uintptr_t)kernel_start, (uint32_t)(uintptr_t)kernel_end, placement_end(), IDENTITY_END / 1024u);
+    kprintf("frames: %u free of %u (%u available regions in the memory map, %u MiB)\n", pmm_free_frames(),
+            pmm_total_frames(), pmm_region_count(), pmm_total_frames() / 256u);
     if (cmdline[0] != '\0')
         kprintf("command line: %s\n", cmdline);
     interrupts_init();
     timer_init();
     sched_init();
     irq_enable();
-    kprintf("interrupts on: PIC remapped to vectors %u-%u, PIT at %u Hz, round-robin scheduler\n",
-            IRQ_BASE, IRQ_BASE + 15u, TIMER_HZ);
+    kprintf("interrupts on: PIC remapped to vectors %u-%u, PIT at %u Hz, round-robin scheduler\n", IRQ_BASE,
+            IRQ_BASE + 15u, TIMER_HZ);
     selftest_run(cmdline);
 }

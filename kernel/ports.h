@@ -29,10 +29,7 @@ static inline uint32_t read_cr2(void)
     return v;
 }
 
-static inline void invlpg(uint32_t virt)
-{
-    __asm__ __volatile__("invlpg (%0)" : : "r"(virt) : "memory");
-}
+static inline void invlpg(uint32_t virt) { __asm__ __volatile__("invlpg (%0)" : : "r"(virt) : "memory"); }
 
 #define EFLAGS_IF 0x200u /* interrupts enabled */
 

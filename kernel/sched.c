@@ -19,8 +19,8 @@ typedef enum thread_state { THREAD_FREE, THREAD_READY, THREAD_DONE } thread_stat
 
 typedef struct thread {
     volatile thread_state state;
-    uint32_t esp;     /* saved frame, while not running */
-    uint32_t *stack;  /* kmalloc_a'd; NULL for thread 0 (the boot stack) */
+    uint32_t esp;    /* saved frame, while not running */
+    uint32_t *stack; /* kmalloc_a'd; NULL for thread 0 (the boot stack) */
     thread_fn fn;
     void *arg;
     const char *name;
@@ -125,8 +125,7 @@ uint32_t sched_switch(uint32_t esp, bool by_timer)
     thread *t = &threads[current];
     t->esp = esp;
     if (t->stack != NULL && t->stack[0] != STACK_CANARY) {
-        kprintf("thread %d (%s) ran off the bottom of its stack at %p\n", current, t->name,
-                (void *)t->stack);
+        kprintf("thread %d (%s) ran off the bottom of its stack at %p\n", current, t->name, (void *)t->stack);
         panic("kernel stack overflow");
     }
     int next = current;

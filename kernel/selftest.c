@@ -26,8 +26,8 @@
 #define GROW_BLOCK_SIZE 0x10000u /* 48 x 64 KiB = 3 MiB: the heap must grow */
 #define LIMIT_BLOCK_SIZE 0x100000u
 #define RANDOM_SEED 0x2545F491u /* "seed=N" on the command line replaces it */
-#define THREADS_WORKERS 4u        /* "threads=N" replaces it (1 to 6) */
-#define THREADS_RUN_MS 3000u      /* "threads-ms=N" replaces it (100 to 30000) */
+#define THREADS_WORKERS 4u      /* "threads=N" replaces it (1 to 6) */
+#define THREADS_RUN_MS 3000u    /* "threads-ms=N" replaces it (100 to 30000) */
 #define THREADS_RUN_MS_HARDENED 1500u
 
 static uint32_t failures;
@@ -118,8 +118,8 @@ static void test_placement(void)
     uint8_t *a = kmalloc(100);
     uint8_t *b = kmalloc_a(PAGE_SIZE);
     uint8_t *c = kmalloc_ap(PAGE_SIZE, &phys);
-    kprintf("  kmalloc(100) = %p, kmalloc_a(4096) = %p, kmalloc_ap(4096) = %p phys 0x%08x\n",
-            (void *)a, (void *)b, (void *)c, phys);
+    kprintf("  kmalloc(100) = %p, kmalloc_a(4096) = %p, kmalloc_ap(4096) = %p phys 0x%08x\n", (void *)a, (void *)b,
+            (void *)c, phys);
     expect(addr(a) % 8u == 0 && addr(a) + 100u <= addr(b), "placement kmalloc is aligned, in order");
     expect(addr(b) % PAGE_SIZE == 0 && addr(c) % PAGE_SIZE == 0, "kmalloc_a, kmalloc_ap page-aligned");
     /* b ended on a page boundary: c must start right there, not a page later */
@@ -195,8 +195,7 @@ static bool release_slot(slot *s)
 static void test_random(void)
 {
     uint32_t ops = hardened ? RANDOM_OPS_HARDENED : RANDOM_OPS;
-    kprintf("[random] %u random kmalloc/kmalloc_a/kfree over %u slots, seed %u\n", ops,
-            RANDOM_SLOTS, rng_state);
+    kprintf("[random] %u random kmalloc/kmalloc_a/kfree over %u slots, seed %u\n", ops, RANDOM_SLOTS, rng_state);
     uint32_t allocs = 0, aligned = 0, frees = 0, bad = 0;
     kheap_state before = *kheap_counts();
     if (tracing)
@@ -223,7 +222,8 @@ static void test_random(void)
     hh_stats s = heap_stats();
     const kheap_state *k = kheap_counts();
     kprintf("  %u allocations (%u page-aligned), %u frees; live: %zu blocks, %zu bytes used, "
-            "heap %zu KiB\n", allocs, aligned, frees, s.blocks, s.used_bytes, s.region_bytes / 1024u);
+            "heap %zu KiB\n",
+            allocs, aligned, frees, s.blocks, s.used_bytes, s.region_bytes / 1024u);
     kprintf("  meanwhile grow mapped %u frames in %u calls, shrink returned %u in %u calls\n",
             k->frames_mapped - before.frames_mapped, k->grow_calls - before.grow_calls,
             k->frames_returned - before.frames_returned, k->shrink_calls - before.shrink_calls);
@@ -264,8 +264,8 @@ static void test_physical(void)
     uint8_t *ap = kmalloc_ap(2 * PAGE_SIZE, &phys_ap);
     if (!expect(p != NULL && ap != NULL, "kmalloc_p and kmalloc_ap returned memory"))
         return;
-    kprintf("  kmalloc_p(100) = %p phys 0x%08x, kmalloc_ap(8192) = %p phys 0x%08x\n",
-            (void *)p, phys_p, (void *)ap, phys_ap);
+    kprintf("  kmalloc_p(100) = %p phys 0x%08x, kmalloc_ap(8192) = %p phys 0x%08x\n", (void *)p, phys_p, (void *)ap,
+            phys_ap);
     expect(paging_translate(addr(p), &expected) && expected == phys_p,
            "kmalloc_p's physical address matches the page tables, offset included");
     expect(addr(ap) % PAGE_SIZE == 0 && phys_ap % PAGE_SIZE == 0, "kmalloc_ap is page-aligned");
@@ -308,8 +308,7 @@ static void test_grow(void)
     uint32_t taken = free_before - pmm_free_frames();
     size_t region_after = heap_stats().region_bytes;
     kprintf("  grow called %u times, %u frames mapped, frame allocator gave %u; heap %zu -> %zu KiB\n",
-            after->grow_calls - before.grow_calls, mapped, taken, region_before / 1024u,
-            region_after / 1024u);
+            after->grow_calls - before.grow_calls, mapped, taken, region_before / 1024u, region_after / 1024u);
     expect(mapped > 0 && region_after > region_before, "the heap grew");
     expect(taken == mapped, "frames taken from the frame allocator == frames the heap mapped");
     expect(region_after - region_before == (size_t)mapped * PAGE_SIZE, "the heap grew by what grow mapped");
@@ -355,8 +354,8 @@ static void test_limit(void)
     while (n < 32u && (blocks[n] = kmalloc(LIMIT_BLOCK_SIZE)) != NULL)
         n++;
     hh_stats s = heap_stats();
-    kprintf("  %u blocks of 1 MiB before NULL; heap %zu KiB, mapped up to 0x%08x\n", n,
-            s.region_bytes / 1024u, kheap_counts()->mapped_end);
+    kprintf("  %u blocks of 1 MiB before NULL; heap %zu KiB, mapped up to 0x%08x\n", n, s.region_bytes / 1024u,
+            kheap_counts()->mapped_end);
     expect(n >= 12u && n < 16u, "between 12 and 15 blocks of 1 MiB fit in 16 MiB");
     expect(s.region_bytes <= KHEAP_MAX_SIZE, "the heap stays within its maximum");
     expect(kmalloc(32u << 20) == NULL, "kmalloc(32 MiB) returns NULL");
@@ -390,8 +389,8 @@ static bool threads_option(const char *cmdline, const char *prefix, uint32_t lo,
 
 static void test_threads(const char *cmdline)
 {
-    threads_test_config cfg = {THREADS_WORKERS, hardened ? THREADS_RUN_MS_HARDENED : THREADS_RUN_MS,
-                               rng_state, false, false};
+    threads_test_config cfg = {THREADS_WORKERS, hardened ? THREADS_RUN_MS_HARDENED : THREADS_RUN_MS, rng_state, false,
+                               false};
     bool ok = threads_option(cmdline, "threads=", 1u, THREADS_TEST_MAX_WORKERS, &cfg.workers);
     if (!threads_option(cmdline, "threads-ms=", THREADS_TEST_MIN_MS, THREADS_TEST_MAX_MS, &cfg.run_ms) || !ok)
         return;
@@ -421,15 +420,13 @@ static void test_overflow(void)
     size_t usable = hh_usable_size(kheap(), p);
     uint8_t *past_end = p + usable, saved[8];
     memcpy(saved, past_end, sizeof saved);
-    kprintf("  planting an overflow: 8 bytes written past the end of the %zu-byte block at %p\n",
-            usable, (void *)p);
+    kprintf("  planting an overflow: 8 bytes written past the end of the %zu-byte block at %p\n", usable, (void *)p);
     memset(past_end, 0x41, sizeof saved);
     uint32_t before = kheap_counts()->problem_total;
     kfree(p);
     if (reported(before, HH_E_CORRUPT, "kfree caught the overflow as HH_E_CORRUPT")) {
         const void *where = kheap_counts()->last_problem.where;
-        expect(addr(where) + 8u >= addr(p) && addr(where) <= addr(past_end),
-               "the report names the overflowed block");
+        expect(addr(where) + 8u >= addr(p) && addr(where) <= addr(past_end), "the report names the overflowed block");
         kprintf("  caught: kfree refused the block at %p and reported %p\n", (void *)p, where);
     }
     memcpy(past_end, saved, sizeof saved); /* repair, then the block frees normally */
@@ -480,8 +477,7 @@ static void test_use_after_free(void)
 
 static void test_misuse(void)
 {
-    kprintf("[misuse] overflow, double free, interior pointer%s\n",
-            hardened ? ", write after free" : "");
+    kprintf("[misuse] overflow, double free, interior pointer%s\n", hardened ? ", write after free" : "");
     test_overflow();
     test_double_free();
     test_interior_pointer();
@@ -498,10 +494,11 @@ static void test_tutorial_heap(void)
     if (!expect(paging_map_fresh(TUTORIAL_HEAP_START, TUTORIAL_HEAP_INITIAL, PAGE_WRITABLE),
                 "the tutorial heap's initial pages are mapped"))
         return;
-    expect(create_heap(TUTORIAL_HEAP_START, TUTORIAL_HEAP_START + TUTORIAL_HEAP_INITIAL, TUTORIAL_HEAP_MAX, 1, 1) == NULL,
-           "create_heap refuses a read-only heap (it must write its tags)");
-    heap_t *heap = create_heap(TUTORIAL_HEAP_START, TUTORIAL_HEAP_START + TUTORIAL_HEAP_INITIAL,
-                               TUTORIAL_HEAP_MAX, 1, 0);
+    heap_t *refused =
+        create_heap(TUTORIAL_HEAP_START, TUTORIAL_HEAP_START + TUTORIAL_HEAP_INITIAL, TUTORIAL_HEAP_MAX, 1, 1);
+    expect(refused == NULL, "create_heap refuses a read-only heap (it must write its tags)");
+    heap_t *heap =
+        create_heap(TUTORIAL_HEAP_START, TUTORIAL_HEAP_START + TUTORIAL_HEAP_INITIAL, TUTORIAL_HEAP_MAX, 1, 0);
     if (!expect(heap != NULL, "create_heap"))
         return;
     uint8_t *a = alloc(100, 0, heap);
@@ -533,8 +530,8 @@ static void print_stats(void)
 {
     hh_stats s = heap_stats();
     kprintf("[stats] heap %zu KiB: %zu blocks (%zu bytes), %zu holes (%zu bytes, largest %zu), "
-            "peak used %zu bytes\n", s.region_bytes / 1024u, s.blocks, s.used_bytes, s.holes,
-            s.free_bytes, s.largest_hole, s.peak_used_bytes);
+            "peak used %zu bytes\n",
+            s.region_bytes / 1024u, s.blocks, s.used_bytes, s.holes, s.free_bytes, s.largest_hole, s.peak_used_bytes);
     expect(s.used_bytes + s.free_bytes <= s.region_bytes, "used + free bytes fit in the region");
 }
 
@@ -566,10 +563,10 @@ static void show_heap(void)
 static void print_totals(void)
 {
     const kheap_state *k = kheap_counts();
-    kprintf("[totals] grow: %u calls, %u frames mapped; shrink: %u calls, %u frames returned\n",
-            k->grow_calls, k->frames_mapped, k->shrink_calls, k->frames_returned);
-    kprintf("  problems reported: %u (planted: %u); free frames: %u of %u\n", k->problem_total,
-            planted_problems, pmm_free_frames(), pmm_total_frames());
+    kprintf("[totals] grow: %u calls, %u frames mapped; shrink: %u calls, %u frames returned\n", k->grow_calls,
+            k->frames_mapped, k->shrink_calls, k->frames_returned);
+    kprintf("  problems reported: %u (planted: %u); free frames: %u of %u\n", k->problem_total, planted_problems,
+            pmm_free_frames(), pmm_total_frames());
     expect(k->problem_total == planted_problems, "holeheap reported only the planted misuse");
     expect(k->callback_errors == 0, "grow and shrink were always asked about the heap's end");
 }
@@ -607,17 +604,18 @@ void selftest_run(const char *cmdline)
     if (str_word_number(cmdline, "seed=", &seed))
         rng_state = seed != 0 ? seed : RANDOM_SEED; /* xorshift needs a non-zero state */
     test_placement();
-    kheap_lock lock = str_has_word(cmdline, "smp") ? KHEAP_LOCK_SMP
-                      : str_has_word(cmdline, "lock=irq") ? KHEAP_LOCK_IRQ : KHEAP_LOCK_SPIN;
+    kheap_lock lock = str_has_word(cmdline, "smp")        ? KHEAP_LOCK_SMP
+                      : str_has_word(cmdline, "lock=irq") ? KHEAP_LOCK_IRQ
+                                                          : KHEAP_LOCK_SPIN;
     kheap_init(hardened ? HH_CHECK_ALWAYS | HH_POISON : 0u, lock);
     hh_stats s = heap_stats();
-    kprintf("[heap] holeheap at 0x%08x: %zu KiB mapped, maximum %u KiB, %zu bytes free%s\n",
-            KHEAP_START, s.region_bytes / 1024u, KHEAP_MAX_SIZE / 1024u, s.free_bytes,
+    kprintf("[heap] holeheap at 0x%08x: %zu KiB mapped, maximum %u KiB, %zu bytes free%s\n", KHEAP_START,
+            s.region_bytes / 1024u, KHEAP_MAX_SIZE / 1024u, s.free_bytes,
             hardened ? ", flags HH_CHECK_ALWAYS | HH_POISON" : "");
-    kprintf("[heap] lock hooks: %s\n", lock == KHEAP_LOCK_IRQ
-                ? "interrupts off while the heap works (lock=irq)"
-                : lock == KHEAP_LOCK_SMP ? "interrupts off and a test-and-set spinlock, for two CPUs (smp)"
-                : "a test-and-set spinlock, preemptible, counting contention");
+    const char *hooks = lock == KHEAP_LOCK_IRQ   ? "interrupts off while the heap works (lock=irq)"
+                        : lock == KHEAP_LOCK_SMP ? "interrupts off and a test-and-set spinlock, for two CPUs (smp)"
+                                                 : "a test-and-set spinlock, preemptible, counting contention";
+    kprintf("[heap] lock hooks: %s\n", hooks);
     check_heap(kheap(), "hh_init");
     test_random();
     test_physical();

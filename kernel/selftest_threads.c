@@ -29,10 +29,10 @@
 #define WORKER_SLOTS 64u
 #define MAILBOX_SIZE 16u
 #define HAND_OVER_ONE_IN 16u /* of the frees: give the block to the next worker instead */
-#define REPORT_EVERY_MS 500u     /* at most; a quarter of shorter phases */
+#define REPORT_EVERY_MS 500u /* at most; a quarter of shorter phases */
 #define REPORT_MIN_MS 25u
-#define EVIDENCE_MS 1000u         /* shorter phases see too few preemptions to expect */
-                                  /* a preempted hold, a wait for the lock, every thread preempted */
+#define EVIDENCE_MS 1000u          /* shorter phases see too few preemptions to expect */
+                                   /* a preempted hold, a wait for the lock, every thread preempted */
 #define PROBE_EXTRA (256u * 1024u) /* the shrink probe: the largest hole plus this */
 #define MAX_WORKER_FAILURES 10u
 
@@ -56,21 +56,21 @@ typedef struct worker {
     uint32_t calls, calls_preempted; /* heap calls; those during which the thread was switched out */
     uint32_t preemptions;            /* read from the scheduler before the join */
     uint32_t failures;
-    bool on_cpu1;                    /* the second CPU's worker: no scheduler, no mailbox */
+    bool on_cpu1; /* the second CPU's worker: no scheduler, no mailbox */
 } worker;
 
 static worker workers[THREADS_TEST_MAX_WORKERS + 1u];
-static uint32_t worker_count;          /* the boot CPU's; the ring of mailboxes */
-static worker *cpu1_worker;            /* workers[worker_count] when a second CPU runs one */
+static uint32_t worker_count; /* the boot CPU's; the ring of mailboxes */
+static worker *cpu1_worker;   /* workers[worker_count] when a second CPU runs one */
 static uint8_t *cpu1_stack;
 static volatile bool stop;
 static uint32_t failures;
 static volatile uint32_t irq_allocs, irq_failures; /* by the timer interrupt */
-static uint32_t report_ms;                          /* the boot thread's period */
-static uint32_t probes, probes_returned;            /* shrink probes; those that gave frames back */
+static uint32_t report_ms;                         /* the boot thread's period */
+static uint32_t probes, probes_returned;           /* shrink probes; those that gave frames back */
 
-static const char *const worker_names[THREADS_TEST_MAX_WORKERS] = {
-    "worker 1", "worker 2", "worker 3", "worker 4", "worker 5", "worker 6"};
+static const char *const worker_names[THREADS_TEST_MAX_WORKERS] = {"worker 1", "worker 2", "worker 3",
+                                                                   "worker 4", "worker 5", "worker 6"};
 
 /* ---- small tools ---- */
 
@@ -349,8 +349,8 @@ static void report_progress(const snapshot *start, uint32_t *checks)
     int code = hh_check(kheap(), &problem); /* takes the lock: a consistent moment */
     hh_stats st;
     hh_stats_get(kheap(), &st);
-    kprintf("  %4u ms: %u heap calls, %u switches (%u by the timer), ", timer_ms() - start->ms,
-            total_calls(), sched_switches() - start->switches, sched_preemptions() - start->preemptions);
+    kprintf("  %4u ms: %u heap calls, %u switches (%u by the timer), ", timer_ms() - start->ms, total_calls(),
+            sched_switches() - start->switches, sched_preemptions() - start->preemptions);
     print_lock_progress(start);
     kprintf("heap %zu KiB, %zu blocks live, hh_check %s\n", st.region_bytes / 1024u, st.blocks,
             code == HH_OK ? "consistent" : hh_code_name(code));
@@ -426,8 +426,8 @@ static void report_workers(bool long_enough)
         const worker *w = &workers[i];
         kprintf("  thread %d (%s): %u calls (%u kmalloc, %u kmalloc_a, %u kfree; %u blocks handed "
                 "on, %u received), preempted %u times, %u times inside a heap call\n",
-                w->thread, worker_names[i], w->calls, w->allocs - w->aligned, w->aligned, w->frees,
-                w->handed, w->received, w->preemptions, w->calls_preempted);
+                w->thread, worker_names[i], w->calls, w->allocs - w->aligned, w->aligned, w->frees, w->handed,
+                w->received, w->preemptions, w->calls_preempted);
         expect(w->failures == 0, "every block intact, aligned and inside the heap");
         expect(w->calls > 0, "every thread allocated");
         if (long_enough)
@@ -437,7 +437,8 @@ static void report_workers(bool long_enough)
     if (cpu1_worker != NULL) {
         const worker *w = cpu1_worker;
         kprintf("  CPU 1's worker: %u calls (%u kmalloc, %u kmalloc_a, %u kfree), interrupts off, "
-                "no scheduler\n", w->calls, w->allocs - w->aligned, w->aligned, w->frees);
+                "no scheduler\n",
+                w->calls, w->allocs - w->aligned, w->aligned, w->frees);
         expect(w->failures == 0, "CPU 1's blocks intact, aligned and inside the heap");
         expect(w->calls > 0, "CPU 1 allocated");
     }
@@ -455,8 +456,9 @@ static void report_spin_lock(const snapshot *start, const threads_test_config *c
     uint32_t contentions = l->contentions - l0->contentions;
     uint32_t held = l->preempted_holding - l0->preempted_holding;
     kprintf("  lock (test-and-set spinlock): %u acquisitions, %u contentions, %u waits (yields while "
-            "waiting), %u releases yielded to a waiter, %u holds preempted; ", l->acquisitions - l0->acquisitions,
-            contentions, l->wait_yields - l0->wait_yields, l->release_yields - l0->release_yields, held);
+            "waiting), %u releases yielded to a waiter, %u holds preempted; ",
+            l->acquisitions - l0->acquisitions, contentions, l->wait_yields - l0->wait_yields,
+            l->release_yields - l0->release_yields, held);
     if (l->longest_wait_thread < 0)
         kprintf("no wait outlasted a timer tick\n");
     else
@@ -483,7 +485,8 @@ static void report_tlb(const snapshot *start)
     uint32_t caught_up = k->tlb_catchups[1] - start->heap.tlb_catchups[1];
     uint32_t reloads = paging_tlb_flushes(1u) - start->cpu1_tlb_flushes;
     kprintf("  TLB: %u generations (shrink calls that unmapped), CPU 1 caught up %u times and "
-            "reloaded CR3 %u times\n", generations, caught_up, reloads);
+            "reloaded CR3 %u times\n",
+            generations, caught_up, reloads);
     expect(caught_up >= 2u, "CPU 1 met at least two TLB generations");
     expect(reloads == caught_up, "CPU 1 flushed its TLB for every generation it met, before its heap call");
 }
@@ -542,8 +545,8 @@ static void report_frames(const snapshot *start, const snapshot *at_stop)
     hh_stats st;
     hh_stats_get(kheap(), &st);
     kprintf("  all freed, hh_trim: %u frames mapped and %u returned in all, the frame allocator "
-            "lost %d net; heap %zu KiB, %zu blocks, %zu holes\n", mapped, returned, net_taken,
-            st.region_bytes / 1024u, st.blocks, st.holes);
+            "lost %d net; heap %zu KiB, %zu blocks, %zu holes\n",
+            mapped, returned, net_taken, st.region_bytes / 1024u, st.blocks, st.holes);
     expect(net_taken == (int32_t)(mapped - returned), "frames counted both ways agree");
     expect(st.region_bytes == k->mapped_end - k->start, "the heap spans exactly its mapped pages");
     expect(st.blocks == 0 && st.holes == 1, "every block freed, one hole left");
@@ -591,8 +594,9 @@ uint32_t selftest_threads(const threads_test_config *cfg)
     probes = probes_returned = 0;
     report_ms = report_period(cfg->run_ms);
     kprintf("[threads] %u threads for %u ms: random kmalloc/kmalloc_a/kfree, contents checked; "
-            "lock: %s; timer period random, 5-15 ms; hh_check every %u ms%s\n", cfg->workers, cfg->run_ms,
-            kheap_lock_kind() == KHEAP_LOCK_SPIN ? "test-and-set spinlock"
+            "lock: %s; timer period random, 5-15 ms; hh_check every %u ms%s\n",
+            cfg->workers, cfg->run_ms,
+            kheap_lock_kind() == KHEAP_LOCK_SPIN  ? "test-and-set spinlock"
             : kheap_lock_kind() == KHEAP_LOCK_SMP ? "interrupts off + test-and-set, and CPU 1"
                                                   : "interrupts off",
             report_ms, cfg->irq_allocs ? irq_alloc_behaviour() : "");
@@ -608,9 +612,9 @@ uint32_t selftest_threads(const threads_test_config *cfg)
     timer_set_jitter(0);
     uint32_t ms = at_stop.ms - start.ms;
     kprintf("  %u ms: %u heap calls by %u threads%s, %u context switches (%u by the timer), "
-            "hh_check consistent %u times meanwhile, at most %u ms apart\n", ms, total_calls(), worker_count,
-            cpu1_worker != NULL ? " and CPU 1" : "",
-            at_stop.switches - start.switches, at_stop.preemptions - start.preemptions, checks, longest_gap);
+            "hh_check consistent %u times meanwhile, at most %u ms apart\n",
+            ms, total_calls(), worker_count, cpu1_worker != NULL ? " and CPU 1" : "", at_stop.switches - start.switches,
+            at_stop.preemptions - start.preemptions, checks, longest_gap);
     expect(at_stop.switches - start.switches > 0, "the scheduler switched threads");
     expect(any_worker_failed() || ms <= cfg->run_ms + report_ms, "the phase ended on time (within one report period)");
     expect(longest_gap <= 2u * report_ms, "hh_check ran every report period (at most twice it apart)");

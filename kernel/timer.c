@@ -15,6 +15,7 @@
 #define PIT_CH0_LOHI_MODE2 0x34u
 #define PIT_INPUT_HZ 1193182u
 #define PIT_BASE_COUNT ((PIT_INPUT_HZ + TIMER_HZ / 2u) / TIMER_HZ) /* 11932 */
+
 #define PIT_NS_PER_CLOCK 838u /* 1e9 / 1193182 = 838.1 ns per input clock */
 
 static volatile uint32_t ticks;

@@ -58,13 +58,12 @@ static void th_report(void *ctx, const hh_problem *problem)
     tutorial_heap_problem(hh_code_name(problem->code), problem->where, problem->what);
 }
 
-heap_t *create_heap(uint32_t start, uint32_t end, uint32_t max, uint8_t supervisor,
-                    uint8_t readonly)
+heap_t *create_heap(uint32_t start, uint32_t end, uint32_t max, uint8_t supervisor, uint8_t readonly)
 {
     /* readonly: the heap writes its tags into its own pages, so they must be
      * writable by the kernel (this kernel sets CR0.WP, so the R/W bit binds it too). */
-    if (readonly || start % TH_PAGE != 0 || end % TH_PAGE != 0 || max % TH_PAGE != 0 || start >= end ||
-        end > max || end - start <= TH_HEADER_BYTES)
+    if (readonly || start % TH_PAGE != 0 || end % TH_PAGE != 0 || max % TH_PAGE != 0 || start >= end || end > max ||
+        end - start <= TH_HEADER_BYTES)
         return NULL;
     heap_t *heap = (heap_t *)(uintptr_t)start;
     heap->start_address = start;
@@ -89,7 +88,4 @@ void *alloc(uint32_t size, uint8_t page_align, heap_t *heap)
     return page_align ? hh_alloc_aligned(heap->core, size, TH_PAGE) : hh_alloc(heap->core, size);
 }
 
-void free(void *p, heap_t *heap)
-{
-    hh_free(heap->core, p);
-}
+void free(void *p, heap_t *heap) { hh_free(heap->core, p); }

@@ -29,10 +29,9 @@ typedef struct heap_t {
  * initialise_paging does. start, end and max must be page-aligned with
  * start < end <= max. Returns NULL when they are not, when the region is
  * too small, or when readonly is set: the heap writes its headers and footers
- * into its own pages, which a read-only mapping forbids under CR0.WP. Unlike the tutorial's, the index lives in the holes, not in a
- * fixed array at the start of the heap. */
-heap_t *create_heap(uint32_t start, uint32_t end, uint32_t max, uint8_t supervisor,
-                    uint8_t readonly);
+ * into its own pages, which a read-only mapping forbids under CR0.WP. Unlike the tutorial's, the index lives in the
+ * holes, not in a fixed array at the start of the heap. */
+heap_t *create_heap(uint32_t start, uint32_t end, uint32_t max, uint8_t supervisor, uint8_t readonly);
 
 /* size bytes, page-aligned if page_align; NULL (never a panic) when the heap
  * cannot grow to fit it. */

@@ -9,10 +9,7 @@ int tutorial_heap_map_page(uint32_t virt, int supervisor, int readonly)
     return paging_map_fresh(virt, PAGE_SIZE, flags) ? 0 : -1;
 }
 
-void tutorial_heap_unmap_page(uint32_t virt)
-{
-    paging_release(virt, PAGE_SIZE);
-}
+void tutorial_heap_unmap_page(uint32_t virt) { paging_release(virt, PAGE_SIZE); }
 
 void tutorial_heap_problem(const char *code_name, const void *where, const char *what)
 {

@@ -1,5 +1,6 @@
 # The hosted port: holeheap as the C library's malloc (port/, docs/trace-format.md).
-#   make malloc        build/port/libholeheap-malloc.so and .a, build/port/hh-replay
+#   make malloc        build/port/libholeheap-malloc.so and .a, and the replayer of their traces
+#                      (build/tools/hh-replay, mk/tools.mk)
 #   make check-port-unit check-port-threads check-port-programs check-port-corrupt
 #   make bench-port    the side-by-side tables: holeheap, glibc, jemalloc, mimalloc
 #   make bench-port-server  only the server-like workloads on 1, 2 and 4 threads
@@ -16,11 +17,10 @@ PORT_LTO    := -flto=auto -ffat-lto-objects
 PORT_CFLAGS := $(WARN) -Iinclude -O2 -g -fPIC -fvisibility=hidden -fno-strict-aliasing $(PORT_LTO) \
                -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc
 PORT_TEST_CFLAGS := $(WARN) -D_GNU_SOURCE -Iinclude -O2 -g
-PORT_TOOL_CFLAGS := $(WARN) -D_GNU_SOURCE -Iinclude -O2 -g
 
 .PHONY: malloc check-port-unit check-port-threads check-port-programs check-port-corrupt bench-port \
         bench-port-server
-malloc: $(PORT_SO) $(PORT_A) $(PORT_DIR)/hh-replay
+malloc: $(PORT_SO) $(PORT_A) hh-replay
 
 $(PORT_DIR)/obj/%.o: port/%.c port/port.h include/holeheap.h mk/port.mk
 	@mkdir -p $(@D)
@@ -35,10 +35,6 @@ $(PORT_A): $(PORT_OBJS) $(LIB_A)
 	@rm -f $@ && rm -rf $(PORT_DIR)/ar && mkdir -p $(PORT_DIR)/ar
 	cd $(PORT_DIR)/ar && $(AR) x $(abspath $(LIB_A))
 	$(AR) rcs $@ $(PORT_OBJS) $(PORT_DIR)/ar/*.o
-
-$(PORT_DIR)/hh-replay: port/hh-replay.c $(LIB_A)
-	@mkdir -p $(@D)
-	$(CC) $(PORT_TOOL_CFLAGS) $< $(LIB_A) -o $@
 
 # ---- tests
 
@@ -64,9 +60,9 @@ $(PORT_DIR)/test-corrupt: tests/port/corrupt.c $(PORT_A)
 CHECKS += check-port-unit check-port-threads check-port-programs check-port-corrupt
 
 # The unit test twice: linked with the archive, and preloaded over glibc.
-check-port-unit: $(PORT_DIR)/test-unit-static $(PORT_DIR)/test-unit $(PORT_SO) $(PORT_DIR)/hh-replay
-	$(PORT_DIR)/test-unit-static $(PORT_DIR)/hh-replay
-	LD_PRELOAD=$(abspath $(PORT_SO)) $(PORT_DIR)/test-unit $(PORT_DIR)/hh-replay
+check-port-unit: $(PORT_DIR)/test-unit-static $(PORT_DIR)/test-unit $(PORT_SO) hh-replay
+	$(PORT_DIR)/test-unit-static $(HH_REPLAY)
+	LD_PRELOAD=$(abspath $(PORT_SO)) $(PORT_DIR)/test-unit $(HH_REPLAY)
 
 # Linked with the archive; then the plain build preloaded; no cache; checking.
 check-port-threads: $(PORT_DIR)/test-threads $(PORT_DIR)/test-threads-plain $(PORT_SO)
@@ -85,8 +81,8 @@ CORRUPT_SEED   ?= 1
 check-port-corrupt: $(PORT_DIR)/test-corrupt
 	$(PORT_DIR)/test-corrupt --trials $(CORRUPT_TRIALS) --seed $(CORRUPT_SEED) --budget 50
 
-check-port-programs: $(PORT_SO) $(PORT_DIR)/hh-replay
-	sh tests/port/programs.sh $(abspath $(PORT_SO)) $(abspath $(PORT_DIR)/hh-replay)
+check-port-programs: $(PORT_SO) hh-replay
+	sh tests/port/programs.sh $(abspath $(PORT_SO)) $(abspath $(HH_REPLAY))
 
 # ---- benchmarks
 

@@ -39,11 +39,12 @@ fuzz-long:
 	  ops-table:$(FUZZ_TABLE_BIN):$(FUZZ_LONG_DIR)/cov-ops-table:$(FUZZ_OPS_SEEDS) \
 	  trace:$(TOOLS_FUZZ_BIN):$(FUZZ_LONG_DIR)/cov-trace:$(FUZZ_TRACE_SEEDS)
 
-# ---- static analysis of src/ and port/: no finding, or one suppressed with its reason
+# ---- static analysis of src/, port/ and tools/hh-replay.c: no finding, or one suppressed with its reason
 #   check-static  clang's analyzer (scan-build), cppcheck and gcc -fanalyzer; each SKIPs
 #                 when its tool is missing (.ci/run installs clang-tools-14 and cppcheck)
-# The core is analysed in both index builds, the port with its own flags.
-STATIC_PORT_SRCS := $(wildcard port/*.c)
+# The core is analysed in both index builds, the port (and the replayer of its
+# traces, tools/hh-replay.c) with the port's flags.
+STATIC_PORT_SRCS := $(wildcard port/*.c) tools/hh-replay.c
 STATIC_CORE_FLAGS := $(CORE_CFLAGS) -O1
 STATIC_PORT_FLAGS := $(WARN) -D_DEFAULT_SOURCE -Iinclude -O1 -fno-strict-aliasing
 CPPCHECK_FLAGS := --std=c11 --enable=warning,style,performance,portability --quiet --error-exitcode=1 \
@@ -61,7 +62,7 @@ static_compile = for f in $(CORE_SRCS); do \
   done; for f in $(STATIC_PORT_SRCS); do $(1) $(STATIC_PORT_FLAGS) -c $$f -o /dev/null || exit 1; done
 
 .PHONY: check-static check-static-scan check-static-cppcheck check-static-gcc
-## check-static: scan-build, cppcheck and gcc -fanalyzer over src/ (both indexes) and port/: no finding unless suppressed with its reason
+## check-static: scan-build, cppcheck and gcc -fanalyzer over src/ (both indexes), port/ and tools/hh-replay.c: no finding unless suppressed with its reason
 check-static: check-static-scan check-static-cppcheck check-static-gcc
 
 check-static-scan:
@@ -74,14 +75,14 @@ check-static-scan:
 
 check-static-cppcheck:
 	@command -v cppcheck >/dev/null || { echo "SKIP: cppcheck not installed"; exit 0; }; \
-	cppcheck $(CPPCHECK_FLAGS) src/ port/ || { echo "FAIL: cppcheck (suppress only with a reason, tests/static/cppcheck.supp)"; exit 1; }; \
-	echo "cppcheck: no findings in src/ and port/ ($$(grep -c '^[a-zA-Z]' tests/static/cppcheck.supp) suppressed with reasons)"
+	cppcheck $(CPPCHECK_FLAGS) src/ port/ tools/hh-replay.c || { echo "FAIL: cppcheck (suppress only with a reason, tests/static/cppcheck.supp)"; exit 1; }; \
+	echo "cppcheck: no findings in src/, port/ and tools/hh-replay.c ($$(grep -c '^[a-zA-Z]' tests/static/cppcheck.supp) suppressed with reasons)"
 
 check-static-gcc:
 	@printf 'int main(void){return 0;}\n' | $(CC) -fanalyzer -x c - -o /dev/null 2>/dev/null || \
 	  { echo "SKIP: $(CC) has no -fanalyzer (gcc 10 or later)"; exit 0; }; \
 	$(call static_compile,$(CC) -fanalyzer) || { echo "FAIL: gcc -fanalyzer"; exit 1; }; \
-	echo "gcc -fanalyzer: no findings in src/ (both indexes) and port/"
+	echo "gcc -fanalyzer: no findings in src/ (both indexes), port/ and tools/hh-replay.c"
 
 CHECKS += check-static
 

@@ -1,5 +1,8 @@
 # The holeheap command (tools/, issue 11): replay, size, map and plot a trace.
 #   make tools            build/tools/holeheap (also built by `make`)
+#   make hh-replay        build/tools/hh-replay: the drop-in malloc's traces (HOLEHEAP_TRACE) replayed
+#                         on one heap, every block's stamp and hh_check verified (tools/hh-replay.c;
+#                         the port's checks run it, mk/port.mk)
 #   make install-tools    $(PREFIX)/bin/holeheap (also done by `make install`)
 #   make check-tools      its tests (tests/tools/); also check-tools-fuzz, check-tools-html
 #                         (headless Chromium) and check-tools-kernel (the kernel's trace, in QEMU)
@@ -43,6 +46,15 @@ $(TOOLS_DIR)/core-table.o: $(TOOLS_TABLE_OBJS)
 
 $(TOOLS_BIN): $(TOOLS_OBJS) $(TOOLS_DIR)/core-table.o $(LIB_A)
 	$(CC) -o $@ $(TOOLS_OBJS) $(TOOLS_DIR)/core-table.o $(LIB_A) -lm
+
+# Its own program: one file and the library. A phony name, so that mk/port.mk,
+# read before this file, can depend on it.
+HH_REPLAY := $(TOOLS_DIR)/hh-replay
+.PHONY: hh-replay
+hh-replay: $(HH_REPLAY)
+$(HH_REPLAY): tools/hh-replay.c include/holeheap.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(TOOLS_CFLAGS) $< $(LIB_A) -o $@
 
 install-tools: $(TOOLS_BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin

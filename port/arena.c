@@ -37,10 +37,7 @@ static size_t round_up(size_t n, size_t to) { return (n + to - 1) & ~(to - 1); }
 /* committed_end changes under the arena's lock; the cache reads it without
  * (to bound the links it follows), so it is stored atomically. A shrink
  * lowers it before the pages go. */
-static void arena_set_end(hhp_arena *a, char *end)
-{
-    __atomic_store_n(&a->committed_end, end, __ATOMIC_RELEASE);
-}
+static void arena_set_end(hhp_arena *a, char *end) { __atomic_store_n(&a->committed_end, end, __ATOMIC_RELEASE); }
 
 static size_t arena_grow(void *ctx, void *end, size_t min_bytes)
 {
@@ -48,8 +45,7 @@ static size_t arena_grow(void *ctx, void *end, size_t min_bytes)
     if ((char *)end != a->committed_end || hhp_tcache_blocks_growth(a))
         return 0;
     size_t room = (size_t)(a->start + HHP_ARENA_SPAN - a->committed_end);
-    size_t want = round_up(min_bytes > HHP_COMMIT_CHUNK ? min_bytes : HHP_COMMIT_CHUNK,
-                           hhp_page_size());
+    size_t want = round_up(min_bytes > HHP_COMMIT_CHUNK ? min_bytes : HHP_COMMIT_CHUNK, hhp_page_size());
     if (want > room)
         want = room;
     if (want < min_bytes || !hhp_commit(a->committed_end, want))
@@ -226,10 +222,7 @@ hhp_arena *hhp_arena_of(const void *p)
     return __atomic_load_n(&a->heap, __ATOMIC_ACQUIRE) != NULL ? a : NULL;
 }
 
-hhp_arena *hhp_arena_next(const hhp_arena *a)
-{
-    return arena_ensure((a->index + 1) % hhp_cfg.arenas);
-}
+hhp_arena *hhp_arena_next(const hhp_arena *a) { return arena_ensure((a->index + 1) % hhp_cfg.arenas); }
 
 void hhp_arenas_stats(hh_stats *sum, unsigned *used)
 {
@@ -325,8 +318,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     for (unsigned i = 0; i < HHP_MAX_ARENAS; i++) /* only this thread is left */
-        atomic_store_explicit(&arenas[i].bound, &arenas[i] == thread_arena ? 1u : 0u,
-                              memory_order_relaxed);
+        atomic_store_explicit(&arenas[i].bound, &arenas[i] == thread_arena ? 1u : 0u, memory_order_relaxed);
     hhp_large_reset();
     for (unsigned i = 0; i < HHP_MAX_ARENAS; i++)
         hhp_lock_reset(&arenas[i].lock);

@@ -39,13 +39,11 @@ static bool lock_spin_until_free(hhp_lock *l)
 void hhp_lock_take(hhp_lock *l)
 {
     int seen = 0;
-    if (atomic_compare_exchange_strong_explicit(&l->state, &seen, 1, memory_order_acquire,
-                                                memory_order_relaxed))
+    if (atomic_compare_exchange_strong_explicit(&l->state, &seen, 1, memory_order_acquire, memory_order_relaxed))
         return;
     if (lock_spin_until_free(l)) {
         seen = 0;
-        if (atomic_compare_exchange_strong_explicit(&l->state, &seen, 1, memory_order_acquire,
-                                                    memory_order_relaxed))
+        if (atomic_compare_exchange_strong_explicit(&l->state, &seen, 1, memory_order_acquire, memory_order_relaxed))
             return;
     }
     while (atomic_exchange_explicit(&l->state, 2, memory_order_acquire) != 0)
@@ -93,8 +91,7 @@ bool hhp_commit(void *at, size_t bytes) { return mprotect(at, bytes, PROT_READ |
 /* One call both drops the pages and takes the access away again. */
 void hhp_decommit(void *at, size_t bytes)
 {
-    void *r = mmap(at, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
-                   -1, 0);
+    void *r = mmap(at, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
     if (r == MAP_FAILED) /* keep the range reserved at least */
         madvise(at, bytes, MADV_DONTNEED);
 }
@@ -227,9 +224,12 @@ size_t hhp_env_size(const char *name, size_t fallback)
     for (; *v >= '0' && *v <= '9'; v++)
         n = n * 10 + (size_t)(*v - '0');
     switch (*v) {
-    case 'k': case 'K': return n << 10;
-    case 'm': case 'M': return n << 20;
-    case 'g': case 'G': return n << 30;
+    case 'k':
+    case 'K': return n << 10;
+    case 'm':
+    case 'M': return n << 20;
+    case 'g':
+    case 'G': return n << 30;
     default: return n;
     }
 }
@@ -262,20 +262,24 @@ void hhp_line_hex(hhp_line *l, uintptr_t v)
     line_digits(l, v, 16);
 }
 
-void hhp_line_emit(hhp_line *l)
+void hhp_write_all(int fd, const void *p, size_t n)
 {
-    l->text[l->len++] = '\n';
-    const char *p = l->text;
-    size_t left = l->len;
-    while (left > 0) {
-        ssize_t w = write(STDERR_FILENO, p, left);
+    const unsigned char *at = p;
+    while (n > 0) {
+        ssize_t w = write(fd, at, n);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
-            break;
-        p += w;
-        left -= (size_t)w;
+            return;
+        at += w;
+        n -= (size_t)w;
     }
+}
+
+void hhp_line_emit(hhp_line *l)
+{
+    l->text[l->len++] = '\n';
+    hhp_write_all(STDERR_FILENO, l->text, l->len);
     l->len = 0;
 }
 

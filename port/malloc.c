@@ -44,10 +44,7 @@ static void *arena_alloc_zero(size_t n, size_t size, size_t align, bool zero)
     return p != NULL ? p : hhp_large_alloc(n * size, align, zero);
 }
 
-static void *arena_alloc(size_t size, size_t align)
-{
-    return arena_alloc_zero(1, size, align, false);
-}
+static void *arena_alloc(size_t size, size_t align) { return arena_alloc_zero(1, size, align, false); }
 
 void *hhp_malloc(size_t size)
 {

@@ -58,13 +58,13 @@ void hhp_lock_give(hhp_lock *l);
 void hhp_lock_reset(hhp_lock *l);
 
 size_t hhp_page_size(void);
-void *hhp_reserve(size_t bytes, size_t align);       /* PROT_NONE, NULL on failure */
-bool hhp_commit(void *at, size_t bytes);             /* make read/write */
-void hhp_decommit(void *at, size_t bytes);           /* drop contents, PROT_NONE */
-void *hhp_map(size_t bytes);                         /* read/write, zeroed; NULL on failure */
+void *hhp_reserve(size_t bytes, size_t align); /* PROT_NONE, NULL on failure */
+bool hhp_commit(void *at, size_t bytes);       /* make read/write */
+void hhp_decommit(void *at, size_t bytes);     /* drop contents, PROT_NONE */
+void *hhp_map(size_t bytes);                   /* read/write, zeroed; NULL on failure */
 void hhp_unmap(void *at, size_t bytes);
 void *hhp_remap(void *at, size_t old_bytes, size_t new_bytes); /* may move; NULL on failure */
-uint64_t hhp_now_ms(void);                           /* a coarse monotonic clock */
+uint64_t hhp_now_ms(void);                                     /* a coarse monotonic clock */
 /* Randomness from getrandom(2); when that fails, from what differs between
  * processes and calls (AT_RANDOM, clocks, pid, ASLR, a counter): never constant. */
 void hhp_random_fill(void *out, size_t bytes);
@@ -95,6 +95,8 @@ void hhp_line_str(hhp_line *l, const char *s);
 void hhp_line_dec(hhp_line *l, size_t v);
 void hhp_line_hex(hhp_line *l, uintptr_t v);
 void hhp_line_emit(hhp_line *l); /* appends '\n', writes to stderr */
+/* write(2) all n bytes to fd, again after EINTR; stops at the first other failure. */
+void hhp_write_all(int fd, const void *p, size_t n);
 _Noreturn void hhp_die(const char *call, const char *what, const void *where, int code);
 
 /* ---- arena.c ---- */
@@ -104,8 +106,8 @@ typedef struct hhp_arena {
     /* Read by every call that opens a cached block, written rarely: a line
      * of their own, away from the lock that other threads write. */
     _Alignas(64) hh_heap *heap; /* NULL until first used */
-    char *start;          /* its reserved range [start, start + HHP_ARENA_SPAN) */
-    char *committed_end;  /* [start, committed_end) is read/write; atomic stores */
+    char *start;                /* its reserved range [start, start + HHP_ARENA_SPAN) */
+    char *committed_end;        /* [start, committed_end) is read/write; atomic stores */
     unsigned index;
     _Atomic unsigned bound; /* threads bound to it, not yet exited */
     /* Blocks other threads freed, for this arena's threads to take (tcache.c);
@@ -116,11 +118,11 @@ typedef struct hhp_arena {
 
 typedef struct hhp_config {
     size_t mmap_threshold;
-    bool check;        /* HOLEHEAP_CHECK: HH_CHECK_ALWAYS, no cache */
-    bool stats;        /* HOLEHEAP_STATS */
-    bool tcache;       /* HOLEHEAP_TCACHE (default on unless checking) */
-    unsigned arenas;   /* HOLEHEAP_ARENAS (default 2 x CPUs) */
-    size_t realloc_headroom; /* HOLEHEAP_REALLOC_HEADROOM (default 0: none) */
+    bool check;               /* HOLEHEAP_CHECK: HH_CHECK_ALWAYS, no cache */
+    bool stats;               /* HOLEHEAP_STATS */
+    bool tcache;              /* HOLEHEAP_TCACHE (default on unless checking) */
+    unsigned arenas;          /* HOLEHEAP_ARENAS (default 2 x CPUs) */
+    size_t realloc_headroom;  /* HOLEHEAP_REALLOC_HEADROOM (default 0: none) */
     size_t large_cache_bytes; /* HOLEHEAP_LARGE_CACHE: freed mappings kept (large.c) */
 } hhp_config;
 
@@ -134,10 +136,10 @@ static inline void hhp_init(void)
         hhp_init_slow();
 }
 
-hhp_arena *hhp_thread_arena(void);              /* the calling thread's arena */
-void hhp_arena_unbind(void);                     /* at thread exit: give the binding back */
-hhp_arena *hhp_arena_of(const void *p);          /* owner by address, or NULL */
-hhp_arena *hhp_arena_next(const hhp_arena *a);   /* round the ring, for fallback */
+hhp_arena *hhp_thread_arena(void);             /* the calling thread's arena */
+void hhp_arena_unbind(void);                   /* at thread exit: give the binding back */
+hhp_arena *hhp_arena_of(const void *p);        /* owner by address, or NULL */
+hhp_arena *hhp_arena_next(const hhp_arena *a); /* round the ring, for fallback */
 /* Hold an arena's lock across several core calls: while held, the core's own
  * lock/unlock callbacks on that arena do nothing for this thread. */
 void hhp_arena_hold(hhp_arena *a);
@@ -145,7 +147,7 @@ void hhp_arena_release(hhp_arena *a);
 /* hh_usable_size of p in a, which is never 0: anything the core refuses aborts. */
 size_t hhp_usable_size(hhp_arena *a, const void *p);
 void hhp_arenas_stats(hh_stats *sum, unsigned *used);
-extern HHP_TLS const char *hhp_current_call;     /* for error messages */
+extern HHP_TLS const char *hhp_current_call; /* for error messages */
 
 /* ---- large.c ---- */
 

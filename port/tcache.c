@@ -71,7 +71,7 @@
 #define TC_GRANULE 16u
 #define TC_SMALL_BINS 33u /* one per 16 bytes of usable size, up to 512 */
 #ifndef TC_MID_GROUPS
-#define TC_MID_GROUPS 5u  /* then TC_MID_SPLIT per power of two: 512 B .. 16 KiB */
+#define TC_MID_GROUPS 5u /* then TC_MID_SPLIT per power of two: 512 B .. 16 KiB */
 #endif
 #ifndef TC_MID_SPLIT_LOG
 #define TC_MID_SPLIT_LOG 3u
@@ -88,7 +88,7 @@
 #ifndef TC_GROWTH_SLACK
 #define TC_GROWTH_SLACK ((size_t)256 << 10) /* cached bytes that do not stop growth */
 #endif
-#define TC_REMOTE 32u   /* remote frees chained, then handed over together */
+#define TC_REMOTE 32u /* remote frees chained, then handed over together */
 #ifndef TC_REMOTE_BYTES
 #define TC_REMOTE_BYTES ((size_t)64 << 10) /* ... or once their usable bytes reach this */
 #endif
@@ -155,15 +155,15 @@ typedef struct tc_state {
     size_t bytes;  /* usable bytes of all cached blocks */
     size_t limit;  /* this thread's share of the byte budget */
     unsigned remote_count;
-    size_t remote_bytes;      /* usable bytes of the chained remote blocks */
-    hhp_arena *remote_arena;  /* the arena every chained remote block belongs to */
+    size_t remote_bytes;                 /* usable bytes of the chained remote blocks */
+    hhp_arena *remote_arena;             /* the arena every chained remote block belongs to */
     tc_block *remote_head, *remote_tail; /* frees of that arena's blocks, not yet handed over */
 } tc_state;
 
 /* The secrets: drawn once, before the first block is cached. */
 typedef struct tc_secrets {
-    uintptr_t link;   /* hides the next block's address in a link */
-    uintptr_t seal;   /* keys the mix that ties a marker to its block and link */
+    uintptr_t link;    /* hides the next block's address in a link */
+    uintptr_t seal;    /* keys the mix that ties a marker to its block and link */
     uintptr_t kind[2]; /* TC_LOCAL, TC_AWAY: distinct */
 } tc_secrets;
 
@@ -226,8 +226,7 @@ static bool tc_in_heap(const hhp_arena *a, const tc_block *b)
 {
     uintptr_t at = (uintptr_t)b;
     uintptr_t end = (uintptr_t)__atomic_load_n(&a->committed_end, __ATOMIC_ACQUIRE);
-    return (at & (TC_GRANULE - 1u)) == 0 && at >= (uintptr_t)a->start && at < end &&
-           end - at >= sizeof(tc_block);
+    return (at & (TC_GRANULE - 1u)) == 0 && at >= (uintptr_t)a->start && at < end && end - at >= sizeof(tc_block);
 }
 
 /* Open b, a block of a's list of this kind, before anything else reads it:
@@ -351,8 +350,8 @@ static void tc_remote_flush(void)
     void *old = atomic_load_explicit(&owner->pending, memory_order_relaxed);
     do
         tc_set_link(tail, old, TC_AWAY);
-    while (!atomic_compare_exchange_weak_explicit(&owner->pending, &old, head,
-                                                  memory_order_release, memory_order_relaxed));
+    while (!atomic_compare_exchange_weak_explicit(&owner->pending, &old, head, memory_order_release,
+                                                  memory_order_relaxed));
 }
 
 /* A small block of another thread's arena, already validated: chained,
@@ -378,8 +377,7 @@ static void tc_remote_put(hhp_arena *owner, tc_block *b, size_t usable)
 static bool tc_cache(tc_block *b, size_t usable)
 {
     size_t c = tc_class_down(usable);
-    if (c >= TC_BINS || c == 0 || (c >= TC_SMALL_BINS && tc.count[c] >= TC_MID_BIN_MAX) ||
-        !tc_has_room(usable))
+    if (c >= TC_BINS || c == 0 || (c >= TC_SMALL_BINS && tc.count[c] >= TC_MID_BIN_MAX) || !tc_has_room(usable))
         return false;
     /* Freed twice with its marker wiped in between: at least the latest
      * block is recognised, instead of a bin that hands it out for ever. */
@@ -408,10 +406,7 @@ static void tc_flush_bins(size_t from)
  * go with it, so that the few blocks they hold do not keep the freed space
  * from merging and the heap from shrinking (a producer of 4-256 KiB blocks
  * kept 8 MiB committed, 3x the resident memory, before this). */
-static void tc_flush_mid(void)
-{
-    tc_flush_bins(TC_SMALL_BINS);
-}
+static void tc_flush_mid(void) { tc_flush_bins(TC_SMALL_BINS); }
 
 /* Take the blocks other threads freed for this thread's arena into the
  * cache (or the core); false if there were none. */
@@ -509,10 +504,7 @@ void hhp_tcache_flush(void)
     tc.bytes = 0;
 }
 
-bool hhp_tcache_blocks_growth(const hhp_arena *a)
-{
-    return tc.bytes > TC_GROWTH_SLACK && a == hhp_thread_arena();
-}
+bool hhp_tcache_blocks_growth(const hhp_arena *a) { return tc.bytes > TC_GROWTH_SLACK && a == hhp_thread_arena(); }
 
 bool hhp_tcache_give_back(void)
 {
@@ -533,7 +525,7 @@ static void tc_thread_exit(void *unused)
     hhp_arena *a = hhp_thread_arena();
     if (a != NULL)
         tc_pending_free(a); /* nobody else may come to take them */
-    tc.state = 2; /* frees after this point go straight to the arenas */
+    tc.state = 2;           /* frees after this point go straight to the arenas */
     atomic_fetch_sub_explicit(&tc_threads, 1u, memory_order_relaxed);
     hhp_arena_unbind();
 }

@@ -8,7 +8,6 @@
  */
 #include "port.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,23 +35,10 @@ static _Atomic uint32_t next_thread_id = 1;
 static HHP_TLS uint32_t thread_id;
 static HHP_TLS bool in_call;
 
-static void write_all(const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(trace_fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
 static void trace_flush_unlocked(void)
 {
     if (trace_fd >= 0 && buffered > 0)
-        write_all(buffer, buffered);
+        hhp_write_all(trace_fd, buffer, buffered);
     buffered = 0;
 }
 
@@ -86,9 +72,8 @@ void hhp_trace_open(const char *path)
         hhp_line_emit(&l);
         return;
     }
-    static const unsigned char header[16] = {'H', 'H', 'T', 'R', 'A', 'C', 'E', '1',
-                                             1, 0, 0, 0, 40, 0, 0, 0};
-    write_all(header, sizeof header);
+    static const unsigned char header[16] = {'H', 'H', 'T', 'R', 'A', 'C', 'E', '1', 1, 0, 0, 0, 40, 0, 0, 0};
+    hhp_write_all(trace_fd, header, sizeof header);
     hhp_tracing = true;
 }
 

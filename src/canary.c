@@ -5,7 +5,9 @@
 #include "annotate.h"
 HH_TOOLS_EXEMPT_BEGIN; /* to HH_TOOLS_EXEMPT_END: under ASan the core's accesses are exempt */
 #include "canary.h"
+#include "heap.h"
 #include "mem.h"
+#include "tag.h"
 
 /* A damaged record is matched against every slack up to this many bytes
  * (the heap never leaves more than 47: rounding plus a sliver too small to

@@ -23,6 +23,7 @@
 #ifndef HH_CANARY_H
 #define HH_CANARY_H
 
+#include "heap.h"
 #include "tag.h"
 
 #define CANARY_RECORD_BYTES 8u

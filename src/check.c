@@ -6,6 +6,7 @@
 #include "annotate.h"
 HH_TOOLS_EXEMPT_BEGIN; /* to HH_TOOLS_EXEMPT_END: under ASan the core's accesses are exempt */
 #include "canary.h"
+#include "heap.h"
 #include "mem.h"
 #include "tag.h"
 
@@ -28,8 +29,10 @@ static int check_control(const hh_heap *h, hh_problem *out)
     if (h->magic != (HH_MAGIC ^ h->key))
         return fail(out, HH_E_CORRUPT, h, "I1: control block magic overwritten");
     if (!control_sound(h))
-        return fail(out, HH_E_CORRUPT, h, "I1: control block check value does not match (flags, callbacks or bounds overwritten)");
-    bool aligned = ((uintptr_t)h->base % HH_GRANULE == HH_TAG_BYTES) && ((uintptr_t)h->end % HH_GRANULE == HH_TAG_BYTES);
+        return fail(out, HH_E_CORRUPT, h,
+                    "I1: control block check value does not match (flags, callbacks or bounds overwritten)");
+    bool aligned =
+        ((uintptr_t)h->base % HH_GRANULE == HH_TAG_BYTES) && ((uintptr_t)h->end % HH_GRANULE == HH_TAG_BYTES);
     bool ordered = (char *)h < h->base && h->base < h->end && h->floor_end <= h->end && h->end <= h->limit_end;
     if (!aligned || !ordered)
         return fail(out, HH_E_CORRUPT, h, "I1: control block pointers overwritten");
@@ -192,13 +195,13 @@ static int check_totals(const hh_heap *h, const tally *t, hh_problem *out)
 /* I13 for list g: every link names a sealed cached block of size g inside
  * the heap (the walk verified every tag); *seen counts them, bounded by the
  * cached blocks the walk found, so that a cycle ends whatever the counts say. */
-static int check_front_list(const hh_heap *h, uint32_t g, size_t limit, size_t *seen, size_t *bytes,
-                            hh_problem *out)
+static int check_front_list(const hh_heap *h, uint32_t g, size_t limit, size_t *seen, size_t *bytes, hh_problem *out)
 {
     uint32_t list_seen = 0;
     for (uint32_t pos = h->front_head[g]; pos != HH_NIL;) {
         if (!heap_pos_ok(h, pos))
-            return fail(out, HH_E_INDEX, &h->front_head[g], "I13: front list link outside the heap (write after free?)");
+            return fail(out, HH_E_INDEX, &h->front_head[g],
+                        "I13: front list link outside the heap (write after free?)");
         tag *b = block_at(h, pos);
         if (!tag_sealed(h, b, pos) || !tag_is_cached(b) || tag_size_g(b) != g)
             return fail(out, HH_E_INDEX, b, "I13: front list names a block that is not cached, or of another size");
@@ -374,9 +377,8 @@ size_t hh_map_text(hh_heap *h, char *buf, size_t cap, size_t columns)
 const char *hh_code_name(int code)
 {
     static const char *const names[HH_E_COUNT] = {
-        "HH_OK",         "HH_E_BAD_POINTER", "HH_E_DOUBLE_FREE", "HH_E_CORRUPT", "HH_E_INDEX",
-        "HH_E_BAD_SIZE", "HH_E_BAD_ALIGN",   "HH_E_POISON",      "HH_E_STATS",   "HH_E_CALLBACK",
-        "HH_E_REGION",
+        "HH_OK",          "HH_E_BAD_POINTER", "HH_E_DOUBLE_FREE", "HH_E_CORRUPT",  "HH_E_INDEX",  "HH_E_BAD_SIZE",
+        "HH_E_BAD_ALIGN", "HH_E_POISON",      "HH_E_STATS",       "HH_E_CALLBACK", "HH_E_REGION",
     };
     return (code >= 0 && code < HH_E_COUNT) ? names[code] : "HH_E_?";
 }

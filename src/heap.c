@@ -21,6 +21,7 @@
 #include "annotate.h"
 HH_TOOLS_EXEMPT_BEGIN; /* to HH_TOOLS_EXEMPT_END: under ASan the core's accesses are exempt */
 #include "canary.h"
+#include "heap.h"
 #include "mem.h"
 #include "tag.h"
 
@@ -339,8 +340,7 @@ static tag *heap_last(hh_heap *h)
     tag *last = (tag *)(void *)(h->end - size);
     /* I15: the last span starts in the last region, never in a gap */
     if (size < HH_MIN_BLOCK || size > (size_t)(end_pos - region_start_pos(h, end_pos)) * HH_GRANULE ||
-        !tags_equal(last, lf) ||
-        !tag_sealed(h, last, block_pos(h, last))) {
+        !tags_equal(last, lf) || !tag_sealed(h, last, block_pos(h, last))) {
         heap_report(h, HH_E_CORRUPT, lf, "the last block's footer or header is corrupt");
         return NULL;
     }
@@ -460,8 +460,8 @@ static void heap_trim(hh_heap *h, size_t keep, size_t threshold)
     if (size < keep + threshold)
         return;
     /* the hole keeps at least HH_MIN_BLOCK bytes, whatever shrink releases */
-    size_t spare = align_down(min_size(min_size(size - keep, size - HH_MIN_BLOCK), (size_t)(h->end - h->floor_end)),
-                              HH_GRANULE);
+    size_t spare =
+        align_down(min_size(min_size(size - keep, size - HH_MIN_BLOCK), (size_t)(h->end - h->floor_end)), HH_GRANULE);
     if (spare == 0 || !hole_clean(h, last) || !callbacks_trusted(h) || !hole_unlink(h, last))
         return;
     size_t released = h->shrink(h->ctx, region_end(h) - spare, spare);
@@ -607,7 +607,8 @@ static tag *front_pop(hh_heap *h, uint32_t g)
     if (h->front_count[g] == 0 || !span_sound(h, pos) || !tag_is_cached(b) || tag_size_g(b) != g) {
         if (heap_damage_sound(h)) {
             front_drop(h, g);
-            heap_report(h, HH_E_INDEX, b, "I13: front list names a block that is not a sealed cached block of its size");
+            heap_report(h, HH_E_INDEX, b,
+                        "I13: front list names a block that is not a sealed cached block of its size");
         }
         return NULL;
     }
@@ -1085,7 +1086,10 @@ static inline void heap_leave(hh_heap *h, heap_entry e)
 
 /* Liveness for the calls that read one field without the lock: the magic and
  * the fields that never change (another thread may be growing the heap). */
-static bool heap_alive(const hh_heap *h) { return h && h->magic == (HH_MAGIC ^ h->key) && h->lock_seal == lock_seal_of(h); }
+static bool heap_alive(const hh_heap *h)
+{
+    return h && h->magic == (HH_MAGIC ^ h->key) && h->lock_seal == lock_seal_of(h);
+}
 
 /* ---- public API ---- */
 
@@ -1104,8 +1108,9 @@ static inline void *front_fast_alloc(hh_heap *h, size_t n)
     uint32_t g = (uint32_t)granules(size);
     if (g > h->front_max_g || g >= FRONT_LISTS)
         return NULL;
-    uint32_t pos = h->front_head[g], span_g = h->pos_fast; /* a later region's block: the general path */
-    if (pos >= span_g || h->front_count[g] == 0 || g > span_g - pos) /* HH_NIL too */
+    uint32_t pos = h->front_head[g], span_g = h->pos_fast;
+    /* HH_NIL, or a later region's block (the general path serves it) */
+    if (pos >= span_g || h->front_count[g] == 0 || g > span_g - pos)
         return NULL;
     tag *b = block_at(h, pos), t = *b;
     if (t.word != (g << 2 | TAG_CACHED) || t.seal != tag_seal(h, t.word, pos) || !tags_equal(&t, block_footer(b)))
@@ -1619,8 +1624,8 @@ hh_heap *hh_init(void *mem, size_t size, const hh_options *opt)
         h->flags |= HH_HOOKED;
     h->ctx = o->ctx;
     h->region_max = o->max_size;
-    h->limit_end = o->max_size ? (char *)(align_down((uintptr_t)mem + o->max_size, HH_GRANULE) - HH_TAG_BYTES)
-                               : (char *)l.end;
+    h->limit_end =
+        o->max_size ? (char *)(align_down((uintptr_t)mem + o->max_size, HH_GRANULE) - HH_TAG_BYTES) : (char *)l.end;
     h->lock_seal = lock_seal_of(h);
     front_setup(h, (size_t)(l.end - l.base));
     idx_init(h, (void *)l.storage, l.storage_bytes);
@@ -1641,8 +1646,8 @@ size_t hh_min_region(void)
      * the control block, the table's storage, 16 of padding, the prologue, one
      * minimal hole and the epilogue. The table's storage grows with the region,
      * so iterate to the fixed point. */
-    size_t fixed = (HH_GRANULE - 1) + (size_t)align_up(sizeof(hh_heap), HH_GRANULE) + HH_GRANULE +
-                   HH_TAG_BYTES + HH_MIN_BLOCK + HH_TAG_BYTES;
+    size_t fixed = (HH_GRANULE - 1) + (size_t)align_up(sizeof(hh_heap), HH_GRANULE) + HH_GRANULE + HH_TAG_BYTES +
+                   HH_MIN_BLOCK + HH_TAG_BYTES;
     size_t n = fixed;
     for (int i = 0; i < 8; i++)
         n = fixed + (size_t)align_up(idx_storage_bytes(n), HH_GRANULE);

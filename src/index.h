@@ -32,7 +32,7 @@ typedef struct idx_node {
 typedef struct idx_state {
     uint32_t *slots; /* positions of holes, sorted by (size, position) */
     size_t count, capacity;
-    bool broken;     /* a slot failed validation: no more best fits */
+    bool broken; /* a slot failed validation: no more best fits */
 } idx_state;
 #else
 /* HH_INDEX_BINS exact-size bins (src/config.h), then: */
@@ -42,11 +42,11 @@ typedef struct idx_state {
 #define IDX_MAP_WORDS ((IDX_TREES + 31u) / 32u)
 
 typedef struct idx_state {
-    uint32_t root[IDX_TREES];      /* each tree's root, HH_NIL if empty */
-    uint32_t map[IDX_MAP_WORDS];   /* bit t set iff tree t is in use and not empty */
+    uint32_t root[IDX_TREES];       /* each tree's root, HH_NIL if empty */
+    uint32_t map[IDX_MAP_WORDS];    /* bit t set iff tree t is in use and not empty */
     uint32_t broken[IDX_MAP_WORDS]; /* bit t set iff tree t failed validation */
-    uint32_t pos_bits;             /* bits of the highest position growth can reach */
-    size_t count;                  /* holes in the index */
+    uint32_t pos_bits;              /* bits of the highest position growth can reach */
+    size_t count;                   /* holes in the index */
 } idx_state;
 #endif
 

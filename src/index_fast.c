@@ -45,6 +45,7 @@
 
 #include "annotate.h"
 HH_TOOLS_EXEMPT_BEGIN; /* to HH_TOOLS_EXEMPT_END: under ASan the core's accesses are exempt */
+#include "heap.h"
 #include "index.h"
 #include "tag.h"
 
@@ -224,10 +225,7 @@ static uint32_t idx_min_from(const hh_heap *h, uint32_t t, uint32_t start, uint3
     return idx_edge_from(h, t, start, parent, 0);
 }
 
-static uint32_t idx_max(const hh_heap *h, uint32_t t)
-{
-    return idx_edge_from(h, t, h->idx.root[t], HH_NIL, 1);
-}
+static uint32_t idx_max(const hh_heap *h, uint32_t t) { return idx_edge_from(h, t, h->idx.root[t], HH_NIL, 1); }
 
 /* The smallest key >= want in tree t: the best fitting key on want's own
  * path, or the smallest key of the deepest right subtree that path passed
@@ -384,8 +382,8 @@ bool idx_remove(hh_heap *h, struct tag *hole)
  * IDX_BAD (reported, tree set aside) on damage. */
 static uint32_t idx_fit_in(hh_heap *h, uint32_t t, uint32_t size_g, bool whole_tree)
 {
-    uint32_t pos = whole_tree ? idx_min_from(h, t, h->idx.root[t], HH_NIL)
-                              : idx_lower_bound(h, t, idx_key(h, t, size_g, 0));
+    uint32_t pos =
+        whole_tree ? idx_min_from(h, t, h->idx.root[t], HH_NIL) : idx_lower_bound(h, t, idx_key(h, t, size_g, 0));
     if (pos == HH_NIL)
         return HH_NIL;
     if (pos == IDX_BAD || !idx_hole_usable(h, pos, t) || tag_size_g(block_at(h, pos)) < size_g) {
@@ -534,8 +532,8 @@ static int idx_fail(idx_walk *w, const void *where, const char *what)
 
 /* The node at pos, reached from parent through a path that fixed the key's
  * top bits to `prefix` (the bits set in `mask`), and its subtree. */
-static int idx_check_node(idx_walk *w, uint32_t pos, uint32_t parent, uint64_t prefix, uint64_t mask,
-                          uint32_t bit, const void *link)
+static int idx_check_node(idx_walk *w, uint32_t pos, uint32_t parent, uint64_t prefix, uint64_t mask, uint32_t bit,
+                          const void *link)
 {
     const hh_heap *h = w->h;
     if (!heap_pos_ok(h, pos))

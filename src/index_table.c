@@ -16,20 +16,15 @@
 
 #include "annotate.h"
 HH_TOOLS_EXEMPT_BEGIN; /* to HH_TOOLS_EXEMPT_END: under ASan the core's accesses are exempt */
+#include "heap.h"
 #include "index.h"
+#include "mem.h" /* memmove shifts the slots, memcpy moves them to new storage */
 #include "tag.h"
-
-/* The core includes no libc header; memmove is one of the three calls it may make. */
-void *memmove(void *dst, const void *src, size_t n);
-void *memcpy(void *restrict dst, const void *restrict src, size_t n);
 
 /* Slots beyond the bound on holes, for the prologue/epilogue slack. */
 #define IDX_SLACK_SLOTS 8u
 
-static inline uint64_t idx_key(uint32_t size_g, uint32_t pos)
-{
-    return (uint64_t)size_g << 32 | pos;
-}
+static inline uint64_t idx_key(uint32_t size_g, uint32_t pos) { return (uint64_t)size_g << 32 | pos; }
 
 /* The key of the hole at pos; a position outside the heap (a damaged slot)
  * reads nothing and sorts last. */
@@ -93,10 +88,7 @@ void idx_extend(hh_heap *h, void *storage, size_t storage_bytes)
 }
 
 /* A slot's hole about to be used: a sealed hole inside the heap (I10a). */
-static bool idx_slot_ok(const hh_heap *h, uint32_t pos)
-{
-    return span_sound(h, pos) && tag_is_hole(block_at(h, pos));
-}
+static bool idx_slot_ok(const hh_heap *h, uint32_t pos) { return span_sound(h, pos) && tag_is_hole(block_at(h, pos)); }
 
 /* The table is damaged: stop handing out or linking anything, and report. */
 static bool idx_damaged(hh_heap *h, const void *where, const char *what)

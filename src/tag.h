@@ -1,5 +1,7 @@
 /*
- * The block layout and the heap's control block. Internal to the core.
+ * The block layout: tags, positions, the seals of tags and of the control
+ * block (whose fields are in heap.h), and what the front and poisoning keep
+ * inside blocks. Internal to the core.
  *
  *   region: | hh_heap | index table (table build only) | pad | P | blocks and holes ... | E | pad |
  *
@@ -27,6 +29,7 @@
 
 #include "annotate.h"
 #include "config.h"
+#include "heap.h"
 #include "hh_assert.h"
 #include "holeheap.h"
 #include "index.h"
@@ -45,12 +48,9 @@ enum { TAG_BLOCK = 0u, TAG_HOLE = 1u, TAG_CACHED = 2u, TAG_GAP = 3u, TAG_STATE_M
  *
  *   | ... last block | G header | (not the heap's: never read) | G footer | first block ... | E |
  *     lower region     old E                                       upper region
+ *
+ * The control block records each one as a range of positions (heap.h: gap_lo, gap_hi).
  */
-#define GAPS_MAX (HH_MAX_REGIONS - 1u)
-
-/* Internal flag: a hook is set (on_oom, on_trace): every call takes the general
- * path, as with a slow flag. Not accepted from hh_options.flags. */
-#define HH_HOOKED (1u << 30)
 
 typedef struct tag {
     uint32_t word;
@@ -59,64 +59,6 @@ typedef struct tag {
 
 _Static_assert(sizeof(tag) == HH_TAG_BYTES, "a tag is 8 bytes");
 _Static_assert(2 * HH_TAG_BYTES == HH_OVERHEAD, "overhead is one header and one footer");
-
-/* The front: exact-size lists of recently freed small blocks (HH_FRONT_*). */
-#define FRONT_LISTS (HH_FRONT_MAX_G + 1u)
-
-struct hh_heap {
-    /* checked on entry to every call: gate == magic ^ fold(base, end) when no
-     * slow bit is set (I1) */
-    uint32_t gate;
-    uint32_t magic; /* HH_MAGIC ^ key: identifies a live control block */
-    uint32_t key;
-    uint32_t key1;  /* derived from key: enters every seal first */
-    uint32_t key2;  /* derived from key: enters every seal between its two mixes */
-    uint32_t key3;  /* derived from key: enters every seal last */
-    uint32_t link_key; /* derived from key: masks the front's list links */
-    uint32_t state_mask[4]; /* derived from key: xored into a seal by the tag's state */
-    uint32_t flags;
-    uint32_t front_max_g; /* largest block the front keeps, in granules (0: no front) */
-    uint32_t pos_fast;    /* every position below it is inside the heap and in no gap between
-                             regions: the span in granules, or the first gap's start (in the gate) */
-    char *base;       /* header of the first block */
-    char *end;        /* the epilogue fence; the region ends at end + 8 */
-    char *floor_end;  /* end at hh_init: never shrink below */
-    char *limit_end;  /* the furthest end growth may reach */
-    char *mem;        /* start of the region */
-    size_t (*grow)(void *ctx, void *end, size_t min_bytes);
-    size_t (*shrink)(void *ctx, void *new_end, size_t bytes);
-    void (*lock)(void *ctx);
-    void (*unlock)(void *ctx);
-    void (*on_error)(void *ctx, const hh_problem *problem);
-    void *ctx;
-    size_t front_limit; /* most bytes the front holds */
-    int (*on_oom)(void *ctx, size_t size);
-    void (*on_trace)(void *ctx, const hh_trace_event *event);
-    size_t region_max;  /* hh_options.max_size: how far the last region may grow from its start */
-    uint32_t gap_count; /* spans between regions (one less than the regions), in address order: */
-    uint32_t gap_lo[GAPS_MAX], gap_hi[GAPS_MAX]; /* [gap_lo, gap_hi) in positions */
-    size_t gap_bytes;     /* bytes of those spans (their tags included) */
-    size_t outside_bytes; /* of gap_bytes, those that lie in no region */
-    uint32_t lock_seal;    /* over lock, unlock, ctx and key: checked before the lock is taken */
-    uint32_t control_seal; /* over everything above but gate and itself, and idx.pos_bits (I1) */
-    /* ---- running state, not sealed ---- */
-    uint32_t front_head[FRONT_LISTS];  /* position of the first cached block of each size, HH_NIL */
-    uint32_t front_count[FRONT_LISTS]; /* blocks in each list */
-    size_t front_bytes; /* bytes of the blocks in the lists (each list counts its own) */
-    size_t lost_bytes, lost_blocks; /* cached blocks out of service: their list was damaged, or their merge failed */
-    size_t trim_keep; /* bytes of the last hole trimming keeps (grows on re-growth) */
-    size_t last_trim; /* bytes the last trim gave back, until the next growth */
-    size_t used_bytes, free_bytes, blocks, holes;
-    size_t peak_used_bytes; /* the most used_bytes since the arena last changed size (or the
-                               last reset): with the arena, it gives the low-water mark */
-    size_t peak_before;     /* the most used_bytes before that */
-    size_t free_low_before; /* the fewest free bytes before that (SIZE_MAX: none yet) */
-    size_t allocations, failed_allocations;
-    uint64_t hole_square_g; /* sum over the holes of (size in granules)^2 */
-    size_t problems;
-    hh_problem last;
-    idx_state idx;
-};
 
 /* ---- sizes and positions ---- */
 
@@ -179,10 +121,7 @@ static inline bool heap_pos_ok(const hh_heap *h, uint32_t pos)
 }
 
 /* pos_fast after the end or the gaps changed (then reseal: the gate covers it). */
-static inline void heap_pos_fast_update(hh_heap *h)
-{
-    h->pos_fast = h->gap_count ? h->gap_lo[0] : heap_span_g(h);
-}
+static inline void heap_pos_fast_update(hh_heap *h) { h->pos_fast = h->gap_count ? h->gap_lo[0] : heap_span_g(h); }
 
 /* Bytes of blocks, holes and cached blocks: from base to the epilogue, less the gaps. */
 static inline size_t heap_arena_bytes(const hh_heap *h) { return (size_t)(h->end - h->base) - h->gap_bytes; }
@@ -262,10 +201,7 @@ static inline void tag_keys_derive(hh_heap *h)
         h->state_mask[state] = tag_state_mask(h->key, state);
 }
 
-static inline uint32_t tag_word(size_t size, uint32_t state)
-{
-    return (uint32_t)(size / HH_GRANULE) << 2 | state;
-}
+static inline uint32_t tag_word(size_t size, uint32_t state) { return (uint32_t)(size / HH_GRANULE) << 2 | state; }
 
 /* The sealed tag pair of any span: header at b, footer at its end. */
 static inline void tag_pair_write(const hh_heap *h, tag *b, size_t size, uint32_t state)
@@ -445,7 +381,8 @@ static inline uintptr_t control_gate_index(const hh_heap *h)
  * that every call reads (whole pointers, on 64-bit too). */
 static inline uint32_t control_gate_open(const hh_heap *h)
 {
-    uintptr_t bounds = (uintptr_t)h->base ^ (uintptr_t)h->end * 3u ^ (uintptr_t)h->pos_fast * 9u ^ control_gate_index(h);
+    uintptr_t bounds =
+        (uintptr_t)h->base ^ (uintptr_t)h->end * 3u ^ (uintptr_t)h->pos_fast * 9u ^ control_gate_index(h);
     /* the odd multiple keeps every bit of front_max_g; the constant keeps a
      * zeroed control block (gate 0, magic 0, bounds 0) from passing */
     return h->magic ^ gate_fold(bounds) ^ h->front_max_g * 0x85EBCA6Bu ^ 0x6C8E9CF5u;
@@ -506,18 +443,8 @@ static inline bool control_sound(const hh_heap *h)
            h->gate == (control_gate_open(h) ^ control_slow_bits(h));
 }
 
-/* ---- shared between heap.c and check.c ---- */
+/* ---- a hole's poison area (heap.c and check.c) ---- */
 
-/* Record a problem and pass it to on_error; false (I1 recorded instead) when
- * the control block fails its check. */
-bool heap_report(hh_heap *h, int code, const void *where, const char *what);
-/* The same for a problem inside the live block whose payload is `block`. */
-bool heap_report_in_block(hh_heap *h, int code, const void *block, const void *where, const char *what);
-/* Before setting damaged memory aside: true if the control block is sound,
- * else I1 is recorded, false returned, and the caller sets nothing aside. */
-bool heap_damage_sound(hh_heap *h);
-/* hh_check without taking the lock. */
-int heap_check_unlocked(hh_heap *h, hh_problem *out);
 /* The poison area of a hole: its payload up to its footer, less the index
  * node at its start where the index keeps one (the fast index does). */
 #ifdef HH_INDEX_TABLE
@@ -561,7 +488,10 @@ static inline uint32_t front_link_mask(const hh_heap *h, uint32_t pos)
     return tag_mix1((pos ^ h->link_key) * 0x85EBCA6Bu) + h->key2;
 }
 static inline uint32_t front_link_decode(tag *b, uint32_t mask) { return *(uint32_t *)block_payload(b) ^ mask; }
-static inline void front_link_encode(tag *b, uint32_t next, uint32_t mask) { *(uint32_t *)block_payload(b) = next ^ mask; }
+static inline void front_link_encode(tag *b, uint32_t next, uint32_t mask)
+{
+    *(uint32_t *)block_payload(b) = next ^ mask;
+}
 static inline uint32_t front_link_load(const hh_heap *h, tag *b)
 {
     return front_link_decode(b, front_link_mask(h, block_pos(h, b)));

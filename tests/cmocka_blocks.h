@@ -1,7 +1,7 @@
 /*
- * Block helpers for the cmocka test programs: allocate a block and fill it
- * with a seeded pattern, and assert that the pattern survived. Include after
- * <cmocka.h> and "testutil.h".
+ * Helpers for the cmocka test programs: a strict heap, its totals, hh_check
+ * asserted to pass, and blocks filled with a seeded pattern that is asserted
+ * to survive. Include after <cmocka.h> and "testutil.h".
  */
 #ifndef HH_CMOCKA_BLOCKS_H
 #define HH_CMOCKA_BLOCKS_H
@@ -16,6 +16,15 @@ static inline hh_heap *strict_heap(void *region, size_t size, uint32_t flags, pr
     assert_non_null(h);
     assert_int_equal(hh_check(h, NULL), 0);
     return h;
+}
+
+/* hh_check finds the heap consistent; else the test fails, naming the problem. */
+static inline void assert_consistent(hh_heap *h)
+{
+    hh_problem pr = {0};
+    int rc = hh_check(h, &pr);
+    if (rc != HH_OK)
+        fail_msg("hh_check: %s: %s", hh_code_name(rc), pr.what ? pr.what : "-");
 }
 
 /* The heap's totals, all zero if the call is refused. */

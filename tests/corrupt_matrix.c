@@ -53,7 +53,8 @@
 
 #include "forkrun.h"
 #include "holeheap.h"
-#include "tag.h" /* white box: the control block's fields, to name its bytes; the table's slots */
+#include "heap.h" /* white box: the control block's fields, to name its bytes; the table's slots */
+#include "tag.h"  /* HH_NIL, HOLE_NODE_BYTES: a hole's index node */
 #include "testutil.h"
 
 #define REGION ((size_t)64 << 10)

@@ -100,26 +100,23 @@ static size_t size_of_some_kind(rng *r)
 {
     size_t k = rng_below(r, 64);
     if (k < 12)
-        return rng_below(r, 33);                  /* tiny, 0 included */
+        return rng_below(r, 33); /* tiny, 0 included */
     if (k < 20)
-        return 16 * rng_range(r, 1, 8);           /* exact granules */
+        return 16 * rng_range(r, 1, 8); /* exact granules */
     if (k < 34)
-        return rng_range(r, 33, 512);             /* small */
+        return rng_range(r, 33, 512); /* small */
     if (k < 46)
-        return rng_range(r, 513, 8192);           /* medium */
+        return rng_range(r, 513, 8192); /* medium */
     if (k < 54)
-        return 4096 * rng_range(r, 1, 8) - 16;    /* page-sized blocks */
+        return 4096 * rng_range(r, 1, 8) - 16; /* page-sized blocks */
     if (k < 61)
-        return rng_range(r, 8193, 64 << 10);      /* large */
+        return rng_range(r, 8193, 64 << 10); /* large */
     if (k < 63)
-        return (size_t)1 << rng_below(r, 19);     /* powers of two */
-    return rng_range(r, 64 << 10, 1 << 20);       /* very large */
+        return (size_t)1 << rng_below(r, 19); /* powers of two */
+    return rng_range(r, 64 << 10, 1 << 20);   /* very large */
 }
 
-static long long offset_of(const replay *R, const void *p)
-{
-    return p ? (long long)((const char *)p - R->base) : -1;
-}
+static long long offset_of(const replay *R, const void *p) { return p ? (long long)((const char *)p - R->base) : -1; }
 
 static void keep(replay *R, void *p)
 {
@@ -168,7 +165,8 @@ static const char *map_base;
 static int print_span(void *ctx, const hh_span *s)
 {
     (void)ctx;
-    printf("span %lld %zu %s\n", (long long)((const char *)s->start - map_base), s->size, s->is_hole ? "hole" : "block");
+    printf("span %lld %zu %s\n", (long long)((const char *)s->start - map_base), s->size,
+           s->is_hole ? "hole" : "block");
     return 0;
 }
 

@@ -1,7 +1,7 @@
 /*
  * test_api: every public function of holeheap and every error path (the
  * invariants I1-I12 firing with their codes: test_invariants.c). Built per core variant (the table build defines
- * HH_INDEX_TABLE, so the internal layout read from src/tag.h matches).
+ * HH_INDEX_TABLE, so the internal layout read from src/heap.h and src/tag.h matches).
  *
  * Rule checked after every misuse: the problem is reported once with its code,
  * the call does nothing (stats unchanged) and hh_check still returns 0.
@@ -16,7 +16,8 @@
 #include <cmocka.h>
 
 #include "holeheap.h"
-#include "tag.h" /* white box: control block and tag layout for corruption tests */
+#include "heap.h" /* white box: the control block, for corruption tests */
+#include "tag.h"  /* white box: the tag layout and seals, for corruption tests */
 #include "testutil.h"
 #include "cmocka_blocks.h"
 #include "cmocka_select.h"
@@ -46,16 +47,16 @@ static void assert_stats_equal(const hh_stats *a, const hh_stats *b)
 }
 
 /* A misuse: reported exactly once with `code`, nothing changed, heap consistent. */
-#define EXPECT_MISUSE(h, code, call)                                   \
-    do {                                                               \
-        hh_stats before_ = stats_of(h);                                \
-        size_t count_ = plog.count;                                    \
-        call;                                                          \
-        assert_int_equal(plog.count, count_ + 1);                      \
-        assert_int_equal(plog.last_code, (code));                      \
-        hh_stats after_ = stats_of(h);                                 \
-        assert_stats_equal(&before_, &after_);                         \
-        assert_int_equal(hh_check(h, NULL), 0);                        \
+#define EXPECT_MISUSE(h, code, call) \
+    do { \
+        hh_stats before_ = stats_of(h); \
+        size_t count_ = plog.count; \
+        call; \
+        assert_int_equal(plog.count, count_ + 1); \
+        assert_int_equal(plog.last_code, (code)); \
+        hh_stats after_ = stats_of(h); \
+        assert_stats_equal(&before_, &after_); \
+        assert_int_equal(hh_check(h, NULL), 0); \
     } while (0)
 
 static bool in_region(const void *p, size_t n)
@@ -63,7 +64,6 @@ static bool in_region(const void *p, size_t n)
     const unsigned char *b = p;
     return b >= region && b + n <= region + sizeof region;
 }
-
 
 /* ================================================================ hh_init */
 
@@ -110,11 +110,11 @@ static void init_invalid_options_write_nothing(void **state)
 {
     (void)state;
     hh_options bad[] = {
-        {.max_size = SMALL - 16, .grow = grow_never},  /* max_size below size */
-        {.max_size = 2 * SMALL},                       /* max_size without grow */
-        {.lock = lock_noop},                           /* lock without unlock */
-        {.unlock = lock_noop},                         /* unlock without lock */
-        {.flags = 1u << 31},                           /* unknown flag */
+        {.max_size = SMALL - 16, .grow = grow_never}, /* max_size below size */
+        {.max_size = 2 * SMALL},                      /* max_size without grow */
+        {.lock = lock_noop},                          /* lock without unlock */
+        {.unlock = lock_noop},                        /* unlock without lock */
+        {.flags = 1u << 31},                          /* unknown flag */
         {.flags = HH_POISON | HH_CHECK_ALWAYS | 1u << 5},
     };
     memset(region, 0x5A, SMALL);
@@ -452,7 +452,8 @@ static void calloc_overflow_reported(void **state)
     (void)state;
     hh_heap *h = heap_small();
     const size_t half = (size_t)1 << (sizeof(size_t) * 4);
-    size_t pairs[][2] = {{SIZE_MAX / 2 + 1, 2}, {2, SIZE_MAX / 2 + 1}, {SIZE_MAX, SIZE_MAX}, {half, half}, {SIZE_MAX, 2}};
+    size_t pairs[][2] = {
+        {SIZE_MAX / 2 + 1, 2}, {2, SIZE_MAX / 2 + 1}, {SIZE_MAX, SIZE_MAX}, {half, half}, {SIZE_MAX, 2}};
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
         void *p = outside;
         EXPECT_MISUSE(h, HH_E_BAD_SIZE, p = hh_calloc(h, pairs[i][0], pairs[i][1]));
@@ -615,6 +616,8 @@ static void free_foreign_interior_misaligned_reported(void **state)
     char *p = alloc_filled(h, 1000, 14);
     char *q = alloc_filled(h, 64, 15);
     const char *tail = heap_first_span(h) + block_bytes_for(1000) + block_bytes_for(64);
+    /* one line for each kind of bad pointer, kept so by hand */
+    /* clang-format off */
     char *bad[] = {
         (char *)outside + 64,        /* not the heap's memory */
         (char *)region + 16,         /* the control block */
@@ -623,6 +626,7 @@ static void free_foreign_interior_misaligned_reported(void **state)
         (char *)tail + 8 + 256,      /* interior of the trailing hole */
         (char *)region + SMALL - 16, /* the region's last bytes */
     };
+    /* clang-format on */
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         EXPECT_MISUSE(h, HH_E_BAD_POINTER, hh_free(h, bad[i]));
         assert_ptr_equal(plog.last_where, bad[i]);
@@ -995,7 +999,7 @@ static void poison_catches_write_over_index_node(void **state)
     for (int i = 0; i < 16; i++)
         blocks[i] = alloc_filled(h, 2000, (uint32_t)i);
     for (int i = 0; i < 16; i += 2)
-        hh_free(h, blocks[i]); /* large holes, each a node of the index's tree */
+        hh_free(h, blocks[i]);  /* large holes, each a node of the index's tree */
     memset(blocks[6], 0x41, 8); /* a pointer-sized write after free */
 #ifdef HH_INDEX_TABLE
     /* The table keeps no node in the hole: these bytes are poisoned too. */
@@ -1189,7 +1193,6 @@ static void front_flushed_before_null(void **state)
     assert_int_equal(hh_check(h, NULL), 0);
 }
 
-
 /* The key no longer comes out of one tag: inverting the mix of a header the
  * way the key entered before (once, by xor) does not give it. */
 static uint32_t unmix_xorshift(uint32_t x, unsigned shift)
@@ -1234,7 +1237,6 @@ static void key_not_read_back_from_a_tag(void **state)
     assert_true((unmix(h->state_mask[TAG_CACHED] & ~1u) ^ (0xBB67AE85u * 2)) != 0x1234ABCDu);
 }
 
-
 /* The differential that broke the seal's second draft: two headers at the
  * same position whose size words differ in one bit i. When the key entered
  * once before a single mix round and once after it, the difference of the
@@ -1254,14 +1256,13 @@ static void seal_differences_leak_nothing(void **state)
         for (uint32_t i = 2; i < 12; i++, trials++) {
             uint32_t d = tag_seal(h, (0x3FFFu ^ (1u << (i - 2))) << 2, 0) - ref;
             uint32_t c = (1u << i) * 0x7FEB352Du, dp = d - c, dm = d + c;
-            near += dp < (1u << 18) || dp > (uint32_t)-(1u << 18) || dm < (1u << 18) || dm > (uint32_t)-(1u << 18);
+            near += dp < (1u << 18) || dp > (uint32_t)(-(1u << 18)) || dm < (1u << 18) || dm > (uint32_t)(-(1u << 18));
         }
     }
     /* by chance: 2 windows of 2^19 in 2^32, about 1 in 4096 */
     print_message("seal differences near +-2^i*A: %zu of %zu\n", near, trials);
     assert_true(near * 100 < trials);
 }
-
 
 /* Over 64 keys and 16 inputs each, how often each output bit flips when input
  * bit i flips (diff returns the output's xor difference); the frequencies
@@ -1385,8 +1386,7 @@ static void each_problem_reported_once(void **state)
                 /* usable_size verifies the block alone, not its neighbours */
                 size_t expect = call == CALL_USABLE && damage == DAMAGE_PREV_FOOTER ? 0 : 1;
                 if (plog.count != before + expect)
-                    fail_msg("strict %d, damage %d, call %d: %zu reports", strict, damage, call,
-                             plog.count - before);
+                    fail_msg("strict %d, damage %d, call %d: %zu reports", strict, damage, call, plog.count - before);
                 if (call == CALL_USABLE && damage_is_own(damage))
                     assert_int_equal(hh_usable_size(h, p), 0);
             }
@@ -1501,8 +1501,11 @@ static void growth_never_makes_a_sliver(void **state)
 {
     (void)state;
     for (uint32_t flags = 0; flags <= HH_POISON; flags += HH_POISON) {
-        hh_options o = {.grow = grow_as_asked, .max_size = SMALL + 16, .on_error = problem_log_record,
-                        .ctx = &plog, .flags = flags | HH_STRICT};
+        hh_options o = {.grow = grow_as_asked,
+                        .max_size = SMALL + 16,
+                        .on_error = problem_log_record,
+                        .ctx = &plog,
+                        .flags = flags | HH_STRICT};
         problem_log_reset(&plog);
         hh_heap *h = hh_init(region, SMALL, &o);
         assert_non_null(h);
@@ -1604,8 +1607,17 @@ static void on_error_may_call_back(void **state)
 /* One flipped bit of the magic must not open the lock-free entry of a heap
  * that has a lock (the gate once xored the lock's presence into one bit). */
 static int flip_locks, flip_depth;
-static void flip_lock(void *ctx) { (void)ctx; flip_locks++; flip_depth++; }
-static void flip_unlock(void *ctx) { (void)ctx; flip_depth--; }
+static void flip_lock(void *ctx)
+{
+    (void)ctx;
+    flip_locks++;
+    flip_depth++;
+}
+static void flip_unlock(void *ctx)
+{
+    (void)ctx;
+    flip_depth--;
+}
 
 static void control_bit_flip_keeps_the_lock(void **state)
 {
@@ -1620,7 +1632,7 @@ static void control_bit_flip_keeps_the_lock(void **state)
         flip_locks = 0;
         void *b = hh_alloc(h, 200);
         hh_free(h, a);
-        assert_null(b); /* refused: the heap is not recognised */
+        assert_null(b);                  /* refused: the heap is not recognised */
         assert_int_equal(flip_locks, 0); /* and nothing ran without the lock either */
         assert_int_equal(flip_depth, 0);
     }

@@ -63,28 +63,53 @@ enum {
 };
 
 /* Failure classes the parent counts: the verdicts above plus crash and hang. */
-enum { F_CRASH, F_HANG, F_OVERLAP, F_OUTSIDE, F_MISALIGNED, F_CONTENTS, F_USABLE, F_STRAY,
-       F_HEALTHY, F_DAMAGED, F_SETUP, F_OTHER, F_COUNT };
-static const char *const fail_name[F_COUNT] = {"crash", "hang", "overlap", "out-of-heap",
-                                               "misaligned", "contents", "usable-size", "stray-write",
-                                               "healthy-heap-report", "damaged-handed-out", "setup", "other"};
+enum {
+    F_CRASH,
+    F_HANG,
+    F_OVERLAP,
+    F_OUTSIDE,
+    F_MISALIGNED,
+    F_CONTENTS,
+    F_USABLE,
+    F_STRAY,
+    F_HEALTHY,
+    F_DAMAGED,
+    F_SETUP,
+    F_OTHER,
+    F_COUNT
+};
+static const char *const fail_name[F_COUNT] = {
+    "crash",    "hang",        "overlap",     "out-of-heap",         "misaligned",
+    "contents", "usable-size", "stray-write", "healthy-heap-report", "damaged-handed-out",
+    "setup",    "other"};
 
 /* ---- the corruptions ---- */
 
-enum { K_OVER_RANDOM, K_OVER_A, K_OVER_TAG, K_UNDER_RANDOM, K_UNDER_ZERO, K_UAF_RANDOM,
-       K_UAF_ZERO, K_UAF_FF, K_UAF_INT, K_UAF_PTR, K_UAF_POS, K_COUNT };
-static const char *const kind_name[K_COUNT] = {
-    "overflow-random", "overflow-A",   "overflow-tag", "underflow-random",
-    "underflow-zero",  "uaf-random",   "uaf-zero",     "uaf-0xff",
-    "uaf-int",         "uaf-pointer",  "uaf-position"};
+enum {
+    K_OVER_RANDOM,
+    K_OVER_A,
+    K_OVER_TAG,
+    K_UNDER_RANDOM,
+    K_UNDER_ZERO,
+    K_UAF_RANDOM,
+    K_UAF_ZERO,
+    K_UAF_FF,
+    K_UAF_INT,
+    K_UAF_PTR,
+    K_UAF_POS,
+    K_COUNT
+};
+static const char *const kind_name[K_COUNT] = {"overflow-random", "overflow-A",  "overflow-tag", "underflow-random",
+                                               "underflow-zero",  "uaf-random",  "uaf-zero",     "uaf-0xff",
+                                               "uaf-int",         "uaf-pointer", "uaf-position"};
 
 /* What a child tells its parent besides its exit status (a shared page, so it
  * survives a crash): the corruption made and how it was seen, the last call. */
 typedef struct outcome {
-    int kind;          /* -1 until the corruption is made */
-    int reported;      /* problems reported after the corruption */
-    int check_failed;  /* hh_check returned non-zero after the corruption */
-    int noop;          /* the corruption changed no byte */
+    int kind;              /* -1 until the corruption is made */
+    int reported;          /* problems reported after the corruption */
+    int check_failed;      /* hh_check returned non-zero after the corruption */
+    int noop;              /* the corruption changed no byte */
     int handed_unreported; /* damaged bytes outside any block were handed out, nothing reported yet */
     int handed_reported;   /* ... handed out after a report */
     char corruption[256];
@@ -169,8 +194,8 @@ static size_t pattern_diff(const unsigned char *p, size_t n, uint64_t seed)
 
 typedef struct blk {
     unsigned char *p;
-    size_t req;   /* bytes asked for */
-    size_t n;     /* bytes in use: req, or the usable size once hh_usable_size gave it */
+    size_t req; /* bytes asked for */
+    size_t n;   /* bytes in use: req, or the usable size once hh_usable_size gave it */
     uint64_t seed;
     uint32_t id;
     bool tainted; /* the test itself wrote into [p, p+n): not content-checked */
@@ -238,11 +263,11 @@ _Noreturn static void fail(int verdict, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
-        printf("FAIL [%s] trial %lu: %s: %s%s | at %s | corruption: %s | repro: %s --seed %llu --trial %lu --verbose%s\n",
-               g_cfg->label, t->index, fail_name[verdict == V_SETUP ? F_SETUP : verdict - V_OVERLAP + F_OVERLAP],
-               msg, phase_of(t), t->out->op[0] ? t->out->op : "setup",
-               t->out->corruption[0] ? t->out->corruption : "none yet", g_cfg->argv0,
-               (unsigned long long)g_cfg->seed, t->index, g_cfg->damaged_fails ? " --damaged-fails" : "");
+        printf(
+            "FAIL [%s] trial %lu: %s: %s%s | at %s | corruption: %s | repro: %s --seed %llu --trial %lu --verbose%s\n",
+            g_cfg->label, t->index, fail_name[verdict == V_SETUP ? F_SETUP : verdict - V_OVERLAP + F_OVERLAP], msg,
+            phase_of(t), t->out->op[0] ? t->out->op : "setup", t->out->corruption[0] ? t->out->corruption : "none yet",
+            g_cfg->argv0, (unsigned long long)g_cfg->seed, t->index, g_cfg->damaged_fails ? " --damaged-fails" : "");
     }
     exit(verdict);
 }
@@ -292,12 +317,11 @@ static void verify_outside(trial *t)
     unsigned char *start = t->map + page_size(), *top = t->mem + t->committed;
     const unsigned char *bad = sentinel_broken(start, (size_t)(t->mem - start));
     if (bad)
-        fail(V_STRAY, "byte %p, %zu bytes before the region, changed", (const void *)bad,
-             (size_t)(t->mem - bad));
+        fail(V_STRAY, "byte %p, %zu bytes before the region, changed", (const void *)bad, (size_t)(t->mem - bad));
     bad = sentinel_broken(top, (size_t)(page_up(addr(top)) - addr(top)));
     if (bad)
-        fail(V_STRAY, "byte %p, %zu bytes past the committed end %p, changed", (const void *)bad,
-             (size_t)(bad - top), (void *)top);
+        fail(V_STRAY, "byte %p, %zu bytes past the committed end %p, changed", (const void *)bad, (size_t)(bad - top),
+             (void *)top);
 }
 
 /* Move the committed end to mem + committed: pages wholly above it become
@@ -389,8 +413,7 @@ static void verify_block(const blk *b, const char *when)
         return;
     size_t d = pattern_diff(b->p, b->n, b->seed);
     if (d < b->n)
-        fail(V_CONTENTS, "live block b%u [%p, +%zu): byte %zu changed (seen %s)", b->id, (void *)b->p,
-             b->n, d, when);
+        fail(V_CONTENTS, "live block b%u [%p, +%zu): byte %zu changed (seen %s)", b->id, (void *)b->p, b->n, d, when);
 }
 
 static void verify_all(trial *t, const char *when)
@@ -401,20 +424,19 @@ static void verify_all(trial *t, const char *when)
 
 /* Every pointer handed out: aligned, inside the heap, clear of every live block
  * but `except` (the block a realloc replaces). */
-static void check_new(trial *t, const unsigned char *q, size_t n, size_t align, const blk *except,
-                      const char *call)
+static void check_new(trial *t, const unsigned char *q, size_t n, size_t align, const blk *except, const char *call)
 {
     uintptr_t a = addr(q);
     if (a % align)
         fail(V_MISALIGNED, "%s returned %p, not %zu-aligned", call, (const void *)q, align);
     if (a < addr(t->lo) || a > heap_hi(t) || n > heap_hi(t) - a)
-        fail(V_OUTSIDE, "%s returned [%p, +%zu), outside the heap [%p, %p)", call, (const void *)q, n,
-             (void *)t->lo, (void *)(t->mem + t->committed));
+        fail(V_OUTSIDE, "%s returned [%p, +%zu), outside the heap [%p, %p)", call, (const void *)q, n, (void *)t->lo,
+             (void *)(t->mem + t->committed));
     for (size_t i = 0; i < t->nlive; i++) {
         const blk *b = &t->live[i];
         if (b != except && spans_meet(a, n, addr(b->p), b->n))
-            fail(V_OVERLAP, "%s returned [%p, +%zu), overlapping live block b%u [%p, +%zu)%s", call,
-                 (const void *)q, n, b->id, (void *)b->p, b->n, b->tainted ? " (one the test damaged)" : "");
+            fail(V_OVERLAP, "%s returned [%p, +%zu), overlapping live block b%u [%p, +%zu)%s", call, (const void *)q, n,
+                 b->id, (void *)b->p, b->n, b->tainted ? " (one the test damaged)" : "");
     }
     if (t->corrupted && t->ds < t->de && a < t->de && t->ds < a + (n ? n : 1)) {
         if (t->out->reported)
@@ -476,7 +498,8 @@ static size_t cb_shrink(void *ctx, void *new_end, size_t bytes)
     size_t released = bytes / page_size() * page_size();
     uintptr_t new_top = e + bytes - released;
     for (size_t i = 0; i < t->nlive && top > new_top; i++)
-        if (t->live[i].p != t->releasing && spans_meet(new_top, (size_t)(top - new_top), addr(t->live[i].p), t->live[i].n))
+        if (t->live[i].p != t->releasing &&
+            spans_meet(new_top, (size_t)(top - new_top), addr(t->live[i].p), t->live[i].n))
             fail(V_OVERLAP, "shrink gave back [%p, %p), holding live block b%u [%p, +%zu)", (void *)new_top,
                  (void *)top, t->live[i].id, (void *)t->live[i].p, t->live[i].n);
     set_committed(t, (size_t)(new_top - addr(t->mem)));
@@ -521,8 +544,8 @@ static void heap_setup(trial *t)
         fail(V_SETUP, "hh_walk of a new heap failed");
     t->lo = (unsigned char *)(uintptr_t)first;
     if (t->verbose)
-        printf("  heap: mem %p size %zu%s reserve %zu, first span %p, key %08x%s%s%s\n", (void *)t->mem,
-               t->size, t->growable ? " growable" : "", t->reserve, (void *)t->lo, t->key,
+        printf("  heap: mem %p size %zu%s reserve %zu, first span %p, key %08x%s%s%s\n", (void *)t->mem, t->size,
+               t->growable ? " growable" : "", t->reserve, (void *)t->lo, t->key,
                t->flags & HH_POISON ? " HH_POISON" : "", t->flags & HH_CHECK_ALWAYS ? " HH_CHECK_ALWAYS" : "",
                t->flags & HH_STRICT ? " HH_STRICT" : "");
 }
@@ -572,8 +595,7 @@ static void op_calloc(trial *t, size_t nmemb, size_t size)
     check_new(t, q, n, 16, NULL, "hh_calloc");
     for (size_t i = 0; i < n; i++)
         if (q[i])
-            fail(V_CONTENTS, "hh_calloc(%zu, %zu) returned %p with byte %zu not zero", nmemb, size,
-                 (void *)q, i);
+            fail(V_CONTENTS, "hh_calloc(%zu, %zu) returned %p with byte %zu not zero", nmemb, size, (void *)q, i);
     model_add(t, q, n);
 }
 
@@ -589,26 +611,25 @@ static void op_free(trial *t, blk *b)
 
 static void op_realloc(trial *t, blk *b, size_t n)
 {
-    note_op(t, "hh_realloc(b%u %p, size %zu%s, %zu)", b->id, (void *)b->p, b->n,
-            b->tainted ? ", damaged" : "", n);
+    note_op(t, "hh_realloc(b%u %p, size %zu%s, %zu)", b->id, (void *)b->p, b->n, b->tainted ? ", damaged" : "", n);
     verify_block(b, "before its realloc");
     t->releasing = b->p; /* a move frees it, and may give its memory back */
     unsigned char *q = hh_realloc(t->h, b->p, n);
     t->releasing = NULL;
     if (!q) {
         if (n == 0)
-            model_remove(t, b); /* freed (or refused: conservative, as for hh_free) */
+            model_remove(t, b);                  /* freed (or refused: conservative, as for hh_free) */
         else if (b->n > heap_hi(t) - addr(b->p)) /* it stays live: none of it may have gone to shrink */
-            fail(V_OVERLAP, "hh_realloc(b%u %p, %zu) failed but gave its memory back: the heap now ends at %p",
-                 b->id, (void *)b->p, n, (void *)(t->mem + t->committed));
+            fail(V_OVERLAP, "hh_realloc(b%u %p, %zu) failed but gave its memory back: the heap now ends at %p", b->id,
+                 (void *)b->p, n, (void *)(t->mem + t->committed));
         return;
     }
     check_new(t, q, n, 16, b, "hh_realloc");
     size_t keep = min_sz(b->req, n);
     size_t d = b->tainted ? keep : pattern_diff(q, keep, b->seed);
     if (d < keep)
-        fail(V_CONTENTS, "hh_realloc(b%u %p, %zu) moved it to %p but byte %zu of %zu kept bytes differs",
-             b->id, (void *)b->p, n, (void *)q, d, keep);
+        fail(V_CONTENTS, "hh_realloc(b%u %p, %zu) moved it to %p but byte %zu of %zu kept bytes differs", b->id,
+             (void *)b->p, n, (void *)q, d, keep);
     model_remove(t, b);
     model_add(t, q, n);
 }
@@ -631,8 +652,7 @@ static void op_usable(trial *t, blk *b)
     if (u == 0)
         return; /* refused (reported) */
     if (u < b->req)
-        fail(V_USABLE, "hh_usable_size(b%u %p) = %zu, below the %zu bytes asked for", b->id, (void *)b->p, u,
-             b->req);
+        fail(V_USABLE, "hh_usable_size(b%u %p) = %zu, below the %zu bytes asked for", b->id, (void *)b->p, u, b->req);
     uintptr_t a = addr(b->p);
     if (u > heap_hi(t) - a)
         fail(V_USABLE, "hh_usable_size(b%u %p) = %zu reaches past the heap's end %p", b->id, (void *)b->p, u,
@@ -640,8 +660,8 @@ static void op_usable(trial *t, blk *b)
     for (size_t i = 0; i < t->nlive; i++) {
         const blk *o = &t->live[i];
         if (o != b && spans_meet(a, u, addr(o->p), o->n))
-            fail(V_USABLE, "hh_usable_size(b%u %p) = %zu reaches into live block b%u [%p, +%zu)", b->id,
-                 (void *)b->p, u, o->id, (void *)o->p, o->n);
+            fail(V_USABLE, "hh_usable_size(b%u %p) = %zu reaches into live block b%u [%p, +%zu)", b->id, (void *)b->p,
+                 u, o->id, (void *)o->p, o->n);
     }
     if (u > b->n && rpct(&t->r, 50)) { /* the program now uses all of it */
         b->n = u;
@@ -942,8 +962,8 @@ static void corrupt_uaf(trial *t, unsigned long ops)
         len = window;
         memcpy(buf, wide, len);
     }
-    describe(t, "%s: %zu bytes at offset %zu of freed block b%u [%p, +%zu) (usable %zu)", kind_name[t->kind],
-             len, off, id, (void *)p, req, usable);
+    describe(t, "%s: %zu bytes at offset %zu of freed block b%u [%p, +%zu) (usable %zu)", kind_name[t->kind], len, off,
+             id, (void *)p, req, usable);
     corrupt_write(t, p + off, buf, len);
     schedule(t, rbelow(&t->r, 10), EV_ALLOC, NULL, req); /* the same size: likely that hole */
     schedule(t, rbelow(&t->r, ops / 4), EV_ALLOC, NULL, req);
@@ -1037,9 +1057,8 @@ static void trial_run(unsigned long index, outcome *out)
     corrupt(&t, ops);
     run_after(&t, ops);
     if (t.verbose)
-        printf("  passed: %zu live blocks, %zu grow and %zu shrink calls (%zu odd), %d reports, hh_check %s\n",
-               t.nlive, t.grow_calls, t.shrink_calls, t.odd_callbacks, out->reported,
-               out->check_failed ? "failed" : "clean");
+        printf("  passed: %zu live blocks, %zu grow and %zu shrink calls (%zu odd), %d reports, hh_check %s\n", t.nlive,
+               t.grow_calls, t.shrink_calls, t.odd_callbacks, out->reported, out->check_failed ? "failed" : "clean");
     free(t.live);
 }
 
@@ -1136,8 +1155,8 @@ static void print_death(unsigned long index, int st, int cls, const outcome *out
 static void print_summary(const tally *ty)
 {
     const char *l = g_cfg->label;
-    printf("[%s] %lu trials (seed %llu): %lu passed, %lu failed", l, ty->trials,
-           (unsigned long long)g_cfg->seed, ty->passed, ty->failed);
+    printf("[%s] %lu trials (seed %llu): %lu passed, %lu failed", l, ty->trials, (unsigned long long)g_cfg->seed,
+           ty->passed, ty->failed);
     const char *sep = ": ";
     for (int f = 0; f < F_COUNT; f++)
         if (ty->fails[f]) {
@@ -1145,10 +1164,12 @@ static void print_summary(const tally *ty)
             sep = ", ";
         }
     printf("\n[%s] corruption detected by a report %lu, by hh_check only %lu, not detected %lu "
-           "(%lu changed no byte)\n", l, ty->reported, ty->check_only, ty->undetected, ty->noop);
+           "(%lu changed no byte)\n",
+           l, ty->reported, ty->check_only, ty->undetected, ty->noop);
     printf("[%s] damaged bytes outside any block handed out (%s): before any report %lu, "
-           "after a report %lu\n", l, g_cfg->damaged_fails ? "after a report fails" : "not a failure",
-           ty->handed_unreported, ty->handed_reported);
+           "after a report %lu\n",
+           l, g_cfg->damaged_fails ? "after a report fails" : "not a failure", ty->handed_unreported,
+           ty->handed_reported);
     printf("[%s]   %-17s %6s %6s %8s %10s %10s\n", l, "corruption", "trials", "failed", "reported", "check-only",
            "undetected");
     for (int k = 0; k < K_COUNT; k++)
@@ -1184,8 +1205,8 @@ static int run_all(void)
         }
         count(&ty, out, cls);
         if (ty.fails[F_HANG] >= g_cfg->max_hangs && i + 1 < last) {
-            printf("[%s] stopped after %lu hangs (--max-hangs N): %lu trials not run\n", g_cfg->label,
-                   ty.fails[F_HANG], last - i - 1);
+            printf("[%s] stopped after %lu hangs (--max-hangs N): %lu trials not run\n", g_cfg->label, ty.fails[F_HANG],
+                   last - i - 1);
             break;
         }
     }
@@ -1235,8 +1256,10 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--label") && ++i && v)
             c.label = v;
         else {
-            fprintf(stderr, "usage: %s [--trials N] [--seed S] [--trial K] [--verbose] [--no-fork] "
-                            "[--max-print N] [--max-hangs N] [--cpu-ms MS] [--label NAME] [--damaged-fails]\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--trials N] [--seed S] [--trial K] [--verbose] [--no-fork] "
+                    "[--max-print N] [--max-hangs N] [--cpu-ms MS] [--label NAME] [--damaged-fails]\n",
+                    argv[0]);
             return 2;
         }
     }

@@ -33,7 +33,8 @@
 #include "growbuf.h"
 #include "holeheap.h"
 #include "index.h" /* idx_storage_bytes: the table build keeps its slots in the region */
-#include "tag.h"   /* white box: the control block's gate and lock seal, for two lock cases */
+#include "heap.h"  /* white box: the control block's gate and lock seal, for two lock cases */
+#include "tag.h"   /* HH_GRANULE */
 #include "testutil.h"
 #include "cmocka_select.h"
 

@@ -51,14 +51,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static void assert_consistent(hh_heap *h)
-{
-    hh_problem pr = {0};
-    int rc = hh_check(h, &pr);
-    if (rc != 0)
-        fail_msg("hh_check: %s: %s", hh_code_name(rc), pr.what);
-}
-
 /* The heap spans exactly what the callbacks committed. */
 static void assert_span_matches_callbacks(hh_heap *h)
 {

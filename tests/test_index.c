@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "heap.h"
 #include "index.h"
 #include "tag.h"
 #include "cmocka_select.h"
@@ -117,8 +118,7 @@ static fake fake_open(void *buf, size_t buf_bytes, uint32_t slot_g, uint32_t nsl
     size_t span = (size_t)slot_g * nslots * HH_GRANULE;
     size_t storage = idx_storage_bytes(span);
     char *mem = buf;
-    fake f = {(hh_heap *)buf, slot_g, nslots, calloc(nslots, sizeof(uint32_t)),
-              calloc(nslots, sizeof(uint32_t))};
+    fake f = {(hh_heap *)buf, slot_g, nslots, calloc(nslots, sizeof(uint32_t)), calloc(nslots, sizeof(uint32_t))};
 
     assert_true(fake_bytes(span) <= buf_bytes);
     assert_non_null(f.size_g);
@@ -167,8 +167,7 @@ static tag *ref_best_fit(const fake *f, uint32_t want_g)
 {
     uint32_t best = UINT32_MAX;
     for (uint32_t i = 0; i < f->nslots; i++)
-        if (f->size_g[i] != 0 && f->size_g[i] >= want_g &&
-            (best == UINT32_MAX || f->size_g[i] < f->size_g[best]))
+        if (f->size_g[i] != 0 && f->size_g[i] >= want_g && (best == UINT32_MAX || f->size_g[i] < f->size_g[best]))
             best = i;
     return best == UINT32_MAX ? NULL : hole_tag(f, best);
 }
@@ -489,8 +488,7 @@ static void test_random_against_reference(void **state)
     enum { OPS = 100000, SLOTS = 512 };
     fake f = fake_open(small_buf, sizeof small_buf, 256, SLOTS);
     (void)state;
-    print_message("random: %d operations, %d slots, seed %llx\n", OPS, SLOTS,
-                  (unsigned long long)rng_state);
+    print_message("random: %d operations, %d slots, seed %llx\n", OPS, SLOTS, (unsigned long long)rng_state);
     for (uint32_t k = 0; k < OPS; k++) {
         random_step(&f);
         if (k % 97 == 0) {
@@ -544,8 +542,7 @@ static void test_random_small_sizes_and_replace(void **state)
     enum { OPS = 100000, SLOTS = 512 };
     fake f = fake_open(small_buf, sizeof small_buf, FIRST_LARGE_G + 32, SLOTS);
     (void)state;
-    print_message("random small: %d operations, %d slots, seed %llx\n", OPS, SLOTS,
-                  (unsigned long long)rng_state);
+    print_message("random small: %d operations, %d slots, seed %llx\n", OPS, SLOTS, (unsigned long long)rng_state);
     for (uint32_t k = 0; k < OPS; k++) {
         random_small_step(&f);
         if (k % 97 == 0) {
@@ -834,8 +831,7 @@ static void test_corrupt_bins(void **state)
 
     corrupt_size(&f, 4 * f.slot_g, 7, "bin holds a hole of another size");
     corrupt_size(&f, 4 * f.slot_g, FIRST_LARGE_G + 1, "bin holds a large hole");
-    corrupt_size(&f, leaf_under(&f, f.h->idx.root[class_tree(&f)]), FIRST_LARGE_G - 1,
-                 "class tree holds a bin's size");
+    corrupt_size(&f, leaf_under(&f, f.h->idx.root[class_tree(&f)]), FIRST_LARGE_G - 1, "class tree holds a bin's size");
     fake_close(&f);
 }
 #else
@@ -916,10 +912,7 @@ static uint32_t *scribble_target(const fake *f)
     }
 }
 #else
-static uint32_t *scribble_target(const fake *f)
-{
-    return &f->h->idx.slots[rng() % f->h->idx.count];
-}
+static uint32_t *scribble_target(const fake *f) { return &f->h->idx.slots[rng() % f->h->idx.count]; }
 #endif
 
 /* Every word changed to any other value must be caught (for the table too:

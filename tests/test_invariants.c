@@ -3,7 +3,7 @@
  * heap's memory the way a buggy program would break it, must make hh_check
  * return its code with a text that names it; undone, hh_check returns 0
  * again. Built per core variant like test_api (the table build defines
- * HH_INDEX_TABLE, so the internal layout read from src/tag.h matches).
+ * HH_INDEX_TABLE, so the internal layout read from src/heap.h and src/tag.h matches).
  */
 #include <setjmp.h>
 #include <stdalign.h>
@@ -15,7 +15,8 @@
 #include <cmocka.h>
 
 #include "holeheap.h"
-#include "tag.h" /* white box: control block and tag layout */
+#include "heap.h" /* white box: the control block */
+#include "tag.h"  /* white box: the tag layout */
 #include "testutil.h"
 #include "cmocka_blocks.h"
 #include "cmocka_select.h"
@@ -89,8 +90,6 @@ static void assert_check_code(hh_heap *h, int code, const char *label)
             fail_msg("hh_check's problem is \"%s\", expected one starting \"%s\"", pr.what, label);
     }
 }
-
-static void assert_consistent(hh_heap *h) { assert_check_code(h, 0, ""); }
 
 static tag *header_of(void *payload) { return payload_block(payload); }
 

@@ -31,7 +31,7 @@
 #include "growbuf.h"
 #include "holeheap.h"
 #include "index.h" /* idx_storage_bytes: what the table build keeps in the region */
-#include "tag.h"   /* struct hh_heap: pos_fast, for the gate test */
+#include "heap.h"  /* struct hh_heap: pos_fast, for the gate test */
 #include "testutil.h"
 #include "cmocka_blocks.h"
 #include "cmocka_select.h"
@@ -77,14 +77,6 @@ static int teardown(void **state)
     (void)state;
     allow_all();
     return 0;
-}
-
-static void assert_consistent(hh_heap *h)
-{
-    hh_problem pr;
-    int rc = hh_check(h, &pr);
-    if (rc != HH_OK)
-        fail_msg("hh_check: %s %s", hh_code_name(rc), pr.what);
 }
 
 /* Is [p, p+n) inside [arena+off, arena+off+size)? */

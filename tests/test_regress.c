@@ -63,14 +63,6 @@ static int teardown_growbuf(void **state)
     return 0;
 }
 
-static void assert_consistent(hh_heap *h)
-{
-    hh_problem pr = {0};
-    int rc = hh_check(h, &pr);
-    if (rc != 0)
-        fail_msg("hh_check: %s: %s", hh_code_name(rc), pr.what);
-}
-
 static size_t stats_get_holes(hh_heap *h)
 {
     hh_stats s;

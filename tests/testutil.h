@@ -32,10 +32,7 @@ static inline void problem_log_record(void *ctx, const hh_problem *p)
     log->last_what = p->what;
 }
 
-static inline void problem_log_reset(problem_log *log)
-{
-    memset(log, 0, sizeof *log);
-}
+static inline void problem_log_reset(problem_log *log) { memset(log, 0, sizeof *log); }
 
 /* ---- a small deterministic generator (xorshift64*) ---- */
 
@@ -60,15 +57,9 @@ static inline uint64_t rng_next(rng *r)
 }
 
 /* Uniform in [0, n), n > 0. */
-static inline size_t rng_below(rng *r, size_t n)
-{
-    return (size_t)(rng_next(r) % n);
-}
+static inline size_t rng_below(rng *r, size_t n) { return (size_t)(rng_next(r) % n); }
 
-static inline size_t rng_range(rng *r, size_t lo, size_t hi)
-{
-    return lo + rng_below(r, hi - lo + 1);
-}
+static inline size_t rng_range(rng *r, size_t lo, size_t hi) { return lo + rng_below(r, hi - lo + 1); }
 
 /* ---- per-block byte patterns ---- */
 

@@ -50,7 +50,7 @@ EOF
                         paste("src/" name)
                         printf "#line %d \"%s\"\n", n + 1, f
                     } else
-                        printf "/* %s: already above */\n", line
+                        printf "/* #include \"%s\": already above */\n", name
                     continue
                 }
             }

@@ -119,8 +119,9 @@ static void summary_print(const cli *c, const replayer *r, double seconds)
     size_t holes;
     uint64_t largest;
     holes_at(c, r->trace, r->peak_span_call, &holes, &largest);
-    printf("at the peak span: %zu free spans inside it (holes, and freed blocks kept for reuse), the largest %llu bytes\n",
-           holes, (unsigned long long)largest);
+    printf(
+        "at the peak span: %zu free spans inside it (holes, and freed blocks kept for reuse), the largest %llu bytes\n",
+        holes, (unsigned long long)largest);
     printf("at the end: %zu live blocks, %llu bytes live\n", r->live_blocks, (unsigned long long)r->live_bytes);
     printf("time: %.0f ns per call (%zu calls in %.3f s, the replay's own bookkeeping included; index %s)\n",
            r->next != 0 ? seconds * 1e9 / (double)r->next : 0.0, r->next, seconds, r->config.core->name);
@@ -171,8 +172,8 @@ static bool region_serves(size_search *s, size_t region, bool checked)
         return false; /* too small for hh_init */
     while (r.failed_allocations == 0 && replay_step(&r))
         ;
-    bool serves = r.failed_allocations == 0 && !r.stopped && (!checked || replay_verify(&r)) &&
-                  replay_error_count(&r) == 0;
+    bool serves =
+        r.failed_allocations == 0 && !r.stopped && (!checked || replay_verify(&r)) && replay_error_count(&r) == 0;
     replay_end(&r);
     return serves;
 }

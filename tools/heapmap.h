@@ -21,9 +21,9 @@ typedef struct map_span {
 typedef struct heap_map {
     map_span *spans;
     size_t count, capacity;
-    uint64_t extent;  /* bytes drawn: the trailing hole is cut there */
-    size_t call;      /* calls replayed */
-    size_t calls;     /* calls in the trace */
+    uint64_t extent; /* bytes drawn: the trailing hole is cut there */
+    size_t call;     /* calls replayed */
+    size_t calls;    /* calls in the trace */
     size_t blocks, holes;
     uint64_t live_bytes, largest_hole, span;
 } heap_map;

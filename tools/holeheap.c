@@ -40,8 +40,7 @@ static const command commands[] = {
      "The heap lives in a fixed region of --region bytes (default 8 GiB of address space, mapped\n"
      "on demand; the heap never grows past it).\n"
      "Exit status: 0 clean, 1 replay errors, 2 bad input (or output that cannot be written)."},
-    {"size", cmd_size, OPT_INDEX | OPT_MARGIN,
-     "holeheap size TRACE [--margin PCT] [--index fast|table]",
+    {"size", cmd_size, OPT_INDEX | OPT_MARGIN, "holeheap size TRACE [--margin PCT] [--index fast|table]",
      "Find the smallest region that serves the whole trace without a failed allocation, by\n"
      "replaying it in regions of different sizes (a binary search in 16-byte steps), and verify\n"
      "the answer with a final replay. With --margin, also the size PCT per cent larger (verified too)."},
@@ -50,8 +49,7 @@ static const command commands[] = {
      "Draw the heap after call N (0: before the first call), or at its peak span.\n"
      "OUT.svg: every block and hole in address order, area in proportion to bytes.\n"
      "OUT.html: one self-contained page with a slider that steps through the trace."},
-    {"plot", cmd_plot, OPT_INDEX | OPT_OUTPUT,
-     "holeheap plot TRACE -o OUT.svg [--index fast|table]",
+    {"plot", cmd_plot, OPT_INDEX | OPT_OUTPUT, "holeheap plot TRACE -o OUT.svg [--index fast|table]",
      "Plot the span, the live bytes and the number of holes over the calls, as SVG (holes: the\n"
      "heap's count from hh_stats_get, less the free tail of the region; freed blocks the heap\n"
      "keeps aside for reuse are not holes)."},
@@ -75,8 +73,9 @@ typedef struct option_spec {
 } option_spec;
 
 static const option_spec option_specs[] = {
-    {"--index", OPT_INDEX, true},   {"--check-every", OPT_CHECK_EVERY, true}, {"--region", OPT_REGION, true},
-    {"--margin", OPT_MARGIN, true}, {"--at", OPT_AT, true},                   {"--peak", OPT_PEAK, false},
+    {"--index", OPT_INDEX, true},   {"--check-every", OPT_CHECK_EVERY, true},
+    {"--region", OPT_REGION, true}, {"--margin", OPT_MARGIN, true},
+    {"--at", OPT_AT, true},         {"--peak", OPT_PEAK, false},
     {"-o", OPT_OUTPUT, true},       {"--output", OPT_OUTPUT, true},
 };
 
@@ -118,11 +117,8 @@ static int option_store(const command *cmd, const option_spec *o, const char *va
     case OPT_INDEX:
         c->core = core_by_name(value);
         return c->core != NULL ? 0 : usage_error(cmd, "--index must be fast or table, not '%s'", value);
-    case OPT_OUTPUT:
-        c->output = value;
-        return 0;
-    case OPT_PEAK:
-        return 0;
+    case OPT_OUTPUT: c->output = value; return 0;
+    case OPT_PEAK: return 0;
     case OPT_MARGIN:
         if (!number_parse(value, 1000, &v))
             return usage_error(cmd, "--margin needs a whole percentage from 0 to 1000, not '%s'", value);

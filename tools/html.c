@@ -66,7 +66,8 @@ static void frame_diff_write(FILE *f, const heap_map *prev, const heap_map *cur)
     for (; j < cur->count; j++) {
         while (i < prev->count && prev->spans[i].offset < cur->spans[j].offset)
             i++;
-        if (i == prev->count || prev->spans[i].offset != cur->spans[j].offset || !spans_equal(&prev->spans[i], &cur->spans[j]))
+        if (i == prev->count || prev->spans[i].offset != cur->spans[j].offset ||
+            !spans_equal(&prev->spans[i], &cur->spans[j]))
             span_json(f, &cur->spans[j], &first);
     }
     fprintf(f, "],\"del\":[");
@@ -94,9 +95,8 @@ static void frame_write(FILE *f, replayer *r, heap_map *prev, uint64_t extent, b
 {
     heap_map cur;
     heap_map_take(r, &cur, extent);
-    fprintf(f, "%s\n{\"call\":%zu,\"live\":%llu,\"blocks\":%zu,\"holes\":%zu,\"span\":%zu,", first ? "" : ",",
-            r->next, (unsigned long long)r->live_bytes, cur.blocks, holes_inside(&cur, r->control_bytes + r->span),
-            r->span);
+    fprintf(f, "%s\n{\"call\":%zu,\"live\":%llu,\"blocks\":%zu,\"holes\":%zu,\"span\":%zu,", first ? "" : ",", r->next,
+            (unsigned long long)r->live_bytes, cur.blocks, holes_inside(&cur, r->control_bytes + r->span), r->span);
     frame_diff_write(f, prev, &cur);
     fprintf(f, "}");
     heap_map_release(prev);
@@ -111,14 +111,15 @@ static void page_head_write(FILE *f, const char *title, size_t calls)
     lines_write(f, page_1);
     fprintf(f, "</style>\n</head>\n<body>\n<h1>heap map: ");
     put_escaped(f, title);
-    fprintf(f, " (%zu calls)</h1>\n<div id=\"controls\"><input type=\"range\" id=\"slider\" min=\"0\" max=\"0\" "
-               "value=\"0\" aria-label=\"call\"><span id=\"call\"></span></div>\n"
-               "<canvas id=\"map\"></canvas>\n<div id=\"stats\"></div>\n"
-               "<div class=\"legend\"><span style=\"background:#2f6db5\"></span>block (allocated)"
-               "<span style=\"background:#f2b63d\"></span>free (a hole, or a freed block kept for reuse)"
-               "<span style=\"background:#7f7f7f\"></span>control data</div>\n"
-               "<p>Drag the slider or press the arrow keys to step through the trace; hover over a block to see "
-               "its address, size and the call that allocated it.</p>\n<div id=\"tip\" hidden></div>\n",
+    fprintf(f,
+            " (%zu calls)</h1>\n<div id=\"controls\"><input type=\"range\" id=\"slider\" min=\"0\" max=\"0\" "
+            "value=\"0\" aria-label=\"call\"><span id=\"call\"></span></div>\n"
+            "<canvas id=\"map\"></canvas>\n<div id=\"stats\"></div>\n"
+            "<div class=\"legend\"><span style=\"background:#2f6db5\"></span>block (allocated)"
+            "<span style=\"background:#f2b63d\"></span>free (a hole, or a freed block kept for reuse)"
+            "<span style=\"background:#7f7f7f\"></span>control data</div>\n"
+            "<p>Drag the slider or press the arrow keys to step through the trace; hover over a block to see "
+            "its address, size and the call that allocated it.</p>\n<div id=\"tip\" hidden></div>\n",
             calls);
 }
 

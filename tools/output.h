@@ -24,7 +24,7 @@ typedef struct plot_series {
     size_t *call;          /* the call each sample ends at */
     uint64_t *span, *live; /* the most in its stretch of calls */
     size_t *holes;
-    size_t calls;          /* calls in the trace */
+    size_t calls; /* calls in the trace */
 } plot_series;
 
 int svg_plot_write(const char *path, const plot_series *p, const char *title);

@@ -357,17 +357,14 @@ static void replay_call(replayer *r, const trace_call *c)
         if (c->result != 0)
             born(r, c->result, core->calloc(r->heap, to_size(c->a), to_size(c->b)), trace_call_bytes(c));
         break;
-    case CALL_ALIGNED:
-        replay_aligned(r, c);
-        break;
+    case CALL_ALIGNED: replay_aligned(r, c); break;
     case CALL_FREE: {
         void *block = c->ptr != 0 ? live_take(r, c->ptr, "free") : NULL;
         if (block != NULL && is_replayed(block))
             core->free(r->heap, block);
         break;
     }
-    default:
-        replay_realloc(r, c);
+    default: replay_realloc(r, c);
     }
 }
 

@@ -35,24 +35,30 @@ typedef struct replay_config {
 
 typedef struct replay_live replay_live;
 
+/* An entry of the replayer's max-heap of block ends (replay.c). */
+struct end_heap {
+    uint64_t end;
+    size_t born;
+};
+
 typedef struct replayer {
     const trace *trace;
     replay_config config;
     unsigned char *mem;
     hh_heap *heap;
-    size_t next;               /* calls replayed so far; the next call's index */
+    size_t next;                                /* calls replayed so far; the next call's index */
     size_t errors, skipped, failed_allocations; /* errors: each failing call counted once */
-    size_t problems_seen;      /* the core's problem count after the last call */
-    bool stopped;              /* a failed hh_check: the heap is no longer sound */
+    size_t problems_seen;                       /* the core's problem count after the last call */
+    bool stopped;                               /* a failed hh_check: the heap is no longer sound */
     uint64_t live_bytes, peak_live_bytes;
     size_t live_blocks;
     size_t span, peak_span, peak_span_call; /* peak_span_call: calls replayed when it was reached */
-    size_t control_bytes;      /* the heap's control data at the region's start */
-    size_t tail_bytes;         /* block end minus (payload + usable size): the footer */
+    size_t control_bytes;                   /* the heap's control data at the region's start */
+    size_t tail_bytes;                      /* block end minus (payload + usable size): the footer */
     /* private */
     replay_live *table;
     size_t capacity, occupied;
-    struct end_heap { uint64_t end; size_t born; } *ends;
+    struct end_heap *ends;
     size_t ends_count, ends_capacity;
     unsigned char *alive; /* one byte per call: its block is still live */
 } replayer;
@@ -76,9 +82,9 @@ void replay_end(replayer *r);
 /* What the traced program's block that the live call `born` made asked for. */
 typedef struct replay_block {
     const void *payload;
-    size_t born;       /* index of the call that made it (0-based) */
+    size_t born; /* index of the call that made it (0-based) */
     uint64_t requested;
-    uint64_t traced;   /* its address in the traced program */
+    uint64_t traced; /* its address in the traced program */
 } replay_block;
 
 /* The live block whose payload (usable bytes long) is given, by the stamp

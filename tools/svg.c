@@ -87,8 +87,9 @@ static void map_span_write(FILE *f, const map_span *s, size_t spans, const char 
         uint64_t piece = (end < row_end ? end : row_end) - at;
         double x = MAP_LEFT + (double)(at - row * l->row_bytes) * l->scale, w = (double)piece * l->scale;
         double y = row_y((size_t)row);
-        fprintf(f, "<rect class=\"%s\" x=\"%.3f\" y=\"%.1f\" width=\"%.3f\" height=\"%.1f\" fill=\"%s\" "
-                   "data-offset=\"%llu\" data-size=\"%llu\" data-bytes=\"%llu\"",
+        fprintf(f,
+                "<rect class=\"%s\" x=\"%.3f\" y=\"%.1f\" width=\"%.3f\" height=\"%.1f\" fill=\"%s\" "
+                "data-offset=\"%llu\" data-size=\"%llu\" data-bytes=\"%llu\"",
                 span_class[s->kind], x, y, w, MAP_ROW_HEIGHT, fill, (unsigned long long)s->offset,
                 (unsigned long long)s->size, (unsigned long long)piece);
         if (spans > 1)
@@ -104,8 +105,8 @@ static void map_span_write(FILE *f, const map_span *s, size_t spans, const char 
         fprintf(f, "</rect>\n");
         if (spans == 1 && s->kind == SPAN_HOLE && w >= HOLE_LABEL_MIN_WIDTH && !labelled) {
             labelled = true;
-            fprintf(f, "<text class=\"hole-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
-                    x + w / 2, y + MAP_ROW_HEIGHT - 3.5, format_bytes(s->size, label));
+            fprintf(f, "<text class=\"hole-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", x + w / 2,
+                    y + MAP_ROW_HEIGHT - 3.5, format_bytes(s->size, label));
         }
         at += piece;
     }
@@ -147,19 +148,23 @@ static void map_spans_write(FILE *f, const heap_map *m, const map_layout *l)
 
 static void legend_item(FILE *f, double x, double y, const char *fill, const char *text)
 {
-    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\"/>"
-               "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n", x, y - 10, fill, x + 16, y, text);
+    fprintf(f,
+            "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\"/>"
+            "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n",
+            x, y - 10, fill, x + 16, y, text);
 }
 
 static void map_stats_write(FILE *f, const heap_map *m, const map_layout *l, double y)
 {
     char live[32], span[32], hole[32], row[32];
-    fprintf(f, "<text class=\"stats\" x=\"%.1f\" y=\"%.1f\">after call %zu of %zu: %zu blocks, %s live; "
-               "%zu free spans, the largest %s; span %s</text>\n",
+    fprintf(f,
+            "<text class=\"stats\" x=\"%.1f\" y=\"%.1f\">after call %zu of %zu: %zu blocks, %s live; "
+            "%zu free spans, the largest %s; span %s</text>\n",
             MAP_LEFT, y, m->call, m->calls, m->blocks, format_bytes(m->live_bytes, live), m->holes,
             format_bytes(m->largest_hole, hole), format_bytes(m->span, span));
-    fprintf(f, "<text class=\"stats\" x=\"%.1f\" y=\"%.1f\">each row is %s; drawn up to offset %llu "
-               "(the end of the last block; the rest of the region is one free hole)</text>\n",
+    fprintf(f,
+            "<text class=\"stats\" x=\"%.1f\" y=\"%.1f\">each row is %s; drawn up to offset %llu "
+            "(the end of the last block; the rest of the region is one free hole)</text>\n",
             MAP_LEFT, y + 18, format_bytes(l->row_bytes, row), (unsigned long long)m->extent);
     legend_item(f, MAP_LEFT, y + 42, "#2f6db5", "block (allocated)");
     legend_item(f, MAP_LEFT + 170, y + 42, "#f2b63d", "free (a hole, or a freed block kept for reuse)");
@@ -173,11 +178,12 @@ int svg_map_write(const char *path, const heap_map *m, const char *title)
         return -1;
     map_layout l = layout_for(m->extent);
     double height = row_y(l.rows) + 70;
-    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-               "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-               "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n"
-               "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
-               "<text class=\"title\" x=\"%.1f\" y=\"28\" font-size=\"16\">heap map: ",
+    fprintf(f,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+            "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n"
+            "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
+            "<text class=\"title\" x=\"%.1f\" y=\"28\" font-size=\"16\">heap map: ",
             MAP_WIDTH + 2 * MAP_LEFT, height, MAP_WIDTH + 2 * MAP_LEFT, height, MAP_LEFT);
     put_escaped(f, title);
     fprintf(f, "</text>\n<g class=\"heap\">\n");
@@ -223,12 +229,15 @@ static void axis_bytes_write(FILE *f, double max)
     double step = tick_step_bytes(max);
     for (double v = 0; v <= max * 1.0001; v += step) {
         double y = px_y(v, max);
-        fprintf(f, "<line class=\"tick\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
-                   "<text class=\"tick-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
+        fprintf(f,
+                "<line class=\"tick\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+                "<text class=\"tick-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
                 PLOT_LEFT, y, PLOT_LEFT + PLOT_WIDTH, y, PLOT_LEFT - 6, y + 4, format_bytes((uint64_t)v, label));
     }
-    fprintf(f, "<text class=\"axis-label\" transform=\"translate(18 %.1f) rotate(-90)\" text-anchor=\"middle\">"
-               "bytes (span, live)</text>\n", PLOT_TOP + PLOT_HEIGHT / 2);
+    fprintf(f,
+            "<text class=\"axis-label\" transform=\"translate(18 %.1f) rotate(-90)\" text-anchor=\"middle\">"
+            "bytes (span, live)</text>\n",
+            PLOT_TOP + PLOT_HEIGHT / 2);
 }
 
 static void axis_holes_write(FILE *f, double max)
@@ -236,11 +245,14 @@ static void axis_holes_write(FILE *f, double max)
     double step = tick_step(max) < 1 ? 1 : tick_step(max);
     double right = PLOT_LEFT + PLOT_WIDTH;
     for (double v = 0; v <= max * 1.0001; v += step)
-        fprintf(f, "<line class=\"tick\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#c27c00\"/>"
-                   "<text class=\"tick-label\" x=\"%.1f\" y=\"%.1f\">%.0f</text>\n",
+        fprintf(f,
+                "<line class=\"tick\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#c27c00\"/>"
+                "<text class=\"tick-label\" x=\"%.1f\" y=\"%.1f\">%.0f</text>\n",
                 right, px_y(v, max), right + 5, px_y(v, max), right + 8, px_y(v, max) + 4, v);
-    fprintf(f, "<text class=\"axis-label\" transform=\"translate(%.1f %.1f) rotate(90)\" text-anchor=\"middle\">"
-               "holes (inside the span)</text>\n", right + 60, PLOT_TOP + PLOT_HEIGHT / 2);
+    fprintf(f,
+            "<text class=\"axis-label\" transform=\"translate(%.1f %.1f) rotate(90)\" text-anchor=\"middle\">"
+            "holes (inside the span)</text>\n",
+            right + 60, PLOT_TOP + PLOT_HEIGHT / 2);
 }
 
 static void axis_calls_write(FILE *f, double calls)
@@ -248,8 +260,9 @@ static void axis_calls_write(FILE *f, double calls)
     double step = tick_step(calls) < 1 ? 1 : tick_step(calls);
     double bottom = PLOT_TOP + PLOT_HEIGHT;
     for (double v = 0; v <= calls * 1.0001; v += step)
-        fprintf(f, "<line class=\"tick\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>"
-                   "<text class=\"tick-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.0f</text>\n",
+        fprintf(f,
+                "<line class=\"tick\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>"
+                "<text class=\"tick-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.0f</text>\n",
                 px_x(v, calls), bottom, px_x(v, calls), bottom + 5, px_x(v, calls), bottom + 18, v);
     fprintf(f, "<text class=\"axis-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">calls replayed</text>\n",
             PLOT_LEFT + PLOT_WIDTH / 2, bottom + 40);
@@ -292,10 +305,11 @@ int svg_plot_write(const char *path, const plot_series *p, const char *title)
     max_bytes = max_bytes > 0 ? max_bytes * 1.05 : 1;
     max_holes = max_holes > 0 ? max_holes * 1.05 : 1;
     double width = PLOT_LEFT + PLOT_WIDTH + 80, height = PLOT_TOP + PLOT_HEIGHT + 60;
-    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-               "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
-               "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
-               "<text class=\"title\" x=\"%.1f\" y=\"18\" font-size=\"16\">heap over time: ",
+    fprintf(f,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+            "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
+            "<text class=\"title\" x=\"%.1f\" y=\"18\" font-size=\"16\">heap over time: ",
             width, height, width, height, PLOT_LEFT);
     put_escaped(f, title);
     fprintf(f, "</text>\n");

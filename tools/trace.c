@@ -163,7 +163,7 @@ static bool word_is(const char *word, size_t len, const char *expected)
 
 static int digit_value(char ch, unsigned base)
 {
-    int v = ch >= '0' && ch <= '9' ? ch - '0'
+    int v = ch >= '0' && ch <= '9'   ? ch - '0'
             : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
             : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
                                      : 99;
@@ -221,12 +221,8 @@ static int read_operands(cursor *c, trace_call *call, char err[TRACE_ERROR_MAX])
 {
     int r;
     switch (call->op) {
-    case CALL_MALLOC:
-        r = read_number(c, "size", &call->a, err) || read_result(c, call, err);
-        break;
-    case CALL_FREE:
-        r = read_number(c, "pointer", &call->ptr, err);
-        break;
+    case CALL_MALLOC: r = read_number(c, "size", &call->a, err) || read_result(c, call, err); break;
+    case CALL_FREE: r = read_number(c, "pointer", &call->ptr, err); break;
     case CALL_CALLOC:
         r = read_number(c, "count", &call->a, err) || read_number(c, "size", &call->b, err) ||
             read_result(c, call, err);
@@ -353,8 +349,8 @@ int trace_parse_text(const unsigned char *data, size_t size, trace *out, char er
     if (!ended) {
         call_list_free(&list);
         if (!inside && memchr(data, '\0', size) != NULL)
-            return fail(err, "not a holeheap trace: binary data without the HHTRACE magic, and no '" TEXT_HEADER
-                             "' line");
+            return fail(err,
+                        "not a holeheap trace: binary data without the HHTRACE magic, and no '" TEXT_HEADER "' line");
         if (!inside)
             return fail(err, "not a holeheap trace: no '" TEXT_HEADER "' line and no HHTRACE magic");
         return fail(err, "truncated: no 'end' line after the trace that starts at line %zu (%zu calls read)",

@@ -368,8 +368,7 @@ int main(int argc, char **argv)
     const char *w = argc > 1 ? argv[1] : "";
     nthreads = argc > 2 ? (unsigned)atoi(argv[2]) : 1;
     if (nthreads < 1 || nthreads > MAX_THREADS) {
-        fprintf(stderr, "usage: %s larson|prodcons|threads|large|realloc THREADS(1..%d)\n", argv[0],
-                MAX_THREADS);
+        fprintf(stderr, "usage: %s larson|prodcons|threads|large|realloc THREADS(1..%d)\n", argv[0], MAX_THREADS);
         return 2;
     }
     uint64_t result[MAX_THREADS] = {0}, sum = 0;

@@ -27,8 +27,7 @@ static int by_value(const void *a, const void *b)
 }
 
 /* One run: its wall time, or a negative number if it failed. */
-static double run_once(const char *preload, const char *input, char **cmd, long *rss_kib,
-                       double *cpu)
+static double run_once(const char *preload, const char *input, char **cmd, long *rss_kib, double *cpu)
 {
     double start = now();
     pid_t pid = fork();
@@ -51,8 +50,8 @@ static double run_once(const char *preload, const char *input, char **cmd, long 
     if (wait4(pid, &status, 0, &use) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return -1;
     double wall = now() - start;
-    *cpu = (double)use.ru_utime.tv_sec + (double)use.ru_utime.tv_usec * 1e-6 +
-           (double)use.ru_stime.tv_sec + (double)use.ru_stime.tv_usec * 1e-6;
+    *cpu = (double)use.ru_utime.tv_sec + (double)use.ru_utime.tv_usec * 1e-6 + (double)use.ru_stime.tv_sec +
+           (double)use.ru_stime.tv_usec * 1e-6;
     if (use.ru_maxrss > *rss_kib)
         *rss_kib = use.ru_maxrss;
     return wall;

@@ -159,8 +159,8 @@ static void verify(const live *l, size_t n, const char *when)
     size_t i = 0;
     while (l->p[i] == pattern(l->seed)[i])
         i++;
-    test_fail("%s: live block %p (size %zu) changed at offset %zu: 0x%02x, wrote 0x%02x", when, (void *)l->p,
-              l->size, i, l->p[i], pattern(l->seed)[i]);
+    test_fail("%s: live block %p (size %zu) changed at offset %zu: 0x%02x, wrote 0x%02x", when, (void *)l->p, l->size,
+              i, l->p[i], pattern(l->seed)[i]);
 }
 
 static void verify_all(const char *when)
@@ -188,8 +188,8 @@ static void check_new(const char *call, const unsigned char *p, size_t size, siz
     for (unsigned i = 0; i < SLOTS; i++) {
         const live *l = &slots[i];
         if (l != self && l->p != NULL && ranges_meet(p, extent(size), l->p, extent(l->size)))
-            test_fail("%s(%zu) returned %p, overlapping the live block %p (size %zu)", call, size,
-                      (const void *)p, (void *)l->p, l->size);
+            test_fail("%s(%zu) returned %p, overlapping the live block %p (size %zu)", call, size, (const void *)p,
+                      (void *)l->p, l->size);
     }
 }
 
@@ -458,8 +458,7 @@ static bool overlaps_live(const void *p, size_t n)
     return false;
 }
 
-static const char *const mode_names[] = {"random", "A", "tag-copy", "pointer", "small-int", "zeros",
-                                         "own-address"};
+static const char *const mode_names[] = {"random", "A", "tag-copy", "pointer", "small-int", "zeros", "own-address"};
 enum mode { M_RANDOM, M_A, M_TAG, M_POINTER, M_SMALL, M_ZEROS, M_SELF, M_COUNT };
 
 static const unsigned char *any_live_block(void)
@@ -478,12 +477,8 @@ static void make_bytes(enum mode m, unsigned char *buf, size_t n, const unsigned
         for (size_t i = 0; i < n; i++)
             buf[i] = (unsigned char)rng_next();
         return;
-    case M_A:
-        memset(buf, 'A', n);
-        return;
-    case M_ZEROS:
-        memset(buf, 0, n);
-        return;
+    case M_A: memset(buf, 'A', n); return;
+    case M_ZEROS: memset(buf, 0, n); return;
     case M_TAG: /* the 8 bytes before another live (arena) block */
         if (other != NULL && accessible(other - 8, 8))
             memcpy(&word, other - 8, 8);
@@ -494,20 +489,16 @@ static void make_bytes(enum mode m, unsigned char *buf, size_t n, const unsigned
         else
             word = (uint64_t)recent[rng_below(recent_next < RECENT ? recent_next : RECENT)].addr;
         break;
-    case M_SMALL:
-        word = rng_below(4097);
-        break;
-    case M_SELF:
-        word = (uint64_t)(uintptr_t)target;
-        break;
-    default:
-        break;
+    case M_SMALL: word = rng_below(4097); break;
+    case M_SELF: word = (uint64_t)(uintptr_t)target; break;
+    default: break;
     }
     for (size_t i = 0; i < n; i++)
         buf[i] = (unsigned char)(word >> (8 * (i % 8)));
 }
 
-static void corrupt_overflow(void)
+/* A live block below LARGE_SIZE / 2 (16 tries), or NULL: a target to write around. */
+static live *live_target(void)
 {
     live *l = NULL;
     for (int tries = 0; tries < 16 && l == NULL; tries++) {
@@ -515,6 +506,12 @@ static void corrupt_overflow(void)
         if (l != NULL && l->size >= LARGE_SIZE / 2)
             l = NULL;
     }
+    return l;
+}
+
+static void corrupt_overflow(void)
+{
+    live *l = live_target();
     if (l == NULL) {
         say("corrupt: overflow none (no target)\n");
         return;
@@ -533,12 +530,7 @@ static void corrupt_overflow(void)
 
 static void corrupt_header(void)
 {
-    live *l = NULL;
-    for (int tries = 0; tries < 16 && l == NULL; tries++) {
-        l = live_slot();
-        if (l != NULL && l->size >= LARGE_SIZE / 2)
-            l = NULL;
-    }
+    live *l = live_target();
     if (l == NULL) {
         say("corrupt: header none (no target)\n");
         return;
@@ -557,7 +549,8 @@ static const freed *freed_target(void)
     unsigned have = recent_next < RECENT ? recent_next : RECENT;
     for (int tries = 0; tries < 32 && have > 0; tries++) {
         const freed *f = &recent[rng_below(have)];
-        if (!overlaps_live(freed_bytes(f) - 8, f->usable + 8) && accessible(freed_bytes(f) - 8, 8 + (f->usable < 48 ? f->usable : 48)))
+        if (!overlaps_live(freed_bytes(f) - 8, f->usable + 8) &&
+            accessible(freed_bytes(f) - 8, 8 + (f->usable < 48 ? f->usable : 48)))
             return f;
     }
     return NULL;
@@ -1092,8 +1085,8 @@ static bool check_key_fallback(void)
         printf("FAIL key fallback: two processes without getrandom drew the same keys: %s", seen[0]);
         return false;
     }
-    printf("key fallback: without getrandom, two processes drew different non-zero keys (%.8s..., %.8s...)\n",
-           seen[0], seen[1]);
+    printf("key fallback: without getrandom, two processes drew different non-zero keys (%.8s..., %.8s...)\n", seen[0],
+           seen[1]);
     return true;
 }
 
@@ -1131,8 +1124,10 @@ int main(int argc, char **argv)
         if (strcmp(a, "--verbose") == 0) {
             verbose = true;
         } else if (v == NULL) {
-            fprintf(stderr, "usage: %s [--trials N] [--seed S] [--ops N] [--timeout S] [--budget S] "
-                            "[--verbose] | --one SEED\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--trials N] [--seed S] [--ops N] [--timeout S] [--budget S] "
+                    "[--verbose] | --one SEED\n",
+                    argv[0]);
             return 2;
         } else if (strcmp(a, "--one") == 0) {
             pattern_make();

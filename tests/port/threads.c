@@ -77,8 +77,8 @@ static void verify(const block_head *b, const char *when)
 {
     if (!intact_prefix(b, b->size)) {
         if (atomic_fetch_add(&errors, 1) < 5)
-            fprintf(stderr, "FAIL block %p (size %llu) damaged %s\n", (const void *)b,
-                    (unsigned long long)b->size, when);
+            fprintf(stderr, "FAIL block %p (size %llu) damaged %s\n", (const void *)b, (unsigned long long)b->size,
+                    when);
     }
 }
 
@@ -301,8 +301,8 @@ static void run_prodcons(void)
     long rss = max_rss_kib();
     printf("threads: mid-size producer/consumer: max RSS %ld KiB (bound %lu)\n", rss, PC_MAX_RSS_KIB);
     if (rss > (long)PC_MAX_RSS_KIB) {
-        fprintf(stderr, "FAIL mid-size producer/consumer: max RSS %ld KiB > %lu KiB: remote frees held\n",
-                rss, PC_MAX_RSS_KIB);
+        fprintf(stderr, "FAIL mid-size producer/consumer: max RSS %ld KiB > %lu KiB: remote frees held\n", rss,
+                PC_MAX_RSS_KIB);
         atomic_fetch_add(&errors, 1);
     }
 }
@@ -415,7 +415,7 @@ int main(int argc, char **argv)
     boxes = calloc(threads, sizeof *boxes);
     for (unsigned t = 0; t < threads; t++)
         pthread_mutex_init(&boxes[t].lock, NULL);
-    alarm(300); /* a deadlock fails the test instead of hanging it */
+    alarm(300);     /* a deadlock fails the test instead of hanging it */
     run_prodcons(); /* first: max RSS is the process's high-water mark */
     run_short_lived();
     run_round(0); /* leaves blocks in the mailboxes: the next round frees them */
@@ -428,7 +428,6 @@ int main(int argc, char **argv)
     free(boxes);
     printf("threads: %u threads x %u iterations x 2 rounds, 20 forks, %lu cross-thread frees, "
            "%lu cross-thread reallocs, %lu errors\n",
-           threads, iterations, (unsigned long)cross_frees, (unsigned long)cross_reallocs,
-           (unsigned long)errors);
+           threads, iterations, (unsigned long)cross_frees, (unsigned long)cross_reallocs, (unsigned long)errors);
     return errors == 0 && cross_frees > 0 ? 0 : 1;
 }

@@ -553,8 +553,7 @@ static void run_child(const char *what, const char *env, child_result *res)
 }
 
 /* The child must abort after printing exactly the expected line. */
-static void expect_abort(const char *what, const char *env, const char *call, const char *text,
-                         const char *code)
+static void expect_abort(const char *what, const char *env, const char *call, const char *text, const char *code)
 {
     child_result r;
     run_child(what, env, &r);
@@ -598,8 +597,8 @@ static void test_large_cache(void)
     sscanf(res.out, "%ld %ld %ld", &base, &freed, &aged);
     if (!(WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0 && base > 0 && freed - base >= 32 * 1024 &&
           freed - base <= (64 + 4) * 1024 && aged - base <= 8 * 1024)) {
-        fprintf(stderr, "FAIL large-cache-bound: RSS %ld KiB at start, %ld after the frees, %ld 1.2 s later\n",
-                base, freed, aged);
+        fprintf(stderr, "FAIL large-cache-bound: RSS %ld KiB at start, %ld after the frees, %ld 1.2 s later\n", base,
+                freed, aged);
         failures++;
     }
     run_child("large-cache-bound", "HOLEHEAP_LARGE_CACHE=0", &res);
@@ -621,25 +620,21 @@ static void test_misuse(void)
                  "HH_E_DOUBLE_FREE");
     expect_abort("shared-arena-double-free", "HOLEHEAP_ARENAS=1", "free", "double free", "HH_E_DOUBLE_FREE");
     expect_abort("beyond-committed", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
-    expect_abort("write-after-free", NULL, "malloc", "cached block overwritten (write after free?)",
+    expect_abort("write-after-free", NULL, "malloc", "cached block overwritten (write after free?)", "HH_E_POISON");
+    expect_abort("link-overwritten", NULL, "malloc", "cached block overwritten (write after free?)", "HH_E_POISON");
+    expect_abort("pending-overwritten", "HOLEHEAP_ARENAS=2", "malloc", "cached block overwritten (write after free?)",
                  "HH_E_POISON");
-    expect_abort("link-overwritten", NULL, "malloc", "cached block overwritten (write after free?)",
-                 "HH_E_POISON");
-    expect_abort("pending-overwritten", "HOLEHEAP_ARENAS=2", "malloc",
-                 "cached block overwritten (write after free?)", "HH_E_POISON");
     expect_abort("wiped-double-free", NULL, "free", "double free", "HH_E_DOUBLE_FREE");
     expect_abort("realloc-freed", NULL, "realloc", "pointer already freed", "HH_E_DOUBLE_FREE");
     expect_abort("realloc-freed", "HOLEHEAP_TCACHE=0", "realloc", "double free", "HH_E_DOUBLE_FREE");
     expect_abort("usable-freed", NULL, "malloc_usable_size", "pointer already freed", "HH_E_DOUBLE_FREE");
-    expect_abort("realloc-pending", "HOLEHEAP_ARENAS=2", "realloc", "pointer already freed",
-                 "HH_E_DOUBLE_FREE");
+    expect_abort("realloc-pending", "HOLEHEAP_ARENAS=2", "realloc", "pointer already freed", "HH_E_DOUBLE_FREE");
     expect_abort("pending-mid-double-free", "HOLEHEAP_ARENAS=2", "free", "double free", "HH_E_DOUBLE_FREE");
     expect_abort("pending-mid-double-free", "HOLEHEAP_ARENAS=2 HOLEHEAP_TCACHE=0", "free", "double free",
                  "HH_E_DOUBLE_FREE");
     expect_abort("pending-mid-overwritten", "HOLEHEAP_ARENAS=2", "malloc",
                  "cached block overwritten (write after free?)", "HH_E_POISON");
-    expect_abort("realloc-pending-mid", "HOLEHEAP_ARENAS=2", "realloc", "pointer already freed",
-                 "HH_E_DOUBLE_FREE");
+    expect_abort("realloc-pending-mid", "HOLEHEAP_ARENAS=2", "realloc", "pointer already freed", "HH_E_DOUBLE_FREE");
     expect_abort("bad-pointer", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
     expect_abort("foreign-pointer", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
 }
@@ -688,8 +683,7 @@ static void test_cache_gives_back(void)
     unsigned long peak_off = stats_field(off.err, ", peak used ");
     if (!(WIFEXITED(on.status) && WIFEXITED(off.status) && peak_off >= 96000ul * 240 &&
           peak_on <= peak_off + peak_off / 10)) {
-        fprintf(stderr, "FAIL cache-gives-back: peak used %lu with the cache, %lu without\n",
-                peak_on, peak_off);
+        fprintf(stderr, "FAIL cache-gives-back: peak used %lu with the cache, %lu without\n", peak_on, peak_off);
         failures++;
     }
 }
@@ -713,8 +707,7 @@ static void test_remote_frees_given_back(void)
     unsigned long used = stats_field(r.err, ", used ");
     if (!(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0 && strstr(r.err, "stats: ") != NULL &&
           used < (256ul + 64) * 1024)) {
-        fprintf(stderr, "FAIL remote-small: %lu bytes used at exit after every block was freed: %s\n",
-                used, r.err);
+        fprintf(stderr, "FAIL remote-small: %lu bytes used at exit after every block was freed: %s\n", used, r.err);
         failures++;
     }
 }
@@ -764,17 +757,18 @@ static void test_trace(const char *replay)
     /* the workload's own calls, and a few of the C runtime's */
     unsigned long calls = strtoul(r.out, NULL, 10);
     if (!(rr.status == 0 && calls > 5000 && rr.records >= calls && rr.records < calls + 50 && rr.errors == 0)) {
-        fprintf(stderr, "FAIL trace replay: status %d, %lu of %lu calls, %lu errors\n", rr.status, rr.records,
-                calls, rr.errors);
+        fprintf(stderr, "FAIL trace replay: status %d, %lu of %lu calls, %lu errors\n", rr.status, rr.records, calls,
+                rr.errors);
         failures++;
     }
     /* a block aligned past HH_MAX_ALIGN is valid: skipped with a note, no error */
     trace_and_replay(replay, "big-align", &r, &rr);
-    if (!(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0 && rr.status == 0 && rr.records >= 4 &&
-          rr.errors == 0 && rr.skipped)) {
-        fprintf(stderr, "FAIL trace replay of big-align: child status %#x, replay status %d, %lu calls, "
-                "%lu errors, skipped noted %d\n", (unsigned)r.status, rr.status, rr.records, rr.errors,
-                (int)rr.skipped);
+    if (!(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0 && rr.status == 0 && rr.records >= 4 && rr.errors == 0 &&
+          rr.skipped)) {
+        fprintf(stderr,
+                "FAIL trace replay of big-align: child status %#x, replay status %d, %lu calls, "
+                "%lu errors, skipped noted %d\n",
+                (unsigned)r.status, rr.status, rr.records, rr.errors, (int)rr.skipped);
         failures++;
     }
 }

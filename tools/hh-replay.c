@@ -176,26 +176,17 @@ static void replay_realloc(size_t n, const record *r)
 static void replay(size_t n, const record *r)
 {
     switch (r->op) {
-    case OP_MALLOC:
-        born(n, r->result, r->result != 0 ? hh_alloc(heap, r->a) : NULL);
-        break;
-    case OP_CALLOC:
-        born(n, r->result, r->result != 0 ? hh_calloc(heap, r->a, r->b) : NULL);
-        break;
-    case OP_ALIGNED:
-        replay_aligned(n, r);
-        break;
+    case OP_MALLOC: born(n, r->result, r->result != 0 ? hh_alloc(heap, r->a) : NULL); break;
+    case OP_CALLOC: born(n, r->result, r->result != 0 ? hh_calloc(heap, r->a, r->b) : NULL); break;
+    case OP_ALIGNED: replay_aligned(n, r); break;
     case OP_FREE: {
         void *block = live_take(n, r->ptr);
         if (block != NULL && block != OUTSIDE)
             hh_free(heap, block);
         break;
     }
-    case OP_REALLOC:
-        replay_realloc(n, r);
-        break;
-    default:
-        error(n, "unknown operation for", r->ptr);
+    case OP_REALLOC: replay_realloc(n, r); break;
+    default: error(n, "unknown operation for", r->ptr);
     }
 }
 
@@ -225,13 +216,12 @@ int main(int argc, char **argv)
     }
     FILE *f = fopen(argv[1], "rb");
     unsigned char header[16];
-    if (f == NULL || fread(header, 1, sizeof header, f) != sizeof header ||
-        memcmp(header, "HHTRACE1", 8) != 0 || header[8] != 1 || header[12] != sizeof(record)) {
+    if (f == NULL || fread(header, 1, sizeof header, f) != sizeof header || memcmp(header, "HHTRACE1", 8) != 0 ||
+        header[8] != 1 || header[12] != sizeof(record)) {
         fprintf(stderr, "hh-replay: %s is not a holeheap trace (version 1)\n", argv[1]);
         return 2;
     }
-    void *mem = mmap(NULL, REPLAY_SPAN, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *mem = mmap(NULL, REPLAY_SPAN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     hh_options opt = {.grow = replay_grow, .max_size = REPLAY_SPAN};
     heap = mem != MAP_FAILED ? hh_init(mem, (size_t)1 << 20, &opt) : NULL;
     if (heap == NULL) {
@@ -256,7 +246,7 @@ int main(int argc, char **argv)
     printf("replayed %zu calls, %zu errors\n", n, errors + hh_problem_count(heap));
     if (skipped != 0)
         printf("skipped %zu calls on blocks aligned above HH_MAX_ALIGN (the port maps those itself)\n", skipped);
-    printf("live blocks %zu, used %zu bytes, peak used %zu bytes, holes %zu, region %zu bytes\n",
-           s.blocks, s.used_bytes, s.peak_used_bytes, s.holes, s.region_bytes);
+    printf("live blocks %zu, used %zu bytes, peak used %zu bytes, holes %zu, region %zu bytes\n", s.blocks,
+           s.used_bytes, s.peak_used_bytes, s.holes, s.region_bytes);
     return errors + hh_problem_count(heap) == 0 ? 0 : 1;
 }
