@@ -210,7 +210,7 @@ static int check_front_list(const hh_heap *h, uint32_t g, size_t limit, size_t *
         if (++list_seen > h->front_count[g])
             return fail(out, HH_E_INDEX, b, "I13: a front list holds more blocks than its count (a cycle?)");
         *bytes += tag_size(b);
-        pos = front_link_load(h, b);
+        pos = front_link_load(b);
     }
     if (list_seen != h->front_count[g])
         return fail(out, HH_E_INDEX, &h->front_count[g], "I13: a front list holds fewer blocks than its count");

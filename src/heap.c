@@ -16,7 +16,7 @@
  * hh_trim, and never hold more than front_limit bytes.
  *
  *   a cached block: | header (cached) | link | ... old contents ... | footer (cached) |
- *   link = next cached block's position ^ a keyed mix of its own position (cleared when it leaves)
+ *   link = next cached block's position ^ the block's own (cached) seal (cleared when it leaves)
  */
 #include "annotate.h"
 HH_TOOLS_EXEMPT_BEGIN; /* to HH_TOOLS_EXEMPT_END: under ASan the core's accesses are exempt */
@@ -587,7 +587,7 @@ static void front_push(hh_heap *h, tag *b)
     uint32_t g = tag_size_g(b);
     HH_ASSERT(g < FRONT_LISTS); /* front_takes chose it */
     tag_flip(h, b, TAG_BLOCK, TAG_CACHED);
-    front_link_store(h, b, h->front_head[g]);
+    front_link_store(b, h->front_head[g]);
     h->front_head[g] = block_pos(h, b);
     h->front_count[g]++;
     h->front_bytes += size;
@@ -612,7 +612,7 @@ static tag *front_pop(hh_heap *h, uint32_t g)
         }
         return NULL;
     }
-    uint32_t next = front_link_load(h, b);
+    uint32_t next = front_link_load(b);
     if (next != HH_NIL && !heap_pos_ok(h, next)) { /* b itself was written after free: not handed out */
         if (heap_damage_sound(h)) {
             front_drop(h, g);
@@ -1112,17 +1112,20 @@ static inline void *front_fast_alloc(hh_heap *h, size_t n)
     /* HH_NIL, or a later region's block (the general path serves it) */
     if (pos >= span_g || h->front_count[g] == 0 || g > span_g - pos)
         return NULL;
-    tag *b = block_at(h, pos), t = *b;
-    if (t.word != (g << 2 | TAG_CACHED) || t.seal != tag_seal(h, t.word, pos) || !tags_equal(&t, block_footer(b)))
-        return NULL; /* I3-I5, I13 */
-    uint32_t next = front_link_decode(b, front_link_mask(h, pos));
+    tag *b = block_at(h, pos), t = *b, *footer = (tag *)(void *)((char *)b + size - HH_TAG_BYTES);
+    if (t.word != (g << 2 | TAG_CACHED) || t.seal != tag_seal(h, g << 2 | TAG_CACHED, pos) || !tags_equal(&t, footer))
+        return NULL;                              /* I3-I5, I13 */
+    uint32_t next = front_link_decode(b, t.seal); /* the seal just verified is the link's mask */
     if (next != HH_NIL && next >= span_g)
         return NULL; /* I13 */
     h->front_head[g] = next;
     h->front_count[g]--;
     h->front_bytes -= size;
     front_link_clear(b);
-    tag_flip(h, b, TAG_CACHED, TAG_BLOCK);
+    t.word = g << 2; /* state TAG_BLOCK: tag_flip(h, b, TAG_CACHED, TAG_BLOCK), the footer known */
+    t.seal ^= h->state_mask[TAG_CACHED] ^ h->state_mask[TAG_BLOCK];
+    *b = t;
+    *footer = t;
     count_block(h, size, +1);
     h->allocations++;
     return block_payload(b);
@@ -1145,9 +1148,12 @@ static inline bool front_fast_free(hh_heap *h, void *p)
     if (t.seal != tag_seal(h, t.word, pos) || !tags_equal(&t, block_footer(b)))
         return false; /* I3, I5 */
     if (block_near_hole(b))
-        return false; /* it merges */
-    tag_flip(h, b, TAG_BLOCK, TAG_CACHED);
-    front_link_encode(b, h->front_head[g], front_link_mask(h, pos));
+        return false;                 /* it merges */
+    t.word ^= TAG_BLOCK ^ TAG_CACHED; /* tag_flip, the cached seal kept: the link's mask */
+    t.seal ^= h->state_mask[TAG_BLOCK] ^ h->state_mask[TAG_CACHED];
+    *b = t;
+    *block_footer(b) = t;
+    front_link_encode(b, h->front_head[g], t.seal);
     h->front_head[g] = pos;
     h->front_count[g]++;
     h->front_bytes += size;

@@ -34,7 +34,7 @@ struct hh_heap {
     uint32_t key1;          /* derived from key: enters every seal first */
     uint32_t key2;          /* derived from key: enters every seal between its two mixes */
     uint32_t key3;          /* derived from key: enters every seal last */
-    uint32_t link_key;      /* derived from key: masks the front's list links */
+    uint32_t link_key;      /* derived from key: keys the canary record (no longer the front's links) */
     uint32_t state_mask[4]; /* derived from key: xored into a seal by the tag's state */
     uint32_t flags;
     uint32_t front_max_g; /* largest block the front keeps, in granules (0: no front) */

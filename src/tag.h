@@ -478,28 +478,31 @@ static inline const unsigned char *hole_poison_damage(tag *b)
 /* ---- the front's list links (heap.c and check.c) ---- */
 
 /* A cached block's link to the next one of its size, as stored in its
- * payload: the position xor a keyed mix of its own position, so a write after
- * free over it decodes to a position that fails validation, and the stored
- * word (readable after free) gives away neither key2 nor the key: recovering
- * link_key from masks takes trying its 2^32 values, and the key from it as
- * many again. The word is cleared when the block leaves the front. */
-static inline uint32_t front_link_mask(const hh_heap *h, uint32_t pos)
+ * payload: the position xor the block's own seal (its header's, cached
+ * state), which the code that reads or writes the link has just verified or
+ * computed: no mix of its own. The seal is a keyed mix of the position and
+ * size (every bit of it depends on every bit of both), so a write after free
+ * over the link decodes to a position that fails validation. The mask is
+ * public (the seal sits in the header 8 bytes before it): the stored word
+ * gives away the next cached block's position, which the program freed, and
+ * nothing else; no key enters it, so none can be read back from it. The
+ * link's integrity never rested on its mask (a program that knows the next
+ * position reads any mask off the link): the block it names is verified in
+ * full (its seal recomputed for its position) before it is handed out. The
+ * word is cleared when the block leaves the front. */
+static inline uint32_t front_link_mask(const hh_heap *h, uint32_t size_g, uint32_t pos)
 {
-    return tag_mix1((pos ^ h->link_key) * 0x85EBCA6Bu) + h->key2;
+    return tag_seal(h, size_g << 2 | TAG_CACHED, pos);
 }
 static inline uint32_t front_link_decode(tag *b, uint32_t mask) { return *(uint32_t *)block_payload(b) ^ mask; }
 static inline void front_link_encode(tag *b, uint32_t next, uint32_t mask)
 {
     *(uint32_t *)block_payload(b) = next ^ mask;
 }
-static inline uint32_t front_link_load(const hh_heap *h, tag *b)
-{
-    return front_link_decode(b, front_link_mask(h, block_pos(h, b)));
-}
-static inline void front_link_store(const hh_heap *h, tag *b, uint32_t next)
-{
-    front_link_encode(b, next, front_link_mask(h, block_pos(h, b)));
-}
+/* The link of the cached block b, whose header was verified (sealed, cached). */
+static inline uint32_t front_link_load(tag *b) { return front_link_decode(b, b->seal); }
+/* Store the link of b, whose tags were just made cached (tag_flip). */
+static inline void front_link_store(tag *b, uint32_t next) { front_link_encode(b, next, b->seal); }
 static inline void front_link_clear(tag *b) { *(uint32_t *)block_payload(b) = 0; }
 
 #endif /* HH_TAG_H */

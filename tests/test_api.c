@@ -1310,8 +1310,8 @@ static uint32_t seal_diff(hh_heap *h, uint32_t r, uint32_t i)
 
 static uint32_t link_mask_diff(hh_heap *h, uint32_t r, uint32_t i)
 {
-    uint32_t pos = r >> 12;
-    return front_link_mask(h, pos ^ (1u << i)) ^ front_link_mask(h, pos);
+    uint32_t pos = r >> 12, size_g = 2u + (r & 31u); /* a size the front keeps */
+    return front_link_mask(h, size_g, pos ^ (1u << i)) ^ front_link_mask(h, size_g, pos);
 }
 
 /* Every seal bit depends on every input bit a program can choose (the size
@@ -1326,8 +1326,8 @@ static void seal_bits_depend_on_every_input_bit(void **state)
     assert_avalanche(seal_diff, 46, 4, 6, "seal");
 }
 
-/* The front's link mask as a function of the position: every mask bit depends
- * on every position bit. A second draft of this version took the mask from
+/* The front's link mask (now the cached block's own seal) as a function of the
+ * position: every mask bit depends on every position bit. A second draft took it from
  * the low half of a 64-bit multiply-based hash whose high half was the seal:
  * bit j of the mask depended only on bits 0..j of the position, and a review
  * recovered the hash's secrets bit by bit from a dozen links in about 2^18
