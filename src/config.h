@@ -63,11 +63,12 @@
 #define HH_FRONT_BYTES ((size_t)256 * 1024)
 #endif
 
-/* ...and at any moment at most (bytes the program holds >> this) plus
- * HH_FRONT_FLOOR: cached blocks are neither live nor merged, so they widen
- * the heap's span; an eighth of the live bytes bounds that widening (on the
- * benchmark's small-random trace: peak span / peak live 1.29 against 1.35
- * with the fixed bound alone, and 1.20 with no front; docs/performance.md). */
+/* ...and takes a block only while it holds at most (bytes the program holds
+ * >> this) plus HH_FRONT_FLOOR, checked on entry (later frees shed nothing):
+ * cached blocks are neither live nor merged, so they widen the heap's span;
+ * an eighth of the live bytes bounds that widening (on the benchmark's
+ * small-random trace: peak span / peak live 1.29 against 1.35 with the fixed
+ * bound alone, and 1.20 with no front; docs/performance.md). */
 #ifndef HH_FRONT_SHARE_SHIFT
 #define HH_FRONT_SHARE_SHIFT 3
 #endif

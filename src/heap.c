@@ -123,10 +123,11 @@ static void count_hole(hh_heap *h, size_t size, int sign)
     }
 }
 
-/* What the front may hold now: an eighth of the bytes the program holds, plus
- * a floor, never more than front_limit (config.h: HH_FRONT_SHARE_SHIFT,
- * HH_FRONT_FLOOR). Cached blocks are neither live nor mergeable, so they
- * widen the span; tied to the live bytes they widen it by a bounded share. */
+/* Up to what the front takes a block: an eighth of the bytes the program
+ * holds, plus a floor, never more than front_limit (config.h:
+ * HH_FRONT_SHARE_SHIFT, HH_FRONT_FLOOR; checked on entry only). Cached blocks
+ * are neither live nor mergeable, so they widen the span; tied to the live
+ * bytes they widen it by a bounded share. */
 static inline size_t front_room(const hh_heap *h)
 {
     return min_size(h->front_limit, (h->used_bytes >> HH_FRONT_SHARE_SHIFT) + HH_FRONT_FLOOR);

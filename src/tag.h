@@ -22,7 +22,8 @@
  *     seal = (mix(mix1(((size word ^ key1) * (2 * position + 1)) ^ position * C ^ HH_MAGIC) + key2)
  *             + key3) ^ state_mask[state]
  *   A hole's first 16 payload bytes belong to the hole index (its node); a
- *   cached block's first 4 hold its front list link, encoded with the key.
+ *   cached block's first 4 hold its front list link, the next position xor the
+ *   block's own seal.
  */
 #ifndef HH_TAG_H
 #define HH_TAG_H
