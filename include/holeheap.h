@@ -421,6 +421,20 @@ size_t hh_trace_format(const hh_trace_event *event, char *buf, size_t cap);
  * it fits is up to the heap's span. */
 #define HH_MAX_REQUEST (HH_MAX_SPAN - HH_MAX_ALIGN - 128)
 
+/* Part of hh_check, for checking often between full checks: I1 (the control
+ * block) and I2 (the fences), then, for each of the n pointers (ptrs may be
+ * NULL when n is 0), the span whose payload it is and that span's two
+ * neighbours: I3-I6 (tags sealed, sizes sound, footer equal to header) and
+ * I15 (a neighbour between regions). A pointer that is no span's payload (any
+ * more: freed and merged, the memory perhaps another block's now; outside h)
+ * is skipped, unless the span before it provably ends where its header should
+ * be and that header is damaged. So stale pointers are fine: pass the blocks
+ * recently allocated, reallocated and freed, around which damage is likeliest
+ * (an overflow of a new block, a write after free). Returns as hh_check does,
+ * records nothing, does not call on_error. Takes the lock. O(n) (and
+ * O(regions)). */
+int hh_check_near(hh_heap *h, const void *const *ptrs, size_t n, hh_problem *out);
+
 /* One block or hole as hh_walk shows it. */
 typedef struct hh_span {
     const void *start; /* its header */

@@ -1,7 +1,7 @@
 # The hosted port: holeheap as the C library's malloc (port/, docs/trace-format.md).
 #   make malloc        build/port/libholeheap-malloc.so and .a, and the replayer of their traces
 #                      (build/tools/hh-replay, mk/tools.mk)
-#   make check-port-unit check-port-threads check-port-programs check-port-corrupt
+#   make check-port-unit check-port-threads check-port-programs check-port-corrupt check-port-checkmode
 #   make bench-port    the side-by-side tables: holeheap, glibc, jemalloc, mimalloc
 #   make bench-port-server  only the server-like workloads on 1, 2 and 4 threads
 
@@ -18,7 +18,7 @@ PORT_CFLAGS := $(WARN) -Iinclude -O2 -g -fPIC -fvisibility=hidden -fno-strict-al
                -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc
 PORT_TEST_CFLAGS := $(WARN) -D_GNU_SOURCE -Iinclude -O2 -g
 
-.PHONY: malloc check-port-unit check-port-threads check-port-programs check-port-corrupt bench-port \
+.PHONY: malloc check-port-unit check-port-threads check-port-programs check-port-corrupt check-port-checkmode bench-port \
         bench-port-server
 malloc: $(PORT_SO) $(PORT_A) hh-replay
 
@@ -54,10 +54,11 @@ $(PORT_DIR)/test-corrupt: tests/port/corrupt.c $(PORT_A)
 	$(CC) $(PORT_TEST_CFLAGS) -no-pie $< $(PORT_A) -lpthread -o $@
 
 ## check-port-unit: the drop-in malloc's unit test, linked with the archive and preloaded over glibc
-## check-port-threads: the drop-in malloc under threads: archive, preloaded, without the cache, and checking every call
-## check-port-programs: real programs (python3, perl, sqlite3, sort, ...) under LD_PRELOAD, and their traces replayed
+## check-port-threads: the drop-in malloc under threads: archive, preloaded, without the cache, checking every call and every 64 calls
+## check-port-programs: real programs (python3, perl, sqlite3, sort, ...) under LD_PRELOAD, and their traces replayed; perl, python3 and sqlite3 under HOLEHEAP_CHECK=1, 64 and 1000
 ## check-port-corrupt: forked trials corrupt the drop-in malloc as bugs do; each exits cleanly or aborts with a holeheap: line
-CHECKS += check-port-unit check-port-threads check-port-programs check-port-corrupt
+## check-port-checkmode: HOLEHEAP_CHECK=N: damage (overflow onto a live or freed block's tags, a write after free into a hole's index node) aborts with one line within N calls, damage beside a recently touched block within 32 (quick check); none without it; a bad value is said and means 1000
+CHECKS += check-port-unit check-port-threads check-port-programs check-port-corrupt check-port-checkmode
 
 # The unit test twice: linked with the archive, and preloaded over glibc.
 check-port-unit: $(PORT_DIR)/test-unit-static $(PORT_DIR)/test-unit $(PORT_SO) hh-replay
@@ -72,6 +73,7 @@ check-port-threads: $(PORT_DIR)/test-threads $(PORT_DIR)/test-threads-plain $(PO
 	@grep -q '^holeheap: stats: ' $(PORT_DIR)/threads.err || { echo "FAIL: not run on holeheap"; exit 1; }
 	HOLEHEAP_TCACHE=0 $(PORT_DIR)/test-threads 8 10000
 	HOLEHEAP_CHECK=1 $(PORT_DIR)/test-threads 8 600
+	HOLEHEAP_CHECK=64 $(PORT_DIR)/test-threads 8 3000
 
 # Randomized corruption (overflows, tags, writes after free, stale pointers),
 # each trial in a process of its own: an abort with a holeheap: line or a
@@ -80,6 +82,14 @@ CORRUPT_TRIALS ?= 2500
 CORRUPT_SEED   ?= 1
 check-port-corrupt: $(PORT_DIR)/test-corrupt
 	$(PORT_DIR)/test-corrupt --trials $(CORRUPT_TRIALS) --seed $(CORRUPT_SEED) --budget 50
+
+# Preloaded, as a program would run it; -fno-builtin keeps every call and
+# every write after free the test makes (the compiler may drop them otherwise).
+$(PORT_DIR)/checkmode: tests/port/checkmode.c
+	@mkdir -p $(@D)
+	$(CC) $(PORT_TEST_CFLAGS) -fno-builtin $< -o $@
+check-port-checkmode: $(PORT_SO) $(PORT_DIR)/checkmode
+	sh tests/port/checkmode.sh $(abspath $(PORT_SO)) $(abspath $(PORT_DIR)/checkmode)
 
 check-port-programs: $(PORT_SO) hh-replay
 	sh tests/port/programs.sh $(abspath $(PORT_SO)) $(abspath $(HH_REPLAY))

@@ -18,7 +18,11 @@
 
 hhp_config hhp_cfg;
 _Atomic int hhp_ready;
+bool hhp_slow_calls;
 HHP_TLS const char *hhp_current_call;
+HHP_TLS size_t hhp_check_calls;
+HHP_TLS unsigned hhp_check_noted;
+HHP_TLS const void *hhp_check_ring[2 * HHP_CHECK_QUICK];
 
 static hhp_lock init_lock;
 static hhp_arena arenas[HHP_MAX_ARENAS];
@@ -153,7 +157,7 @@ static bool arena_start_heap(hhp_arena *a)
         .ctx = a,
         .max_size = HHP_ARENA_SPAN,
         .key = heap_key,
-        .flags = hhp_cfg.check ? HH_CHECK_ALWAYS : 0u,
+        .flags = hhp_cfg.check_every == 1 ? HH_CHECK_ALWAYS : 0u,
     };
     a->heap = hh_init(a->start, HHP_COMMIT_CHUNK, &opt);
     return a->heap != NULL;
@@ -245,11 +249,83 @@ void hhp_arenas_stats(hh_stats *sum, unsigned *used)
     }
 }
 
+/* ---- HOLEHEAP_CHECK=N: a full check of every arena every N calls ---- */
+
+/* "full check every N calls: I5: footer differs ..." into l, NUL-terminated. */
+static const char *check_problem_text(hhp_line *l, bool full, const hh_problem *problem)
+{
+    hhp_line_str(l, full ? "full check every " : "quick check every ");
+    hhp_line_dec(l, full ? hhp_cfg.check_every : HHP_CHECK_QUICK);
+    hhp_line_str(l, full ? " calls: " : " calls of the blocks they touched: ");
+    hhp_line_str(l, problem->what != NULL ? problem->what : problem_text(problem->code));
+    l->text[l->len < sizeof l->text ? l->len : sizeof l->text - 1] = '\0';
+    return l->text;
+}
+
+/* Each arena in turn, under its own lock (the core takes it): a thread that
+ * checks holds no arena, so it waits for no one but the arena's users. The
+ * quick check (full false) looks near the n blocks in ring. */
+static void check_arenas(bool full, const void *const *ring, size_t n)
+{
+    for (unsigned i = 0; i < hhp_cfg.arenas; i++) {
+        hh_heap *h = __atomic_load_n(&arenas[i].heap, __ATOMIC_ACQUIRE);
+        if (h == NULL)
+            continue;
+        hh_problem problem = {0};
+        int code = full ? hh_check(h, &problem) : hh_check_near(h, ring, n, &problem);
+        if (code != HH_OK) {
+            hhp_line l = {.len = 0};
+            hhp_die(hhp_current_call, check_problem_text(&l, full, &problem), problem.where, code);
+        }
+    }
+}
+
+void hhp_check_step(void)
+{
+    size_t calls = ++hhp_check_calls;
+    unsigned noted = hhp_check_noted < 2 * HHP_CHECK_QUICK ? hhp_check_noted : 2 * HHP_CHECK_QUICK;
+    if (calls >= hhp_cfg.check_every) {
+        hhp_check_calls = 0;
+        hhp_check_noted = 0;
+        check_arenas(true, NULL, 0);
+    } else if (calls % HHP_CHECK_QUICK == 0 && hhp_cfg.check_every > HHP_CHECK_QUICK) {
+        hhp_check_noted = 0;
+        check_arenas(false, hhp_check_ring, noted);
+    }
+}
+
 /* ---- start-up: reads the environment and reserves the arenas ---- */
+
+/* HOLEHEAP_CHECK: unset, empty or 0: none; N from 1 to HHP_CHECK_MAX, in
+ * decimal: every N calls (1: around every call). Anything else is said on
+ * one line of stderr and means HHP_CHECK_DEFAULT: who asks for checking gets it. */
+static size_t config_check(void)
+{
+    const char *v = hhp_env_text("HOLEHEAP_CHECK");
+    if (v == NULL)
+        return 0;
+    size_t n = 0;
+    const char *p = v;
+    for (; *p >= '0' && *p <= '9' && n <= HHP_CHECK_MAX; p++)
+        n = n * 10 + (size_t)(*p - '0');
+    if (p != v && *p == '\0' && n <= HHP_CHECK_MAX)
+        return n;
+    hhp_line l = {.len = 0};
+    hhp_line_str(&l, "holeheap: HOLEHEAP_CHECK='");
+    hhp_line_str(&l, v);
+    hhp_line_str(&l, "' is not a number of calls from 0 to ");
+    hhp_line_dec(&l, HHP_CHECK_MAX);
+    hhp_line_str(&l, ": checking every ");
+    hhp_line_dec(&l, HHP_CHECK_DEFAULT);
+    hhp_line_str(&l, " calls");
+    hhp_line_emit(&l);
+    return HHP_CHECK_DEFAULT;
+}
 
 static void config_read(void)
 {
-    hhp_cfg.check = hhp_env_flag("HOLEHEAP_CHECK");
+    hhp_cfg.check_every = config_check();
+    hhp_cfg.check = hhp_cfg.check_every != 0;
     hhp_cfg.stats = hhp_env_flag("HOLEHEAP_STATS");
     const char *tc = hhp_env_text("HOLEHEAP_TCACHE");
     hhp_cfg.tcache = tc != NULL ? tc[0] != '0' : !hhp_cfg.check;
@@ -290,6 +366,7 @@ void hhp_init_slow(void)
         const char *trace = hhp_env_text("HOLEHEAP_TRACE");
         if (trace != NULL)
             hhp_trace_open(trace);
+        hhp_slow_calls = hhp_tracing || hhp_cfg.check_every > 1;
         atomic_store_explicit(&hhp_ready, 1, memory_order_release);
     }
     hhp_lock_give(&init_lock);

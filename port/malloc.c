@@ -189,49 +189,97 @@ static void *set_enomem(void *p)
     return p;
 }
 
+/* Each entry point's slow branch, taken only while tracing (HOLEHEAP_TRACE)
+ * or checking every N calls (HOLEHEAP_CHECK=N, N > 1): count the call (and
+ * check when it is the N-th), trace it, and note the blocks it touched for
+ * the next quick check. One flag keeps both off the common path. */
+
+static inline void *noted(void *p)
+{
+    hhp_check_note(p);
+    return p;
+}
+
+static __attribute__((noinline)) void *malloc_slow(size_t size)
+{
+    hhp_check_tick();
+    bool traced = hhp_tracing && hhp_trace_begin();
+    void *r = set_enomem(hhp_malloc(size));
+    if (traced)
+        hhp_trace_end(HHP_OP_MALLOC, NULL, size, 0, r);
+    return noted(r);
+}
+
+static __attribute__((noinline)) void free_slow(void *p)
+{
+    hhp_check_tick();
+    bool traced = hhp_tracing && p != NULL && hhp_trace_begin();
+    hhp_free(p);
+    if (traced)
+        hhp_trace_end(HHP_OP_FREE, p, 0, 0, NULL);
+    hhp_check_note(p);
+}
+
+static __attribute__((noinline)) void *calloc_slow(size_t n, size_t size)
+{
+    hhp_check_tick();
+    bool traced = hhp_tracing && hhp_trace_begin();
+    void *r = set_enomem(port_calloc(n, size));
+    if (traced)
+        hhp_trace_end(HHP_OP_CALLOC, NULL, n, size, r);
+    return noted(r);
+}
+
+static __attribute__((noinline)) void *realloc_slow(void *p, size_t size)
+{
+    hhp_check_tick();
+    bool traced = hhp_tracing && hhp_trace_begin();
+    void *r = port_realloc(p, size);
+    if (traced)
+        hhp_trace_end(HHP_OP_REALLOC, p, size, 0, r);
+    hhp_check_note(p);
+    return noted(r);
+}
+
+static __attribute__((noinline)) void *aligned_slow(size_t align, size_t size)
+{
+    hhp_check_tick();
+    bool traced = hhp_tracing && hhp_trace_begin();
+    void *r = port_aligned(align, size);
+    if (traced)
+        hhp_trace_end(HHP_OP_ALIGNED, NULL, align, size, r);
+    return noted(r);
+}
+
 HHP_API void *malloc(size_t size)
 {
     ENTER("malloc");
-    if (__builtin_expect(hhp_tracing, 0) && hhp_trace_begin()) {
-        void *r = set_enomem(hhp_malloc(size));
-        hhp_trace_end(HHP_OP_MALLOC, NULL, size, 0, r);
-        return r;
-    }
+    if (__builtin_expect(hhp_slow_calls, 0))
+        return malloc_slow(size);
     return set_enomem(hhp_malloc(size));
 }
 
 HHP_API void free(void *p)
 {
     ENTER("free");
-    if (__builtin_expect(hhp_tracing, 0) && p != NULL && hhp_trace_begin()) {
+    if (__builtin_expect(hhp_slow_calls, 0))
+        free_slow(p);
+    else
         hhp_free(p);
-        hhp_trace_end(HHP_OP_FREE, p, 0, 0, NULL);
-        return;
-    }
-    hhp_free(p);
 }
 
 HHP_API void *calloc(size_t n, size_t size)
 {
     ENTER("calloc");
-    if (__builtin_expect(hhp_tracing, 0) && hhp_trace_begin()) {
-        void *r = set_enomem(port_calloc(n, size));
-        hhp_trace_end(HHP_OP_CALLOC, NULL, n, size, r);
-        return r;
-    }
+    if (__builtin_expect(hhp_slow_calls, 0))
+        return calloc_slow(n, size);
     return set_enomem(port_calloc(n, size));
 }
 
 HHP_API void *realloc(void *p, size_t size)
 {
     ENTER("realloc");
-    void *r;
-    if (__builtin_expect(hhp_tracing, 0) && hhp_trace_begin()) {
-        r = port_realloc(p, size);
-        hhp_trace_end(HHP_OP_REALLOC, p, size, 0, r);
-    } else {
-        r = port_realloc(p, size);
-    }
+    void *r = __builtin_expect(hhp_slow_calls, 0) ? realloc_slow(p, size) : port_realloc(p, size);
     if (r == NULL && (size != 0 || p == NULL))
         errno = ENOMEM;
     return r;
@@ -251,11 +299,8 @@ HHP_API void *reallocarray(void *p, size_t n, size_t size)
 static void *aligned_entry(const char *name, size_t align, size_t size)
 {
     ENTER(name);
-    if (__builtin_expect(hhp_tracing, 0) && hhp_trace_begin()) {
-        void *r = port_aligned(align, size);
-        hhp_trace_end(HHP_OP_ALIGNED, NULL, align, size, r);
-        return r;
-    }
+    if (__builtin_expect(hhp_slow_calls, 0))
+        return aligned_slow(align, size);
     return port_aligned(align, size);
 }
 

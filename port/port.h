@@ -42,6 +42,17 @@
 #ifndef HHP_MMAP_THRESHOLD
 #define HHP_MMAP_THRESHOLD ((size_t)1 << 20)
 #endif
+/* HOLEHEAP_CHECK given something other than a number of calls from 0 to
+ * HHP_CHECK_MAX: checking every this many calls (said on stderr). */
+#ifndef HHP_CHECK_DEFAULT
+#define HHP_CHECK_DEFAULT 1000
+#endif
+#define HHP_CHECK_MAX 1000000000u
+/* Calls between two quick checks (hh_check_near) under HOLEHEAP_CHECK=N, N
+ * larger than this: what those calls touched is verified at the end of them. */
+#ifndef HHP_CHECK_QUICK
+#define HHP_CHECK_QUICK 32u
+#endif
 /* Bytes of freed large mappings kept for reuse (HOLEHEAP_LARGE_CACHE). */
 #ifndef HHP_LARGE_CACHE_BYTES
 #define HHP_LARGE_CACHE_BYTES ((size_t)64 << 20)
@@ -118,7 +129,11 @@ typedef struct hhp_arena {
 
 typedef struct hhp_config {
     size_t mmap_threshold;
-    bool check;               /* HOLEHEAP_CHECK: HH_CHECK_ALWAYS, no cache */
+    /* HOLEHEAP_CHECK=N: 0 none; 1 HH_CHECK_ALWAYS (a full check before and
+     * after every core call); N > 1 hh_check of every arena at every N-th call
+     * of each thread (hhp_check_tick). Any N turns the cache off. */
+    size_t check_every;
+    bool check;               /* check_every != 0: no cache */
     bool stats;               /* HOLEHEAP_STATS */
     bool tcache;              /* HOLEHEAP_TCACHE (default on unless checking) */
     unsigned arenas;          /* HOLEHEAP_ARENAS (default 2 x CPUs) */
@@ -148,6 +163,28 @@ void hhp_arena_release(hhp_arena *a);
 size_t hhp_usable_size(hhp_arena *a, const void *p);
 void hhp_arenas_stats(hh_stats *sum, unsigned *used);
 extern HHP_TLS const char *hhp_current_call; /* for error messages */
+
+/* HOLEHEAP_CHECK=N with N > 1: every thread counts its calls; its N-th call
+ * since the last full check runs hh_check on every arena first. With N >
+ * HHP_CHECK_QUICK, every HHP_CHECK_QUICK-th call in between runs a quick
+ * check (hh_check_near) on every arena: control block, fences, and the blocks
+ * the thread's calls handed out, resized or freed since its last check, with
+ * their neighbours. A problem aborts with one line. */
+extern HHP_TLS size_t hhp_check_calls;
+extern HHP_TLS unsigned hhp_check_noted;
+extern HHP_TLS const void *hhp_check_ring[2 * HHP_CHECK_QUICK]; /* at most 2 a call (realloc) */
+void hhp_check_step(void);
+static inline void hhp_check_tick(void)
+{
+    if (__builtin_expect(hhp_cfg.check_every > 1, 0))
+        hhp_check_step();
+}
+/* A block a call handed out, resized or freed, for the next quick check. */
+static inline void hhp_check_note(const void *p)
+{
+    if (__builtin_expect(hhp_cfg.check_every > HHP_CHECK_QUICK, 0) && p != NULL)
+        hhp_check_ring[hhp_check_noted++ % (2 * HHP_CHECK_QUICK)] = p;
+}
 
 /* ---- large.c ---- */
 
@@ -194,6 +231,9 @@ enum hhp_op {
 };
 
 extern bool hhp_tracing;
+/* Tracing or HOLEHEAP_CHECK=N (N > 1): the entry points take their slow
+ * branch (malloc.c). Set once at start-up. */
+extern bool hhp_slow_calls;
 void hhp_trace_open(const char *path);
 bool hhp_trace_begin(void); /* false: do not trace this call (recursion) */
 void hhp_trace_end(enum hhp_op op, const void *ptr, size_t a, size_t b, const void *result);

@@ -5,7 +5,7 @@
  * block is a live block of its arena (the core sees it as allocated, so
  * hh_check stays valid); it goes back through hh_free when its bin overflows,
  * when its arena would have to grow, or when its thread exits.
- * HOLEHEAP_CHECK=1 turns the cache off, so that every free reaches the core.
+ * HOLEHEAP_CHECK (any N) turns the cache off, so that every free reaches the core.
  *
  *   bin c (1 .. 32) holds blocks whose usable size is c * 16 bytes; a request
  *   of n <= 512 bytes takes from bin ceil(n / 16); above 512 bytes, 8 bins

@@ -97,6 +97,7 @@ static int check_canary(const hh_heap *h, tag *b, hh_problem *out)
 /* What the walk counts, to compare with the running totals. */
 typedef struct tally {
     size_t blocks, holes, used, free, largest, cached_blocks, cached;
+    tag *unindexed; /* the first hole the fast index's lookup did not find (I8) */
 } tally;
 
 /* I15 at b: when the next span between regions starts here, it is sound
@@ -142,6 +143,14 @@ static int check_span(const hh_heap *h, tag *b, bool *left_is_hole, tally *t, hh
     t->holes++;
     t->free += size;
     t->largest = size > t->largest ? size : t->largest;
+#ifndef HH_INDEX_TABLE
+    /* I8 during the walk, saving a second one: the tries' lookup reads only
+     * positions inside the heap and stops within its key's width, so it may
+     * run before idx_verify has vouched for them; its answer counts only
+     * after (check_index_membership). */
+    if (!t->unindexed && !idx_contains(h, b))
+        t->unindexed = b;
+#endif
     return check_poison(h, b, out);
 }
 
@@ -167,12 +176,19 @@ static int check_walk(const hh_heap *h, tally *t, hh_problem *out)
 }
 
 /* I8 and I9: every hole is in the index, and nothing else is. Runs after
- * check_walk and idx_verify, so the tags and the index can be trusted. */
+ * check_walk and idx_verify, so the tags and the index can be trusted. The
+ * table's lookup trusts its count, so it walks again here; the tries' was
+ * asked during the walk. */
 static int check_index_membership(const hh_heap *h, const tally *t, hh_problem *out)
 {
+#ifdef HH_INDEX_TABLE
     for (tag *b = heap_first(h); (char *)b < h->end; b = block_next(b))
         if (tag_is_hole(b) && !idx_contains(h, b))
             return fail(out, HH_E_INDEX, b, "I8: a hole is missing from the index");
+#else
+    if (t->unindexed)
+        return fail(out, HH_E_INDEX, t->unindexed, "I8: a hole is missing from the index");
+#endif
     if (idx_count(h) != t->holes)
         return fail(out, HH_E_INDEX, h, "I9: the index holds a different number of holes than the heap");
     return HH_OK;
@@ -264,6 +280,132 @@ int hh_check(hh_heap *h, hh_problem *out)
         return check_control(h, out);
     tool_core_enter();
     int rc = heap_check_unlocked(h, out);
+    tool_core_leave();
+    heap_unlock(h);
+    return rc;
+}
+
+/* ---- the check near given blocks: incremental, between full checks ---- */
+
+/* The gap (I15) that ends at pos or starts at pos, if any: its index, else
+ * gap_count. */
+static uint32_t gap_ending_at(const hh_heap *h, uint32_t pos)
+{
+    uint32_t k = 0;
+    while (k < h->gap_count && k < GAPS_MAX && h->gap_hi[k] != pos)
+        k++;
+    return k;
+}
+
+static uint32_t gap_starting_at(const hh_heap *h, uint32_t pos)
+{
+    uint32_t k = 0;
+    while (k < h->gap_count && k < GAPS_MAX && h->gap_lo[k] != pos)
+        k++;
+    return k;
+}
+
+/* Is the footer just before b, at pos, sealed for a span that would end at
+ * b? *left gets that span's header. */
+static bool near_left_footer_sealed(const hh_heap *h, tag *b, uint32_t pos, tag **left)
+{
+    const tag *lf = block_left_footer(b);
+    uint32_t size_g = tag_size_g(lf);
+    if (size_g < HH_MIN_BLOCK / HH_GRANULE || size_g > pos || !heap_pos_ok(h, pos - size_g) ||
+        !tag_sealed(h, lf, pos - size_g))
+        return false;
+    *left = block_at(h, pos - size_g);
+    return true;
+}
+
+/* Does a span provably end just before b: a sealed footer there whose header
+ * is sealed and equal to it? A sealed header is a span's (the heap erases the
+ * tags a merge or a move leaves inside a span, so that a stale pointer is
+ * refused); a footer alone may be left over from a span that no longer is. */
+static bool near_span_ends_at(const hh_heap *h, tag *b, uint32_t pos)
+{
+    tag *left;
+    return near_left_footer_sealed(h, b, pos, &left) && tag_sealed(h, left, pos - tag_size_g(left)) &&
+           tags_equal(left, block_left_footer(b));
+}
+
+/* What lies before b, which starts a span at pos: the prologue (I2, checked
+ * apart), a gap between regions (I15), or a span whose footer is just before
+ * b (I5) and whose own tags hold (I3-I6). */
+static int near_left(const hh_heap *h, tag *b, uint32_t pos, hh_problem *out)
+{
+    if (b == heap_first(h))
+        return HH_OK;
+    uint32_t k = gap_ending_at(h, pos);
+    if (k < h->gap_count)
+        return gap_sound(h, h->gap_lo[k])
+                   ? HH_OK
+                   : fail(out, HH_E_CORRUPT, b - 1, "I15: the span between two regions lost its seal or its size");
+    tag *left;
+    if (!near_left_footer_sealed(h, b, pos, &left))
+        return fail(out, HH_E_CORRUPT, b - 1, "I5: footer differs from header (write past the end of a block)");
+    return check_tags(h, left, out);
+}
+
+/* What lies after the sound span b: the epilogue (I2, checked apart), a gap
+ * (I15), or a span whose tags hold (I3-I6). */
+static int near_right(const hh_heap *h, tag *b, hh_problem *out)
+{
+    tag *r = block_next(b);
+    if ((char *)r == h->end)
+        return HH_OK;
+    uint32_t pos = block_pos(h, r), k = gap_starting_at(h, pos);
+    if (k < h->gap_count)
+        return gap_sound(h, pos)
+                   ? HH_OK
+                   : fail(out, HH_E_CORRUPT, r, "I15: the span between two regions lost its seal or its size");
+    if (!heap_pos_ok(h, pos))
+        return fail(out, HH_E_CORRUPT, b, "I15: a block or hole runs into the span between two regions");
+    return check_tags(h, r, out);
+}
+
+/* The span whose payload is p, if p still is one's, and its neighbours. A
+ * header at p that is not sealed is damage only when a span provably starts
+ * there (the first block's, the one after a gap, or the span before it ends
+ * there): otherwise p is no span's payload any more (its block was merged
+ * and the tags erased; the memory may be another block's now) and is left
+ * alone. Reads only inside the heap. */
+static int near_one(const hh_heap *h, const void *p, hh_problem *out)
+{
+    uintptr_t at = (uintptr_t)p - HH_TAG_BYTES, base = (uintptr_t)h->base;
+    if (at < base || at >= (uintptr_t)h->end || (at - base) % HH_GRANULE != 0)
+        return HH_OK;
+    uint32_t pos = (uint32_t)((at - base) / HH_GRANULE);
+    if (!heap_pos_ok(h, pos))
+        return HH_OK;
+    tag *b = block_at(h, pos);
+    if (!tag_sealed(h, b, pos)) {
+        if (b == heap_first(h) || gap_ending_at(h, pos) < h->gap_count || near_span_ends_at(h, b, pos))
+            return fail(out, HH_E_CORRUPT, b, "I3: header's check value does not match (header overwritten)");
+        return HH_OK;
+    }
+    int rc = check_tags(h, b, out);
+    if (!rc)
+        rc = near_left(h, b, pos, out);
+    if (!rc)
+        rc = near_right(h, b, out);
+    return rc;
+}
+
+int hh_check_near(hh_heap *h, const void *const *ptrs, size_t n, hh_problem *out)
+{
+    if (!h)
+        return fail(out, HH_E_BAD_POINTER, NULL, "no heap");
+    if (h->magic != (HH_MAGIC ^ h->key) || !heap_lock(h))
+        return check_control(h, out);
+    tool_core_enter();
+    int rc = check_control(h, out);
+    if (!rc)
+        rc = check_fences(h, out);
+    for (size_t i = 0; !rc && ptrs && i < n; i++)
+        rc = near_one(h, ptrs[i], out);
+    if (!rc)
+        fail(out, HH_OK, NULL, "consistent");
     tool_core_leave();
     heap_unlock(h);
     return rc;

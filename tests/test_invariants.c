@@ -2,7 +2,8 @@
  * test_invariants: each invariant I1-I12 of docs/design.md, broken in the
  * heap's memory the way a buggy program would break it, must make hh_check
  * return its code with a text that names it; undone, hh_check returns 0
- * again. Built per core variant like test_api (the table build defines
+ * again; hh_check_near sees damage beside the blocks it is given and skips
+ * stale pointers. Built per core variant like test_api (the table build defines
  * HH_INDEX_TABLE, so the internal layout read from src/heap.h and src/tag.h matches).
  */
 #include <setjmp.h>
@@ -369,6 +370,110 @@ static void control_block_flags_sealed(void **state)
     assert_pattern(a, 100, 1);
 }
 
+/* ================================================================ hh_check_near
+ * The quick check between full ones: I1, I2 and the tags of each given block
+ * and its neighbours, nothing further; stale pointers are skipped. */
+
+/* hh_check_near of the n pointers gives `code` with a text starting `label`. */
+static void assert_near_code(hh_heap *h, void *const *ptrs, size_t n, int code, const char *label)
+{
+    hh_problem pr = {0};
+    int got = hh_check_near(h, (const void *const *)ptrs, n, &pr);
+    if (got != code)
+        fail_msg("hh_check_near gave %s (%s), expected %s", hh_code_name(got), pr.what ? pr.what : "-",
+                 hh_code_name(code));
+    if (code != 0 && strncmp(pr.what, label, strlen(label)) != 0)
+        fail_msg("hh_check_near's problem is \"%s\", expected one starting \"%s\"", pr.what, label);
+}
+
+static void near_consistent(hh_heap *h, void *const *ptrs, size_t n) { assert_near_code(h, ptrs, n, 0, ""); }
+
+static void near_finds_damage_beside_the_blocks_given(void **state)
+{
+    (void)state;
+    layout L = layout_build(0);
+    void *all[] = {L.a, L.b, L.c, L.d, L.e, L.f, L.g};
+    near_consistent(L.h, all, 7);
+    near_consistent(L.h, NULL, 0);
+    /* An overflow of C onto its footer: seen from C and from the hole D after
+     * it, not from A, E or G, whose neighbours are untouched. */
+    tag *c = header_of(L.c);
+    saved_bytes s = save(block_footer(c), 8);
+    memset(block_footer(c), 0x41, 8);
+    assert_near_code(L.h, (void *[]){L.c}, 1, HH_E_CORRUPT, "I5:");
+    assert_near_code(L.h, (void *[]){L.d}, 1, HH_E_CORRUPT, "I5:");
+    near_consistent(L.h, (void *[]){L.a, L.e, L.g}, 3);
+    assert_check_code(L.h, HH_E_CORRUPT, "I5:");
+    restore(&s);
+    near_consistent(L.h, all, 7);
+    /* E's header overwritten (a write before E): seen from E itself, which the
+     * hole D before it provably ends at, and from D. */
+    tag *e = header_of(L.e);
+    s = save(e, 8);
+    memset(e, 0x42, 8);
+    assert_near_code(L.h, (void *[]){L.e}, 1, HH_E_CORRUPT, "I3:");
+    assert_near_code(L.h, (void *[]){L.d}, 1, HH_E_CORRUPT, "I3:");
+    near_consistent(L.h, (void *[]){L.a, L.b, L.g}, 3);
+    restore(&s);
+    /* The first block's header, and a header forged with a size too large. */
+    s = save(header_of(L.a), 8);
+    header_of(L.a)->seal ^= 0x100;
+    assert_near_code(L.h, (void *[]){L.a}, 1, HH_E_CORRUPT, "I3:");
+    restore(&s);
+    s = save(header_of(L.g), 8);
+    forge_header(L.h, header_of(L.g), (size_t)1 << 24, false);
+    assert_near_code(L.h, (void *[]){L.g}, 1, HH_E_CORRUPT, "I6:");
+    restore(&s);
+    near_consistent(L.h, all, 7);
+}
+
+static void near_checks_control_block_and_fences(void **state)
+{
+    (void)state;
+    layout L = layout_build(0);
+    saved_bytes s = save(L.h, 4);
+    ((unsigned char *)L.h)[1] ^= 0x40;
+    assert_near_code(L.h, NULL, 0, HH_E_CORRUPT, "I1:");
+    restore(&s);
+    s = save(&L.h->front_limit, sizeof L.h->front_limit);
+    L.h->front_limit ^= 0x10; /* sealed, but read by no entry gate */
+    assert_near_code(L.h, NULL, 0, HH_E_CORRUPT, "I1:");
+    restore(&s);
+    walk_summary w;
+    walk_summarise(L.h, &w);
+    unsigned char *epilogue = (unsigned char *)w.end;
+    s = save(epilogue, 8);
+    epilogue[0] = 0x20;
+    assert_near_code(L.h, (void *[]){L.a}, 1, HH_E_CORRUPT, "I2:");
+    restore(&s);
+    near_consistent(L.h, (void *[]){L.a}, 1);
+    hh_problem pr;
+    assert_int_equal(hh_check_near(NULL, NULL, 0, &pr), HH_E_BAD_POINTER);
+}
+
+/* Pointers that are no block's any more, or never were: skipped, whatever the
+ * memory holds now. */
+static void near_skips_stale_pointers(void **state)
+{
+    (void)state;
+    layout L = layout_build(0);
+    hh_free(L.h, L.c); /* merges with the holes B and D: its tags are erased */
+    void *gone[] = {L.b, L.c, L.d, outside + 16, L.c + 8, NULL};
+    near_consistent(L.h, gone, 6);
+    /* The merged hole handed out again and filled: the old headers are data. */
+    size_t usable = tag_size(header_of(L.b)) - HH_OVERHEAD;
+    unsigned char *n = hh_alloc(L.h, usable);
+    assert_ptr_equal(n, L.b);
+    for (size_t i = 0; i < usable; i++)
+        n[i] = (unsigned char)(i * 7 + 1);
+    near_consistent(L.h, gone, 6);
+    for (size_t off = 16; off < usable; off += 16) {
+        void *p = n + off;
+        near_consistent(L.h, &p, 1);
+    }
+    assert_consistent(L.h);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -385,6 +490,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(i11_running_totals),
         cmocka_unit_test(i12_poison_kept),
         cmocka_unit_test(control_block_flags_sealed),
+        cmocka_unit_test(near_finds_damage_beside_the_blocks_given),
+        cmocka_unit_test(near_checks_control_block_and_fences),
+        cmocka_unit_test(near_skips_stale_pointers),
     };
     int status = select_tests(argc, argv, tests, sizeof tests / sizeof tests[0]);
     if (status >= 0)

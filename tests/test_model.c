@@ -9,7 +9,9 @@
  * pattern is verified when the block is reallocated or freed, and for every
  * live block at each full check, so every byte must survive all other
  * operations. Every --check-every operations: hh_check == 0, blocks disjoint
- * and inside the region, stats equal to the model.
+ * and inside the region, stats equal to the model. After every operation:
+ * hh_check_near == 0 over the last RECENT pointers the operations handed out,
+ * moved, freed or misused (most of them stale: it must skip those).
  *
  *   test_model [--seed N] [--ops N] [--check-every N] [--poison]
  * --poison turns HH_POISON on (slower: frees fill holes). Exit status 0 on success; on failure it
@@ -28,6 +30,7 @@
 #define LIVE_BYTES_CAP ((size_t)8 << 20)
 #define MAX_LIVE 2048
 #define FULL_VERIFY_EVERY 20000u
+#define RECENT 64u
 
 /* Aligned beyond every alignment asked, so that a seed replays exactly. */
 static alignas(1 << 17) unsigned char region[REGION_BYTES];
@@ -53,6 +56,8 @@ typedef struct model {
     /* what happened, for the summary */
     unsigned long long allocs, frees, reallocs, fails, huge, misuses, checks;
     size_t peak_live;
+    const void *recent[RECENT]; /* pointers the operations touched, for hh_check_near */
+    unsigned long long touched;
 } model;
 
 static model M;
@@ -142,8 +147,11 @@ static void add_live(unsigned char *p, size_t size)
         M.peak_live = M.nlive;
 }
 
+static void touch(const void *p) { M.recent[M.touched++ % RECENT] = p; }
+
 static void drop_live(size_t i)
 {
+    touch(M.live[i].p);
     M.live_bytes -= M.live[i].size;
     M.live[i] = M.live[--M.nlive];
 }
@@ -162,6 +170,7 @@ static void op_alloc(size_t size, size_t align)
     }
     check_new_block(p, size, align ? align : 16);
     add_live(p, size);
+    touch(p);
 }
 
 static void op_calloc(void)
@@ -181,6 +190,7 @@ static void op_calloc(void)
     if (!all_bytes_are(p, n * size, 0))
         die("calloc memory not zeroed", p);
     add_live(p, n * size);
+    touch(p);
 }
 
 static void op_huge(void)
@@ -236,6 +246,8 @@ static void op_realloc(size_t i)
     for (size_t j = kept; j < size; j++) /* extend the same pattern */
         q[j] = pattern_byte(b->seed, j);
     M.live_bytes += size - b->size;
+    touch(b->p);
+    touch(q);
     b->p = q;
     b->size = size;
 }
@@ -250,6 +262,7 @@ static void op_misuse(size_t i)
     M.op_name = "free(interior)", M.op_ptr = b->p + off, M.op_size = b->size;
     hh_free(M.h, b->p + off);
     expect_one_problem(HH_E_BAD_POINTER);
+    touch(b->p + off);
     M.misuses++;
 }
 
@@ -318,6 +331,18 @@ static void full_check(bool verify_all)
     M.checks++;
 }
 
+/* The quick check finds nothing in a sound heap, whatever became of the
+ * pointers it is given. */
+static void near_check(void)
+{
+    hh_problem pr;
+    size_t n = M.touched < RECENT ? (size_t)M.touched : RECENT;
+    if (hh_check_near(M.h, M.recent, n, &pr) != 0) {
+        M.op_name = "hh_check_near", M.op_ptr = NULL, M.op_size = n;
+        die(pr.what, pr.where);
+    }
+}
+
 /* ---- driver ---- */
 
 typedef struct args {
@@ -365,6 +390,7 @@ int main(int argc, char **argv)
     clock_t t0 = clock();
     for (M.op = 1; M.op <= a.ops; M.op++) {
         step();
+        near_check();
         if (M.op % a.check_every == 0)
             full_check(M.op % FULL_VERIFY_EVERY == 0);
     }

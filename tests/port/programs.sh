@@ -136,6 +136,27 @@ test_checked() {
     else fail "perl under HOLEHEAP_CHECK=1: got '$got'"; head -3 "$TMP/checked.err"; fi
 }
 
+# Real programs under HOLEHEAP_CHECK=N: a full check every N calls and the
+# quick checks between must find nothing in a sound heap, and change nothing.
+test_checked_every() {
+    if have python3; then
+        want="100000 5cb038ad13145c93a695907f426b9292595670aa2e8d3833dac19f3ab3b0c3ff"
+        got=$(PYTHONHASHSEED=0 HOLEHEAP_CHECK=64 on_holeheap checked64 python3 "$HERE/workload.py")
+        if [ "$got" = "$want" ] && ran_on_holeheap checked64 &&
+            ! grep -v '^holeheap: stats: ' "$TMP/checked64.err" | grep -q .; then
+            pass "python3 workload under HOLEHEAP_CHECK=64"
+        else fail "python3 under HOLEHEAP_CHECK=64: got '$got'"; head -3 "$TMP/checked64.err"; fi
+    else skip "python3 under HOLEHEAP_CHECK=64: python3 not installed"; fi
+    if have sqlite3; then
+        want="85715|845091|12805915|name99999 2|850|name10061 3|850|name10022-3 6|850|name10204-6 "
+        got=$(HOLEHEAP_CHECK=1000 on_holeheap checked1000 sqlite3 :memory: <"$HERE/workload.sql" | tr '\n' ' ')
+        if [ "$got" = "$want" ] && ran_on_holeheap checked1000 &&
+            ! grep -v '^holeheap: stats: ' "$TMP/checked1000.err" | grep -q .; then
+            pass "sqlite3 script under HOLEHEAP_CHECK=1000"
+        else fail "sqlite3 under HOLEHEAP_CHECK=1000: got '$got'"; head -3 "$TMP/checked1000.err"; fi
+    else skip "sqlite3 under HOLEHEAP_CHECK=1000: sqlite3 not installed"; fi
+}
+
 test_sqlite() {
     have sqlite3 || { skip "sqlite3: not installed"; return; }
     want="85715|845091|12805915|name99999 2|850|name10061 3|850|name10022-3 6|850|name10204-6 "
@@ -152,5 +173,6 @@ test_git
 test_perl
 test_sqlite
 test_checked
+test_checked_every
 [ $failed = 0 ] || { echo "check-port-programs: $failed failed"; exit 1; }
 echo "check-port-programs: all passed or skipped"
