@@ -45,9 +45,9 @@
  *   unlock before it returns, on every path, except hh_last_problem and
  *   hh_problem_count, which read without the lock, and an allocating call
  *   that calls on_oom, which unlocks around that call. hh_code_name and
- *   hh_min_region touch no heap. hh_check, hh_walk and hh_map_text take the
- *   lock themselves and verify the control block in full; they record
- *   nothing, and HH_CHECK_ALWAYS does not apply to them.
+ *   hh_min_region touch no heap. hh_check, hh_check_near, hh_walk and
+ *   hh_map_text take the lock themselves and verify the control block in
+ *   full; they record nothing, and HH_CHECK_ALWAYS does not apply to them.
  * - Complexity is given for the default build (fast index); "span" is the
  *   heap's size in bytes. HH_CHECK_ALWAYS adds O(blocks + holes log holes) to
  *   every call; HH_POISON adds O(size of the holes a call reuses, merges,

@@ -4,6 +4,7 @@
 #   make check-port-unit check-port-threads check-port-programs check-port-corrupt check-port-checkmode
 #   make bench-port    the side-by-side tables: holeheap, glibc, jemalloc, mimalloc
 #   make bench-port-server  only the server-like workloads on 1, 2 and 4 threads
+#   make bench-check   what HOLEHEAP_CHECK=N costs python3, sqlite3 and git log (ratios to glibc)
 
 PORT_DIR    := $(BUILD)/port
 PORT_SO     := $(PORT_DIR)/libholeheap-malloc.so
@@ -19,7 +20,7 @@ PORT_CFLAGS := $(WARN) -Iinclude -O2 -g -fPIC -fvisibility=hidden -fno-strict-al
 PORT_TEST_CFLAGS := $(WARN) -D_GNU_SOURCE -Iinclude -O2 -g
 
 .PHONY: malloc check-port-unit check-port-threads check-port-programs check-port-corrupt check-port-checkmode bench-port \
-        bench-port-server
+        bench-port-server bench-check
 malloc: $(PORT_SO) $(PORT_A) hh-replay
 
 $(PORT_DIR)/obj/%.o: port/%.c port/port.h include/holeheap.h mk/port.mk
@@ -106,3 +107,9 @@ bench-port: $(PORT_SO) $(PORT_BENCHES)
 # Only the server-like workloads of issue 12 (threads, remote frees, large blocks).
 bench-port-server: $(PORT_SO) $(PORT_BENCHES)
 	sh bench/port/server.sh $(abspath $(PORT_SO)) $(PORT_DIR)
+# HOLEHEAP_CHECK=N against no check and glibc (docs/performance.md): the
+# documented setting by default; e.g. CHECK_SETTINGS="1 10 100 1000 10000"
+# CHECK_HEAVY=1 RUNS=3 for the whole table.
+CHECK_SETTINGS ?= 1000
+bench-check: $(PORT_SO) $(PORT_DIR)/bench-timer
+	CHECK_SETTINGS="$(CHECK_SETTINGS)" sh bench/port/check.sh $(abspath $(PORT_SO)) $(PORT_DIR)

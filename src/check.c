@@ -97,7 +97,9 @@ static int check_canary(const hh_heap *h, tag *b, hh_problem *out)
 /* What the walk counts, to compare with the running totals. */
 typedef struct tally {
     size_t blocks, holes, used, free, largest, cached_blocks, cached;
-    tag *unindexed; /* the first hole the fast index's lookup did not find (I8) */
+#ifndef HH_INDEX_TABLE
+    tag *unindexed; /* the first hole the tries' lookup did not find (I8) */
+#endif
 } tally;
 
 /* I15 at b: when the next span between regions starts here, it is sound

@@ -484,6 +484,17 @@ static void call_check_corrupt(hh_heap *h, unsigned char *a, unsigned char *b)
     a[-4] ^= 1;
     assert_int_equal(hh_check(h, NULL), HH_E_CORRUPT); /* reported by its result, not on_error */
 }
+static void call_check_near(hh_heap *h, unsigned char *a, unsigned char *b)
+{
+    const void *near[] = {a, b};
+    assert_int_equal(hh_check_near(h, near, 2, NULL), HH_OK);
+}
+static void call_check_near_corrupt(hh_heap *h, unsigned char *a, unsigned char *b)
+{
+    const void *near[] = {b};
+    a[-4] ^= 1;
+    assert_int_equal(hh_check_near(h, near, 1, NULL), HH_E_CORRUPT); /* a's header, b's neighbour's */
+}
 static void call_stats(hh_heap *h, unsigned char *a, unsigned char *b)
 {
     (void)a, (void)b;
@@ -593,6 +604,8 @@ static const lock_case lock_cases[] = {
     {"hh_usable_size interior pointer", call_usable_interior, 1, 1, HH_E_BAD_POINTER, 0},
     {"hh_check", call_check, 1, 0, 0, 0},
     {"hh_check of a damaged heap", call_check_corrupt, 1, 0, 0, 0},
+    {"hh_check_near", call_check_near, 1, 0, 0, 0},
+    {"hh_check_near beside damage", call_check_near_corrupt, 1, 0, 0, 0},
     {"hh_stats_get", call_stats, 1, 0, 0, 0},
     {"hh_trim", call_trim, 1, 0, 0, 0},
     {"hh_trim, shrink lying", call_trim_lie, 1, 1, HH_E_CALLBACK, 0},
