@@ -282,42 +282,50 @@ static tag *block_from_user(hh_heap *h, const void *p)
     return b;
 }
 
-/* The hole left of b, NULL if b's left neighbour is a block; *ok false (and
- * reported) when that neighbour's tags are corrupt (I3-I6). */
+/* A tag of state gap where no gap is: damage (I15: a gap's tags sit only at
+ * a region's edges). */
+static inline bool gap_misplaced(const hh_heap *h, const tag *t, uint32_t pos)
+{
+    return tag_state(t) == TAG_GAP && !pos_in_gap(h, pos);
+}
+
+/* The hole left of b, NULL if b's left neighbour is no hole; *ok false (and
+ * reported) when a neighbour that says it is a hole has corrupt tags (I3-I6).
+ * Only a hole is merged with, so only a hole's tags are what the call trusts:
+ * a neighbour that says it is a block, a cached block or a gap is left alone
+ * unread (damage there is found when that span is itself freed or checked). */
 static tag *left_hole(hh_heap *h, tag *b, bool *ok)
 {
     if ((char *)b == h->base)
         return NULL;
     tag *lf = block_left_footer(b);
-    size_t size = tag_size(lf);
     uint32_t pos = block_pos(h, b);
+    if (!tag_is_hole(lf) && !gap_misplaced(h, lf, pos - 1))
+        return NULL;
+    size_t size = tag_size(lf);
     tag *left = (tag *)(void *)((char *)b - size);
     /* I15: the left neighbour starts in b's own region, never in a gap */
-    if (size < HH_MIN_BLOCK || size > (size_t)(pos - region_start_pos(h, pos)) * HH_GRANULE || !tags_equal(lf, left) ||
-        !tag_sealed(h, left, block_pos(h, left))) {
-        if (tag_state(lf) == TAG_GAP && pos_in_gap(h, pos - 1))
-            return NULL; /* a region's first block: a small gap before it (a large one seals, and is no hole) */
+    if (!tag_is_hole(lf) || size < HH_MIN_BLOCK || size > (size_t)(pos - region_start_pos(h, pos)) * HH_GRANULE ||
+        !tags_equal(lf, left) || !tag_sealed(h, left, block_pos(h, left))) { /* I3-I5 */
         heap_report(h, HH_E_CORRUPT, lf, "left neighbour's footer or header is corrupt");
         *ok = false;
         return NULL;
     }
-    return tag_is_hole(left) ? left : NULL;
+    return left;
 }
 
 /* The hole right of b, as left_hole. */
 static tag *right_hole(hh_heap *h, tag *b, bool *ok)
 {
     tag *r = block_next(b);
-    if ((char *)r == h->end)
+    if ((char *)r == h->end || (!tag_is_hole(r) && !gap_misplaced(h, r, block_pos(h, r))))
         return NULL;
-    if (!span_sound(h, block_pos(h, r))) {
-        if (pos_in_gap(h, block_pos(h, r)))
-            return NULL; /* a region's last block: the gap after it is no hole */
+    if (!tag_is_hole(r) || !span_sound(h, block_pos(h, r))) { /* I3-I6, I15 */
         heap_report(h, HH_E_CORRUPT, r, "right neighbour's header or footer is corrupt (write past the end?)");
         *ok = false;
         return NULL;
     }
-    return tag_is_hole(r) ? r : NULL;
+    return r;
 }
 
 /* Both neighbours of b, verified, and (HH_POISON) clean. */

@@ -558,7 +558,8 @@ static void realloc_failure_leaves_block_intact(void **state)
     assert_int_equal(stats_of(h).blocks, 0);
 }
 
-/* A corrupt neighbour makes realloc refuse: no move, no leak, one report. */
+/* A corrupt neighbour that says it is a hole makes realloc refuse (growing
+ * in place would trust it): no move, no leak, one report. */
 static void realloc_next_to_corrupt_neighbour_does_nothing(void **state)
 {
     (void)state;
@@ -567,7 +568,7 @@ static void realloc_next_to_corrupt_neighbour_does_nothing(void **state)
     void *b = alloc_filled(h, 100, 2);
     alloc_filled(h, 100, 3);
     unsigned char *b_header = (unsigned char *)b - 8;
-    b_header[4] ^= 0x01; /* one bit of b's check value */
+    b_header[0] ^= 0x01; /* b's state bits now say hole; its check value no longer matches */
     hh_stats before = stats_of(h);
     size_t count = plog.count;
     assert_null(hh_realloc(h, a, 400));
@@ -576,6 +577,31 @@ static void realloc_next_to_corrupt_neighbour_does_nothing(void **state)
     hh_stats after = stats_of(h);
     assert_stats_equal(&before, &after);
     assert_pattern(a, 100, 1);
+    b_header[0] ^= 0x01;
+    assert_int_equal(hh_check(h, NULL), 0);
+}
+
+/* A neighbour that still says it is a block is not merged with, so a call
+ * does not read its check value: realloc moves a as usual, and the damage
+ * is found where b is used (its free) and by hh_check. */
+static void realloc_next_to_damaged_block_moves(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    void *a = alloc_filled(h, 100, 1);
+    void *b = alloc_filled(h, 100, 2);
+    alloc_filled(h, 100, 3);
+    unsigned char *b_header = (unsigned char *)b - 8;
+    b_header[4] ^= 0x01; /* one bit of b's check value */
+    size_t count = plog.count;
+    void *moved = hh_realloc(h, a, 400);
+    assert_non_null(moved);
+    assert_pattern(moved, 100, 1);
+    assert_int_equal(plog.count, count);
+    assert_int_equal(hh_check(h, NULL), HH_E_CORRUPT);
+    hh_free(h, b);
+    assert_int_equal(plog.count, count + 1);
+    assert_int_equal(plog.last_code, HH_E_BAD_POINTER); /* no sealed header at b */
     b_header[4] ^= 0x01;
     assert_int_equal(hh_check(h, NULL), 0);
 }
@@ -1665,6 +1691,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(documented_limits_hold),
         cmocka_unit_test(each_problem_reported_once),
         cmocka_unit_test(realloc_next_to_corrupt_neighbour_does_nothing),
+        cmocka_unit_test(realloc_next_to_damaged_block_moves),
         cmocka_unit_test(alloc_aligned_finds_any_fitting_hole),
         cmocka_unit_test(poison_catches_write_over_index_node),
         cmocka_unit_test(poison_damage_is_kept_as_evidence),

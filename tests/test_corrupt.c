@@ -599,13 +599,33 @@ static void op_calloc(trial *t, size_t nmemb, size_t size)
     model_add(t, q, n);
 }
 
+/* A damaged block the program freed, and the heap took without a report:
+ * the damaged bytes in its payload were the program's, now given back, and
+ * may be handed out again (as the overflowed block's own slack never counts
+ * as damage). The range only shrinks from an end; a middle part stays. */
+static void release_damaged_payload(trial *t, const blk *b)
+{
+    uintptr_t p = addr(b->p), e = p + b->n;
+    if (!t->corrupted || t->ds >= t->de || e <= t->ds || p >= t->de)
+        return;
+    if (p <= t->ds && e >= t->de)
+        t->ds = t->de;
+    else if (p <= t->ds)
+        t->ds = e;
+    else if (e >= t->de)
+        t->de = p;
+}
+
 static void op_free(trial *t, blk *b)
 {
     note_op(t, "hh_free(b%u %p, size %zu%s)", b->id, (void *)b->p, b->n, b->tainted ? ", damaged" : "");
     verify_block(b, "before its free");
+    size_t problems = hh_problem_count(t->h);
     t->releasing = b->p; /* its own memory may go back to shrink */
     hh_free(t->h, b->p);
     t->releasing = NULL;
+    if (b->tainted && hh_problem_count(t->h) == problems)
+        release_damaged_payload(t, b);
     model_remove(t, b); /* a refused free leaves it allocated: treating it as gone is conservative */
 }
 

@@ -466,10 +466,13 @@ static void call_free_overflowed(hh_heap *h, unsigned char *a, unsigned char *b)
     L.locks--, L.unlocks--;
     hh_free(h, a);
 }
+/* a's right neighbour b is a hole (freed; no front in HH_STRICT) whose
+ * header was then overwritten: the merge that would trust it is refused. */
 static void call_free_bad_neighbour(hh_heap *h, unsigned char *a, unsigned char *b)
 {
-    (void)h;
-    b[-4] ^= 1; /* b's header, a's right neighbour */
+    hh_free(h, b);
+    L.locks--, L.unlocks--;
+    b[-4] ^= 1; /* b's header seal */
     hh_free(h, a);
 }
 static void call_usable(hh_heap *h, unsigned char *a, unsigned char *b) { (void)b, (void)hh_usable_size(h, a); }
