@@ -1664,6 +1664,28 @@ static void control_bit_flip_keeps_the_lock(void **state)
     }
 }
 
+/* Nor must it open the fast entry of a heap with a slow flag (its gate
+ * differs from the open gate by the flags over a 16-bit spread): the call
+ * is refused, as HH_POISON's or HH_CHECK_ALWAYS's slow entry would be. */
+static void control_bit_flip_keeps_slow_flags(void **state)
+{
+    (void)state;
+    static const uint32_t slow[] = {HH_POISON, HH_CHECK_ALWAYS, HH_CANARY};
+    for (size_t f = 0; f < sizeof slow / sizeof slow[0]; f++) {
+        for (uint32_t bit = 0; bit < 32; bit++) {
+            hh_options o = {.flags = slow[f], .key = 0xC0FFEE11u};
+            hh_heap *h = hh_init(region, SMALL, &o);
+            assert_non_null(h);
+            void *a = hh_alloc(h, 100);
+            assert_non_null(a);
+            ((struct hh_heap *)h)->magic ^= 1u << bit;
+            assert_null(hh_alloc(h, 200)); /* not served by the fast entry */
+            ((struct hh_heap *)h)->magic ^= 1u << bit;
+            assert_int_equal(hh_check(h, NULL), 0);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -1672,6 +1694,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(seal_bits_depend_on_every_input_bit),
         cmocka_unit_test(link_mask_bits_depend_on_every_position_bit),
         cmocka_unit_test(control_gate_covers_front_max_and_zeroing),
+        cmocka_unit_test(control_bit_flip_keeps_slow_flags),
         cmocka_unit_test(secret_bit_flip_sets_nothing_aside),
         cmocka_unit_test(growth_never_makes_a_sliver),
         cmocka_unit_test(index_width_overwritten_stays_defined),
