@@ -15,8 +15,8 @@ HH_TOOLS_EXEMPT_BEGIN; /* to HH_TOOLS_EXEMPT_END: under ASan the core's accesses
 #define CANARY_SLACK_SEARCH 255u
 
 /* The record's bytes as they lie in memory: two 32-bit words, least
- * significant byte first, the slack masked by mix(seal ^ link key) (the
- * block's tag, keyed), then the check, mix(slack + key2) ^ seal. */
+ * significant byte first, the slack masked by the block's pad, then the
+ * check, mix(slack + pad) ^ seal. */
 typedef struct canary_record {
     unsigned char byte[CANARY_RECORD_BYTES];
 } canary_record;
@@ -30,11 +30,16 @@ static size_t record_offset(tag *b) { return tag_size(b) - HH_OVERHEAD - CANARY_
 
 static unsigned char *record_at(tag *b) { return (unsigned char *)block_payload(b) + record_offset(b); }
 
-/* 64 bits keyed by b's tag (its seal covers its size and position): a
- * secret half, the seal mixed with the front's link key, and the seal. */
+/* 64 bits keyed by b's tag (its seal covers its size and position): the
+ * block's pad and its seal. The pad is mix(mix1(seal ^ link key) + key2):
+ * a program that knows a block's slack reads its pad off the record, but
+ * the two secrets meet between two mixes, so getting either back from any
+ * number of pads means trying the 2^32 values of the other (as for the
+ * seal's own keys). With one invertible mix over one secret, as before,
+ * one record gave both away. */
 static uint64_t block_hash(const hh_heap *h, tag *b)
 {
-    return (uint64_t)b->seal << 32 | tag_mix(b->seal ^ h->link_key);
+    return (uint64_t)b->seal << 32 | tag_mix(tag_mix1(b->seal ^ h->link_key) + h->key2);
 }
 
 static void word_put(unsigned char *to, uint32_t w)
@@ -51,12 +56,12 @@ static uint32_t word_get(const unsigned char *from)
     return w;
 }
 
-static canary_record record_for(const hh_heap *h, uint64_t hash, size_t slack)
+static canary_record record_for(uint64_t hash, size_t slack)
 {
     uint32_t s = (uint32_t)slack;
     canary_record r = {{0}};
     word_put(r.byte, s ^ (uint32_t)hash);
-    word_put(r.byte + 4, tag_mix(s + h->key2) ^ (uint32_t)(hash >> 32));
+    word_put(r.byte + 4, tag_mix(s + (uint32_t)hash) ^ (uint32_t)(hash >> 32));
     return r;
 }
 
@@ -78,7 +83,7 @@ void canary_write(const hh_heap *h, void *p, size_t n)
     size_t slack = record_offset(b) - n;
     tool_open((unsigned char *)p + n, slack + CANARY_RECORD_BYTES);
     memset((unsigned char *)p + n, HH_CANARY_BYTE, slack);
-    canary_record r = record_for(h, block_hash(h, b), slack);
+    canary_record r = record_for(block_hash(h, b), slack);
     for (unsigned i = 0; i < CANARY_RECORD_BYTES; i++)
         record_at(b)[i] = r.byte[i];
     tool_close((unsigned char *)p + n, slack + CANARY_RECORD_BYTES);
@@ -94,7 +99,7 @@ static size_t record_slack(const hh_heap *h, tag *b)
     size_t slack = word_get(found.byte) ^ (uint32_t)hash, first;
     if (slack > record_offset(b))
         return SIZE_MAX;
-    canary_record wanted = record_for(h, hash, slack);
+    canary_record wanted = record_for(hash, slack);
     return record_distance(&found, &wanted, &first) == 0 ? slack : SIZE_MAX;
 }
 
@@ -135,7 +140,7 @@ static size_t damage_with_record(const hh_heap *h, tag *b)
     size_t rec = record_offset(b), best_offset = rec;
     unsigned best = CANARY_RECORD_BYTES + 1;
     for (size_t slack = 0; slack <= min_bytes(rec, CANARY_SLACK_SEARCH); slack++) {
-        canary_record wanted = record_for(h, hash, slack);
+        canary_record wanted = record_for(hash, slack);
         size_t first;
         unsigned differ = record_distance(&found, &wanted, &first);
         if (differ < best) {

@@ -318,6 +318,51 @@ static void other_problems_name_no_block(void **state)
     assert_null(pr.block);
 }
 
+/* tag_mix undone: xorshifts and products by odd constants invert. */
+static uint32_t odd_inverse(uint32_t c)
+{
+    uint32_t x = c; /* Newton's iteration doubles the correct low bits */
+    for (int i = 0; i < 5; i++)
+        x *= 2u - c * x;
+    return x;
+}
+static uint32_t unmix(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= odd_inverse(0x846CA68Bu);
+    x ^= x >> 15 ^ x >> 30;
+    x *= odd_inverse(0x7FEB352Du);
+    x ^= x >> 16;
+    return x;
+}
+static uint32_t le32(const unsigned char *b)
+{
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+/* A program that knows its request reads the record's mask; that must not
+ * undo to a derived secret by one inverted mix, as it did when the record
+ * was { slack ^ mix(seal ^ link_key), mix(slack + key2) ^ seal }. */
+static void canary_record_gives_no_secret(void **state)
+{
+    (void)state;
+    hh_heap *h = canary_heap(0);
+    const struct hh_heap *c = (const struct hh_heap *)h;
+    assert_int_equal(unmix(tag_mix(0xDEADBEEFu)), 0xDEADBEEFu);
+    for (size_t n = 1; n <= MAX_REQUEST; n++) {
+        unsigned char *p = hh_alloc(h, n);
+        assert_non_null(p);
+        assert_int_equal(hh_usable_size(h, p), n); /* the record holds */
+        const unsigned char *rec = p + payload_room(p) - 8;
+        uint32_t slack = (uint32_t)(payload_room(p) - 8 - n), seal = payload_block(p)->seal;
+        uint32_t pad = le32(rec) ^ slack;
+        assert_int_not_equal(unmix(pad), seal ^ c->link_key);
+        assert_int_not_equal(unmix(le32(rec + 4) ^ seal) - slack, c->key2);
+        assert_int_equal(le32(rec + 4), tag_mix(slack + pad) ^ seal); /* the check word */
+    }
+    assert_int_equal(seen.count, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -332,6 +377,7 @@ int main(void)
         cmocka_unit_test(record_copied_from_another_block_is_caught),
         cmocka_unit_test(without_flag_slack_is_usable),
         cmocka_unit_test(other_problems_name_no_block),
+        cmocka_unit_test(canary_record_gives_no_secret),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
