@@ -236,11 +236,16 @@ static tag *block_place(hh_heap *h, tag *b, size_t span, size_t size)
 
 /* Carve a block of `size` from the start of a verified hole. NULL (nothing
  * changed) when the hole cannot be taken out of the index. */
-static void *hole_take(hh_heap *h, tag *hole, size_t size)
+static inline void *hole_take(hh_heap *h, tag *hole, size_t size)
 {
     size_t span = tag_size(hole);
     if (!hole_unlink(h, hole))
         return NULL;
+    if (span - size < HH_MIN_BLOCK) { /* taken whole: its verified seal flips, no new mix */
+        tag_flip(h, hole, TAG_HOLE, TAG_BLOCK);
+        count_block(h, span, +1);
+        return block_payload(hole);
+    }
     return block_payload(block_place(h, hole, span, size));
 }
 
