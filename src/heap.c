@@ -181,14 +181,20 @@ static void hole_poison_fill(hh_heap *h, tag *hole)
     tool_close(hole_poison_start(hole), hole_poison_bytes(hole));
 }
 
-/* Make [b, b+size) a hole: tags, poison, index, totals. */
-static tag *hole_link(hh_heap *h, tag *b, size_t size)
+/* The hole b, its tags written: poison, index, totals. */
+static tag *hole_enter(hh_heap *h, tag *b, size_t size)
 {
-    tag_write(h, b, size, TAG_HOLE);
     hole_poison_fill(h, b);
     idx_insert(h, b); /* on failure (reported) the hole stays out of the index */
     count_hole(h, size, +1);
     return b;
+}
+
+/* Make [b, b+size) a hole: tags, poison, index, totals. */
+static tag *hole_link(hh_heap *h, tag *b, size_t size)
+{
+    tag_write(h, b, size, TAG_HOLE);
+    return hole_enter(h, b, size);
 }
 
 /* Take a verified hole out of the index and the totals, before its tags
@@ -526,6 +532,11 @@ static bool free_merge(hh_heap *h, tag *b)
     }
     size_t size = tag_size(b) + (left ? tag_size(left) : 0) + (right ? tag_size(right) : 0);
     count_block(h, tag_size(b), -1);
+    if (!left && !right) { /* alone: b's verified seal flips to a hole's, no new mix */
+        tag_flip(h, b, TAG_BLOCK, TAG_HOLE);
+        hole_enter(h, b, size);
+        return true;
+    }
     erase_inner_tags(h, b, left, right);
     hole_link(h, left ? left : b, size);
     return true;
