@@ -1169,11 +1169,11 @@ static inline bool front_fast_free(hh_heap *h, void *p)
     if (tag_state(&t) != TAG_BLOCK || g > h->front_max_g || g - HH_MIN_BLOCK / HH_GRANULE >= FRONT_LISTS - 2u ||
         size > span - off || h->front_bytes + size > front_room(h))
         return false;
+    if (block_near_hole(b))
+        return false; /* it merges: the general path verifies it (its size keeps the reads inside the heap) */
     uint32_t pos = (uint32_t)(off / HH_GRANULE);
     if (t.seal != tag_seal(h, t.word, pos) || !tags_equal(&t, block_footer(b)))
-        return false; /* I3, I5 */
-    if (block_near_hole(b))
-        return false;                 /* it merges */
+        return false;                 /* I3, I5 */
     t.word ^= TAG_BLOCK ^ TAG_CACHED; /* tag_flip, the cached seal kept: the link's mask */
     t.seal ^= h->state_mask[TAG_BLOCK] ^ h->state_mask[TAG_CACHED];
     *b = t;
