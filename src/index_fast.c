@@ -417,7 +417,8 @@ bool idx_remove(hh_heap *h, struct tag *hole)
 /* The best hole in tree t for size_g granules (the smallest key >= (size_g,
  * 0); in a tree wholly above size_g, its smallest), verified; HH_NIL if none,
  * IDX_BAD (reported, tree set aside) on damage. */
-static uint32_t idx_fit_in(hh_heap *h, uint32_t t, uint32_t size_g, bool whole_tree)
+static inline __attribute__((always_inline)) uint32_t idx_fit_in(hh_heap *h, uint32_t t, uint32_t size_g,
+                                                                 bool whole_tree)
 {
     uint32_t pos = whole_tree ? idx_min(h, t) : idx_lower_bound(h, t, idx_key(h, t, size_g, 0));
     if (pos == HH_NIL)
