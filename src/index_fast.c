@@ -527,7 +527,8 @@ uint32_t idx_largest_g(const hh_heap *h)
     if (idx_is_bin(t))
         return IDX_MIN_G + t;
     uint32_t pos = idx_max(h, t);
-    return pos == IDX_BAD ? 0 : tag_size_g(block_at(h, pos));
+    return pos == IDX_BAD || pos == HH_NIL ? 0
+                                           : tag_size_g(block_at(h, pos)); /* HH_NIL: a map bit set for an empty tree */
 }
 
 bool idx_contains(const hh_heap *h, const struct tag *hole)
