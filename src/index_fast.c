@@ -5,7 +5,9 @@
  *
  *   hole: | header | child[0] | child[1] | parent | tree | ... rest of hole ... | footer |
  *
- * Links are positions (granules from h->base), HH_NIL for none.
+ * Links are positions (granules from h->base), HH_NIL for none. A root's
+ * parent word is its tree's mark instead: HH_NIL in a class, the bin's key
+ * width (below) in a bin.
  *
  * Trees. Holes of 2 .. 1 + HH_INDEX_BINS granules sit in exact-size bins
  * (tree b holds the holes of 2 + b granules); larger ones in size classes,
@@ -33,7 +35,15 @@
  * smallest key seen; the smallest key >= a bound is the smaller of the
  * fitting keys met on the bound's own path and the smallest key of the
  * deepest right subtree that path passed by. Removing a node puts a leaf of
- * its subtree in its place.
+ * its subtree in its place (a leaf child if it has one).
+ *
+ * A bin's key width is not pos_bits but the bits its positions need, kept
+ * in its root's parent word: the top bits every key shares would otherwise
+ * make a chain of single-child nodes at the top of the trie, one per bit,
+ * walked by every call (11 of them in a 2 GiB heap whose small holes sit in
+ * its first megabyte). A new bin takes its first position's bits and one
+ * more; an insert beyond them widens the trie a bit at a time, each a leaf
+ * moved to the top (idx_bin_widen, O(key bits)); an emptied bin starts again.
  *
  * Nothing read from a hole is trusted: before a link is followed it must
  * name a node inside the heap whose tree is this tree and whose parent link
@@ -106,6 +116,48 @@ static inline uint64_t idx_key_at(const hh_heap *h, uint32_t t, uint32_t pos)
     return idx_is_bin(t) ? pos : idx_key(h, t, tag_size_g(block_at(h, pos)), pos);
 }
 
+/* A root's parent word, its mark: HH_NIL in a class; in a bin, the bin's
+ * key width (I10c) and its complement under two set top bits, which no
+ * position has (positions stay below 2^30), so that a changed width shows.
+ * The width is the bits the bin's positions use: far fewer than the heap's
+ * pos_bits where the holes of a size sit low in a large heap, so the bin's
+ * trie has no chain of single-child nodes at its top, one for each bit all
+ * its keys share. */
+#define IDX_MARK_BITS 0xC0000000u
+#define IDX_BIN_HEADROOM 1u /* a new bin's width: its first key's bits and this */
+static inline bool idx_is_mark(uint32_t parent) { return parent >= IDX_MARK_BITS; }
+static inline uint32_t idx_mark_of(uint32_t width) { return IDX_MARK_BITS | (~width & 63u) << 8 | width; }
+static inline uint32_t idx_mark_width(uint32_t mark) { return mark & 63u; }
+
+/* Is mark a root parent word that tree t may have (I10c)? */
+static inline bool idx_mark_ok(const hh_heap *h, uint32_t t, uint32_t mark)
+{
+    if (!idx_is_bin(t))
+        return mark == HH_NIL;
+    uint32_t width = idx_mark_width(mark);
+    return mark == idx_mark_of(width) && width >= 1u && width <= idx_pos_bits(h);
+}
+
+/* The root parent word of tree t, whose root is inside the heap (false if
+ * it is not, or holds no mark tree t may have: the walk then fails). */
+static inline bool idx_root_mark(const hh_heap *h, uint32_t t, uint32_t *mark)
+{
+    uint32_t root = h->idx.root[t];
+    *mark = HH_NIL;
+    if (!idx_is_bin(t) || root == HH_NIL)
+        return true;
+    if (!heap_pos_ok(h, root))
+        return false;
+    *mark = idx_node_at(h, root)->parent;
+    return idx_mark_ok(h, t, *mark);
+}
+
+/* The key width of tree t, whose root parent word is mark. */
+static inline uint32_t idx_width(const hh_heap *h, uint32_t t, uint32_t mark)
+{
+    return idx_is_bin(t) ? idx_mark_width(mark) : idx_key_bits(h, t);
+}
+
 /* ---- the bitmap ---- */
 
 static inline uint32_t idx_bit(uint32_t t) { return 1u << (t % 32u); }
@@ -146,7 +198,7 @@ static uint32_t idx_last_tree(const hh_heap *h)
 
 /* ---- validation ---- */
 
-/* A link followed from `from` (HH_NIL: a root) to pos in tree t: pos inside
+/* A link followed from `from` (a root mark: a root) to pos in tree t: pos inside
  * the heap, its node of tree t, naming `from` as its parent (I10a, I10c). */
 static inline bool idx_link_ok(const hh_heap *h, uint32_t pos, uint32_t from, uint32_t t)
 {
@@ -172,10 +224,15 @@ static inline bool idx_hole_ok(const hh_heap *h, uint32_t pos, uint32_t t)
 }
 
 /* A hole the index is about to hand out: all of the above, and its whole
- * span sound (size inside the heap, footer equal: I4-I6). */
+ * span sound (I4-I6: the size, at least HH_MIN_BLOCK in any tree, ends
+ * inside the heap; the footer equals the header). One seal: span_sound's
+ * would be the same computation again. */
 static inline bool idx_hole_usable(const hh_heap *h, uint32_t pos, uint32_t t)
 {
-    return idx_hole_ok(h, pos, t) && span_sound(h, pos);
+    if (!idx_hole_ok(h, pos, t))
+        return false;
+    tag *b = block_at(h, pos);
+    return tag_size_g(b) <= heap_span_g(h) - pos && tags_equal(b, block_footer(b));
 }
 
 /* Set tree t aside (nothing in it is handed out or linked again) and report. */
@@ -195,49 +252,75 @@ static const char idx_broken_link[] = "I10: index link broken: a write after fre
 
 /* ---- walks ---- */
 
+/* The order of the holes in tree t: (size, position), which is the order
+ * of their keys (in a bin, of their positions). */
+static inline uint64_t idx_order_at(const hh_heap *h, uint32_t pos)
+{
+    return (uint64_t)tag_size_g(block_at(h, pos)) << 32 | pos;
+}
+
+/* The lowest position in bin t (a bin's keys are its positions): walk the
+ * left edge (right only where there is no left child), remembering the
+ * lowest position seen, every link verified (I10a, I10c). HH_NIL if the bin
+ * is empty, IDX_BAD on damage. */
+static uint32_t idx_bin_min(const hh_heap *h, uint32_t t)
+{
+    uint32_t cur = h->idx.root[t], parent, best = HH_NIL;
+    if (!idx_root_mark(h, t, &parent))
+        return IDX_BAD;
+    for (uint32_t depth = 0; cur != HH_NIL; depth++) {
+        if (depth == IDX_MAX_DEPTH || !idx_link_ok(h, cur, parent, t))
+            return IDX_BAD;
+        const idx_node *n = idx_node_at(h, cur);
+        best = cur < best ? cur : best;
+        parent = cur;
+        cur = n->child[n->child[0] == HH_NIL];
+    }
+    return best;
+}
+
 /* The smallest (side 0) or largest (side 1) key under start, reached from
  * parent: walk the subtree's edge on that side (the other child only where
  * that side has none), remembering the best key seen; IDX_BAD on damage. */
 static uint32_t idx_edge_from(const hh_heap *h, uint32_t t, uint32_t start, uint32_t parent, uint32_t side)
 {
     uint32_t best = HH_NIL, cur = start;
-    uint64_t best_key = 0;
-    for (uint32_t depth = 0; depth < IDX_MAX_DEPTH; depth++) {
-        if (!idx_link_ok(h, cur, parent, t))
+    uint64_t best_key = side ? 0 : UINT64_MAX;
+    for (uint32_t depth = 0; cur != HH_NIL; depth++) {
+        if (depth == IDX_MAX_DEPTH || !idx_link_ok(h, cur, parent, t))
             return IDX_BAD;
-        uint64_t key = idx_key_at(h, t, cur);
-        if (best == HH_NIL || (side ? key > best_key : key < best_key)) {
+        uint64_t key = idx_order_at(h, cur);
+        if (side ? key > best_key : key < best_key) {
             best = cur;
             best_key = key;
         }
         const idx_node *n = idx_node_at(h, cur);
-        uint32_t next = n->child[side] != HH_NIL ? n->child[side] : n->child[!side];
-        if (next == HH_NIL)
-            return best;
         parent = cur;
-        cur = next;
+        cur = n->child[side ^ (n->child[side] == HH_NIL)];
     }
-    return IDX_BAD;
-}
-
-static uint32_t idx_min_from(const hh_heap *h, uint32_t t, uint32_t start, uint32_t parent)
-{
-    return idx_edge_from(h, t, start, parent, 0);
+    return best;
 }
 
 static uint32_t idx_max(const hh_heap *h, uint32_t t) { return idx_edge_from(h, t, h->idx.root[t], HH_NIL, 1); }
 
-/* The smallest key >= want in tree t: the best fitting key on want's own
+/* The smallest key of tree t: in a bin, its lowest position. */
+static uint32_t idx_min(const hh_heap *h, uint32_t t)
+{
+    return idx_is_bin(t) ? idx_bin_min(h, t) : idx_edge_from(h, t, h->idx.root[t], HH_NIL, 0);
+}
+
+/* The smallest key >= want in class t: the best fitting key on want's own
  * path, or the smallest key of the deepest right subtree that path passed
  * by, whichever is smaller. HH_NIL if none, IDX_BAD on damage. */
 static uint32_t idx_lower_bound(const hh_heap *h, uint32_t t, uint64_t want)
 {
     uint32_t cur = h->idx.root[t], parent = HH_NIL, best = HH_NIL, rst = HH_NIL, rst_parent = HH_NIL;
+    uint32_t pb = idx_pos_bits(h), lo = idx_class_lo(t);
     uint64_t best_key = UINT64_MAX;
     for (uint32_t bit = idx_key_bits(h, t); cur != HH_NIL; bit--) {
         if (!idx_link_ok(h, cur, parent, t))
             return IDX_BAD;
-        uint64_t key = idx_key_at(h, t, cur);
+        uint64_t key = (uint64_t)(tag_size_g(block_at(h, cur)) - lo) << pb | cur;
         if (key >= want && key < best_key) {
             best = cur;
             best_key = key;
@@ -255,13 +338,65 @@ static uint32_t idx_lower_bound(const hh_heap *h, uint32_t t, uint64_t want)
     }
     if (rst == HH_NIL)
         return best;
-    uint32_t m = idx_min_from(h, t, rst, rst_parent);
+    uint32_t m = idx_edge_from(h, t, rst, rst_parent, 0);
     if (m == IDX_BAD || best == HH_NIL || idx_key_at(h, t, m) < best_key)
         return m;
     return best;
 }
 
 /* ---- insert and remove ---- */
+
+static uint32_t idx_take_leaf(hh_heap *h, uint32_t z, uint32_t t);
+
+/*
+ * Widen bin t's trie by one key bit: a leaf moves to the top and the old
+ * root becomes its left child (no key has the new bit), so that every other
+ * node keeps its split bit, one level down. O(key bits).
+ *
+ *        R                 L
+ *       / \       ->      /
+ *      .   L             R
+ *                       /
+ *                      .
+ */
+static __attribute__((noinline, cold)) bool idx_bin_widen(hh_heap *h, uint32_t t, uint32_t *mark)
+{
+    uint32_t root = h->idx.root[t], wider = idx_mark_of(idx_mark_width(*mark) + 1u);
+    if (!idx_mark_ok(h, t, wider) || !idx_link_ok(h, root, *mark, t) || !idx_hole_ok(h, root, t))
+        return idx_damaged(h, t, &h->idx.root[t], idx_broken_link);
+    idx_node *rn = idx_node_at(h, root);
+    uint32_t top = root;
+    if (rn->child[0] != HH_NIL || rn->child[1] != HH_NIL) {
+        top = idx_take_leaf(h, root, t);
+        if (top == IDX_BAD)
+            return idx_damaged(h, t, &h->idx.root[t], idx_broken_link);
+        idx_node *tn = idx_node_at(h, top);
+        tn->child[0] = root;
+        tn->child[1] = HH_NIL;
+        rn->parent = top;
+        h->idx.root[t] = top;
+    }
+    idx_node_at(h, top)->parent = *mark = wider;
+    return true;
+}
+
+/* The root parent word under which pos goes into bin t: it holds the bin's
+ * key width, which a new bin takes from its first key (with headroom) and
+ * which widens until it holds pos. false on damage (reported). */
+static bool idx_bin_mark(hh_heap *h, uint32_t t, uint32_t pos, uint32_t *mark)
+{
+    if (h->idx.root[t] == HH_NIL) {
+        uint32_t width = idx_fls(pos | 1u) + 1u + IDX_BIN_HEADROOM;
+        *mark = idx_mark_of(width < idx_pos_bits(h) ? width : idx_pos_bits(h));
+        return true;
+    }
+    if (!idx_root_mark(h, t, mark))
+        return idx_damaged(h, t, &h->idx.root[t], idx_broken_link);
+    while ((uint64_t)pos >> idx_mark_width(*mark) != 0)
+        if (!idx_bin_widen(h, t, mark))
+            return false;
+    return true;
+}
 
 bool idx_insert(hh_heap *h, struct tag *hole)
 {
@@ -270,15 +405,20 @@ bool idx_insert(hh_heap *h, struct tag *hole)
     if (t >= IDX_TREES || idx_is_broken(h, t))
         return false; /* set aside: the hole stays out of service */
     uint64_t key = idx_key(h, t, size_g, pos);
-    uint32_t *link = &h->idx.root[t], parent = HH_NIL;
-    for (uint32_t bit = idx_key_bits(h, t); *link != HH_NIL; bit--) {
-        uint32_t cur = *link;
+    uint32_t *link = &h->idx.root[t], parent = HH_NIL, bit;
+    if (!idx_is_bin(t))
+        bit = idx_key_bits(h, t);
+    else if (idx_bin_mark(h, t, pos, &parent))
+        bit = idx_mark_width(parent);
+    else
+        return false; /* reported */
+    for (uint32_t cur; (cur = *link) != HH_NIL; parent = cur) {
         if (cur == pos || bit == 0 || !idx_link_ok(h, cur, parent, t))
             return idx_damaged(h, t, link, idx_broken_link);
-        parent = cur;
-        link = &idx_node_at(h, cur)->child[(key >> (bit - 1u)) & 1u];
+        bit--;
+        link = &idx_node_at(h, cur)->child[(key >> bit) & 1u];
     }
-    if (parent != HH_NIL && !idx_hole_ok(h, parent, t))
+    if (!idx_is_mark(parent) && !idx_hole_ok(h, parent, t))
         return idx_damaged(h, t, block_at(h, parent), "I10a: index node is not a sealed hole of its tree");
     idx_node *n = idx_node_at(h, pos);
     n->child[0] = n->child[1] = HH_NIL;
@@ -290,45 +430,66 @@ bool idx_insert(hh_heap *h, struct tag *hole)
     return true;
 }
 
-/* The link that points at z (its parent's child, or the root), NULL when
- * the parent is not a sound node of t pointing back at z. */
-static uint32_t *idx_link_to(hh_heap *h, uint32_t z, uint32_t t)
+/* The link that points at z from p, its parent (a root mark: the root),
+ * which is verified as a sealed hole of t since the caller writes into it
+ * (I10a); NULL when it is not one or does not point back at z (I10c). */
+static uint32_t *idx_link_to(hh_heap *h, uint32_t z, uint32_t p, uint32_t t)
 {
-    uint32_t p = idx_node_at(h, z)->parent;
-    if (p == HH_NIL)
-        return h->idx.root[t] == z ? &h->idx.root[t] : NULL;
+    if (idx_is_mark(p))
+        return h->idx.root[t] == z && idx_mark_ok(h, t, p) ? &h->idx.root[t] : NULL;
     if (!idx_hole_ok(h, p, t))
         return NULL;
     idx_node *pn = idx_node_at(h, p);
     return pn->child[0] == z ? &pn->child[0] : pn->child[1] == z ? &pn->child[1] : NULL;
 }
 
-/* Take a leaf of z's subtree off its parent (right-most path first); HH_NIL
- * if z has no child, IDX_BAD on damage. */
+static inline bool idx_is_leaf(const hh_heap *h, uint32_t pos)
+{
+    const idx_node *n = idx_node_at(h, pos);
+    return n->child[0] == HH_NIL && n->child[1] == HH_NIL;
+}
+
+/* A node of t linked from `from` that the caller writes into: the link
+ * agrees both ways and the node is a sealed hole of t (I10a, I10c). */
+static inline bool idx_child_ok(const hh_heap *h, uint32_t c, uint32_t from, uint32_t t)
+{
+    return c == HH_NIL || (idx_link_ok(h, c, from, t) && idx_hole_ok(h, c, t));
+}
+
+/* The leaf that takes the place of z (which has a child), taken off its
+ * parent: a child of z that is a leaf if there is one (the right first),
+ * else the end of the right-most path below z's right child (the left where
+ * there is no right). Each node written into is verified once as a sealed
+ * hole of t: z's children (their parent changes, or one is the leaf), the
+ * leaf and its parent. IDX_BAD on damage, before anything is written. */
 static uint32_t idx_take_leaf(hh_heap *h, uint32_t z, uint32_t t)
 {
-    uint32_t prev = HH_NIL, cur = z;
-    for (uint32_t depth = 0; depth < IDX_MAX_DEPTH; depth++) {
-        idx_node *n = idx_node_at(h, cur);
-        uint32_t next = n->child[1] != HH_NIL ? n->child[1] : n->child[0];
+    const idx_node *zn = idx_node_at(h, z);
+    uint32_t c0 = zn->child[0], c1 = zn->child[1];
+    if (!idx_child_ok(h, c0, z, t) || !idx_child_ok(h, c1, z, t))
+        return IDX_BAD;
+    uint32_t prev = z, cur = c1 != HH_NIL ? c1 : c0;
+    if (c0 != HH_NIL && c1 != HH_NIL && !idx_is_leaf(h, c1) && idx_is_leaf(h, c0))
+        cur = c0;
+    for (uint32_t depth = 0;; depth++) {
+        const idx_node *n = idx_node_at(h, cur);
+        uint32_t next = n->child[n->child[1] != HH_NIL];
         if (next == HH_NIL)
             break;
-        if (!idx_link_ok(h, next, cur, t))
+        if (depth == IDX_MAX_DEPTH || !idx_link_ok(h, next, cur, t))
             return IDX_BAD;
         prev = cur;
         cur = next;
     }
-    if (cur == z)
-        return HH_NIL;
-    idx_node *leaf = idx_node_at(h, cur), *pn = idx_node_at(h, prev);
-    if (leaf->child[0] != HH_NIL || leaf->child[1] != HH_NIL || !idx_hole_ok(h, cur, t) ||
-        (prev != z && !idx_hole_ok(h, prev, t)))
+    bool prev_seen = prev == z || prev == c0 || prev == c1;
+    if ((!prev_seen && !idx_hole_ok(h, prev, t)) || (prev != z && !idx_hole_ok(h, cur, t)))
         return IDX_BAD;
-    pn->child[pn->child[1] == cur ? 1 : 0] = HH_NIL;
+    idx_node *pn = idx_node_at(h, prev);
+    pn->child[pn->child[1] == cur] = HH_NIL;
     return cur;
 }
 
-/* Point z's children (already verified) at their new parent r. */
+/* Point z's children (verified by idx_take_leaf) at their new parent r. */
 static void idx_adopt(hh_heap *h, uint32_t r, const idx_node *from)
 {
     idx_node *rn = idx_node_at(h, r);
@@ -339,32 +500,20 @@ static void idx_adopt(hh_heap *h, uint32_t r, const idx_node *from)
     }
 }
 
-/* z's children are nodes of t that point back at it and are sound holes. */
-static bool idx_children_ok(const hh_heap *h, uint32_t z, uint32_t t)
-{
-    const idx_node *zn = idx_node_at(h, z);
-    for (int k = 0; k < 2; k++) {
-        uint32_t c = zn->child[k];
-        if (c != HH_NIL && (!idx_link_ok(h, c, z, t) || !idx_hole_ok(h, c, t)))
-            return false;
-    }
-    return true;
-}
-
 bool idx_remove(hh_heap *h, struct tag *hole)
 {
     uint32_t z = block_pos(h, hole), t = idx_tree_of(tag_size_g(hole));
     if (t >= IDX_TREES || idx_is_broken(h, t) || idx_node_at(h, z)->tree != t)
         return idx_damaged(h, t, hole, "I8: hole to remove is not in its index tree");
-    uint32_t *link = idx_link_to(h, z, t);
-    if (!link || !idx_children_ok(h, z, t))
-        return idx_damaged(h, t, block_payload(hole), idx_broken_link);
-    uint32_t r = idx_take_leaf(h, z, t);
-    if (r == IDX_BAD)
-        return idx_damaged(h, t, block_payload(hole), idx_broken_link);
     idx_node *zn = idx_node_at(h, z);
+    uint32_t p = zn->parent, r = HH_NIL;
+    uint32_t *link = idx_link_to(h, z, p, t);
+    if (link && (zn->child[0] != HH_NIL || zn->child[1] != HH_NIL))
+        r = idx_take_leaf(h, z, t);
+    if (!link || r == IDX_BAD)
+        return idx_damaged(h, t, block_payload(hole), idx_broken_link);
     if (r != HH_NIL) {
-        idx_node_at(h, r)->parent = zn->parent;
+        idx_node_at(h, r)->parent = p;
         idx_adopt(h, r, zn);
     }
     *link = r;
@@ -380,10 +529,10 @@ bool idx_remove(hh_heap *h, struct tag *hole)
 /* The best hole in tree t for size_g granules (the smallest key >= (size_g,
  * 0); in a tree wholly above size_g, its smallest), verified; HH_NIL if none,
  * IDX_BAD (reported, tree set aside) on damage. */
-static uint32_t idx_fit_in(hh_heap *h, uint32_t t, uint32_t size_g, bool whole_tree)
+static inline __attribute__((always_inline)) uint32_t idx_fit_in(hh_heap *h, uint32_t t, uint32_t size_g,
+                                                                 bool whole_tree)
 {
-    uint32_t pos =
-        whole_tree ? idx_min_from(h, t, h->idx.root[t], HH_NIL) : idx_lower_bound(h, t, idx_key(h, t, size_g, 0));
+    uint32_t pos = whole_tree ? idx_min(h, t) : idx_lower_bound(h, t, idx_key(h, t, size_g, 0));
     if (pos == HH_NIL)
         return HH_NIL;
     if (pos == IDX_BAD || !idx_hole_usable(h, pos, t) || tag_size_g(block_at(h, pos)) < size_g) {
@@ -490,7 +639,8 @@ uint32_t idx_largest_g(const hh_heap *h)
     if (idx_is_bin(t))
         return IDX_MIN_G + t;
     uint32_t pos = idx_max(h, t);
-    return pos == IDX_BAD ? 0 : tag_size_g(block_at(h, pos));
+    return pos == IDX_BAD || pos == HH_NIL ? 0
+                                           : tag_size_g(block_at(h, pos)); /* HH_NIL: a map bit set for an empty tree */
 }
 
 bool idx_contains(const hh_heap *h, const struct tag *hole)
@@ -499,8 +649,10 @@ bool idx_contains(const hh_heap *h, const struct tag *hole)
     if (!heap_pos_ok(h, pos) || t >= IDX_TREES)
         return false;
     uint64_t key = idx_key(h, t, size_g, pos);
-    uint32_t cur = h->idx.root[t];
-    for (uint32_t bit = idx_key_bits(h, t); cur != HH_NIL && heap_pos_ok(h, cur); bit--) {
+    uint32_t cur = h->idx.root[t], mark;
+    if (!idx_root_mark(h, t, &mark))
+        return false;
+    for (uint32_t bit = idx_width(h, t, mark); cur != HH_NIL && heap_pos_ok(h, cur); bit--) {
         if (cur == pos)
             return true;
         if (bit == 0)
@@ -544,7 +696,7 @@ static int idx_check_node(idx_walk *w, uint32_t pos, uint32_t parent, uint64_t p
     if (n->parent != parent)
         return idx_fail(w, n, "I10c: index parent link wrong");
     if ((idx_key_at(h, w->tree, pos) & mask) != prefix)
-        return idx_fail(w, n, "I10b: index node off its key's path");
+        return idx_fail(w, n, "I10b: index node off its key's path (or outside its tree's key width)");
     if (++w->seen > h->idx.count)
         return idx_fail(w, n, "I10e: index holds more nodes than its count");
     for (uint32_t k = 0; k < 2; k++) {
@@ -571,14 +723,22 @@ static int idx_check_tree(idx_walk *w, uint32_t t)
         return idx_fail(w, &h->idx.map[t / 32u], "I10f: index bitmap disagrees with its tree");
     if (h->idx.root[t] == HH_NIL)
         return 0;
-    return idx_check_node(w, h->idx.root[t], HH_NIL, 0, 0, idx_key_bits(h, t), &h->idx.root[t]);
+    uint32_t mark;
+    if (!idx_root_mark(h, t, &mark)) /* a root inside the heap, its parent word a mark of its tree */
+        return idx_fail(w, &h->idx.root[t], "I10c: index root's parent word is not its tree's mark");
+    /* above the key's width every bit is 0 (I10b) */
+    uint32_t width = idx_width(h, t, mark);
+    return idx_check_node(w, h->idx.root[t], mark, 0, ~(uint64_t)0 << width, width, &h->idx.root[t]);
 }
 
 /*
  * I10, the fast index's structure:
  *   a. every node is a sealed hole inside the heap, of its tree's size (bounds first);
- *   b. every node lies on its key's path: its key has the bits the path spelled;
- *   c. each node's parent link names the node that links to it; a root's is NIL;
+ *   b. every node lies on its key's path: its key has the bits the path spelled,
+ *      and none above its tree's key width;
+ *   c. each node's parent link names the node that links to it; a root's holds
+ *      its tree's mark (a class: NIL; a bin: its key width, 1 to pos_bits, and
+ *      that width's complement);
  *   d. no node is deeper than its key's width;
  *   e. the number of nodes in all trees equals idx.count;
  *   f. a tree's bit in the map is set iff it is not empty; no tree was set aside.

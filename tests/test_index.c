@@ -832,6 +832,56 @@ static void test_corrupt_bins(void **state)
     corrupt_size(&f, 4 * f.slot_g, 7, "bin holds a hole of another size");
     corrupt_size(&f, 4 * f.slot_g, FIRST_LARGE_G + 1, "bin holds a large hole");
     corrupt_size(&f, leaf_under(&f, f.h->idx.root[class_tree(&f)]), FIRST_LARGE_G - 1, "class tree holds a bin's size");
+
+    /* A bin's root holds the bin's key width in its parent word (its mark:
+     * the width, its complement and two top bits). */
+    uint32_t mark = rn->parent, width = mark & 63u;
+    assert_true(width >= 1 && width <= f.h->idx.pos_bits && (mark >> 30) == 3u);
+    corrupt_link(&f, &rn->parent, mark ^ 1u, "bin width changed by one bit");
+    corrupt_link(&f, &rn->parent, mark ^ 1u << 8, "bin width's complement changed");
+    corrupt_link(&f, &rn->parent, HH_NIL, "bin root with a class's mark");
+    corrupt_link(&f, &rn->parent, (mark & ~0x3F3Fu) | 63u << 8, "bin width 0");
+    corrupt_link(&f, &rn->parent, (mark & ~0x3F3Fu) | 31u, "bin width past pos_bits");
+    corrupt_link(&f, &rn->parent, (mark & ~0x3F3Fu) | (~1u & 63u) << 8 | 1u, "bin width too narrow for its keys");
+    corrupt_link(&f, &node_at(&f, root == leaf ? *other : leaf)->parent, mark, "a node that is not a root with a mark");
+    fake_close(&f);
+}
+
+/* Bins keep narrow key widths: a new bin's trie takes the bits of its first
+ * position (and one more), and widens one bit at a time (a leaf moves to the
+ * top) when a hole lies beyond them: inserts at ever higher positions, then
+ * removals, every step verified and matched against the reference. */
+static void test_bin_widths(void **state)
+{
+    enum { SLOTS = 4096, SLOT_G = 4 };
+    fake f = fake_open(small_buf, sizeof small_buf, SLOT_G, SLOTS);
+    uint32_t *bin = &f.h->idx.root[0];
+    (void)state;
+    add_hole(&f, 1, 2);
+    uint32_t narrow = node_at(&f, *bin)->parent & 63u;
+    assert_true(narrow < f.h->idx.pos_bits);
+    for (uint32_t i = 2; i < SLOTS; i *= 2) {
+        add_hole(&f, i + 1, 2);
+        add_hole(&f, i, 2);
+        assert_matches(&f);
+    }
+    assert_true((node_at(&f, *bin)->parent & 63u) > narrow);
+    assert_true((node_at(&f, *bin)->parent & 63u) <= f.h->idx.pos_bits);
+    for (uint32_t k = 0; k < 2000; k++) {
+        uint32_t i = rng() % SLOTS;
+        if (f.size_g[i] != 0)
+            drop_hole(&f, i);
+        else
+            add_hole(&f, i, 2);
+        if (k % 50 == 0)
+            assert_matches(&f);
+    }
+    for (uint32_t i = 0; i < SLOTS; i++)
+        if (f.size_g[i] != 0)
+            drop_hole(&f, i);
+    assert_int_equal(*bin, HH_NIL);
+    add_hole(&f, SLOTS - 1, 2); /* an empty bin starts again from its first key */
+    assert_matches(&f);
     fake_close(&f);
 }
 #else
@@ -1000,6 +1050,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_corrupt_links),
         cmocka_unit_test(test_damage_sets_tree_aside),
         cmocka_unit_test(test_corrupt_bins),
+        cmocka_unit_test(test_bin_widths),
 #else
         cmocka_unit_test(test_corrupt_slots),
         cmocka_unit_test(test_full_table_writes_nothing),
