@@ -391,27 +391,20 @@ static inline uint32_t control_gate_open(const hh_heap *h)
 
 /* The flags that send every call through the slow entry. */
 #define HH_SLOW_FLAGS ((uint32_t)(HH_CHECK_ALWAYS | HH_POISON | HH_CANARY | HH_HOOKED))
-/* What the gate of a heap with a lock or a slow flag differs by from the open
- * gate: 0 for none, else the slow bits over a constant of 16 set bits, so at
- * least 11 bits apart (only the 4 flags and bit 31 vary), and no stray write
- * that flips a few bits of magic or of a bound stands for them. */
-#define HH_SLOW_SPREAD 0x5A3C96E1u
 static inline uint32_t control_slow_bits(const hh_heap *h)
 {
-    uint32_t slow = (h->flags & HH_SLOW_FLAGS) | (h->lock ? 0x80000000u : 0u);
-    return slow ? slow ^ HH_SLOW_SPREAD : 0u;
+    return (h->flags & HH_SLOW_FLAGS) | (h->lock ? 0x80000000u : 0u);
 }
 
-/* The fast entry: no lock, and the gate open, which it is only while no slow
- * flag is set (control_slow_bits): a stray write that clears HH_POISON leaves
- * the gate apart and sends the call to the slow entry, which reports it. */
+/* The fast entry: the gate open, and no lock or slow flag, tested directly
+ * (the gate alone would let one flipped bit of magic stand for the lock's). */
 static inline bool control_fast_open(const hh_heap *h)
 {
     if (HH_TOOLS_ACTIVE)
         return false; /* valgrind or ASan is told of every block on the general path */
-    /* the lock first: it never changes after hh_init, while the gate of a
-     * heap with a lock may be rewritten under it by another thread */
-    return h->lock == NULL && h->gate == control_gate_open(h);
+    /* lock and flags first: they never change after hh_init, while the gate
+     * of a heap with a lock may be rewritten under it by another thread */
+    return h->lock == NULL && (h->flags & HH_SLOW_FLAGS) == 0 && h->gate == control_gate_open(h);
 }
 
 /* Re-seal the control block after a configuration field changed. */

@@ -1664,9 +1664,8 @@ static void control_bit_flip_keeps_the_lock(void **state)
     }
 }
 
-/* Nor must it open the fast entry of a heap with a slow flag (its gate
- * differs from the open gate by the flags over a 16-bit spread): the call
- * is refused, as HH_POISON's or HH_CHECK_ALWAYS's slow entry would be. */
+/* Nor must it open the fast entry of a heap with a slow flag: the call is
+ * refused, as HH_POISON's or HH_CHECK_ALWAYS's slow entry would be. */
 static void control_bit_flip_keeps_slow_flags(void **state)
 {
     (void)state;
@@ -1686,6 +1685,31 @@ static void control_bit_flip_keeps_slow_flags(void **state)
     }
 }
 
+/* Nor one value written over front_max_g that makes the gate equal the open
+ * gate (solved from the gate's formula): the slow flags are tested beside
+ * the gate, so the call still takes the slow entry, which refuses it (I1). */
+static void control_gate_solved_keeps_slow_flags(void **state)
+{
+    (void)state;
+    static const uint32_t slow[] = {HH_POISON, HH_CHECK_ALWAYS, HH_CANARY};
+    for (size_t f = 0; f < sizeof slow / sizeof slow[0]; f++) {
+        hh_options o = {.flags = slow[f], .key = 0x31337u};
+        hh_heap *h = hh_init(region, SMALL, &o);
+        assert_non_null(h);
+        struct hh_heap *c = (struct hh_heap *)h;
+        uint32_t delta = c->gate ^ control_gate_open(c), inverse = 0x85EBCA6Bu, saved = c->front_max_g;
+        for (int i = 0; i < 5; i++)
+            inverse *= 2u - 0x85EBCA6Bu * inverse; /* the gate's multiplier, undone */
+        c->front_max_g = inverse * ((saved * 0x85EBCA6Bu) ^ delta);
+        assert_int_equal(c->gate, control_gate_open(c)); /* the gate alone would let it in */
+        size_t before = hh_problem_count(h);
+        assert_null(hh_alloc(h, 24));
+        assert_int_equal(hh_problem_count(h), before + 1);
+        c->front_max_g = saved;
+        assert_int_equal(hh_check(h, NULL), 0);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -1695,6 +1719,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(link_mask_bits_depend_on_every_position_bit),
         cmocka_unit_test(control_gate_covers_front_max_and_zeroing),
         cmocka_unit_test(control_bit_flip_keeps_slow_flags),
+        cmocka_unit_test(control_gate_solved_keeps_slow_flags),
         cmocka_unit_test(secret_bit_flip_sets_nothing_aside),
         cmocka_unit_test(growth_never_makes_a_sliver),
         cmocka_unit_test(index_width_overwritten_stays_defined),

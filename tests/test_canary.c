@@ -363,6 +363,88 @@ static void canary_record_gives_no_secret(void **state)
     assert_int_equal(seen.count, 0);
 }
 
+/* ---- the prune attack on the pad of an earlier version ---- */
+
+/* The pad was mix(mix1(seal ^ L) + K2), so unmix(pad) = mix1(seal ^ L) + K2
+ * and differences of two blocks cancel K2. mix1's low t+1 output bits
+ * depend only on the low 16 + t input bits (after its xorshift by 16, L's
+ * two halves meet as one 16-bit value D), so L is guessed 16 bits at once
+ * and then one bit at a time, each guess kept only while every block's
+ * difference agrees in the bits it fixes. */
+#define PRUNE_BLOCKS 48
+
+typedef struct prune {
+    uint32_t seal[PRUNE_BLOCKS], u[PRUNE_BLOCKS];
+} prune;
+
+/* mix1(seal ^ L) mod 2^(t+1) agrees with u's differences, L's half-xor
+ * being d and its high half's low t bits `high`. */
+static bool prune_consistent(const prune *pr, uint32_t d, uint32_t high, unsigned t)
+{
+    uint32_t out_mask = t >= 31 ? ~0u : (1u << (t + 1)) - 1u, high_mask = t >= 16 ? 0xFFFFu : (1u << t) - 1u;
+    uint32_t first = 0;
+    for (int i = 0; i < PRUNE_BLOCKS; i++) {
+        uint32_t s = pr->seal[i], lo = ((s ^ s >> 16) ^ d) & 0xFFFFu, hi = ((s >> 16) ^ high) & high_mask;
+        uint32_t x = (lo | hi << 16) * 0x7FEB352Du;
+        x ^= x >> 15;
+        if (i == 0)
+            first = x;
+        else if (((x - first) & out_mask) != ((pr->u[i] - pr->u[0]) & out_mask))
+            return false;
+    }
+    return true;
+}
+
+static bool prune_extend(const prune *pr, uint32_t d, uint32_t high, unsigned t, uint32_t *link_key)
+{
+    if (t == 16) {
+        uint32_t l = high << 16 | ((d ^ high) & 0xFFFFu);
+        for (int i = 1; i < PRUNE_BLOCKS; i++)
+            if (tag_mix1(pr->seal[i] ^ l) - tag_mix1(pr->seal[0] ^ l) != pr->u[i] - pr->u[0])
+                return false;
+        *link_key = l;
+        return true;
+    }
+    for (uint32_t bit = 0; bit < 2; bit++)
+        if (prune_consistent(pr, d, high | bit << t, t + 1) && prune_extend(pr, d, high | bit << t, t + 1, link_key))
+            return true;
+    return false;
+}
+
+/* The attack: does it give back (link_key, key2)? */
+static bool prune_recovers(const prune *pr, const struct hh_heap *c)
+{
+    uint32_t l = 0;
+    for (uint32_t d = 0; d <= 0xFFFFu; d++)
+        if (prune_consistent(pr, d, 0, 0) && prune_extend(pr, d, 0, 0, &l))
+            return l == c->link_key && pr->u[0] - tag_mix1(pr->seal[0] ^ l) == c->key2;
+    return false;
+}
+
+/* The attack recovers both secrets from the earlier pad (computed here from
+ * the heap's own secrets, so the test shows it works), and nothing from the
+ * records the heap writes now. */
+static void canary_record_resists_prune_attack(void **state)
+{
+    (void)state;
+    hh_heap *h = canary_heap(0);
+    const struct hh_heap *c = (const struct hh_heap *)h;
+    prune now, before;
+    for (int i = 0; i < PRUNE_BLOCKS; i++) {
+        size_t n = 1 + (size_t)i * 37 % 200;
+        unsigned char *p = hh_alloc(h, n);
+        assert_non_null(p);
+        const unsigned char *rec = p + payload_room(p) - 8;
+        uint32_t slack = (uint32_t)(payload_room(p) - 8 - n), seal = payload_block(p)->seal;
+        now.seal[i] = before.seal[i] = seal;
+        now.u[i] = unmix(le32(rec) ^ slack); /* what the program reads */
+        before.u[i] = unmix(tag_mix(tag_mix1(seal ^ c->link_key) + c->key2));
+    }
+    assert_true(prune_recovers(&before, c));
+    assert_false(prune_recovers(&now, c));
+    assert_int_equal(seen.count, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -378,6 +460,7 @@ int main(void)
         cmocka_unit_test(without_flag_slack_is_usable),
         cmocka_unit_test(other_problems_name_no_block),
         cmocka_unit_test(canary_record_gives_no_secret),
+        cmocka_unit_test(canary_record_resists_prune_attack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -599,7 +599,7 @@ static void op_calloc(trial *t, size_t nmemb, size_t size)
     model_add(t, q, n);
 }
 
-/* A damaged block the program freed, and the heap took without a report:
+/* A damaged block the program freed (or a realloc moved), and the heap took without a report:
  * the damaged bytes in its payload were the program's, now given back, and
  * may be handed out again (as the overflowed block's own slack never counts
  * as damage). The range only shrinks from an end; a middle part stays. */
@@ -633,9 +633,12 @@ static void op_realloc(trial *t, blk *b, size_t n)
 {
     note_op(t, "hh_realloc(b%u %p, size %zu%s, %zu)", b->id, (void *)b->p, b->n, b->tainted ? ", damaged" : "", n);
     verify_block(b, "before its realloc");
+    size_t problems = hh_problem_count(t->h);
     t->releasing = b->p; /* a move frees it, and may give its memory back */
     unsigned char *q = hh_realloc(t->h, b->p, n);
     t->releasing = NULL;
+    if (q && q != b->p && b->tainted && hh_problem_count(t->h) == problems)
+        release_damaged_payload(t, b); /* moved: its old payload went back, as by a free */
     if (!q) {
         if (n == 0)
             model_remove(t, b);                  /* freed (or refused: conservative, as for hh_free) */
