@@ -208,7 +208,9 @@ enum {
     HH_POISON = 1u << 1,       /* fill holes with a pattern and verify it before a hole is
                                   reused, merged, grown or trimmed: O(hole size) a call */
     HH_STRICT = 1u << 2,       /* no front: every request gets exact best fit over all free
-                                  memory, placement is deterministic, O(log span) per call */
+                                  memory, placement is deterministic, O(log span) per call
+                                  (O(log^2 span) for a call whose hole widens its bin's key:
+                                  docs/design.md) */
     /* Remember each block's requested size: the 8 bytes before its footer
      * hold it, keyed (every block is 8 bytes larger), and the slack between
      * the request and that record is filled with HH_CANARY_BYTE. Both are

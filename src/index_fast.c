@@ -64,6 +64,7 @@ HH_TOOLS_EXEMPT_BEGIN; /* to HH_TOOLS_EXEMPT_END: under ASan the core's accesses
 #define IDX_FL0 5u                              /* classes start at 2^5 granules */
 #define IDX_MAX_DEPTH 64u                       /* no key is wider: deeper is a cycle */
 #define IDX_BAD 0xFFFFFFFEu                     /* a walk met damage (never a position) */
+#define IDX_STRAY 0xFFFFFFFDu                   /* a stray map bit, cleared and reported */
 
 _Static_assert(HH_INDEX_BINS >= 32 && HH_INDEX_BINS % 32 == 0, "bins fill whole bitmap words");
 _Static_assert(IDX_LARGE_G > (1u << IDX_FL0), "the classes begin above the first class base");
@@ -529,16 +530,45 @@ bool idx_remove(hh_heap *h, struct tag *hole)
 /* The best hole in tree t for size_g granules (the smallest key >= (size_g,
  * 0); in a tree wholly above size_g, its smallest), verified; HH_NIL if none,
  * IDX_BAD (reported, tree set aside) on damage. */
+/* Tree t, chosen by its map bit, is empty: a stray write set the bit (or
+ * cleared the root). Clear the bit and report (I10f), so that the search
+ * goes on to the next tree; IDX_BAD when the control block fails its check
+ * (I1, recorded). */
+static uint32_t idx_map_stray(hh_heap *h, uint32_t t)
+{
+    if (!heap_damage_sound(h))
+        return IDX_BAD;
+    idx_map_update(h, t);
+    heap_report(h, HH_E_INDEX, &h->idx.map[t / 32u], "I10f: index bitmap names an empty tree (a stray write?)");
+    return IDX_STRAY;
+}
+
 static inline __attribute__((always_inline)) uint32_t idx_fit_in(hh_heap *h, uint32_t t, uint32_t size_g,
                                                                  bool whole_tree)
 {
     uint32_t pos = whole_tree ? idx_min(h, t) : idx_lower_bound(h, t, idx_key(h, t, size_g, 0));
     if (pos == HH_NIL)
-        return HH_NIL;
+        return whole_tree ? idx_map_stray(h, t) : HH_NIL;
     if (pos == IDX_BAD || !idx_hole_usable(h, pos, t) || tag_size_g(block_at(h, pos)) < size_g) {
         idx_damaged(h, t, &h->idx.root[t], idx_broken_link);
         return IDX_BAD;
     }
+    return pos;
+}
+
+/* The smallest hole of the first tree from `from` on that has one, all of
+ * whose holes fit: a damaged tree is set aside and a stray map bit cleared,
+ * and the next one may serve. HH_NIL if none, IDX_BAD when the control
+ * block failed its check (I1, recorded). */
+static uint32_t idx_fit_from(hh_heap *h, uint32_t from, uint32_t size_g)
+{
+    uint32_t pos;
+    do {
+        from = idx_first_tree_from(h, from);
+        pos = from < IDX_TREES ? idx_fit_in(h, from, size_g, true) : HH_NIL;
+        if (pos == IDX_BAD && !idx_is_broken(h, from))
+            return IDX_BAD;
+    } while (pos == IDX_BAD || pos == IDX_STRAY);
     return pos;
 }
 
@@ -555,16 +585,9 @@ struct tag *idx_best_fit(hh_heap *h, uint32_t size_g)
         pos = idx_fit_in(h, t, size_g, false);
     if (pos == IDX_BAD && !idx_is_broken(h, t))
         return NULL; /* not set aside: the control block failed its check (I1, recorded) */
-    if (pos == HH_NIL || pos == IDX_BAD) {
-        uint32_t from = idx_is_bin(t) ? t : t + 1u;
-        do { /* a damaged tree is set aside: the next one may serve */
-            from = idx_first_tree_from(h, from);
-            pos = from < IDX_TREES ? idx_fit_in(h, from, size_g, true) : HH_NIL;
-            if (pos == IDX_BAD && !idx_is_broken(h, from))
-                return NULL;
-        } while (pos == IDX_BAD);
-    }
-    return pos == HH_NIL ? NULL : block_at(h, pos);
+    if (pos == HH_NIL || pos == IDX_BAD)
+        pos = idx_fit_from(h, idx_is_bin(t) ? t : t + 1u, size_g);
+    return pos == HH_NIL || pos == IDX_BAD ? NULL : block_at(h, pos);
 }
 
 /* ---- the interface ---- */

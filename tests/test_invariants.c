@@ -352,6 +352,29 @@ static void i12_poison_kept(void **state)
     }
 }
 
+#ifndef HH_INDEX_TABLE
+/* A stray bit in the fast index's map names an empty bin: the call that
+ * meets it reports (I10f), clears the bit and goes on to the next tree, so
+ * the request is still served by its best fit. */
+static void stray_map_bit_reported_at_the_call(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_with(SMALL, 0);
+    void *p[16];
+    for (int i = 0; i < 16; i++)
+        p[i] = alloc_filled(h, 48, (unsigned char)i); /* 64-byte blocks: 4 granules */
+    for (int i = 0; i < 16; i += 2)
+        hh_free(h, p[i]); /* holes of 4 granules between blocks; bin 0 (2 granules) stays empty */
+    ((struct hh_heap *)h)->idx.map[0] |= 1u;
+    size_t count = plog.count;
+    void *q = hh_alloc(h, 16); /* 2 granules: the search starts at bin 0 */
+    assert_ptr_equal(q, p[0]); /* the lowest of the smallest holes that fit */
+    assert_int_equal(plog.count, count + 1);
+    assert_int_equal(plog.last_code, HH_E_INDEX);
+    assert_consistent(h); /* I10f: the bit is now the split's rest's, in bin 0 */
+}
+#endif
+
 /* A stray write that clears HH_POISON (or any flag, callback or bound) in the
  * control block is seen at the next call: refused, recorded, and hh_check
  * names I1. */
@@ -490,6 +513,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(i11_running_totals),
         cmocka_unit_test(i12_poison_kept),
         cmocka_unit_test(control_block_flags_sealed),
+#ifndef HH_INDEX_TABLE
+        cmocka_unit_test(stray_map_bit_reported_at_the_call),
+#endif
         cmocka_unit_test(near_finds_damage_beside_the_blocks_given),
         cmocka_unit_test(near_checks_control_block_and_fences),
         cmocka_unit_test(near_skips_stale_pointers),
