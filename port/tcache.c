@@ -92,7 +92,7 @@
 #ifndef TC_REMOTE_BYTES
 #define TC_REMOTE_BYTES ((size_t)64 << 10) /* ... or once their usable bytes reach this */
 #endif
-#define TC_MAX_CACHED (tc_class_bytes(TC_BINS) - 1u) /* the largest usable size cached */
+#define TC_MAX_CACHED (tc_class_bytes_of(TC_BINS) - 1u) /* the largest usable size cached */
 #ifndef TC_PENDING_BYTES
 #define TC_PENDING_BYTES ((long)256 << 10) /* usable bytes on one arena's pending list, at most */
 #endif
@@ -109,8 +109,9 @@
 
 static unsigned tc_log2(size_t x) { return 63u - (unsigned)__builtin_clzll((unsigned long long)x); }
 
-/* The least usable size of bin c's blocks. */
-static size_t tc_class_bytes(size_t c)
+/* The least usable size of bin c's blocks (computed once, then read from
+ * tc_class_size). */
+static size_t tc_class_bytes_of(size_t c)
 {
     if (c < TC_SMALL_BINS)
         return c * TC_GRANULE;
@@ -118,11 +119,15 @@ static size_t tc_class_bytes(size_t c)
     return ((size_t)512 << k) + (j << (9u - TC_MID_SPLIT_LOG + k));
 }
 
+static size_t tc_class_size[TC_BINS + 1];
+static size_t tc_class_bytes(size_t c) { return tc_class_size[c]; }
+#define TC_LARGEST_CLASS (tc_class_bytes_of(TC_BINS - 1u))
+
 static size_t tc_class_down(size_t usable)
 {
     if (usable <= 512)
         return usable / TC_GRANULE;
-    if (usable >= tc_class_bytes(TC_BINS))
+    if (usable > TC_MAX_CACHED)
         return TC_BINS; /* not cached */
     unsigned k = tc_log2(usable - 1u) - 9u;
     return TC_SMALL_BINS - 1u + TC_MID_SPLIT * k + ((usable - ((size_t)512 << k)) >> (9u - TC_MID_SPLIT_LOG + k));
@@ -132,7 +137,7 @@ static size_t tc_class_up(size_t size)
 {
     if (size <= 512)
         return size == 0 ? 1 : (size + TC_GRANULE - 1u) / TC_GRANULE;
-    if (size > tc_class_bytes(TC_BINS - 1u))
+    if (size > TC_LARGEST_CLASS)
         return TC_BINS; /* not cached */
     unsigned k = tc_log2(size - 1u) - 9u;
     size_t step = (size_t)1 << (9u - TC_MID_SPLIT_LOG + k);
@@ -268,7 +273,7 @@ static size_t tc_free_list(hhp_arena *a, tc_block *list, tc_kind kind, bool coun
 }
 
 /* Give the older half of a full bin back to the arena. */
-static void tc_trim(size_t c)
+static __attribute__((noinline, cold)) void tc_trim(size_t c)
 {
     hhp_arena *a = hhp_thread_arena();
     tc_block *keep = tc.bin[c];
@@ -287,7 +292,7 @@ static void tc_limit_refresh(void)
     tc.limit = tc_budget / (threads > 0 ? threads : 1u);
 }
 
-static void tc_register_exit(void)
+static __attribute__((noinline, cold)) void tc_register_exit(void)
 {
     tc.state = 1;
     atomic_fetch_add_explicit(&tc_threads, 1u, memory_order_relaxed);
@@ -356,7 +361,7 @@ static void tc_remote_flush(void)
 
 /* A small block of another thread's arena, already validated: chained,
  * handed over with others. */
-static void tc_remote_put(hhp_arena *owner, tc_block *b, size_t usable)
+static __attribute__((noinline, cold)) void tc_remote_put(hhp_arena *owner, tc_block *b, size_t usable)
 {
     if (owner != tc.remote_arena)
         tc_remote_flush();
@@ -406,11 +411,11 @@ static void tc_flush_bins(size_t from)
  * go with it, so that the few blocks they hold do not keep the freed space
  * from merging and the heap from shrinking (a producer of 4-256 KiB blocks
  * kept 8 MiB committed, 3x the resident memory, before this). */
-static void tc_flush_mid(void) { tc_flush_bins(TC_SMALL_BINS); }
+static __attribute__((noinline)) void tc_flush_mid(void) { tc_flush_bins(TC_SMALL_BINS); }
 
 /* Take the blocks other threads freed for this thread's arena into the
  * cache (or the core); false if there were none. */
-static bool tc_pending_drain(void)
+static __attribute__((noinline, cold)) bool tc_pending_drain(void)
 {
     hhp_arena *a = hhp_thread_arena();
     tc_block *list = a != NULL && tc.state != 2 ? tc_pending_take(a) : NULL;
@@ -538,6 +543,8 @@ void hhp_tcache_bound(void)
 
 void hhp_tcache_keys(void)
 {
+    for (size_t c = 0; c <= TC_BINS; c++)
+        tc_class_size[c] = tc_class_bytes_of(c);
     hhp_random_fill(&tc_key, sizeof tc_key);
     while (tc_key.kind[TC_AWAY] == tc_key.kind[TC_LOCAL])
         tc_key.kind[TC_AWAY] = (uintptr_t)hhp_random_u64();

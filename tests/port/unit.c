@@ -489,6 +489,19 @@ static int child_main(const char *what)
         for (unsigned i = 0; i < N; i++)
             free_v(blocks[(i * 7919u) % N]);
         return 0;
+    } else if (strcmp(what, "freed-after-shrink") == 0) {
+        /* 30 MB of blocks no cache keeps, all freed: the heap shrinks past
+         * the last one's pages; then that block is freed again. Its pages
+         * were committed once and given back: the check made without the
+         * lock reads them (zeros), finds no block and the core reports. */
+        enum { N = 1500 };
+        static void *blocks[N];
+        for (unsigned i = 0; i < N; i++)
+            blocks[i] = malloc_v(20000);
+        for (unsigned i = 0; i < N; i++)
+            free_v(blocks[i]);
+        print_address(blocks[N - 1]);
+        free_v(blocks[N - 1]);
     } else if (strcmp(what, "workload") == 0) {
         void *blocks[64] = {0};
         unsigned calls = 0; /* free(NULL) is not traced */
@@ -620,6 +633,7 @@ static void test_misuse(void)
                  "HH_E_DOUBLE_FREE");
     expect_abort("shared-arena-double-free", "HOLEHEAP_ARENAS=1", "free", "double free", "HH_E_DOUBLE_FREE");
     expect_abort("beyond-committed", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
+    expect_abort("freed-after-shrink", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
     expect_abort("write-after-free", NULL, "malloc", "cached block overwritten (write after free?)", "HH_E_POISON");
     expect_abort("link-overwritten", NULL, "malloc", "cached block overwritten (write after free?)", "HH_E_POISON");
     expect_abort("pending-overwritten", "HOLEHEAP_ARENAS=2", "malloc", "cached block overwritten (write after free?)",
