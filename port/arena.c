@@ -134,12 +134,9 @@ static void arena_on_error(void *ctx, const hh_problem *problem)
  * aborts there); a call the core refused without a report (its control
  * block failed its check) aborts here, before the caller reads anything at
  * p or copies 0 bytes of it. */
-size_t hhp_usable_size(hhp_arena *a, const void *p)
+size_t hhp_usable_size_locked(hhp_arena *a, const void *p)
 {
-    size_t usable = hh_usable_size_peek(a->heap, p, __atomic_load_n(&a->readable_end, __ATOMIC_ACQUIRE));
-    if (__builtin_expect(usable != 0, 1))
-        return usable;
-    usable = hh_usable_size(a->heap, p); /* the locked path reports what the peek refused */
+    size_t usable = hh_usable_size(a->heap, p); /* reports what the peek refused */
     if (__builtin_expect(usable == 0, 0)) {
         /* Every problem but these two aborted in arena_on_error: any other
          * recorded one is the refusal's own. */

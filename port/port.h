@@ -172,7 +172,12 @@ void hhp_arena_hold(hhp_arena *a);
 void hhp_arena_release(hhp_arena *a);
 /* hh_usable_size of p in a, which is never 0: anything the core refuses
  * aborts. Proved without the lock when p's tags allow (hh_usable_size_peek). */
-size_t hhp_usable_size(hhp_arena *a, const void *p);
+size_t hhp_usable_size_locked(hhp_arena *a, const void *p);
+static inline size_t hhp_usable_size(hhp_arena *a, const void *p)
+{
+    size_t usable = hh_usable_size_peek(a->heap, p, __atomic_load_n(&a->readable_end, __ATOMIC_ACQUIRE));
+    return __builtin_expect(usable != 0, 1) ? usable : hhp_usable_size_locked(a, p);
+}
 void hhp_arenas_stats(hh_stats *sum, unsigned *used);
 extern HHP_TLS const char *hhp_current_call; /* for error messages */
 

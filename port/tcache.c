@@ -480,12 +480,8 @@ void hhp_tcache_check_live(const void *p)
 /* Cache p (a block of owner) if it is small, or queue it with other remote
  * frees if owner is not this thread's arena; false: the caller frees it now.
  * p is validated by the core before anything here reads it. */
-bool hhp_tcache_put(hhp_arena *owner, void *p)
+static __attribute__((noinline)) bool tc_put_slow(hhp_arena *owner, tc_block *b, size_t usable)
 {
-    size_t usable = hhp_usable_size(owner, p); /* reports a bad pointer */
-    tc_block *b = p;
-    if (__builtin_expect(tc_held(b), 0)) /* any size: remote chains hold all */
-        hhp_die(hhp_current_call, "double free", b, HH_E_DOUBLE_FREE);
     if (usable > TC_MAX_CACHED && owner == hhp_thread_arena()) {
         tc_flush_mid();
         return false;
@@ -500,6 +496,25 @@ bool hhp_tcache_put(hhp_arena *owner, void *p)
         return true;
     }
     return tc_cache(b, usable);
+}
+
+bool hhp_tcache_put(hhp_arena *owner, void *p)
+{
+    size_t usable = hhp_usable_size(owner, p); /* reports a bad pointer */
+    tc_block *b = p;
+    if (__builtin_expect(tc_held(b), 0)) /* any size: remote chains hold all */
+        hhp_die(hhp_current_call, "double free", b, HH_E_DOUBLE_FREE);
+    /* The common case, a block of this thread's arena with room in its bin
+     * (tc_cache's conditions, no trim due): pushed at once. */
+    size_t c = tc_class_down(usable);
+    if (__builtin_expect(owner == hhp_bound_arena && tc.state == 1 && c < TC_BINS && tc.bin[c] != b &&
+                             tc.count[c] < (c < TC_SMALL_BINS ? TC_BIN_MAX : TC_MID_BIN_MAX) &&
+                             tc.bytes + usable <= tc.limit,
+                         1)) {
+        tc_push(c, b);
+        return true;
+    }
+    return tc_put_slow(owner, b, usable);
 }
 
 void hhp_tcache_flush(void)
