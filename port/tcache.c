@@ -9,8 +9,9 @@
  *
  *   bin c (1 .. 32) holds blocks whose usable size is c * 16 bytes; a request
  *   of n <= 512 bytes takes from bin ceil(n / 16); above 512 bytes, 8 bins
- *   per power of two up to 16 KiB, each at most TC_MID_BIN_MAX (8) blocks
- *   (size classes below)
+ *   per power of two up to 16 KiB, each at most as many blocks as hold
+ *   TC_MID_BIN_BYTES (64 KiB), and at least TC_MID_BIN_MAX (8): 113 of the
+ *   smallest, 8 of the largest (size classes below)
  *
  * Memory held: at most HOLEHEAP_TCACHE_BYTES (default 32 MiB) of usable
  * bytes over all threads, split evenly among the threads that cache (each
@@ -79,7 +80,10 @@
 #define TC_MID_SPLIT (1u << TC_MID_SPLIT_LOG)
 #define TC_BINS (TC_SMALL_BINS + TC_MID_SPLIT * TC_MID_GROUPS)
 #ifndef TC_MID_BIN_MAX
-#define TC_MID_BIN_MAX 8u /* blocks per bin above 512 bytes (at most 1.5 MiB in all); more go to the core */
+#define TC_MID_BIN_MAX 8u /* blocks per bin above 512 bytes at least; more go to the core */
+#endif
+#ifndef TC_MID_BIN_BYTES
+#define TC_MID_BIN_BYTES ((size_t)64 << 10) /* ... or as many as hold this many bytes (2.6 MiB in all) */
 #endif
 #ifndef TC_BIN_MAX
 #define TC_BIN_MAX 8192u /* blocks per bin; a full bin gives half back */
@@ -120,6 +124,9 @@ static size_t tc_class_bytes_of(size_t c)
 }
 
 static size_t tc_class_size[TC_BINS + 1];
+/* Blocks a bin takes at the common free (hhp_tcache_put): a mid-size bin
+ * holds no more, a small one gives its older half back past it (tc_trim). */
+static uint16_t tc_class_cap[TC_BINS];
 static size_t tc_class_bytes(size_t c) { return tc_class_size[c]; }
 #define TC_LARGEST_CLASS (tc_class_bytes_of(TC_BINS - 1u))
 
@@ -382,7 +389,7 @@ static __attribute__((noinline, cold)) void tc_remote_put(hhp_arena *owner, tc_b
 static bool tc_cache(tc_block *b, size_t usable)
 {
     size_t c = tc_class_down(usable);
-    if (c >= TC_BINS || c == 0 || (c >= TC_SMALL_BINS && tc.count[c] >= TC_MID_BIN_MAX) || !tc_has_room(usable))
+    if (c >= TC_BINS || c == 0 || (c >= TC_SMALL_BINS && tc.count[c] >= tc_class_cap[c]) || !tc_has_room(usable))
         return false;
     /* Freed twice with its marker wiped in between: at least the latest
      * block is recognised, instead of a bin that hands it out for ever. */
@@ -425,22 +432,24 @@ static __attribute__((noinline, cold)) bool tc_pending_drain(void)
         tc_register_exit();
     tc_block *rest = NULL;
     size_t bytes = 0;
+    bool large = false; /* a block too large for the cache came */
     while (list != NULL) {
         tc_block *b = list;
         list = tc_open(a, b, TC_AWAY);
         tc_clear(b);
         size_t usable = hhp_usable_size(a, b); /* validates b */
         bytes += usable;
+        large |= usable > TC_MAX_CACHED;
         if (!tc_cache(b, usable)) {
             tc_set_link(b, rest, TC_AWAY);
             rest = b;
         }
     }
     tc_pending_settle(a, bytes);
-    if (rest != NULL) {
+    if (rest != NULL)
         (void)tc_free_list(a, rest, TC_AWAY, false);
+    if (large) /* as a local free of such a block does (hhp_tcache_put) */
         tc_flush_mid();
-    }
     return true;
 }
 
@@ -508,8 +517,7 @@ bool hhp_tcache_put(hhp_arena *owner, void *p)
      * (tc_cache's conditions, no trim due): pushed at once. */
     size_t c = tc_class_down(usable);
     if (__builtin_expect(owner == hhp_bound_arena && tc.state == 1 && c < TC_BINS && tc.bin[c] != b &&
-                             tc.count[c] < (c < TC_SMALL_BINS ? TC_BIN_MAX : TC_MID_BIN_MAX) &&
-                             tc.bytes + usable <= tc.limit,
+                             tc.count[c] < tc_class_cap[c] && tc.bytes + usable <= tc.limit,
                          1)) {
         tc_push(c, b);
         return true;
@@ -560,6 +568,12 @@ void hhp_tcache_keys(void)
 {
     for (size_t c = 0; c <= TC_BINS; c++)
         tc_class_size[c] = tc_class_bytes_of(c);
+    for (size_t c = 0; c < TC_BINS; c++) {
+        size_t by_bytes = TC_MID_BIN_BYTES / tc_class_size[c + 1];
+        tc_class_cap[c] = (uint16_t)(c < TC_SMALL_BINS           ? TC_BIN_MAX
+                                     : by_bytes > TC_MID_BIN_MAX ? by_bytes
+                                                                 : TC_MID_BIN_MAX);
+    }
     hhp_random_fill(&tc_key, sizeof tc_key);
     while (tc_key.kind[TC_AWAY] == tc_key.kind[TC_LOCAL])
         tc_key.kind[TC_AWAY] = (uintptr_t)hhp_random_u64();
