@@ -3,8 +3,9 @@
  * (usable size up to 18 KiB), by size class, and hands them out again without
  * taking an arena lock. Every cached
  * block is a live block of its arena (the core sees it as allocated, so
- * hh_check stays valid); it goes back through hh_free when its bin overflows,
- * when its arena would have to grow, or when its thread exits.
+ * hh_check stays valid); it goes back through hh_free when its arena would
+ * have to grow or when its thread exits. A block freed while its bin or the
+ * thread's share of the budget is full goes to the core at once.
  * HOLEHEAP_CHECK (any N) turns the cache off, so that every free reaches the core.
  *
  *   bin c (1 .. 32) holds blocks whose usable size is c * 16 bytes; a request
@@ -85,9 +86,6 @@
 #ifndef TC_MID_BIN_BYTES
 #define TC_MID_BIN_BYTES ((size_t)64 << 10) /* ... or as many as hold this many bytes (2.6 MiB in all) */
 #endif
-#ifndef TC_BIN_MAX
-#define TC_BIN_MAX 8192u /* blocks per bin; a full bin gives half back */
-#endif
 #define TC_BYTES_DEFAULT ((size_t)32 << 20)
 #ifndef TC_GROWTH_SLACK
 #define TC_GROWTH_SLACK ((size_t)256 << 10) /* cached bytes that do not stop growth */
@@ -124,9 +122,9 @@ static size_t tc_class_bytes_of(size_t c)
 }
 
 static size_t tc_class_size[TC_BINS + 1];
-/* Blocks a bin takes at the common free (hhp_tcache_put): a mid-size bin
- * holds no more, a small one gives its older half back past it (tc_trim). */
-static uint16_t tc_class_cap[TC_BINS];
+/* Blocks a bin holds at most: a small bin as many as the thread's share of
+ * the budget allows (tc_has_room), a mid-size one TC_MID_BIN_BYTES' worth. */
+static uint32_t tc_class_cap[TC_BINS];
 static size_t tc_class_bytes(size_t c) { return tc_class_size[c]; }
 #define TC_LARGEST_CLASS (tc_class_bytes_of(TC_BINS - 1u))
 
@@ -162,7 +160,7 @@ typedef enum tc_kind { TC_LOCAL, TC_AWAY } tc_kind;
 
 typedef struct tc_state {
     tc_block *bin[TC_BINS];
-    uint16_t count[TC_BINS];
+    uint32_t count[TC_BINS];
     uint8_t state; /* 0 new, 1 registered for thread exit, 2 exited */
     size_t bytes;  /* usable bytes of all cached blocks */
     size_t limit;  /* this thread's share of the byte budget */
@@ -279,20 +277,6 @@ static size_t tc_free_list(hhp_arena *a, tc_block *list, tc_kind kind, bool coun
     return bytes;
 }
 
-/* Give the older half of a full bin back to the arena. */
-static __attribute__((noinline, cold)) void tc_trim(size_t c)
-{
-    hhp_arena *a = hhp_thread_arena();
-    tc_block *keep = tc.bin[c];
-    for (unsigned i = 1; i < TC_BIN_MAX / 2; i++)
-        keep = tc_open(a, keep, TC_LOCAL);
-    tc_block *rest = tc_open(a, keep, TC_LOCAL);
-    tc_set_link(keep, NULL, TC_LOCAL);
-    tc.bytes -= (size_t)(tc.count[c] - TC_BIN_MAX / 2) * tc_class_bytes(c);
-    tc.count[c] = TC_BIN_MAX / 2;
-    (void)tc_free_list(a, rest, TC_LOCAL, false);
-}
-
 static void tc_limit_refresh(void)
 {
     unsigned threads = atomic_load_explicit(&tc_threads, memory_order_relaxed);
@@ -389,15 +373,13 @@ static __attribute__((noinline, cold)) void tc_remote_put(hhp_arena *owner, tc_b
 static bool tc_cache(tc_block *b, size_t usable)
 {
     size_t c = tc_class_down(usable);
-    if (c >= TC_BINS || c == 0 || (c >= TC_SMALL_BINS && tc.count[c] >= tc_class_cap[c]) || !tc_has_room(usable))
+    if (c >= TC_BINS || c == 0 || tc.count[c] >= tc_class_cap[c] || !tc_has_room(usable))
         return false;
     /* Freed twice with its marker wiped in between: at least the latest
      * block is recognised, instead of a bin that hands it out for ever. */
     if (__builtin_expect(tc.bin[c] == b, 0))
         hhp_die(hhp_current_call, "double free", b, HH_E_DOUBLE_FREE);
     tc_push(c, b);
-    if (tc.count[c] > TC_BIN_MAX)
-        tc_trim(c);
     return true;
 }
 
@@ -514,7 +496,7 @@ bool hhp_tcache_put(hhp_arena *owner, void *p)
     if (__builtin_expect(tc_held(b), 0)) /* any size: remote chains hold all */
         hhp_die(hhp_current_call, "double free", b, HH_E_DOUBLE_FREE);
     /* The common case, a block of this thread's arena with room in its bin
-     * (tc_cache's conditions, no trim due): pushed at once. */
+     * (tc_cache's conditions): pushed at once. */
     size_t c = tc_class_down(usable);
     if (__builtin_expect(owner == hhp_bound_arena && tc.state == 1 && c < TC_BINS && tc.bin[c] != b &&
                              tc.count[c] < tc_class_cap[c] && tc.bytes + usable <= tc.limit,
@@ -570,7 +552,7 @@ void hhp_tcache_keys(void)
         tc_class_size[c] = tc_class_bytes_of(c);
     for (size_t c = 0; c < TC_BINS; c++) {
         size_t by_bytes = TC_MID_BIN_BYTES / tc_class_size[c + 1];
-        tc_class_cap[c] = (uint16_t)(c < TC_SMALL_BINS           ? TC_BIN_MAX
+        tc_class_cap[c] = (uint32_t)(c < TC_SMALL_BINS           ? UINT32_MAX
                                      : by_bytes > TC_MID_BIN_MAX ? by_bytes
                                                                  : TC_MID_BIN_MAX);
     }
