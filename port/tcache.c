@@ -30,7 +30,7 @@
  * compare-and-swap. A thread of that arena takes the whole pending list when
  * a bin it allocates from is empty or before any allocation its cache cannot
  * serve (hhp_tcache_drain), checks each block with the core
- * (hh_usable_size) and caches it, or frees the ones that do not fit into the
+ * (hhp_usable_size) and caches it, or frees the ones that do not fit into the
  * core under one hold of the lock. A pending list never holds more than
  * TC_PENDING_BYTES usable bytes: the chain that would pass the bound is freed
  * into the core by the freeing thread, with the whole list, under the
@@ -57,9 +57,12 @@
  * malloc_usable_size of a block carrying either kind of marker is a double
  * free / "pointer already freed", whichever thread's cache or pending list
  * holds it. Every free of a block the cache could hold is validated by the
- * core first (hh_usable_size: a pointer outside the committed heap, an
- * interior pointer or a block the core sees as free is reported before
- * anything reads it). A block leaving the cache has both words cleared, so
+ * core first, without the arena's lock (hh_usable_size_peek: the entry gate,
+ * the block's sealed header of a live block and its footer, read below the
+ * arena's readable end, which a shrink never lowers, so nothing can fault);
+ * what the peek cannot prove goes through hh_usable_size under the lock,
+ * which reports a pointer outside the committed heap, an interior pointer or
+ * a block the core sees as free before anything reads it. A block leaving the cache has both words cleared, so
  * no live block carries a marker; only a program that knew the secrets could
  * forge one. What the cache does not see: bytes past a cached block's first
  * 16 (they are not its to check; the block is handed out as it is), and a
