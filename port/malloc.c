@@ -54,7 +54,6 @@ void *hhp_malloc(size_t size)
         void *p = hhp_tcache_take(size);
         if (p != NULL)
             return p;
-        size = hhp_tcache_class_size(size);
     }
     return arena_alloc(size, 0);
 }

@@ -218,10 +218,6 @@ void hhp_large_reset(void);
 /* ---- tcache.c ---- */
 
 void *hhp_tcache_take(size_t size);
-/* What to ask the core for when the cache cannot serve a request of size
- * bytes: a mid-size request is rounded up to the least usable size of its
- * class, so that the block, once freed, serves the same requests again. */
-size_t hhp_tcache_class_size(size_t size);
 bool hhp_tcache_put(hhp_arena *owner, void *p);
 /* p, a live block of the core (of any size), must not be in any cache,
  * remote chain or pending list: realloc and malloc_usable_size of a freed

@@ -462,12 +462,6 @@ void *hhp_tcache_take(size_t size)
     return b;
 }
 
-size_t hhp_tcache_class_size(size_t size)
-{
-    size_t c = tc_class_up(size);
-    return c >= TC_SMALL_BINS && c < TC_BINS ? tc_class_bytes(c) : size;
-}
-
 /* A block in a cache or on a pending list carries a marker: freed again
  * (or reallocated, or asked its size), it is a double free. p must have been
  * validated by the core. */
