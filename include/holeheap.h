@@ -325,6 +325,20 @@ void hh_free(hh_heap *h, void *p);
  * their check (reported as by hh_free), or by the contract above. O(1). */
 size_t hh_usable_size(hh_heap *h, const void *p);
 
+/* hh_usable_size without the lock, for a caller that holds many threads'
+ * frees (the drop-in malloc's per-thread cache): the usable size of the live
+ * block at p when its own tags prove it one (a sealed header of a live block
+ * at p, a size that ends below limit, a footer equal to the header), else 0
+ * with nothing reported or recorded: p NULL, outside [heap start, limit),
+ * not the start of a block, freed, damaged, or a heap of more than one
+ * region or with HH_CANARY, HH_POISON, HH_CHECK_ALWAYS or a hook. On 0 the
+ * caller asks hh_usable_size, which reports. Reads p's header and footer
+ * and fields hh_init fixes, nothing else: safe while other threads use h
+ * when [h, limit) stays readable meanwhile (the caller keeps it mapped) and
+ * p is not being freed by another thread. Of the control block it compares
+ * the entry gate (liveness, bounds, flags), as every call does. O(1). */
+size_t hh_usable_size_peek(const hh_heap *h, const void *p, const void *limit);
+
 /* Walk the whole heap and verify every invariant of docs/design.md.
  * Returns 0 (HH_OK) if consistent; else the first problem's HH_E_* code, and
  * *out (if not NULL) names it. h NULL gives HH_E_BAD_POINTER; a heap that is

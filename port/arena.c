@@ -29,7 +29,7 @@ static hhp_arena arenas[HHP_MAX_ARENAS];
 static char *arena_base;
 static unsigned arena_shift;
 static uint32_t heap_key;
-static HHP_TLS hhp_arena *thread_arena;
+HHP_TLS hhp_arena *hhp_bound_arena;
 static HHP_TLS bool thread_unbound; /* it gave its binding back at exit */
 
 _Static_assert((HHP_ARENA_SPAN & (HHP_ARENA_SPAN - 1)) == 0, "arena span is a power of two");
@@ -41,7 +41,12 @@ static size_t round_up(size_t n, size_t to) { return (n + to - 1) & ~(to - 1); }
 /* committed_end changes under the arena's lock; the cache reads it without
  * (to bound the links it follows), so it is stored atomically. A shrink
  * lowers it before the pages go. */
-static void arena_set_end(hhp_arena *a, char *end) { __atomic_store_n(&a->committed_end, end, __ATOMIC_RELEASE); }
+static void arena_set_end(hhp_arena *a, char *end)
+{
+    if (end > a->readable_end)
+        __atomic_store_n(&a->readable_end, end, __ATOMIC_RELEASE);
+    __atomic_store_n(&a->committed_end, end, __ATOMIC_RELEASE);
+}
 
 static size_t arena_grow(void *ctx, void *end, size_t min_bytes)
 {
@@ -58,7 +63,10 @@ static size_t arena_grow(void *ctx, void *end, size_t min_bytes)
     return want;
 }
 
-/* Give back whole pages only: the region end stays page-aligned. */
+/* Give back whole pages only: the region end stays page-aligned. The pages
+ * are discarded but stay mapped (readable_end), so that the checks made
+ * without the lock (hhp_usable_size, the cache's links) read zeros there,
+ * never fault. */
 static size_t arena_shrink(void *ctx, void *new_end, size_t bytes)
 {
     hhp_arena *a = ctx;
@@ -69,7 +77,7 @@ static size_t arena_shrink(void *ctx, void *new_end, size_t bytes)
     if (from >= top)
         return 0;
     arena_set_end(a, from);
-    hhp_decommit(from, (size_t)(top - from));
+    hhp_discard(from, (size_t)(top - from));
     return (size_t)(top - from);
 }
 
@@ -126,9 +134,9 @@ static void arena_on_error(void *ctx, const hh_problem *problem)
  * aborts there); a call the core refused without a report (its control
  * block failed its check) aborts here, before the caller reads anything at
  * p or copies 0 bytes of it. */
-size_t hhp_usable_size(hhp_arena *a, const void *p)
+size_t hhp_usable_size_locked(hhp_arena *a, const void *p)
 {
-    size_t usable = hh_usable_size(a->heap, p);
+    size_t usable = hh_usable_size(a->heap, p); /* reports what the peek refused */
     if (__builtin_expect(usable == 0, 0)) {
         /* Every problem but these two aborted in arena_on_error: any other
          * recorded one is the refusal's own. */
@@ -190,16 +198,14 @@ static unsigned arena_least_bound(void)
     return best;
 }
 
-hhp_arena *hhp_thread_arena(void)
+hhp_arena *hhp_thread_arena_bind(void)
 {
-    hhp_arena *a = thread_arena;
-    if (__builtin_expect(a != NULL, 1))
-        return a;
+    hhp_arena *a = NULL;
     hhp_init();
     unsigned first = arena_least_bound();
     for (unsigned i = 0; i < hhp_cfg.arenas && a == NULL; i++)
         a = arena_ensure((first + i) % hhp_cfg.arenas);
-    thread_arena = a;
+    hhp_bound_arena = a;
     if (a != NULL && !thread_unbound) {
         atomic_fetch_add_explicit(&a->bound, 1u, memory_order_relaxed);
         hhp_tcache_bound(); /* its exit hook gives the binding back */
@@ -209,11 +215,11 @@ hhp_arena *hhp_thread_arena(void)
 
 void hhp_arena_unbind(void)
 {
-    hhp_arena *a = thread_arena;
+    hhp_arena *a = hhp_bound_arena;
     if (a == NULL || thread_unbound)
         return;
     thread_unbound = true; /* a later call binds again, without counting */
-    thread_arena = NULL;
+    hhp_bound_arena = NULL;
     atomic_fetch_sub_explicit(&a->bound, 1u, memory_order_relaxed);
 }
 
@@ -395,7 +401,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     for (unsigned i = 0; i < HHP_MAX_ARENAS; i++) /* only this thread is left */
-        atomic_store_explicit(&arenas[i].bound, &arenas[i] == thread_arena ? 1u : 0u, memory_order_relaxed);
+        atomic_store_explicit(&arenas[i].bound, &arenas[i] == hhp_bound_arena ? 1u : 0u, memory_order_relaxed);
     hhp_large_reset();
     for (unsigned i = 0; i < HHP_MAX_ARENAS; i++)
         hhp_lock_reset(&arenas[i].lock);

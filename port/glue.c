@@ -88,13 +88,9 @@ void *hhp_reserve(size_t bytes, size_t align)
 
 bool hhp_commit(void *at, size_t bytes) { return mprotect(at, bytes, PROT_READ | PROT_WRITE) == 0; }
 
-/* One call both drops the pages and takes the access away again. */
-void hhp_decommit(void *at, size_t bytes)
-{
-    void *r = mmap(at, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-    if (r == MAP_FAILED) /* keep the range reserved at least */
-        madvise(at, bytes, MADV_DONTNEED);
-}
+/* The pages' contents go (they read as zeros again); the range stays mapped
+ * read/write, so that nothing reading it without a lock can fault. */
+void hhp_discard(void *at, size_t bytes) { madvise(at, bytes, MADV_DONTNEED); }
 
 void *hhp_map(size_t bytes)
 {

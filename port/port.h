@@ -71,7 +71,7 @@ void hhp_lock_reset(hhp_lock *l);
 size_t hhp_page_size(void);
 void *hhp_reserve(size_t bytes, size_t align); /* PROT_NONE, NULL on failure */
 bool hhp_commit(void *at, size_t bytes);       /* make read/write */
-void hhp_decommit(void *at, size_t bytes);     /* drop contents, PROT_NONE */
+void hhp_discard(void *at, size_t bytes);      /* drop contents, stay readable (zeros) */
 void *hhp_map(size_t bytes);                   /* read/write, zeroed; NULL on failure */
 void hhp_unmap(void *at, size_t bytes);
 void *hhp_remap(void *at, size_t old_bytes, size_t new_bytes); /* may move; NULL on failure */
@@ -119,6 +119,10 @@ typedef struct hhp_arena {
     _Alignas(64) hh_heap *heap; /* NULL until first used */
     char *start;                /* its reserved range [start, start + HHP_ARENA_SPAN) */
     char *committed_end;        /* [start, committed_end) is read/write; atomic stores */
+    /* [start, readable_end) stays readable for ever: the most ever committed
+     * (a shrink discards pages but leaves them mapped), so that a check
+     * without the lock never faults; atomic stores, never lowered. */
+    char *readable_end;
     unsigned index;
     _Atomic unsigned bound; /* threads bound to it, not yet exited */
     /* Blocks other threads freed, for this arena's threads to take (tcache.c);
@@ -151,7 +155,14 @@ static inline void hhp_init(void)
         hhp_init_slow();
 }
 
-hhp_arena *hhp_thread_arena(void);             /* the calling thread's arena */
+/* The calling thread's arena: bound at its first call (hhp_thread_arena_bind). */
+extern HHP_TLS hhp_arena *hhp_bound_arena;
+hhp_arena *hhp_thread_arena_bind(void);
+static inline hhp_arena *hhp_thread_arena(void)
+{
+    hhp_arena *a = hhp_bound_arena;
+    return __builtin_expect(a != NULL, 1) ? a : hhp_thread_arena_bind();
+}
 void hhp_arena_unbind(void);                   /* at thread exit: give the binding back */
 hhp_arena *hhp_arena_of(const void *p);        /* owner by address, or NULL */
 hhp_arena *hhp_arena_next(const hhp_arena *a); /* round the ring, for fallback */
@@ -159,8 +170,14 @@ hhp_arena *hhp_arena_next(const hhp_arena *a); /* round the ring, for fallback *
  * lock/unlock callbacks on that arena do nothing for this thread. */
 void hhp_arena_hold(hhp_arena *a);
 void hhp_arena_release(hhp_arena *a);
-/* hh_usable_size of p in a, which is never 0: anything the core refuses aborts. */
-size_t hhp_usable_size(hhp_arena *a, const void *p);
+/* hh_usable_size of p in a, which is never 0: anything the core refuses
+ * aborts. Proved without the lock when p's tags allow (hh_usable_size_peek). */
+size_t hhp_usable_size_locked(hhp_arena *a, const void *p);
+static inline size_t hhp_usable_size(hhp_arena *a, const void *p)
+{
+    size_t usable = hh_usable_size_peek(a->heap, p, __atomic_load_n(&a->readable_end, __ATOMIC_ACQUIRE));
+    return __builtin_expect(usable != 0, 1) ? usable : hhp_usable_size_locked(a, p);
+}
 void hhp_arenas_stats(hh_stats *sum, unsigned *used);
 extern HHP_TLS const char *hhp_current_call; /* for error messages */
 

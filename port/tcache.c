@@ -3,14 +3,16 @@
  * (usable size up to 18 KiB), by size class, and hands them out again without
  * taking an arena lock. Every cached
  * block is a live block of its arena (the core sees it as allocated, so
- * hh_check stays valid); it goes back through hh_free when its bin overflows,
- * when its arena would have to grow, or when its thread exits.
+ * hh_check stays valid); it goes back through hh_free when its arena would
+ * have to grow or when its thread exits. A block freed while its bin or the
+ * thread's share of the budget is full goes to the core at once.
  * HOLEHEAP_CHECK (any N) turns the cache off, so that every free reaches the core.
  *
  *   bin c (1 .. 32) holds blocks whose usable size is c * 16 bytes; a request
  *   of n <= 512 bytes takes from bin ceil(n / 16); above 512 bytes, 8 bins
- *   per power of two up to 16 KiB, each at most TC_MID_BIN_MAX (8) blocks
- *   (size classes below)
+ *   per power of two up to 16 KiB, each at most as many blocks as hold
+ *   TC_MID_BIN_BYTES (64 KiB), and at least TC_MID_BIN_MAX (8): 113 of the
+ *   smallest, 8 of the largest (size classes below)
  *
  * Memory held: at most HOLEHEAP_TCACHE_BYTES (default 32 MiB) of usable
  * bytes over all threads, split evenly among the threads that cache (each
@@ -28,7 +30,7 @@
  * compare-and-swap. A thread of that arena takes the whole pending list when
  * a bin it allocates from is empty or before any allocation its cache cannot
  * serve (hhp_tcache_drain), checks each block with the core
- * (hh_usable_size) and caches it, or frees the ones that do not fit into the
+ * (hhp_usable_size) and caches it, or frees the ones that do not fit into the
  * core under one hold of the lock. A pending list never holds more than
  * TC_PENDING_BYTES usable bytes: the chain that would pass the bound is freed
  * into the core by the freeing thread, with the whole list, under the
@@ -55,9 +57,12 @@
  * malloc_usable_size of a block carrying either kind of marker is a double
  * free / "pointer already freed", whichever thread's cache or pending list
  * holds it. Every free of a block the cache could hold is validated by the
- * core first (hh_usable_size: a pointer outside the committed heap, an
- * interior pointer or a block the core sees as free is reported before
- * anything reads it). A block leaving the cache has both words cleared, so
+ * core first, without the arena's lock (hh_usable_size_peek: the entry gate,
+ * the block's sealed header of a live block and its footer, read below the
+ * arena's readable end, which a shrink never lowers, so nothing can fault);
+ * what the peek cannot prove goes through hh_usable_size under the lock,
+ * which reports a pointer outside the committed heap, an interior pointer or
+ * a block the core sees as free before anything reads it. A block leaving the cache has both words cleared, so
  * no live block carries a marker; only a program that knew the secrets could
  * forge one. What the cache does not see: bytes past a cached block's first
  * 16 (they are not its to check; the block is handed out as it is), and a
@@ -79,10 +84,10 @@
 #define TC_MID_SPLIT (1u << TC_MID_SPLIT_LOG)
 #define TC_BINS (TC_SMALL_BINS + TC_MID_SPLIT * TC_MID_GROUPS)
 #ifndef TC_MID_BIN_MAX
-#define TC_MID_BIN_MAX 8u /* blocks per bin above 512 bytes (at most 1.5 MiB in all); more go to the core */
+#define TC_MID_BIN_MAX 8u /* blocks per bin above 512 bytes at least; more go to the core */
 #endif
-#ifndef TC_BIN_MAX
-#define TC_BIN_MAX 8192u /* blocks per bin; a full bin gives half back */
+#ifndef TC_MID_BIN_BYTES
+#define TC_MID_BIN_BYTES ((size_t)64 << 10) /* ... or as many as hold this many bytes (2.6 MiB in all) */
 #endif
 #define TC_BYTES_DEFAULT ((size_t)32 << 20)
 #ifndef TC_GROWTH_SLACK
@@ -92,7 +97,7 @@
 #ifndef TC_REMOTE_BYTES
 #define TC_REMOTE_BYTES ((size_t)64 << 10) /* ... or once their usable bytes reach this */
 #endif
-#define TC_MAX_CACHED (tc_class_bytes(TC_BINS) - 1u) /* the largest usable size cached */
+#define TC_MAX_CACHED (tc_class_bytes_of(TC_BINS) - 1u) /* the largest usable size cached */
 #ifndef TC_PENDING_BYTES
 #define TC_PENDING_BYTES ((long)256 << 10) /* usable bytes on one arena's pending list, at most */
 #endif
@@ -109,8 +114,9 @@
 
 static unsigned tc_log2(size_t x) { return 63u - (unsigned)__builtin_clzll((unsigned long long)x); }
 
-/* The least usable size of bin c's blocks. */
-static size_t tc_class_bytes(size_t c)
+/* The least usable size of bin c's blocks (computed once, then read from
+ * tc_class_size). */
+static size_t tc_class_bytes_of(size_t c)
 {
     if (c < TC_SMALL_BINS)
         return c * TC_GRANULE;
@@ -118,11 +124,18 @@ static size_t tc_class_bytes(size_t c)
     return ((size_t)512 << k) + (j << (9u - TC_MID_SPLIT_LOG + k));
 }
 
+static size_t tc_class_size[TC_BINS + 1];
+/* Blocks a bin holds at most: a small bin as many as the thread's share of
+ * the budget allows (tc_has_room), a mid-size one TC_MID_BIN_BYTES' worth. */
+static uint32_t tc_class_cap[TC_BINS];
+static size_t tc_class_bytes(size_t c) { return tc_class_size[c]; }
+#define TC_LARGEST_CLASS (tc_class_bytes_of(TC_BINS - 1u))
+
 static size_t tc_class_down(size_t usable)
 {
     if (usable <= 512)
         return usable / TC_GRANULE;
-    if (usable >= tc_class_bytes(TC_BINS))
+    if (usable > TC_MAX_CACHED)
         return TC_BINS; /* not cached */
     unsigned k = tc_log2(usable - 1u) - 9u;
     return TC_SMALL_BINS - 1u + TC_MID_SPLIT * k + ((usable - ((size_t)512 << k)) >> (9u - TC_MID_SPLIT_LOG + k));
@@ -132,7 +145,7 @@ static size_t tc_class_up(size_t size)
 {
     if (size <= 512)
         return size == 0 ? 1 : (size + TC_GRANULE - 1u) / TC_GRANULE;
-    if (size > tc_class_bytes(TC_BINS - 1u))
+    if (size > TC_LARGEST_CLASS)
         return TC_BINS; /* not cached */
     unsigned k = tc_log2(size - 1u) - 9u;
     size_t step = (size_t)1 << (9u - TC_MID_SPLIT_LOG + k);
@@ -150,7 +163,7 @@ typedef enum tc_kind { TC_LOCAL, TC_AWAY } tc_kind;
 
 typedef struct tc_state {
     tc_block *bin[TC_BINS];
-    uint16_t count[TC_BINS];
+    uint32_t count[TC_BINS];
     uint8_t state; /* 0 new, 1 registered for thread exit, 2 exited */
     size_t bytes;  /* usable bytes of all cached blocks */
     size_t limit;  /* this thread's share of the byte budget */
@@ -267,27 +280,13 @@ static size_t tc_free_list(hhp_arena *a, tc_block *list, tc_kind kind, bool coun
     return bytes;
 }
 
-/* Give the older half of a full bin back to the arena. */
-static void tc_trim(size_t c)
-{
-    hhp_arena *a = hhp_thread_arena();
-    tc_block *keep = tc.bin[c];
-    for (unsigned i = 1; i < TC_BIN_MAX / 2; i++)
-        keep = tc_open(a, keep, TC_LOCAL);
-    tc_block *rest = tc_open(a, keep, TC_LOCAL);
-    tc_set_link(keep, NULL, TC_LOCAL);
-    tc.bytes -= (size_t)(tc.count[c] - TC_BIN_MAX / 2) * tc_class_bytes(c);
-    tc.count[c] = TC_BIN_MAX / 2;
-    (void)tc_free_list(a, rest, TC_LOCAL, false);
-}
-
 static void tc_limit_refresh(void)
 {
     unsigned threads = atomic_load_explicit(&tc_threads, memory_order_relaxed);
     tc.limit = tc_budget / (threads > 0 ? threads : 1u);
 }
 
-static void tc_register_exit(void)
+static __attribute__((noinline, cold)) void tc_register_exit(void)
 {
     tc.state = 1;
     atomic_fetch_add_explicit(&tc_threads, 1u, memory_order_relaxed);
@@ -356,7 +355,7 @@ static void tc_remote_flush(void)
 
 /* A small block of another thread's arena, already validated: chained,
  * handed over with others. */
-static void tc_remote_put(hhp_arena *owner, tc_block *b, size_t usable)
+static __attribute__((noinline, cold)) void tc_remote_put(hhp_arena *owner, tc_block *b, size_t usable)
 {
     if (owner != tc.remote_arena)
         tc_remote_flush();
@@ -377,15 +376,13 @@ static void tc_remote_put(hhp_arena *owner, tc_block *b, size_t usable)
 static bool tc_cache(tc_block *b, size_t usable)
 {
     size_t c = tc_class_down(usable);
-    if (c >= TC_BINS || c == 0 || (c >= TC_SMALL_BINS && tc.count[c] >= TC_MID_BIN_MAX) || !tc_has_room(usable))
+    if (c >= TC_BINS || c == 0 || tc.count[c] >= tc_class_cap[c] || !tc_has_room(usable))
         return false;
     /* Freed twice with its marker wiped in between: at least the latest
      * block is recognised, instead of a bin that hands it out for ever. */
     if (__builtin_expect(tc.bin[c] == b, 0))
         hhp_die(hhp_current_call, "double free", b, HH_E_DOUBLE_FREE);
     tc_push(c, b);
-    if (tc.count[c] > TC_BIN_MAX)
-        tc_trim(c);
     return true;
 }
 
@@ -406,11 +403,11 @@ static void tc_flush_bins(size_t from)
  * go with it, so that the few blocks they hold do not keep the freed space
  * from merging and the heap from shrinking (a producer of 4-256 KiB blocks
  * kept 8 MiB committed, 3x the resident memory, before this). */
-static void tc_flush_mid(void) { tc_flush_bins(TC_SMALL_BINS); }
+static __attribute__((noinline)) void tc_flush_mid(void) { tc_flush_bins(TC_SMALL_BINS); }
 
 /* Take the blocks other threads freed for this thread's arena into the
  * cache (or the core); false if there were none. */
-static bool tc_pending_drain(void)
+static __attribute__((noinline, cold)) bool tc_pending_drain(void)
 {
     hhp_arena *a = hhp_thread_arena();
     tc_block *list = a != NULL && tc.state != 2 ? tc_pending_take(a) : NULL;
@@ -420,22 +417,24 @@ static bool tc_pending_drain(void)
         tc_register_exit();
     tc_block *rest = NULL;
     size_t bytes = 0;
+    bool large = false; /* a block too large for the cache came */
     while (list != NULL) {
         tc_block *b = list;
         list = tc_open(a, b, TC_AWAY);
         tc_clear(b);
         size_t usable = hhp_usable_size(a, b); /* validates b */
         bytes += usable;
+        large |= usable > TC_MAX_CACHED;
         if (!tc_cache(b, usable)) {
             tc_set_link(b, rest, TC_AWAY);
             rest = b;
         }
     }
     tc_pending_settle(a, bytes);
-    if (rest != NULL) {
+    if (rest != NULL)
         (void)tc_free_list(a, rest, TC_AWAY, false);
+    if (large) /* as a local free of such a block does (hhp_tcache_put) */
         tc_flush_mid();
-    }
     return true;
 }
 
@@ -475,12 +474,8 @@ void hhp_tcache_check_live(const void *p)
 /* Cache p (a block of owner) if it is small, or queue it with other remote
  * frees if owner is not this thread's arena; false: the caller frees it now.
  * p is validated by the core before anything here reads it. */
-bool hhp_tcache_put(hhp_arena *owner, void *p)
+static __attribute__((noinline)) bool tc_put_slow(hhp_arena *owner, tc_block *b, size_t usable)
 {
-    size_t usable = hhp_usable_size(owner, p); /* reports a bad pointer */
-    tc_block *b = p;
-    if (__builtin_expect(tc_held(b), 0)) /* any size: remote chains hold all */
-        hhp_die(hhp_current_call, "double free", b, HH_E_DOUBLE_FREE);
     if (usable > TC_MAX_CACHED && owner == hhp_thread_arena()) {
         tc_flush_mid();
         return false;
@@ -495,6 +490,24 @@ bool hhp_tcache_put(hhp_arena *owner, void *p)
         return true;
     }
     return tc_cache(b, usable);
+}
+
+bool hhp_tcache_put(hhp_arena *owner, void *p)
+{
+    size_t usable = hhp_usable_size(owner, p); /* reports a bad pointer */
+    tc_block *b = p;
+    if (__builtin_expect(tc_held(b), 0)) /* any size: remote chains hold all */
+        hhp_die(hhp_current_call, "double free", b, HH_E_DOUBLE_FREE);
+    /* The common case, a block of this thread's arena with room in its bin
+     * (tc_cache's conditions): pushed at once. */
+    size_t c = tc_class_down(usable);
+    if (__builtin_expect(owner == hhp_bound_arena && tc.state == 1 && c < TC_BINS && tc.bin[c] != b &&
+                             tc.count[c] < tc_class_cap[c] && tc.bytes + usable <= tc.limit,
+                         1)) {
+        tc_push(c, b);
+        return true;
+    }
+    return tc_put_slow(owner, b, usable);
 }
 
 void hhp_tcache_flush(void)
@@ -538,6 +551,14 @@ void hhp_tcache_bound(void)
 
 void hhp_tcache_keys(void)
 {
+    for (size_t c = 0; c <= TC_BINS; c++)
+        tc_class_size[c] = tc_class_bytes_of(c);
+    for (size_t c = 0; c < TC_BINS; c++) {
+        size_t by_bytes = TC_MID_BIN_BYTES / tc_class_size[c + 1];
+        tc_class_cap[c] = (uint32_t)(c < TC_SMALL_BINS           ? UINT32_MAX
+                                     : by_bytes > TC_MID_BIN_MAX ? by_bytes
+                                                                 : TC_MID_BIN_MAX);
+    }
     hhp_random_fill(&tc_key, sizeof tc_key);
     while (tc_key.kind[TC_AWAY] == tc_key.kind[TC_LOCAL])
         tc_key.kind[TC_AWAY] = (uintptr_t)hhp_random_u64();

@@ -1470,6 +1470,28 @@ size_t hh_usable_size(hh_heap *h, const void *p)
     return n;
 }
 
+size_t hh_usable_size_peek(const hh_heap *h, const void *p, const void *limit)
+{
+    /* The entry gate, as an open call compares it (liveness, bounds, flags:
+     * the lock's bit included): another thread may be growing the heap, and
+     * a gate read in the middle of that fails, which only sends the caller
+     * to hh_usable_size. */
+    if (HH_TOOLS_ACTIVE || !h || !p || (h->flags & HH_SLOW_FLAGS) || h->gap_count != 0 ||
+        h->gate != (control_gate_open(h) ^ control_slow_bits(h)))
+        return 0;
+    const char *c = p, *lim = limit;
+    if (c < h->base + HH_TAG_BYTES || c >= lim || ((size_t)(c - h->base) - HH_TAG_BYTES) % HH_GRANULE != 0)
+        return 0;
+    const tag *b = payload_block(p), t = *b;
+    size_t size = tag_size(&t);
+    if (tag_state(&t) != TAG_BLOCK || size < HH_MIN_BLOCK || size > (size_t)(lim - (const char *)b))
+        return 0;
+    const tag *footer = (const tag *)(const void *)((const char *)b + size - HH_TAG_BYTES);
+    if (t.seal != tag_seal(h, t.word, block_pos(h, b)) || !tags_equal(&t, footer))
+        return 0; /* I3, I5 */
+    return size - HH_OVERHEAD;
+}
+
 /* scale - scale * part / whole, the quotient rounded down; 0 when whole is 0.
  * Halves both while scale * whole could overflow (on 32-bit targets). */
 static size_t share_missing(size_t part, size_t whole, size_t scale)

@@ -770,6 +770,42 @@ static void usable_size_cases(void **state)
     assert_true(plog.last_code == HH_E_DOUBLE_FREE || plog.last_code == HH_E_BAD_POINTER);
 }
 
+/* hh_usable_size_peek: the live block's usable size when its tags prove it,
+ * else 0, with nothing recorded; a damaged gate, header or footer, a freed
+ * block, a pointer past the limit or inside a block all give 0. */
+static void usable_size_peek_proves_live_blocks_only(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_small();
+    const void *limit = region + SMALL;
+    unsigned char *a = hh_alloc(h, 100), *b = hh_alloc(h, 50), *g = hh_alloc(h, 50);
+    assert_non_null(g);
+    size_t count = plog.count, usable = hh_usable_size(h, a);
+    /* valgrind and ASan builds mark the tags unreadable between calls: 0 there */
+    size_t proved = HH_TOOLS_ACTIVE ? 0 : usable;
+    assert_int_equal(hh_usable_size_peek(h, a, limit), proved);
+    assert_int_equal(hh_usable_size_peek(h, NULL, limit), 0);
+    assert_int_equal(hh_usable_size_peek(NULL, a, limit), 0);
+    assert_int_equal(hh_usable_size_peek(h, a + 16, limit), 0);  /* interior */
+    assert_int_equal(hh_usable_size_peek(h, a, a), 0);           /* at the limit */
+    assert_int_equal(hh_usable_size_peek(h, a, a + usable), 0);  /* footer past it */
+    assert_int_equal(hh_usable_size_peek(h, outside, limit), 0); /* below the heap */
+    a[usable] ^= 1;                                              /* the footer */
+    assert_int_equal(hh_usable_size_peek(h, a, limit), 0);
+    a[usable] ^= 1;
+    a[-1] ^= 0x10; /* the header's seal */
+    assert_int_equal(hh_usable_size_peek(h, a, limit), 0);
+    a[-1] ^= 0x10;
+    h->magic ^= 1; /* the gate fails */
+    assert_int_equal(hh_usable_size_peek(h, a, limit), 0);
+    h->magic ^= 1;
+    hh_free(h, b);
+    assert_int_equal(hh_usable_size_peek(h, b, limit), 0); /* freed */
+    assert_int_equal(plog.count, count);                   /* nothing recorded */
+    assert_int_equal(hh_usable_size_peek(h, a, limit), proved);
+    assert_int_equal(hh_check(h, NULL), 0);
+}
+
 /* ================================================================ stats */
 
 static void stats_exact_after_known_sequence(void **state)
@@ -1763,6 +1799,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(write_past_end_caught_at_free),
         cmocka_unit_test(write_past_end_caught_at_realloc),
         cmocka_unit_test(usable_size_cases),
+        cmocka_unit_test(usable_size_peek_proves_live_blocks_only),
         cmocka_unit_test(stats_exact_after_known_sequence),
         cmocka_unit_test(walk_lists_spans_in_order),
         cmocka_unit_test(problems_recorded_without_on_error),
