@@ -89,8 +89,15 @@ void *hhp_reserve(size_t bytes, size_t align)
 bool hhp_commit(void *at, size_t bytes) { return mprotect(at, bytes, PROT_READ | PROT_WRITE) == 0; }
 
 /* The pages' contents go (they read as zeros again); the range stays mapped
- * read/write, so that nothing reading it without a lock can fault. */
-void hhp_discard(void *at, size_t bytes) { madvise(at, bytes, MADV_DONTNEED); }
+ * readable, so that nothing reading it without a lock can fault, but not
+ * writable, so that a program's write after free into memory the heap gave
+ * back faults at the write, as before (hhp_commit makes it writable again
+ * when the heap grows over it). */
+void hhp_discard(void *at, size_t bytes)
+{
+    madvise(at, bytes, MADV_DONTNEED);
+    mprotect(at, bytes, PROT_READ);
+}
 
 void *hhp_map(size_t bytes)
 {

@@ -71,7 +71,7 @@ void hhp_lock_reset(hhp_lock *l);
 size_t hhp_page_size(void);
 void *hhp_reserve(size_t bytes, size_t align); /* PROT_NONE, NULL on failure */
 bool hhp_commit(void *at, size_t bytes);       /* make read/write */
-void hhp_discard(void *at, size_t bytes);      /* drop contents, stay readable (zeros) */
+void hhp_discard(void *at, size_t bytes);      /* drop contents, stay readable (zeros), not writable */
 void *hhp_map(size_t bytes);                   /* read/write, zeroed; NULL on failure */
 void hhp_unmap(void *at, size_t bytes);
 void *hhp_remap(void *at, size_t old_bytes, size_t new_bytes); /* may move; NULL on failure */

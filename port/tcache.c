@@ -11,8 +11,9 @@
  *   bin c (1 .. 32) holds blocks whose usable size is c * 16 bytes; a request
  *   of n <= 512 bytes takes from bin ceil(n / 16); above 512 bytes, 8 bins
  *   per power of two up to 16 KiB, each at most as many blocks as hold
- *   TC_MID_BIN_BYTES (64 KiB), and at least TC_MID_BIN_MAX (8): 113 of the
- *   smallest, 8 of the largest (size classes below)
+ *   TC_MID_BIN_BYTES (64 KiB) at the next class's size, and at least
+ *   TC_MID_BIN_MAX (8): 102 of the smallest, 8 of each class from 8 KiB up
+ *   (up to about 144 KiB there; size classes below)
  *
  * Memory held: at most HOLEHEAP_TCACHE_BYTES (default 32 MiB) of usable
  * bytes over all threads, split evenly among the threads that cache (each
@@ -536,9 +537,15 @@ static void tc_thread_exit(void *unused)
     (void)unused;
     hhp_tcache_flush();
     hhp_arena *a = hhp_thread_arena();
-    if (a != NULL)
+    if (a != NULL) {
         tc_pending_free(a); /* nobody else may come to take them */
-    tc.state = 2;           /* frees after this point go straight to the arenas */
+        /* The flushed bins merge into holes that the core's own front may keep
+         * from the heap's end: give them back, so that a thread that cached a
+         * large share leaves no large hole behind it. */
+        if (a->heap != NULL)
+            hh_trim(a->heap);
+    }
+    tc.state = 2; /* frees after this point go straight to the arenas */
     atomic_fetch_sub_explicit(&tc_threads, 1u, memory_order_relaxed);
     hhp_arena_unbind();
 }

@@ -442,6 +442,20 @@ static bool accessible(const void *p, size_t n)
     return true;
 }
 
+/* [p, p+n) may be written by the program: its bytes go through the pipe and
+ * back into place (a page the heap gave back is readable, not writable: a
+ * program's write there faults in the program, not in the allocator). */
+static bool writable(void *p, size_t n)
+{
+    if (write(probe_pipe[1], p, n) != (ssize_t)n)
+        return false;
+    if (read(probe_pipe[0], p, n) == (ssize_t)n)
+        return true;
+    char sink[MAX_WRITE];
+    (void)!read(probe_pipe[0], sink, n); /* the bytes the failed read left */
+    return false;
+}
+
 /* Taint every live block whose bytes [p, p+n) covers: the test wrote them. */
 static void taint(const void *p, size_t n)
 {
@@ -543,14 +557,16 @@ static void corrupt_header(void)
     memcpy(l->p - 8, buf, 8);
 }
 
-/* A recently freed block no live block overlaps now (header included), or NULL. */
-static const freed *freed_target(void)
+/* A recently freed block no live block overlaps now (header included), or
+ * NULL; its first bytes readable, and writable when the test will write. */
+static const freed *freed_target(bool to_write)
 {
     unsigned have = recent_next < RECENT ? recent_next : RECENT;
     for (int tries = 0; tries < 32 && have > 0; tries++) {
         const freed *f = &recent[rng_below(have)];
-        if (!overlaps_live(freed_bytes(f) - 8, f->usable + 8) &&
-            accessible(freed_bytes(f) - 8, 8 + (f->usable < 48 ? f->usable : 48)))
+        unsigned char *at = freed_bytes(f) - 8;
+        size_t n = 8 + (f->usable < 48 ? f->usable : 48);
+        if (!overlaps_live(at, f->usable + 8) && (to_write ? writable(at, n) : accessible(at, n)))
             return f;
     }
     return NULL;
@@ -558,7 +574,7 @@ static const freed *freed_target(void)
 
 static void corrupt_after_free(void)
 {
-    const freed *f = freed_target();
+    const freed *f = freed_target(true);
     if (f == NULL) {
         say("corrupt: waf none (no target)\n");
         return;
@@ -579,7 +595,7 @@ static void corrupt_after_free(void)
 
 static void corrupt_stale_call(void)
 {
-    const freed *f = freed_target();
+    const freed *f = freed_target(false);
     if (f == NULL) {
         say("corrupt: stale none (no target)\n");
         return;

@@ -300,6 +300,32 @@ static void large_cache_bound(void)
     dprintf(STDOUT_FILENO, "%ld %ld %ld\n", base, freed, rss_kib());
 }
 
+/* Allocate 120000 blocks of 256 bytes, free them all (the cache keeps its
+ * share, the core the rest), exit. */
+static void *cache_and_exit(void *unused)
+{
+    enum { N = 120000 };
+    static void *blocks[N];
+    (void)unused;
+    for (unsigned i = 0; i < N; i++)
+        memset(blocks[i] = malloc_v(256), 1, 256);
+    for (unsigned i = 0; i < N; i++)
+        free_v(blocks[i]);
+    return NULL;
+}
+
+/* The process's resident bytes now (/proc/self/statm's second field). */
+static size_t resident_bytes(void)
+{
+    unsigned long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f == NULL || fscanf(f, "%lu %lu", &size, &resident) != 2)
+        resident = 0;
+    if (f != NULL)
+        fclose(f);
+    return resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
 static void *free_in_thread(void *p)
 {
     free_v(p);
@@ -502,6 +528,28 @@ static int child_main(const char *what)
             free_v(blocks[i]);
         print_address(blocks[N - 1]);
         free_v(blocks[N - 1]);
+    } else if (strcmp(what, "write-after-shrink") == 0) {
+        /* The heap shrinks past a freed block's pages (as freed-after-shrink);
+         * the program then writes into it: the pages stay readable for the
+         * checks made without the lock, but not writable, so the program's
+         * own bad write faults there, not later inside the allocator. */
+        enum { N = 1500 };
+        static unsigned char *blocks[N];
+        for (unsigned i = 0; i < N; i++)
+            blocks[i] = malloc_v(20000);
+        for (unsigned i = 0; i < N; i++)
+            free_v(blocks[i]);
+        unsigned char *volatile stale = blocks[N - 1];
+        memset(stale, 'A', 64);
+        return 0;
+    } else if (strcmp(what, "thread-exit-trims") == 0) {
+        /* A thread frees 31 MB of small blocks (its cache keeps its share,
+         * the core the rest) and exits: its bins go back to the core and the
+         * heap's end is trimmed, so the memory is resident no more. */
+        pthread_t t;
+        pthread_create(&t, NULL, cache_and_exit, NULL);
+        pthread_join(t, NULL);
+        return resident_bytes() < ((size_t)8 << 20) ? 0 : 5;
     } else if (strcmp(what, "workload") == 0) {
         void *blocks[64] = {0};
         unsigned calls = 0; /* free(NULL) is not traced */
@@ -596,6 +644,17 @@ static void expect_abort_line(const char *what, const char *env, const char *pre
 /* Freed large mappings are reused (calloc gets zeros), split and merged
  * again, and a block grows in place over the cached rest of its mapping
  * (child large-cache-reuse); the cache's bytes and age are bounded. */
+/* A thread that cached a large share and exited leaves no large hole: the
+ * process's resident memory falls back under 8 MB (child thread-exit-trims). */
+static void test_thread_exit_trims(void)
+{
+    child_result res;
+    run_child("thread-exit-trims", NULL, &res);
+    EXPECT(WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0);
+    run_child("write-after-shrink", NULL, &res); /* memory the heap gave back is not writable */
+    EXPECT(WIFSIGNALED(res.status) && WTERMSIG(res.status) == SIGSEGV);
+}
+
 static void test_large_cache(void)
 {
     child_result res;
@@ -802,6 +861,7 @@ int main(int argc, char **argv)
     test_realloc();
     test_large();
     test_large_cache();
+    test_thread_exit_trims();
     test_fork();
     test_misuse();
     test_stats();
