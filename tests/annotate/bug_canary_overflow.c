@@ -8,10 +8,10 @@ int main(void)
     heap_start();
     unsigned char *p = heap_alloc(13);
     p[13] = 1;                    /* BUG */
-    heap_expect(HH_E_CORRUPT, 1); /* the canary caught the one byte */
+    ASSERT_HEAP(HH_E_CORRUPT, 1); /* the canary caught the one byte */
     p[13] = 0xCA;                 /* the canary's own byte: the heap itself sees nothing */
-    heap_expect(HH_OK, 1);
+    ASSERT_HEAP(HH_OK, 1);
     heap_free(p);
-    heap_expect(HH_OK, 0);
+    ASSERT_HEAP(HH_OK, 0);
     return 0;
 }

@@ -4,8 +4,9 @@
  * so that the tool's report on both can be compared. Each program marks the
  * line of its bug with the comment BUG; the check finds that line in the
  * tool's report. Each program also asserts what holeheap itself sees of its
- * bug (heap_expect: hh_check's code, the blocks it holds); a failed
- * expectation prints "EXPECT FAILED" and exits 3, which expect.sh refuses.
+ * bug (ASSERT_HEAP: hh_check's code, the blocks it holds); a failed
+ * assertion prints "EXPECT FAILED" and main returns 3, which expect.sh
+ * refuses.
  * (Under ASan the program stops at its bug, before those assertions.)
  */
 #ifndef HH_BUG_COMMON_H
@@ -20,7 +21,7 @@
 #define heap_alloc(n) need(malloc(n))
 #define heap_free(p) free(p)
 static inline void heap_start(void) {}
-#define heap_expect(code, blocks) ((void)0)
+#define ASSERT_HEAP(code, blocks) ((void)0) /* the tool's report is what expect.sh asserts */
 #else
 static hh_heap *heap;
 static _Alignas(16) unsigned char region[1 << 16];
@@ -37,8 +38,8 @@ static inline void heap_start(void)
 #define heap_alloc(n) need(hh_alloc(heap, n))
 #define heap_free(p) hh_free(heap, p)
 
-/* hh_check must give code, and the program must hold `blocks` blocks. */
-static inline void heap_expect(int code, size_t blocks)
+/* Does hh_check give code, and does the program hold `blocks` blocks? */
+static inline int heap_is(int code, size_t blocks)
 {
     hh_stats st;
     int got = hh_check(heap, NULL);
@@ -46,9 +47,17 @@ static inline void heap_expect(int code, size_t blocks)
     if (got != code || st.blocks != blocks) {
         fprintf(stderr, "EXPECT FAILED: hh_check %s (expected %s), %zu blocks (expected %zu)\n", hh_code_name(got),
                 hh_code_name(code), st.blocks, blocks);
-        exit(3);
+        return 0;
     }
+    return 1;
 }
+
+/* In main: fail the program (status 3) unless the heap is as expected. */
+#define ASSERT_HEAP(code, blocks) \
+    do { \
+        if (!heap_is((code), (blocks))) \
+            return 3; \
+    } while (0)
 #endif
 
 /* Every allocation of these programs must succeed. */

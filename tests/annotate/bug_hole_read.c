@@ -6,8 +6,8 @@ int main(void)
     heap_start();
     unsigned char *p = heap_alloc(32);
     sink = p[32 + 64]; /* BUG */
-    heap_expect(HH_OK, 1);
+    ASSERT_HEAP(HH_OK, 1);
     heap_free(p);
-    heap_expect(HH_OK, 0);
+    ASSERT_HEAP(HH_OK, 0);
     return 0;
 }

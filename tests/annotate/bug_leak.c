@@ -12,6 +12,6 @@ int main(void)
 {
     heap_start();
     lose_a_block();
-    heap_expect(HH_OK, 1); /* the heap still holds the lost block */
+    ASSERT_HEAP(HH_OK, 1); /* the heap still holds the lost block */
     return 0;
 }
