@@ -88,7 +88,7 @@
 #define TC_MID_BIN_MAX 8u /* blocks per bin above 512 bytes at least; more go to the core */
 #endif
 #ifndef TC_MID_BIN_BYTES
-#define TC_MID_BIN_BYTES ((size_t)64 << 10) /* ... or as many as hold this many bytes (2.6 MiB in all) */
+#define TC_MID_BIN_BYTES ((size_t)64 << 10) /* ... or as many as hold this many bytes (2.8 MiB in all) */
 #endif
 #define TC_BYTES_DEFAULT ((size_t)32 << 20)
 #ifndef TC_GROWTH_SLACK

@@ -558,16 +558,33 @@ static void realloc_failure_leaves_block_intact(void **state)
     assert_int_equal(stats_of(h).blocks, 0);
 }
 
+/* Three filled 100-byte blocks a, b and c on a small heap: the tests below
+ * damage b's header, a's right neighbour. */
+typedef struct three {
+    hh_heap *h;
+    void *a, *b;
+    unsigned char *b_header;
+} three;
+
+static three three_blocks(void)
+{
+    three t = {heap_small(), NULL, NULL, NULL};
+    t.a = alloc_filled(t.h, 100, 1);
+    t.b = alloc_filled(t.h, 100, 2);
+    alloc_filled(t.h, 100, 3);
+    t.b_header = (unsigned char *)t.b - 8;
+    return t;
+}
+
 /* A corrupt neighbour that says it is a hole makes realloc refuse (growing
  * in place would trust it): no move, no leak, one report. */
 static void realloc_next_to_corrupt_neighbour_does_nothing(void **state)
 {
     (void)state;
-    hh_heap *h = heap_small();
-    void *a = alloc_filled(h, 100, 1);
-    void *b = alloc_filled(h, 100, 2);
-    alloc_filled(h, 100, 3);
-    unsigned char *b_header = (unsigned char *)b - 8;
+    three t = three_blocks();
+    hh_heap *h = t.h;
+    void *a = t.a;
+    unsigned char *b_header = t.b_header;
     b_header[0] ^= 0x01; /* b's state bits now say hole; its check value no longer matches */
     hh_stats before = stats_of(h);
     size_t count = plog.count;
@@ -587,11 +604,10 @@ static void realloc_next_to_corrupt_neighbour_does_nothing(void **state)
 static void realloc_next_to_damaged_block_moves(void **state)
 {
     (void)state;
-    hh_heap *h = heap_small();
-    void *a = alloc_filled(h, 100, 1);
-    void *b = alloc_filled(h, 100, 2);
-    alloc_filled(h, 100, 3);
-    unsigned char *b_header = (unsigned char *)b - 8;
+    three t = three_blocks();
+    hh_heap *h = t.h;
+    void *a = t.a, *b = t.b;
+    unsigned char *b_header = t.b_header;
     b_header[4] ^= 0x01; /* one bit of b's check value */
     size_t count = plog.count;
     void *moved = hh_realloc(h, a, 400);
