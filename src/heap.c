@@ -1124,14 +1124,20 @@ static bool heap_alive(const hh_heap *h)
  * lock, a slow flag, a failed check, an empty list) goes to the slow path,
  * which checks again and reports. */
 
+/* The largest request whose block the front may keep: its block is at most
+ * HH_FRONT_MAX_G granules, so it indexes the lists without another bound. */
+#define FRONT_MAX_REQUEST ((size_t)HH_FRONT_MAX_G * HH_GRANULE - HH_OVERHEAD)
+_Static_assert(FRONT_LISTS == HH_FRONT_MAX_G + 1u, "a block of HH_FRONT_MAX_G granules has a list");
+
 /* A request the front may serve: the block of exactly its size. */
 static inline void *front_fast_alloc(hh_heap *h, size_t n)
 {
-    if (n > (size_t)HH_FRONT_MAX_G * HH_GRANULE)
+    if (n > FRONT_MAX_REQUEST)
         return NULL;
-    size_t size = block_size_for(n);
-    uint32_t g = (uint32_t)granules(size);
-    if (g > h->front_max_g || g >= FRONT_LISTS)
+    uint32_t g = (uint32_t)granules(n + HH_OVERHEAD + HH_GRANULE - 1); /* block_size_for(n), at most HH_FRONT_MAX_G */
+    g = g < HH_MIN_BLOCK / HH_GRANULE ? HH_MIN_BLOCK / HH_GRANULE : g;
+    size_t size = (size_t)g * HH_GRANULE;
+    if (g > h->front_max_g)
         return NULL;
     uint32_t pos = h->front_head[g], span_g = h->pos_fast;
     /* HH_NIL, or a later region's block (the general path serves it) */
