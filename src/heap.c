@@ -257,40 +257,72 @@ static inline void *hole_take(hh_heap *h, tag *hole, size_t size)
 
 /* ---- validation of what a caller hands back ---- */
 
+/* What is wrong with p as the payload of a live block, the first failing
+ * check in this order; reads nothing at or past `lim` (the epilogue, or a
+ * caller's readable end) and nothing in a gap between regions; a sound
+ * block's size in *sound_size. */
+typedef enum {
+    BLOCK_SOUND,
+    BLOCK_OUTSIDE,
+    BLOCK_MISALIGNED,
+    BLOCK_IN_GAP,
+    BLOCK_UNSEALED,  /* I3 */
+    BLOCK_BAD_SIZE,  /* I4, I6 */
+    BLOCK_NOT_LIVE,  /* its state: hole, cached, gap */
+    BLOCK_BAD_FOOTER /* I5 */
+} block_fault;
+
+static inline block_fault block_fault_at(const hh_heap *h, const void *p, const char *lim, size_t *sound_size)
+{
+    const char *c = p;
+    if (c < h->base + HH_TAG_BYTES || c >= lim)
+        return BLOCK_OUTSIDE;
+    if (((size_t)(c - h->base) - HH_TAG_BYTES) % HH_GRANULE != 0)
+        return BLOCK_MISALIGNED;
+    tag *b = payload_block(p);
+    uint32_t pos = block_pos(h, b);
+    if (!heap_pos_ok(h, pos))
+        return BLOCK_IN_GAP;
+    tag t = *b; /* read once: hh_usable_size_peek runs without the lock */
+    if (!tag_sealed(h, &t, pos))
+        return BLOCK_UNSEALED;
+    size_t size = tag_size(&t);
+    if (size < HH_MIN_BLOCK || size > (size_t)(lim - (char *)b))
+        return BLOCK_BAD_SIZE;
+    if (tag_state(&t) != TAG_BLOCK)
+        return BLOCK_NOT_LIVE;
+    if (!tags_equal(&t, (tag *)(void *)((char *)b + size - HH_TAG_BYTES)))
+        return BLOCK_BAD_FOOTER;
+    *sound_size = size;
+    return BLOCK_SOUND;
+}
+
 /* The block whose payload is p, or NULL after reporting why not. */
 static tag *block_from_user(hh_heap *h, const void *p)
 {
-    const char *c = p;
-    if (c < h->base + HH_TAG_BYTES || c >= h->end) {
-        heap_report(h, HH_E_BAD_POINTER, p, "pointer outside the heap");
-        return NULL;
-    }
-    if (((size_t)(c - h->base) - HH_TAG_BYTES) % HH_GRANULE != 0) {
-        heap_report(h, HH_E_BAD_POINTER, p, "misaligned pointer: not the start of a block");
-        return NULL;
-    }
+    static const struct {
+        int code;
+        const char *what;
+    } why[] = {
+        [BLOCK_OUTSIDE] = {HH_E_BAD_POINTER, "pointer outside the heap"},
+        [BLOCK_MISALIGNED] = {HH_E_BAD_POINTER, "misaligned pointer: not the start of a block"},
+        [BLOCK_IN_GAP] = {HH_E_BAD_POINTER, "pointer between two regions of the heap"},
+        [BLOCK_UNSEALED] = {HH_E_BAD_POINTER, "no block header here: interior pointer or overwritten header"},
+        [BLOCK_BAD_SIZE] = {HH_E_CORRUPT, "block header has an impossible size"},
+        [BLOCK_NOT_LIVE] = {HH_E_DOUBLE_FREE, "block is already free (double free)"},
+        [BLOCK_BAD_FOOTER] = {HH_E_CORRUPT, "footer overwritten: write past the end of the block"},
+    };
+    size_t size;
+    block_fault f = block_fault_at(h, p, h->end, &size);
     tag *b = payload_block(p);
-    if (!heap_pos_ok(h, block_pos(h, b))) { /* nothing there may be read */
-        heap_report(h, HH_E_BAD_POINTER, p, "pointer between two regions of the heap");
-        return NULL;
-    }
-    if (!tag_sealed(h, b, block_pos(h, b))) { /* I3 */
-        heap_report(h, HH_E_BAD_POINTER, p, "no block header here: interior pointer or overwritten header");
-        return NULL;
-    }
-    if (tag_size(b) < HH_MIN_BLOCK || tag_size(b) > (size_t)(h->end - (char *)b)) { /* I4, I6 */
-        heap_report(h, HH_E_CORRUPT, b, "block header has an impossible size");
-        return NULL;
-    }
-    if (tag_state(b) != TAG_BLOCK) {
-        heap_report(h, HH_E_DOUBLE_FREE, p, "block is already free (double free)");
-        return NULL;
-    }
-    if (!tags_equal(b, block_footer(b))) { /* I5 */
-        heap_report(h, HH_E_CORRUPT, block_footer(b), "footer overwritten: write past the end of the block");
-        return NULL;
-    }
-    return b;
+    if (f == BLOCK_SOUND)
+        return b;
+    /* where: the pointer, or the tag found damaged */
+    const void *where = f == BLOCK_BAD_SIZE     ? (const void *)b
+                        : f == BLOCK_BAD_FOOTER ? (const void *)block_footer(b)
+                                                : p;
+    heap_report(h, why[f].code, where, why[f].what);
+    return NULL;
 }
 
 /* A tag of state gap where no gap is: damage (I15: a gap's tags sit only at
@@ -1485,17 +1517,8 @@ size_t hh_usable_size_peek(const hh_heap *h, const void *p, const void *limit)
     if (HH_TOOLS_ACTIVE || !h || !p || (h->flags & HH_SLOW_FLAGS) || h->gap_count != 0 ||
         h->gate != (control_gate_open(h) ^ control_slow_bits(h)))
         return 0;
-    const char *c = p, *lim = limit;
-    if (c < h->base + HH_TAG_BYTES || c >= lim || ((size_t)(c - h->base) - HH_TAG_BYTES) % HH_GRANULE != 0)
-        return 0;
-    const tag *b = payload_block(p), t = *b;
-    size_t size = tag_size(&t);
-    if (tag_state(&t) != TAG_BLOCK || size < HH_MIN_BLOCK || size > (size_t)(lim - (const char *)b))
-        return 0;
-    const tag *footer = (const tag *)(const void *)((const char *)b + size - HH_TAG_BYTES);
-    if (t.seal != tag_seal(h, t.word, block_pos(h, b)) || !tags_equal(&t, footer))
-        return 0; /* I3, I5 */
-    return size - HH_OVERHEAD;
+    size_t size = 0;
+    return block_fault_at(h, p, limit, &size) == BLOCK_SOUND ? size - HH_OVERHEAD : 0;
 }
 
 /* scale - scale * part / whole, the quotient rounded down; 0 when whole is 0.
