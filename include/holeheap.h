@@ -260,8 +260,9 @@ hh_heap *hh_init(void *mem, size_t size, const hh_options *opt);
  * (HH_E_CALLBACK reported); the hole or front block it was about to use, or
  * an index link on the way to it, fails its check (HH_E_CORRUPT, HH_E_INDEX
  * or HH_E_POISON reported; that memory is set aside) and nothing else fits.
- * A request of at most 512 bytes takes a freed block of exactly its size
- * from the front when one waits there (O(1)); otherwise, and always with
+ * A request of at most 512 bytes takes a freed block of its size from the
+ * front when one waits there, else one up to 32 bytes larger (O(1); its
+ * usable size says so); otherwise, and always with
  * HH_STRICT, exact best fit: the smallest hole that fits, the lowest address
  * among equals. O(log span) with the default index, O(holes) with the
  * ordered table; a flush of the front adds O(cached blocks * log span). */

@@ -1201,6 +1201,32 @@ static void front_reuses_exact_size(void **state)
     assert_int_equal(plog.count, 0);
 }
 
+/* A request whose own list is empty takes a cached block up to two granules
+ * larger, whole, before memory the heap has not used; three granules larger
+ * is too far (the request gets fresh memory instead). */
+static void front_serves_from_the_next_two_sizes(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_front(SMALL);
+    void *x = alloc_filled(h, 100, 1), *a = alloc_filled(h, 100 + 32, 2), *y = alloc_filled(h, 100, 3);
+    void *c = alloc_filled(h, 100 + 48, 4), *z = alloc_filled(h, 100, 5);
+    hh_free(h, a);
+    hh_free(h, c);
+    assert_int_equal(stats_of(h).cached_bytes, block_bytes_for(132) + block_bytes_for(148));
+    unsigned char *b = hh_alloc(h, 100);
+    assert_ptr_equal(b, a); /* two granules larger: taken */
+    assert_int_equal(hh_usable_size(h, b), block_bytes_for(132) - HH_OVERHEAD);
+    assert_int_equal(stats_of(h).cached_bytes, block_bytes_for(148));
+    unsigned char *d = hh_alloc(h, 100);
+    assert_ptr_not_equal(d, c); /* three granules larger: left in the front */
+    assert_int_equal(stats_of(h).cached_bytes, block_bytes_for(148));
+    assert_int_equal(hh_check(h, NULL), 0);
+    assert_pattern(x, 100, 1);
+    assert_pattern(y, 100, 3);
+    assert_pattern(z, 100, 5);
+    assert_int_equal(plog.count, 0);
+}
+
 /* Free, realloc and usable_size of a block waiting in the front are reported
  * as what they are, and change nothing. */
 static void front_double_free_and_reuse_reported(void **state)
@@ -1778,6 +1804,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(flush_under_a_bad_control_block_keeps_the_lists),
         cmocka_unit_test(on_error_may_call_back),
         cmocka_unit_test(front_reuses_exact_size),
+        cmocka_unit_test(front_serves_from_the_next_two_sizes),
         cmocka_unit_test(front_double_free_and_reuse_reported),
         cmocka_unit_test(front_overwritten_link_caught),
         cmocka_unit_test(front_flushed_before_null),
