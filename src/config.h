@@ -66,11 +66,12 @@
 /* ...and takes a block only while it holds at most (bytes the program holds
  * >> this) plus HH_FRONT_FLOOR, checked on entry (later frees shed nothing):
  * cached blocks are neither live nor merged, so they widen the heap's span;
- * an eighth of the live bytes bounds that widening (on the benchmark's
- * small-random trace: peak span / peak live 1.29 against 1.35 with the fixed
- * bound alone, and 1.20 with no front; docs/performance.md). */
+ * a sixteenth of the live bytes bounds that widening (on the benchmark's
+ * small-random trace, with a request served from a list up to two sizes
+ * larger: peak span / peak live 1.211 against 1.232 with an eighth, and
+ * 1.201 with no front, at 2 instructions a call; docs/performance.md). */
 #ifndef HH_FRONT_SHARE_SHIFT
-#define HH_FRONT_SHARE_SHIFT 3
+#define HH_FRONT_SHARE_SHIFT 4
 #endif
 #ifndef HH_FRONT_FLOOR
 #define HH_FRONT_FLOOR ((size_t)4096)

@@ -123,7 +123,7 @@ static void count_hole(hh_heap *h, size_t size, int sign)
     }
 }
 
-/* Up to what the front takes a block: an eighth of the bytes the program
+/* Up to what the front takes a block: a sixteenth of the bytes the program
  * holds, plus a floor, never more than front_limit (config.h:
  * HH_FRONT_SHARE_SHIFT, HH_FRONT_FLOOR; checked on entry only). Cached blocks
  * are neither live nor mergeable, so they widen the span; tied to the live
@@ -642,8 +642,9 @@ static void front_drop(hh_heap *h, uint32_t g)
  * block up to 32 bytes larger than asked, handed out whole). Cached blocks
  * of the neighbouring sizes then serve instead of memory the heap has not
  * used yet: peak span / peak live on the benchmark's small-random trace
- * 1.289 -> 1.232, power-law 1.301 -> 1.254, holes-10 1.478 -> 1.390
- * (docs/performance.md). g is at most front_max_g. */
+ * 1.289 -> 1.232, power-law 1.301 -> 1.254, holes-10 1.478 -> 1.390 with
+ * the front's share an eighth of the live bytes (docs/performance.md). g is
+ * at most front_max_g. */
 #define FRONT_STEP 2u
 static inline uint32_t front_list_for(const hh_heap *h, uint32_t g)
 {
