@@ -334,7 +334,8 @@ size_t hh_usable_size(hh_heap *h, const void *p);
  * not the start of a block, freed, damaged, or a heap of more than one
  * region or with HH_CANARY, HH_POISON, HH_CHECK_ALWAYS or a hook. On 0 the
  * caller asks hh_usable_size, which reports. Reads p's header and footer
- * and fields hh_init fixes, nothing else: safe while other threads use h
+ * and, of the control block, the gate and what it covers (base, end, the
+ * bound of the first region, flags, the front's size), nothing else: safe while other threads use h
  * when [h, limit) stays readable meanwhile (the caller keeps it mapped) and
  * p is not being freed by another thread. Of the control block it compares
  * the entry gate (liveness, bounds, flags), as every call does. O(1). */

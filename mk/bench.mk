@@ -4,7 +4,8 @@
 # HH_STRICT, no front), then run side by side into one table.
 #   make bench-core        wall-clock ns/op and fragmentation, all workloads
 #   make bench-callgrind   instructions per call under valgrind --tool=callgrind
-#   make bench-latency     every call timed on its own: p50, p99, p99.9, worst
+#   make bench-latency     every call timed on its own: p50, p99, p99.9, worst; LATENCY_ROUNDS
+#                          rounds (default 5), the programs interleaved, p99.9 judged by the median
 # A program, not a test: nothing here is added to CHECKS.
 
 BENCH_DIR    := $(BUILD)/bench

@@ -10,8 +10,9 @@ HH_TOOLS_EXEMPT_BEGIN; /* to HH_TOOLS_EXEMPT_END: under ASan the core's accesses
 #include "tag.h"
 
 /* A damaged record is matched against every slack up to this many bytes
- * (the heap never leaves more than 47: rounding plus a sliver too small to
- * split). */
+ * (the heap never leaves more than 47: rounding to 16 plus a sliver too
+ * small to split, or a block of the front up to 32 bytes larger than the
+ * request's). */
 #define CANARY_SLACK_SEARCH 255u
 
 /* The record's bytes as they lie in memory: two 32-bit words, least

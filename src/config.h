@@ -49,7 +49,8 @@
 
 /* The front: freed blocks of at most this many granules (header and footer
  * included; 33 granules = requests up to 512 bytes) wait in exact-size lists
- * for the next request of their size, instead of merging at once. Larger
+ * for the next request of their size (or of up to 32 bytes less, when none of
+ * that size waits), instead of merging at once. Larger
  * requests always get exact best fit over all free memory. 0: no front. */
 #ifndef HH_FRONT_MAX_G
 #define HH_FRONT_MAX_G 33u

@@ -11,7 +11,8 @@
  *
  * The front: a freed block of at most front_max_g granules is not merged at
  * once but kept, still sealed, marked as cached, in the list of its exact
- * size; the next request of that size takes it back in O(1). The lists are
+ * size; the next request of that size, or of up to two granules less when
+ * its own list is empty, takes it back in O(1). The lists are
  * flushed into the index before the heap grows or an allocation fails, by
  * hh_trim, and never hold more than front_limit bytes.
  *
@@ -701,7 +702,8 @@ static tag *front_pop(hh_heap *h, uint32_t g)
     return b;
 }
 
-/* Hand out a block of exactly g granules from the front, or NULL. */
+/* Hand out a block of exactly g granules from the front (list g, which
+ * front_list_for chose), or NULL. */
 static void *front_alloc(hh_heap *h, uint32_t g)
 {
     tag *b = front_pop(h, g);
@@ -1174,9 +1176,10 @@ static bool heap_alive(const hh_heap *h)
  * lock, a slow flag, a failed check, an empty list) goes to the slow path,
  * which checks again and reports. */
 
-/* The largest request whose block the front may keep: its block is at most
- * HH_FRONT_MAX_G granules, so it indexes the lists without another bound. */
-#define FRONT_MAX_REQUEST ((size_t)HH_FRONT_MAX_G * HH_GRANULE - HH_OVERHEAD)
+/* The largest request whose block the front may keep (0 when the front's
+ * blocks are too small for any: HH_FRONT_MAX_G 0 or 1). */
+#define FRONT_MAX_REQUEST \
+    ((size_t)HH_FRONT_MAX_G * HH_GRANULE > HH_OVERHEAD ? (size_t)HH_FRONT_MAX_G * HH_GRANULE - HH_OVERHEAD : 0u)
 _Static_assert(FRONT_LISTS == HH_FRONT_MAX_G + 1u, "a block of HH_FRONT_MAX_G granules has a list");
 
 /* A request the front may serve: the block of its size, or up to
@@ -1187,7 +1190,7 @@ static inline void *front_fast_alloc(hh_heap *h, size_t n)
         return NULL;
     uint32_t g = (uint32_t)granules(n + HH_OVERHEAD + HH_GRANULE - 1); /* block_size_for(n), at most HH_FRONT_MAX_G */
     g = g < HH_MIN_BLOCK / HH_GRANULE ? HH_MIN_BLOCK / HH_GRANULE : g;
-    if (g > h->front_max_g)
+    if (g > h->front_max_g || g >= FRONT_LISTS) /* the compile-time bound: front_max_g is a stored word */
         return NULL;
     g = front_list_for(h, g);
     size_t size = (size_t)g * HH_GRANULE;
