@@ -601,6 +601,32 @@ static void realloc_slides_into_the_hole_before(void **state)
     assert_int_equal(plog.count, 0);
 }
 
+/* ...but only when no hole holds the block: with a hole elsewhere that does,
+ * the block moves there and its place merges with the hole before it, one
+ * hole for any later request instead of slack that only this block's growth
+ * could use. */
+static void realloc_moves_before_sliding(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_at(0, 64 * KiB, HH_STRICT);
+    void *a = alloc_filled(h, 3000, 1), *b = alloc_filled(h, 2000, 2), *c = alloc_filled(h, 100, 3);
+    void *d = alloc_filled(h, 6000, 4), *e = alloc_filled(h, 100, 5);
+    void *rest = hh_alloc(h, hh_max_alloc(h));
+    assert_non_null(rest);
+    hh_free(h, a);
+    hh_free(h, d);
+    unsigned char *q = hh_realloc_aligned(h, b, 4500, 16);
+    assert_ptr_equal(q, d);
+    assert_pattern(q, 2000, 2);
+    assert_pattern(c, 100, 3);
+    assert_pattern(e, 100, 5);
+    assert_consistent(h);
+    hh_stats s = stats_of(h);
+    assert_int_equal(s.blocks, 4);
+    assert_true(s.largest_hole >= 3000 + 2000); /* a's hole and b's place, merged */
+    assert_int_equal(plog.count, 0);
+}
+
 /* hh_realloc slides too, and keeps the alignment the block has: a block at a
  * 256-aligned address after a hole of 20 KB lands on a spot of the hole as
  * aligned as it was. */
@@ -982,6 +1008,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(stats_low_water_across_a_new_region, teardown),
         cmocka_unit_test_teardown(stats_fragmentation_figures, teardown),
         cmocka_unit_test_teardown(realloc_slides_into_the_hole_before, teardown),
+        cmocka_unit_test_teardown(realloc_moves_before_sliding, teardown),
         cmocka_unit_test_teardown(realloc_slides_keeping_alignment, teardown),
         cmocka_unit_test_teardown(realloc_keeps_the_alignment_it_had, teardown),
         cmocka_unit_test_teardown(realloc_aligned_aligns, teardown),
