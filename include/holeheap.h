@@ -289,9 +289,11 @@ void *hh_calloc(hh_heap *h, size_t n, size_t size);
 /* realloc: p NULL is hh_alloc(size); size 0 is hh_free(p) and returns NULL.
  * Shrinks in place, grows in place into a following hole (growing the heap
  * first when the block is at its end), else moves into the best-fitting hole
- * (allocates, copies, frees); where no hole holds it and the move would grow
- * the heap, it first tries the hole before it (with the one after it, if any:
- * the bytes move down in place, no second block is needed). A moved block keeps the
+ * (allocates, copies, frees); it slides instead into the hole before it
+ * (with the one after it, if any: the bytes move down in place, no second
+ * block is needed) when that holds it and no other hole of the index does or
+ * the best fit is that hole itself (the front's cached blocks are not looked
+ * at for this choice). A moved block keeps the
  * alignment p had: its new address is aligned to the largest power of two
  * dividing p, up to 64 KiB (HH_REALLOC_KEEP_ALIGN in config.h; the heap does
  * not record the alignment asked, so a block that sits on a boundary by

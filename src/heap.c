@@ -1053,16 +1053,29 @@ static void *realloc_move(hh_heap *h, tag *b, size_t n, size_t align, tag **move
     return q;
 }
 
-/* Try the slide before a move only when no hole holds the block (the move
- * would grow the heap): a slide turns the hole before b into slack after it,
- * which only b's growth can use, while a move into the best fit frees b's
- * place to merge with its neighbours for any block. Buffers grown in small
- * steps among others (bench/port/workloads.c realloc) kept 1.25x glibc's
- * memory with the slide first, 0.98x so. No slide under valgrind or ASan:
- * the old and new blocks would overlap. */
-static bool slide_wanted(hh_heap *h, const tag *left, size_t size, size_t keep)
+/* Slide b into the hole before it (block_slide) rather than move it, when
+ * it fits there and either no hole in the index holds it (the move would
+ * take a cached block of the front or grow the heap) or the best fit is that
+ * hole before it (the move would give the same layout, at the cost of a
+ * copy, an allocation and a free). Otherwise the move: a slide turns the hole
+ * before b into slack after it, which only b's growth can use, while a move
+ * into the best fit elsewhere frees b's place to merge with its neighbours
+ * for any block. Buffers grown in small steps among others
+ * (bench/port/workloads.c realloc) kept 1.25x glibc's memory with the slide
+ * first, 0.98x so. No search when the slide cannot fit; *stop set when the
+ * search reported damage (the call stops at that first problem). No slide
+ * under valgrind or ASan: the old and new blocks would overlap. */
+static bool slide_wanted(hh_heap *h, tag *b, tag *left, tag *right, size_t size, size_t keep, bool *stop)
 {
-    return !HH_TOOLS_ACTIVE && left && !aligned_fit(h, size, keep);
+    if (HH_TOOLS_ACTIVE || !left)
+        return false;
+    size_t span = tag_size(left) + tag_size(b) + (right ? tag_size(right) : 0);
+    if (aligned_gap(left, keep) + size > span)
+        return false; /* block_slide would refuse */
+    size_t problems = h->problems;
+    tag *fit = aligned_fit(h, size, keep);
+    *stop = h->problems != problems;
+    return !*stop && (!fit || fit == left);
 }
 
 /* realloc and realloc_aligned (align already valid): align 0 keeps the
@@ -1092,11 +1105,13 @@ static void *realloc_unlocked(hh_heap *h, void *p, size_t n, size_t align, size_
     /* a failed growth flushed the front: the holes around b may have merged */
     if (!neighbours(h, b, &left, &right))
         return NULL;
-    if (slide_wanted(h, left, size, keep) && (q = block_slide(h, b, left, right, size, keep)) != NULL) {
+    bool stop = false;
+    if (slide_wanted(h, b, left, right, size, keep, &stop) &&
+        (q = block_slide(h, b, left, right, size, keep)) != NULL) {
         heap_trim(h, h->trim_keep, HH_TRIM_THRESHOLD - HH_TRIM_KEEP); /* the rest may end the heap */
         return q;
     }
-    return realloc_move(h, b, n, keep, moved_from);
+    return stop ? NULL : realloc_move(h, b, n, keep, moved_from);
 }
 
 /* ---- entry and exit of every public call ---- */

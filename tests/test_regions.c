@@ -601,6 +601,32 @@ static void realloc_slides_into_the_hole_before(void **state)
     assert_int_equal(plog.count, 0);
 }
 
+/* A write after free into the index node of the hole before a block: the
+ * realloc that would slide into it reports the damage once, at the search,
+ * and does nothing (before the fix, the slide's unlink of that hole reported
+ * it a second time). The ordered table keeps no node in the hole. */
+static void realloc_reports_damage_before_it_once(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_at(0, 64 * KiB, HH_STRICT);
+    unsigned char *a = hh_alloc(h, 3000);
+    void *b = alloc_filled(h, 1000, 2), *c = hh_alloc(h, 100);
+    void *rest = hh_alloc(h, hh_max_alloc(h));
+    assert_true(a && c && rest);
+    hh_free(h, a);
+    memset(a, 0x41, 16); /* the hole's index node (the table build keeps none there) */
+#ifdef HH_INDEX_TABLE
+    void *q = hh_realloc_aligned(h, b, 2000, 16);
+    assert_ptr_equal(q, a); /* nothing damaged: it slides */
+    assert_int_equal(plog.count, 0);
+    assert_pattern(q, 1000, 2);
+#else
+    assert_null(hh_realloc_aligned(h, b, 2000, 16));
+    assert_int_equal(plog.count, 1);
+    assert_pattern(b, 1000, 2);
+#endif
+}
+
 /* ...but only when no hole holds the block: with a hole elsewhere that does,
  * the block moves there and its place merges with the hole before it, one
  * hole for any later request instead of slack that only this block's growth
@@ -627,24 +653,27 @@ static void realloc_moves_before_sliding(void **state)
     assert_int_equal(plog.count, 0);
 }
 
-/* hh_realloc slides too, and keeps the alignment the block has: a block at a
- * 256-aligned address after a hole of 20 KB lands on a spot of the hole as
- * aligned as it was. */
+/* hh_realloc slides when the best fit is the hole before the block (no copy
+ * to a new block, no allocation counted), and keeps the alignment the block
+ * has: a block at a 256-aligned address after a hole of 20 KB lands on a spot
+ * of the hole as aligned as it was. */
 static void realloc_slides_keeping_alignment(void **state)
 {
     (void)state;
     hh_heap *h = heap_at(0, 64 * KiB, HH_STRICT);
     void *a = hh_alloc(h, 20000);
     void *b = hh_alloc_aligned(h, 600, 256);
-    void *c = hh_alloc(h, 100);
+    void *c = hh_alloc(h, 400); /* too big for the gap b's alignment may leave before it */
     void *rest = hh_alloc(h, hh_max_alloc(h));
     assert_true(a && b && c && rest);
     pattern_fill(b, 600, 5);
     hh_free(h, a);
-    size_t holes = stats_of(h).holes;
+    hh_stats before = stats_of(h);
+    size_t holes = before.holes;
     unsigned char *q = hh_realloc(h, b, 900);
     assert_non_null(q);
-    uintptr_t had = (uintptr_t)b & -(uintptr_t)b; /* at least 256, more by chance */
+    assert_int_equal(stats_of(h).allocations, before.allocations); /* slid: a move would count one */
+    uintptr_t had = (uintptr_t)b & -(uintptr_t)b;                  /* at least 256, more by chance */
     assert_true((unsigned char *)q < (unsigned char *)b && ((uintptr_t)q & (had - 1)) == 0);
     assert_pattern(q, 600, 5);
     assert_true(stats_of(h).holes <= holes + 1);
@@ -1009,6 +1038,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(stats_fragmentation_figures, teardown),
         cmocka_unit_test_teardown(realloc_slides_into_the_hole_before, teardown),
         cmocka_unit_test_teardown(realloc_moves_before_sliding, teardown),
+        cmocka_unit_test_teardown(realloc_reports_damage_before_it_once, teardown),
         cmocka_unit_test_teardown(realloc_slides_keeping_alignment, teardown),
         cmocka_unit_test_teardown(realloc_keeps_the_alignment_it_had, teardown),
         cmocka_unit_test_teardown(realloc_aligned_aligns, teardown),

@@ -16,6 +16,7 @@ typedef struct core_api {
     void *(*alloc_aligned)(hh_heap *h, size_t size, size_t align);
     void *(*calloc)(hh_heap *h, size_t n, size_t size);
     void *(*realloc)(hh_heap *h, void *p, size_t size);
+    void *(*realloc_aligned)(hh_heap *h, void *p, size_t size, size_t align);
     void (*free)(hh_heap *h, void *p);
     size_t (*usable_size)(hh_heap *h, const void *p);
     int (*check)(hh_heap *h, hh_problem *out);

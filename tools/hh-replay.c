@@ -169,7 +169,7 @@ static void replay_realloc(size_t n, const record *r)
         hh_free(heap, old);
         return;
     }
-    void *moved = hh_realloc(heap, old, r->a);
+    void *moved = hh_realloc_aligned(heap, old, r->a, 16); /* as port/malloc.c: malloc's alignment only */
     born(n, r->result, moved);
 }
 

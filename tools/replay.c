@@ -333,7 +333,9 @@ static void replay_realloc(replayer *r, const trace_call *c)
         return;
     }
     stamp_check(r, e);
-    void *moved = core->realloc(r->heap, e->block, to_size(c->a));
+    /* as the drop-in malloc does (port/malloc.c): C's realloc owes malloc's
+     * alignment only, not what the address happened to have */
+    void *moved = core->realloc_aligned(r->heap, e->block, to_size(c->a), 16);
     if (moved == NULL) {
         r->failed_allocations++;
         replay_error(r, false, "the replay could not reallocate 0x%llx to %llu bytes", (unsigned long long)c->ptr,
