@@ -65,6 +65,7 @@ HH_TOOLS_EXEMPT_BEGIN; /* to HH_TOOLS_EXEMPT_END: under ASan the core's accesses
 #define IDX_MAX_DEPTH 64u                       /* no key is wider: deeper is a cycle */
 #define IDX_BAD 0xFFFFFFFEu                     /* a walk met damage (never a position) */
 #define IDX_STRAY 0xFFFFFFFDu                   /* a stray map bit, cleared and reported */
+#define IDX_ASIDE 0xFFFFFFFCu                   /* the root of a tree set aside after damage */
 
 _Static_assert(HH_INDEX_BINS >= 32 && HH_INDEX_BINS % 32 == 0, "bins fill whole bitmap words");
 _Static_assert(IDX_LARGE_G > (1u << IDX_FL0), "the classes begin above the first class base");
@@ -236,18 +237,42 @@ static inline bool idx_hole_usable(const hh_heap *h, uint32_t pos, uint32_t t)
     return tag_size_g(b) <= heap_span_g(h) - pos && tags_equal(b, block_footer(b));
 }
 
-/* Set tree t aside (nothing in it is handed out or linked again) and report. */
+static const char idx_stray_aside[] = "I10f: a tree's set-aside bit is set but no damage set it aside (a stray write?)";
+
+/* Set tree t aside (nothing in it is handed out or linked again) and report.
+ * Both its set-aside bit and its root record it: the root becomes IDX_ASIDE,
+ * which no position is, so that a set-aside bit without it shows a stray
+ * write (I10f, idx_set_aside). */
 static bool idx_damaged(hh_heap *h, uint32_t t, const void *where, const char *what)
 {
     if (!heap_damage_sound(h))
         return false;
     if (t < IDX_TREES) {
         h->idx.broken[t / 32u] |= idx_bit(t);
+        h->idx.root[t] = IDX_ASIDE;
         idx_map_update(h, t);
     }
     heap_report(h, HH_E_INDEX, where, what);
     return false;
 }
+
+/* Tree t's set-aside bit is set. true if damage set the tree aside (its
+ * root says so too: I10f); else a stray write set the bit: it is reported
+ * at this call and cleared, and the tree serves again (false). true when
+ * the control block fails its check (I1, recorded): the call does nothing. */
+static __attribute__((noinline, cold)) bool idx_aside_met(hh_heap *h, uint32_t t)
+{
+    if (h->idx.root[t] == IDX_ASIDE || !heap_damage_sound(h))
+        return true;
+    h->idx.broken[t / 32u] &= ~idx_bit(t);
+    idx_map_update(h, t);
+    heap_report(h, HH_E_INDEX, &h->idx.broken[t / 32u], idx_stray_aside);
+    return false;
+}
+
+/* Is tree t set aside after damage (a stray set-aside bit is reported and
+ * cleared on the way: I10f)? */
+static inline bool idx_set_aside(hh_heap *h, uint32_t t) { return idx_is_broken(h, t) && idx_aside_met(h, t); }
 
 static const char idx_broken_link[] = "I10: index link broken: a write after free into a hole's first 16 bytes?";
 
@@ -403,7 +428,7 @@ bool idx_insert(hh_heap *h, struct tag *hole)
 {
     uint32_t pos = block_pos(h, hole), size_g = tag_size_g(hole), t = idx_tree_of(size_g);
     HH_ASSERT(t < IDX_TREES); /* a hole's size is inside the heap */
-    if (t >= IDX_TREES || idx_is_broken(h, t))
+    if (t >= IDX_TREES || idx_set_aside(h, t))
         return false; /* set aside: the hole stays out of service */
     uint64_t key = idx_key(h, t, size_g, pos);
     uint32_t *link = &h->idx.root[t], parent = HH_NIL, bit;
@@ -504,7 +529,7 @@ static void idx_adopt(hh_heap *h, uint32_t r, const idx_node *from)
 bool idx_remove(hh_heap *h, struct tag *hole)
 {
     uint32_t z = block_pos(h, hole), t = idx_tree_of(tag_size_g(hole));
-    if (t >= IDX_TREES || idx_is_broken(h, t) || idx_node_at(h, z)->tree != t)
+    if (t >= IDX_TREES || idx_set_aside(h, t) || idx_node_at(h, z)->tree != t)
         return idx_damaged(h, t, hole, "I8: hole to remove is not in its index tree");
     idx_node *zn = idx_node_at(h, z);
     uint32_t p = zn->parent, r = HH_NIL;
@@ -635,7 +660,7 @@ void idx_extend(hh_heap *h, void *storage, size_t storage_bytes)
     if (bits == h->idx.pos_bits)
         return;
     for (uint32_t t = 0; t < IDX_TREES; t++) {
-        while (h->idx.root[t] != HH_NIL) {
+        while (h->idx.root[t] != HH_NIL && !idx_is_broken(h, t)) {
             uint32_t pos = h->idx.root[t];
             if (!idx_remove(h, block_at(h, pos)))
                 break; /* reported; cannot happen on a heap that passed hh_check */
@@ -740,8 +765,10 @@ static int idx_check_tree(idx_walk *w, uint32_t t)
 {
     const hh_heap *h = w->h;
     w->tree = t;
-    if (idx_is_broken(h, t))
+    if (idx_is_broken(h, t) && h->idx.root[t] == IDX_ASIDE)
         return idx_fail(w, &h->idx.root[t], "I10f: an index tree was set aside after damage");
+    if (idx_is_broken(h, t))
+        return idx_fail(w, &h->idx.broken[t / 32u], idx_stray_aside);
     if (idx_map_has(h, t) != (h->idx.root[t] != HH_NIL))
         return idx_fail(w, &h->idx.map[t / 32u], "I10f: index bitmap disagrees with its tree");
     if (h->idx.root[t] == HH_NIL)
@@ -764,7 +791,8 @@ static int idx_check_tree(idx_walk *w, uint32_t t)
  *      that width's complement);
  *   d. no node is deeper than its key's width;
  *   e. the number of nodes in all trees equals idx.count;
- *   f. a tree's bit in the map is set iff it is not empty; no tree was set aside.
+ *   f. a tree's bit in the map is set iff it is not empty; no tree was set aside
+ *      (a set-aside bit with no IDX_ASIDE root is a stray write, named apart).
  */
 int idx_verify(const hh_heap *h, hh_problem *out)
 {
