@@ -727,7 +727,7 @@ void idx_extend(hh_heap *h, void *storage, size_t storage_bytes)
     if (bits == h->idx.pos_bits)
         return;
     for (uint32_t t = 0; t < IDX_TREES; t++) {
-        while (h->idx.root[t] != HH_NIL && !idx_is_broken(h, t)) {
+        while (h->idx.root[t] != HH_NIL && h->idx.root[t] != IDX_ASIDE) {
             uint32_t pos = h->idx.root[t];
             if (!idx_remove(h, block_at(h, pos)))
                 break; /* reported; cannot happen on a heap that passed hh_check */
