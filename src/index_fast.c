@@ -212,13 +212,15 @@ static inline bool idx_link_ok(const hh_heap *h, uint32_t pos, uint32_t from, ui
 }
 
 /* Is word the header word of a hole that tree t holds (in a bin, exactly
- * the bin's word; in a class, a size in [lo, lo + 2^bits))? */
+ * the bin's word; in a class, a size in [lo, lo + 2^bits) and above the
+ * bins, which the first class in use overlaps)? */
 static inline bool idx_word_ok(uint32_t word, uint32_t t)
 {
     if (idx_is_bin(t))
         return word == ((t + IDX_MIN_G) << 2 | TAG_HOLE);
     uint32_t lo_word = idx_class_lo(t) << 2 | TAG_HOLE;
-    return (word & TAG_STATE_MASK) == TAG_HOLE && word - lo_word < (4u << idx_class_bits(t));
+    return (word & TAG_STATE_MASK) == TAG_HOLE && word - lo_word < (4u << idx_class_bits(t)) &&
+           word >= IDX_LARGE_G << 2;
 }
 
 /* The hole at pos, which a verified link reached (idx_link_ok: inside the

@@ -860,6 +860,10 @@ static void test_corrupt_bins(void **state)
     corrupt_size(&f, 4 * f.slot_g, 7, "bin holds a hole of another size");
     corrupt_size(&f, 4 * f.slot_g, FIRST_LARGE_G + 1, "bin holds a large hole");
     corrupt_size(&f, leaf_under(&f, f.h->idx.root[class_tree(&f)]), FIRST_LARGE_G - 1, "class tree holds a bin's size");
+    /* The first class in use spans sizes below FIRST_LARGE_G, which are the bins': at its root no key bit
+     * shows them (their size bits are the class's), only the size's range does. */
+    corrupt_size(&f, f.h->idx.root[class_tree(&f)], FIRST_LARGE_G - 1, "class root holds a bin's size");
+    corrupt_size(&f, f.h->idx.root[class_tree(&f)], FIRST_LARGE_G - 2, "class root holds a bin's size");
 
     /* A bin's root holds the bin's key width in its parent word (its mark:
      * the width, its complement and two top bits). */
