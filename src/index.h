@@ -45,7 +45,7 @@ typedef struct idx_state {
 typedef struct idx_state {
     uint32_t root[IDX_TREES];       /* each tree's root, HH_NIL if empty */
     uint32_t map[IDX_MAP_WORDS];    /* bit t set iff tree t is in use and not empty */
-    uint32_t broken[IDX_MAP_WORDS]; /* bit t set iff tree t failed validation */
+    uint32_t broken[IDX_MAP_WORDS]; /* bit t set iff tree t failed validation (its root is then IDX_ASIDE) */
     uint32_t pos_bits;              /* bits of the highest position growth can reach */
     size_t count;                   /* holes in the index */
 } idx_state;

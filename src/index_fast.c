@@ -49,7 +49,9 @@
  * name a node inside the heap whose tree is this tree and whose parent link
  * points back (I10a, I10c); every node the index writes into, and every hole
  * it hands out, is first verified to be a sealed hole of this tree (I3-I6,
- * I10a). A failure sets the tree aside and is reported (HH_E_INDEX).
+ * I10a). A failure sets the tree aside (its bit in idx.broken set, its
+ * root replaced by IDX_ASIDE) and is reported (HH_E_INDEX); a set-aside bit
+ * without that root is a stray write, reported and cleared where met (I10f).
  */
 #ifndef HH_INDEX_TABLE
 
