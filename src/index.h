@@ -29,10 +29,11 @@ typedef struct idx_node {
 } idx_node;
 
 #ifdef HH_INDEX_TABLE
+#define IDX_TABLE_ASIDE 0x5E7A51DEu /* idx.broken of a table set aside: no stray write of a bit or a byte makes it */
 typedef struct idx_state {
     uint32_t *slots; /* positions of holes, sorted by (size, position) */
     size_t count, capacity;
-    bool broken; /* a slot failed validation: no more best fits */
+    uint32_t broken; /* IDX_TABLE_ASIDE once a slot failed validation (no more best fits), else 0 */
 } idx_state;
 #else
 /* HH_INDEX_BINS exact-size bins (src/config.h), then: */
@@ -44,7 +45,7 @@ typedef struct idx_state {
 typedef struct idx_state {
     uint32_t root[IDX_TREES];       /* each tree's root, HH_NIL if empty */
     uint32_t map[IDX_MAP_WORDS];    /* bit t set iff tree t is in use and not empty */
-    uint32_t broken[IDX_MAP_WORDS]; /* bit t set iff tree t failed validation */
+    uint32_t broken[IDX_MAP_WORDS]; /* bit t set iff tree t failed validation (its root is then IDX_ASIDE) */
     uint32_t pos_bits;              /* bits of the highest position growth can reach */
     size_t count;                   /* holes in the index */
 } idx_state;

@@ -49,7 +49,9 @@
  * name a node inside the heap whose tree is this tree and whose parent link
  * points back (I10a, I10c); every node the index writes into, and every hole
  * it hands out, is first verified to be a sealed hole of this tree (I3-I6,
- * I10a). A failure sets the tree aside and is reported (HH_E_INDEX).
+ * I10a). A failure sets the tree aside (its bit in idx.broken set, its
+ * root replaced by IDX_ASIDE) and is reported (HH_E_INDEX); a set-aside bit
+ * without that root is a stray write, reported and cleared where met (I10f).
  */
 #ifndef HH_INDEX_TABLE
 
@@ -65,10 +67,12 @@ HH_TOOLS_EXEMPT_BEGIN; /* to HH_TOOLS_EXEMPT_END: under ASan the core's accesses
 #define IDX_MAX_DEPTH 64u                       /* no key is wider: deeper is a cycle */
 #define IDX_BAD 0xFFFFFFFEu                     /* a walk met damage (never a position) */
 #define IDX_STRAY 0xFFFFFFFDu                   /* a stray map bit, cleared and reported */
+#define IDX_ASIDE 0xFFFFFFFCu                   /* the root of a tree set aside after damage */
 
 _Static_assert(HH_INDEX_BINS >= 32 && HH_INDEX_BINS % 32 == 0, "bins fill whole bitmap words");
 _Static_assert(IDX_LARGE_G > (1u << IDX_FL0), "the classes begin above the first class base");
 _Static_assert((IDX_CLASSES / 4u) + IDX_FL0 >= 30u, "classes reach the largest block");
+_Static_assert(HH_NIL == 0xFFFFFFFFu, "two links are both HH_NIL iff their and is HH_NIL");
 
 /* ---- trees, classes and keys ---- */
 
@@ -209,45 +213,85 @@ static inline bool idx_link_ok(const hh_heap *h, uint32_t pos, uint32_t from, ui
     return n->tree == t && n->parent == from;
 }
 
+/* Is word the header word of a hole that tree t holds (in a bin, exactly
+ * the bin's word; in a class, a size in [lo, lo + 2^bits) and above the
+ * bins, which the first class in use overlaps)? */
+static inline bool idx_word_ok(uint32_t word, uint32_t t)
+{
+    if (idx_is_bin(t))
+        return word == ((t + IDX_MIN_G) << 2 | TAG_HOLE);
+    uint32_t lo_word = idx_class_lo(t) << 2 | TAG_HOLE;
+    return (word & TAG_STATE_MASK) == TAG_HOLE && word - lo_word < (4u << idx_class_bits(t)) &&
+           word >= IDX_LARGE_G << 2;
+}
+
+/* The hole at pos, which a verified link reached (idx_link_ok: inside the
+ * heap, its node of tree t): a sealed hole header of a size tree t holds
+ * (I3, I10a). */
+static inline bool idx_hole_sealed(const hh_heap *h, uint32_t pos, uint32_t t)
+{
+    const tag *b = block_at(h, pos);
+    uint32_t word = b->word;
+    return idx_word_ok(word, t) && b->seal == tag_seal(h, word, pos);
+}
+
 /* A node the index is about to write into: inside the heap, a sealed hole
  * header of a size that belongs to tree t (in a bin, exactly its word), its
  * node marked as tree t (I3, I10a). The footer is not read: the node's own
  * bytes are what is written. */
 static inline bool idx_hole_ok(const hh_heap *h, uint32_t pos, uint32_t t)
 {
-    if (!heap_pos_ok(h, pos))
-        return false;
-    const tag *b = block_at(h, pos);
-    uint32_t word = b->word;
-    bool sized = idx_is_bin(t) ? word == ((t + IDX_MIN_G) << 2 | TAG_HOLE)
-                               : (word & TAG_STATE_MASK) == TAG_HOLE && idx_tree_of(word >> 2) == t;
-    return sized && b->seal == tag_seal(h, word, pos) && idx_node_at(h, pos)->tree == t;
+    return heap_pos_ok(h, pos) && idx_node_at(h, pos)->tree == t && idx_hole_sealed(h, pos, t);
 }
 
-/* A hole the index is about to hand out: all of the above, and its whole
- * span sound (I4-I6: the size, at least HH_MIN_BLOCK in any tree, ends
- * inside the heap; the footer equals the header). One seal: span_sound's
- * would be the same computation again. */
+/* A hole a verified walk reached, which the index is about to hand out:
+ * sealed as above, and its whole span sound (I4-I6: the size, at least
+ * HH_MIN_BLOCK in any tree, ends inside the heap; the footer equals the
+ * header). One seal: span_sound's would be the same computation again. */
 static inline bool idx_hole_usable(const hh_heap *h, uint32_t pos, uint32_t t)
 {
-    if (!idx_hole_ok(h, pos, t))
+    if (!idx_hole_sealed(h, pos, t))
         return false;
     tag *b = block_at(h, pos);
     return tag_size_g(b) <= heap_span_g(h) - pos && tags_equal(b, block_footer(b));
 }
 
-/* Set tree t aside (nothing in it is handed out or linked again) and report. */
+static const char idx_stray_aside[] = "I10f: a tree's set-aside bit is set but no damage set it aside (a stray write?)";
+
+/* Set tree t aside (nothing in it is handed out or linked again) and report.
+ * Both its set-aside bit and its root record it: the root becomes IDX_ASIDE,
+ * which no position is, so that a set-aside bit without it shows a stray
+ * write (I10f, idx_set_aside). */
 static bool idx_damaged(hh_heap *h, uint32_t t, const void *where, const char *what)
 {
     if (!heap_damage_sound(h))
         return false;
     if (t < IDX_TREES) {
         h->idx.broken[t / 32u] |= idx_bit(t);
+        h->idx.root[t] = IDX_ASIDE;
         idx_map_update(h, t);
     }
     heap_report(h, HH_E_INDEX, where, what);
     return false;
 }
+
+/* Tree t's set-aside bit is set. true if damage set the tree aside (its
+ * root says so too: I10f); else a stray write set the bit: it is reported
+ * at this call and cleared, and the tree serves again (false). true when
+ * the control block fails its check (I1, recorded): the call does nothing. */
+static __attribute__((noinline, cold)) bool idx_aside_met(hh_heap *h, uint32_t t)
+{
+    if (h->idx.root[t] == IDX_ASIDE || !heap_damage_sound(h))
+        return true;
+    h->idx.broken[t / 32u] &= ~idx_bit(t);
+    idx_map_update(h, t);
+    heap_report(h, HH_E_INDEX, &h->idx.broken[t / 32u], idx_stray_aside);
+    return false;
+}
+
+/* Is tree t set aside after damage (a stray set-aside bit is reported and
+ * cleared on the way: I10f)? */
+static inline bool idx_set_aside(hh_heap *h, uint32_t t) { return idx_is_broken(h, t) && idx_aside_met(h, t); }
 
 static const char idx_broken_link[] = "I10: index link broken: a write after free into a hole's first 16 bytes?";
 
@@ -283,7 +327,7 @@ static uint32_t idx_bin_min(const hh_heap *h, uint32_t t)
 /* The smallest (side 0) or largest (side 1) key under start, reached from
  * parent: walk the subtree's edge on that side (the other child only where
  * that side has none), remembering the best key seen; IDX_BAD on damage. */
-static uint32_t idx_edge_from(const hh_heap *h, uint32_t t, uint32_t start, uint32_t parent, uint32_t side)
+static inline uint32_t idx_edge_from(const hh_heap *h, uint32_t t, uint32_t start, uint32_t parent, uint32_t side)
 {
     uint32_t best = HH_NIL, cur = start;
     uint64_t best_key = side ? 0 : UINT64_MAX;
@@ -310,23 +354,23 @@ static uint32_t idx_min(const hh_heap *h, uint32_t t)
     return idx_is_bin(t) ? idx_bin_min(h, t) : idx_edge_from(h, t, h->idx.root[t], HH_NIL, 0);
 }
 
-/* The smallest key >= want in class t: the best fitting key on want's own
- * path, or the smallest key of the deepest right subtree that path passed
- * by, whichever is smaller. HH_NIL if none, IDX_BAD on damage. */
-static uint32_t idx_lower_bound(const hh_heap *h, uint32_t t, uint64_t want)
+/* The smallest key >= (size_g, 0) in class t: the best fitting key on that
+ * key's own path, or the smallest key of the deepest right subtree that path
+ * passed by, whichever is smaller. Keys are compared as (size, position),
+ * their order in t. HH_NIL if none, IDX_BAD on damage. */
+static uint32_t idx_lower_bound(const hh_heap *h, uint32_t t, uint32_t size_g)
 {
     uint32_t cur = h->idx.root[t], parent = HH_NIL, best = HH_NIL, rst = HH_NIL, rst_parent = HH_NIL;
-    uint32_t pb = idx_pos_bits(h), lo = idx_class_lo(t);
-    uint64_t best_key = UINT64_MAX;
+    uint64_t want = idx_key(h, t, size_g, 0), fit = (uint64_t)size_g << 32, best_order = UINT64_MAX;
     for (uint32_t bit = idx_key_bits(h, t); cur != HH_NIL; bit--) {
         if (!idx_link_ok(h, cur, parent, t))
             return IDX_BAD;
-        uint64_t key = (uint64_t)(tag_size_g(block_at(h, cur)) - lo) << pb | cur;
-        if (key >= want && key < best_key) {
+        uint64_t order = idx_order_at(h, cur);
+        if (order >= fit && order < best_order) {
             best = cur;
-            best_key = key;
+            best_order = order;
         }
-        if (bit == 0 || key == want)
+        if (bit == 0)
             break;
         const idx_node *n = idx_node_at(h, cur);
         uint32_t dir = (uint32_t)(want >> (bit - 1u)) & 1u;
@@ -340,7 +384,7 @@ static uint32_t idx_lower_bound(const hh_heap *h, uint32_t t, uint64_t want)
     if (rst == HH_NIL)
         return best;
     uint32_t m = idx_edge_from(h, t, rst, rst_parent, 0);
-    if (m == IDX_BAD || best == HH_NIL || idx_key_at(h, t, m) < best_key)
+    if (m == IDX_BAD || best == HH_NIL || idx_order_at(h, m) < best_order)
         return m;
     return best;
 }
@@ -363,7 +407,7 @@ static uint32_t idx_take_leaf(hh_heap *h, uint32_t z, uint32_t t);
 static __attribute__((noinline, cold)) bool idx_bin_widen(hh_heap *h, uint32_t t, uint32_t *mark)
 {
     uint32_t root = h->idx.root[t], wider = idx_mark_of(idx_mark_width(*mark) + 1u);
-    if (!idx_mark_ok(h, t, wider) || !idx_link_ok(h, root, *mark, t) || !idx_hole_ok(h, root, t))
+    if (!idx_mark_ok(h, t, wider) || !idx_link_ok(h, root, *mark, t) || !idx_hole_sealed(h, root, t))
         return idx_damaged(h, t, &h->idx.root[t], idx_broken_link);
     idx_node *rn = idx_node_at(h, root);
     uint32_t top = root;
@@ -381,16 +425,18 @@ static __attribute__((noinline, cold)) bool idx_bin_widen(hh_heap *h, uint32_t t
     return true;
 }
 
-/* The root parent word under which pos goes into bin t: it holds the bin's
- * key width, which a new bin takes from its first key (with headroom) and
- * which widens until it holds pos. false on damage (reported). */
+/* The root parent word of a new bin whose first key is pos: the bits pos
+ * needs and IDX_BIN_HEADROOM more, at most pos_bits. */
+static inline uint32_t idx_bin_first_mark(const hh_heap *h, uint32_t pos)
+{
+    uint32_t width = idx_fls(pos | 1u) + 1u + IDX_BIN_HEADROOM;
+    return idx_mark_of(width < idx_pos_bits(h) ? width : idx_pos_bits(h));
+}
+
+/* The root parent word of bin t, which is not empty, widened until the
+ * bin's key width holds pos. false on damage (reported). */
 static bool idx_bin_mark(hh_heap *h, uint32_t t, uint32_t pos, uint32_t *mark)
 {
-    if (h->idx.root[t] == HH_NIL) {
-        uint32_t width = idx_fls(pos | 1u) + 1u + IDX_BIN_HEADROOM;
-        *mark = idx_mark_of(width < idx_pos_bits(h) ? width : idx_pos_bits(h));
-        return true;
-    }
     if (!idx_root_mark(h, t, mark))
         return idx_damaged(h, t, &h->idx.root[t], idx_broken_link);
     while ((uint64_t)pos >> idx_mark_width(*mark) != 0)
@@ -399,36 +445,76 @@ static bool idx_bin_mark(hh_heap *h, uint32_t t, uint32_t pos, uint32_t *mark)
     return true;
 }
 
-bool idx_insert(hh_heap *h, struct tag *hole)
+/* Hang the hole at pos into tree t through *link, under parent (a root
+ * mark when the tree was empty). */
+static inline bool idx_hang(hh_heap *h, uint32_t t, uint32_t pos, uint32_t parent, uint32_t *link)
 {
-    uint32_t pos = block_pos(h, hole), size_g = tag_size_g(hole), t = idx_tree_of(size_g);
-    HH_ASSERT(t < IDX_TREES); /* a hole's size is inside the heap */
-    if (t >= IDX_TREES || idx_is_broken(h, t))
-        return false; /* set aside: the hole stays out of service */
-    uint64_t key = idx_key(h, t, size_g, pos);
-    uint32_t *link = &h->idx.root[t], parent = HH_NIL, bit;
-    if (!idx_is_bin(t))
-        bit = idx_key_bits(h, t);
-    else if (idx_bin_mark(h, t, pos, &parent))
-        bit = idx_mark_width(parent);
-    else
-        return false; /* reported */
-    for (uint32_t cur; (cur = *link) != HH_NIL; parent = cur) {
-        if (cur == pos || bit == 0 || !idx_link_ok(h, cur, parent, t))
-            return idx_damaged(h, t, link, idx_broken_link);
-        bit--;
-        link = &idx_node_at(h, cur)->child[(key >> bit) & 1u];
-    }
-    if (!idx_is_mark(parent) && !idx_hole_ok(h, parent, t))
-        return idx_damaged(h, t, block_at(h, parent), "I10a: index node is not a sealed hole of its tree");
     idx_node *n = idx_node_at(h, pos);
     n->child[0] = n->child[1] = HH_NIL;
     n->parent = parent;
     n->tree = t;
     *link = pos;
     h->idx.count++;
-    h->idx.map[t / 32u] |= idx_bit(t); /* t is not set aside: insert returned above if it were */
+    h->idx.map[t / 32u] |= idx_bit(t); /* t is not set aside: insert returned before if it were */
     return true;
+}
+
+/* Is the hole at pos, about to be inserted into tree t, in it already: its
+ * node of tree t, and the root link, or a link of its parent, another
+ * sealed hole of t, pointing at it? A caller's bug or damage. The bytes of
+ * a hole not in the index are old payload, so a node only claiming t is
+ * not enough: the link back from a node that is one (sealed, so a real
+ * hole of t, in t's trie since every such hole is) must say so. Were pos
+ * in t with its node damaged, the walk that inserts it would meet it on
+ * its key's path and find the link broken; undamaged, it is found here, in
+ * O(1), where it used to take a compare at each step of that walk. */
+static inline bool idx_linked(const hh_heap *h, uint32_t pos, uint32_t t)
+{
+    const idx_node *n = idx_node_at(h, pos);
+    if (n->tree != t)
+        return false;
+    uint32_t p = n->parent;
+    if (idx_is_mark(p))
+        return h->idx.root[t] == pos;
+    if (p == pos || !heap_pos_ok(h, p))
+        return false;
+    const idx_node *pn = idx_node_at(h, p);
+    return (pn->child[0] == pos || pn->child[1] == pos) && idx_hole_ok(h, p, t);
+}
+
+/* Insert pos, whose key is key, into tree t, which is not empty and whose
+ * root parent word is mark: walk the key's path to its end, every link
+ * verified, and hang pos under the last node, verified as a sealed hole
+ * since it is written into (I10a, I10c). */
+static bool idx_insert_below(hh_heap *h, uint32_t t, uint32_t pos, uint64_t key, uint32_t mark)
+{
+    uint32_t *link = &h->idx.root[t], parent = mark, cur = *link, bit = idx_width(h, t, mark);
+    if (idx_linked(h, pos, t))
+        return idx_damaged(h, t, block_at(h, pos), "I10: hole inserted into the index twice");
+    do {
+        if (bit == 0 || !idx_link_ok(h, cur, parent, t))
+            return idx_damaged(h, t, link, idx_broken_link);
+        bit--;
+        link = &idx_node_at(h, cur)->child[(key >> bit) & 1u];
+        parent = cur;
+    } while ((cur = *link) != HH_NIL);
+    if (!idx_hole_sealed(h, parent, t))
+        return idx_damaged(h, t, block_at(h, parent), "I10a: index node is not a sealed hole of its tree");
+    return idx_hang(h, t, pos, parent, link);
+}
+
+bool idx_insert(hh_heap *h, struct tag *hole)
+{
+    uint32_t pos = block_pos(h, hole), size_g = tag_size_g(hole), t = idx_tree_of(size_g);
+    HH_ASSERT(t < IDX_TREES); /* a hole's size is inside the heap */
+    if (t >= IDX_TREES || idx_set_aside(h, t))
+        return false;             /* set aside: the hole stays out of service */
+    if (h->idx.root[t] == HH_NIL) /* an empty tree: pos is its root */
+        return idx_hang(h, t, pos, idx_is_bin(t) ? idx_bin_first_mark(h, pos) : HH_NIL, &h->idx.root[t]);
+    uint32_t mark = HH_NIL;
+    if (idx_is_bin(t) && !idx_bin_mark(h, t, pos, &mark))
+        return false; /* reported */
+    return idx_insert_below(h, t, pos, idx_key(h, t, size_g, pos), mark);
 }
 
 /* The link that points at z from p, its parent (a root mark: the root),
@@ -454,7 +540,7 @@ static inline bool idx_is_leaf(const hh_heap *h, uint32_t pos)
  * agrees both ways and the node is a sealed hole of t (I10a, I10c). */
 static inline bool idx_child_ok(const hh_heap *h, uint32_t c, uint32_t from, uint32_t t)
 {
-    return c == HH_NIL || (idx_link_ok(h, c, from, t) && idx_hole_ok(h, c, t));
+    return c == HH_NIL || (idx_link_ok(h, c, from, t) && idx_hole_sealed(h, c, t));
 }
 
 /* The leaf that takes the place of z (which has a child), taken off its
@@ -483,7 +569,7 @@ static uint32_t idx_take_leaf(hh_heap *h, uint32_t z, uint32_t t)
         cur = next;
     }
     bool prev_seen = prev == z || prev == c0 || prev == c1;
-    if ((!prev_seen && !idx_hole_ok(h, prev, t)) || (prev != z && !idx_hole_ok(h, cur, t)))
+    if ((!prev_seen && !idx_hole_sealed(h, prev, t)) || (prev != z && !idx_hole_sealed(h, cur, t)))
         return IDX_BAD;
     idx_node *pn = idx_node_at(h, prev);
     pn->child[pn->child[1] == cur] = HH_NIL;
@@ -501,22 +587,31 @@ static void idx_adopt(hh_heap *h, uint32_t r, const idx_node *from)
     }
 }
 
+/* The leaf that takes the place of z (which has a child) under z's parent
+ * p, moved there with z's children; IDX_BAD on damage, before anything is
+ * written. */
+static __attribute__((noinline)) uint32_t idx_replace(hh_heap *h, uint32_t z, uint32_t p, uint32_t t)
+{
+    uint32_t r = idx_take_leaf(h, z, t);
+    if (r != IDX_BAD) {
+        idx_node_at(h, r)->parent = p;
+        idx_adopt(h, r, idx_node_at(h, z));
+    }
+    return r;
+}
+
 bool idx_remove(hh_heap *h, struct tag *hole)
 {
     uint32_t z = block_pos(h, hole), t = idx_tree_of(tag_size_g(hole));
-    if (t >= IDX_TREES || idx_is_broken(h, t) || idx_node_at(h, z)->tree != t)
-        return idx_damaged(h, t, hole, "I8: hole to remove is not in its index tree");
     idx_node *zn = idx_node_at(h, z);
+    if (t >= IDX_TREES || idx_set_aside(h, t) || zn->tree != t)
+        return idx_damaged(h, t, hole, "I8: hole to remove is not in its index tree");
     uint32_t p = zn->parent, r = HH_NIL;
     uint32_t *link = idx_link_to(h, z, p, t);
-    if (link && (zn->child[0] != HH_NIL || zn->child[1] != HH_NIL))
-        r = idx_take_leaf(h, z, t);
+    if (link && (zn->child[0] & zn->child[1]) != HH_NIL) /* not both HH_NIL: a child */
+        r = idx_replace(h, z, p, t);
     if (!link || r == IDX_BAD)
         return idx_damaged(h, t, block_payload(hole), idx_broken_link);
-    if (r != HH_NIL) {
-        idx_node_at(h, r)->parent = p;
-        idx_adopt(h, r, zn);
-    }
     *link = r;
     zn->child[0] = zn->child[1] = zn->parent = zn->tree = HH_NIL;
     h->idx.count--;
@@ -527,9 +622,6 @@ bool idx_remove(hh_heap *h, struct tag *hole)
 
 /* ---- best fit ---- */
 
-/* The best hole in tree t for size_g granules (the smallest key >= (size_g,
- * 0); in a tree wholly above size_g, its smallest), verified; HH_NIL if none,
- * IDX_BAD (reported, tree set aside) on damage. */
 /* Tree t, chosen by its map bit, is empty: a stray write set the bit (or
  * cleared the root). Clear the bit and report (I10f), so that the search
  * goes on to the next tree; IDX_BAD when the control block fails its check
@@ -543,13 +635,17 @@ static uint32_t idx_map_stray(hh_heap *h, uint32_t t)
     return IDX_STRAY;
 }
 
+/* The best hole in tree t for size_g granules (the smallest key >= (size_g,
+ * 0); in a tree wholly above size_g, its smallest, whose size, being one
+ * that tree holds (idx_hole_usable), fits), verified; HH_NIL if none,
+ * IDX_BAD (reported, tree set aside) on damage. */
 static inline __attribute__((always_inline)) uint32_t idx_fit_in(hh_heap *h, uint32_t t, uint32_t size_g,
                                                                  bool whole_tree)
 {
-    uint32_t pos = whole_tree ? idx_min(h, t) : idx_lower_bound(h, t, idx_key(h, t, size_g, 0));
+    uint32_t pos = whole_tree ? idx_min(h, t) : idx_lower_bound(h, t, size_g);
     if (pos == HH_NIL)
         return whole_tree ? idx_map_stray(h, t) : HH_NIL;
-    if (pos == IDX_BAD || !idx_hole_usable(h, pos, t) || tag_size_g(block_at(h, pos)) < size_g) {
+    if (pos == IDX_BAD || !idx_hole_usable(h, pos, t) || (!whole_tree && tag_size_g(block_at(h, pos)) < size_g)) {
         idx_damaged(h, t, &h->idx.root[t], idx_broken_link);
         return IDX_BAD;
     }
@@ -635,7 +731,7 @@ void idx_extend(hh_heap *h, void *storage, size_t storage_bytes)
     if (bits == h->idx.pos_bits)
         return;
     for (uint32_t t = 0; t < IDX_TREES; t++) {
-        while (h->idx.root[t] != HH_NIL) {
+        while (h->idx.root[t] != HH_NIL && h->idx.root[t] != IDX_ASIDE) {
             uint32_t pos = h->idx.root[t];
             if (!idx_remove(h, block_at(h, pos)))
                 break; /* reported; cannot happen on a heap that passed hh_check */
@@ -713,7 +809,7 @@ static int idx_check_node(idx_walk *w, uint32_t pos, uint32_t parent, uint64_t p
     const hh_heap *h = w->h;
     if (!heap_pos_ok(h, pos))
         return idx_fail(w, link, "I10a: index link outside the heap");
-    if (!idx_hole_usable(h, pos, w->tree))
+    if (idx_node_at(h, pos)->tree != w->tree || !idx_hole_usable(h, pos, w->tree))
         return idx_fail(w, block_at(h, pos), "I10a: index node is not a sealed hole of its tree");
     const idx_node *n = idx_node_at(h, pos);
     if (n->parent != parent)
@@ -740,8 +836,10 @@ static int idx_check_tree(idx_walk *w, uint32_t t)
 {
     const hh_heap *h = w->h;
     w->tree = t;
-    if (idx_is_broken(h, t))
+    if (idx_is_broken(h, t) && h->idx.root[t] == IDX_ASIDE)
         return idx_fail(w, &h->idx.root[t], "I10f: an index tree was set aside after damage");
+    if (idx_is_broken(h, t))
+        return idx_fail(w, &h->idx.broken[t / 32u], idx_stray_aside);
     if (idx_map_has(h, t) != (h->idx.root[t] != HH_NIL))
         return idx_fail(w, &h->idx.map[t / 32u], "I10f: index bitmap disagrees with its tree");
     if (h->idx.root[t] == HH_NIL)
@@ -764,7 +862,8 @@ static int idx_check_tree(idx_walk *w, uint32_t t)
  *      that width's complement);
  *   d. no node is deeper than its key's width;
  *   e. the number of nodes in all trees equals idx.count;
- *   f. a tree's bit in the map is set iff it is not empty; no tree was set aside.
+ *   f. a tree's bit in the map is set iff it is not empty; no tree was set aside
+ *      (a set-aside bit with no IDX_ASIDE root is a stray write, named apart).
  */
 int idx_verify(const hh_heap *h, hh_problem *out)
 {

@@ -67,7 +67,7 @@ void idx_init(hh_heap *h, void *storage, size_t storage_bytes)
     h->idx.slots = storage;
     h->idx.capacity = storage ? storage_bytes / sizeof(uint32_t) : 0;
     h->idx.count = 0;
-    h->idx.broken = false;
+    h->idx.broken = 0;
 }
 
 size_t idx_storage_more(const hh_heap *h, size_t arena_bytes, uint32_t regions)
@@ -95,8 +95,25 @@ static bool idx_damaged(hh_heap *h, const void *where, const char *what)
 {
     if (!heap_damage_sound(h))
         return false;
-    h->idx.broken = true;
+    h->idx.broken = IDX_TABLE_ASIDE;
     heap_report(h, HH_E_INDEX, where, what);
+    return false;
+}
+
+static const char idx_stray_aside[] = "I10f: the index's set-aside word holds no set-aside mark (a stray write?)";
+
+/* Is the table set aside after damage (idx.broken holds IDX_TABLE_ASIDE)?
+ * Any other value than 0 was written by a stray write: it is reported at
+ * this call and cleared, and the table serves on (I10f). true when the
+ * control block fails its check (I1, recorded): the call does nothing. */
+static bool idx_set_aside(hh_heap *h)
+{
+    if (h->idx.broken == 0)
+        return false;
+    if (h->idx.broken == IDX_TABLE_ASIDE || !heap_damage_sound(h))
+        return true;
+    h->idx.broken = 0;
+    heap_report(h, HH_E_INDEX, &h->idx.broken, idx_stray_aside);
     return false;
 }
 
@@ -114,7 +131,7 @@ bool idx_insert(hh_heap *h, struct tag *hole)
     uint32_t pos = block_pos(h, hole);
     uint32_t *slots = h->idx.slots;
 
-    if (h->idx.broken || !idx_count_sound(h))
+    if (idx_set_aside(h) || !idx_count_sound(h))
         return false;
     if (h->idx.count >= h->idx.capacity)
         return idx_damaged(h, hole, "I10e: index table full"); /* cannot happen when sized by idx_storage_bytes */
@@ -129,9 +146,10 @@ bool idx_insert(hh_heap *h, struct tag *hole)
 
 bool idx_remove(hh_heap *h, struct tag *hole)
 {
-    if (!h->idx.broken && !idx_count_sound(h))
+    bool aside = idx_set_aside(h);
+    if (!aside && !idx_count_sound(h))
         return false;
-    size_t i = h->idx.broken ? h->idx.count : idx_find(h, block_pos(h, hole));
+    size_t i = aside ? h->idx.count : idx_find(h, block_pos(h, hole));
     uint32_t *slots = h->idx.slots;
 
     if (i == h->idx.count)
@@ -143,7 +161,7 @@ bool idx_remove(hh_heap *h, struct tag *hole)
 
 struct tag *idx_best_fit(hh_heap *h, uint32_t size_g)
 {
-    if (h->idx.broken || !idx_count_sound(h))
+    if (idx_set_aside(h) || !idx_count_sound(h))
         return NULL;
     size_t i = idx_lower_bound(h, idx_key(size_g, 0));
     if (i == h->idx.count)
@@ -206,7 +224,9 @@ static int idx_check_slot(const hh_heap *h, size_t i, hh_problem *out)
  * I10, the ordered table's structure:
  *   a. every used slot names a sealed hole inside the heap (bounds-checked first);
  *   b. keys (size_g, pos) strictly increase from slot to slot (no hole twice);
- *   e. count <= capacity, and a table with slots has storage.
+ *   e. count <= capacity, and a table with slots has storage;
+ *   f. the table was not set aside after damage (its set-aside word is 0;
+ *      any value but IDX_TABLE_ASIDE is a stray write, named apart).
  */
 int idx_verify(const hh_heap *h, hh_problem *out)
 {
@@ -215,8 +235,10 @@ int idx_verify(const hh_heap *h, hh_problem *out)
 
     if (h->end < h->base)
         return idx_fail(out, h, "heap bounds wrong");
-    if (h->idx.broken)
+    if (h->idx.broken == IDX_TABLE_ASIDE)
         return idx_fail(out, &h->idx, "I10f: the index was set aside after damage");
+    if (h->idx.broken != 0)
+        return idx_fail(out, &h->idx.broken, idx_stray_aside);
     if (h->idx.count > h->idx.capacity || (h->idx.capacity != 0 && h->idx.slots == NULL))
         return idx_fail(out, &h->idx, "I10e: index count exceeds its capacity"); /* I10e */
     for (size_t i = 0; i < h->idx.count; i++) {

@@ -373,7 +373,48 @@ static void stray_map_bit_reported_at_the_call(void **state)
     assert_int_equal(plog.last_code, HH_E_INDEX);
     assert_consistent(h); /* I10f: the bit is now the split's rest's, in bin 0 */
 }
+
 #endif
+
+/* A stray write into the index's set-aside state (idx.broken: the fast
+ * index's bitmap of trees set aside after damage, the table's set-aside
+ * word) that no damage set: the first call that meets it, a free whose hole
+ * goes into the index, reports it (I10f) and clears it, and the hole is
+ * indexed; the next call, which takes that hole, works. Before, the insert
+ * left the hole out of the index in silence (the table's best fit found
+ * nothing from then on), and the removal that followed reported a hole
+ * missing from the index and set it aside. */
+static void stray_aside_bit_reported_at_the_call(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_with(SMALL, 0);
+    void *p[8];
+    for (int i = 0; i < 8; i++)
+        p[i] = alloc_filled(h, 48, (unsigned char)i); /* 64-byte blocks: 4 granules, the fast index's bin 2 */
+#ifdef HH_INDEX_TABLE
+    uint32_t *aside = &((struct hh_heap *)h)->idx.broken;
+#else
+    uint32_t *aside = &((struct hh_heap *)h)->idx.broken[0];
+#endif
+    *aside |= 1u << 2; /* a stray write: bin 2 (the table: the whole index) looks set aside */
+    size_t count = plog.count;
+    hh_free(h, p[2]); /* its hole goes into the index: the insert meets the bit */
+    assert_int_equal(plog.count, count + 1);
+    assert_int_equal(plog.last_code, HH_E_INDEX);
+    assert_non_null(strstr(plog.last_what, "I10f"));
+    assert_int_equal(*aside, 0); /* cleared */
+    assert_consistent(h);        /* the hole is in the index */
+    void *q = hh_alloc(h, 48);
+    assert_ptr_equal(q, p[2]); /* served by that hole */
+    assert_int_equal(plog.count, count + 1);
+    /* Met by a removal: the hole is taken as if the bit had never been set. */
+    hh_free(h, p[4]);
+    *aside |= 1u << 2;
+    assert_ptr_equal(hh_alloc(h, 48), p[4]);
+    assert_int_equal(plog.count, count + 2);
+    assert_non_null(strstr(plog.last_what, "I10f"));
+    assert_consistent(h);
+}
 
 /* A stray write that clears HH_POISON (or any flag, callback or bound) in the
  * control block is seen at the next call: refused, recorded, and hh_check
@@ -516,6 +557,7 @@ int main(int argc, char **argv)
 #ifndef HH_INDEX_TABLE
         cmocka_unit_test(stray_map_bit_reported_at_the_call),
 #endif
+        cmocka_unit_test(stray_aside_bit_reported_at_the_call),
         cmocka_unit_test(near_finds_damage_beside_the_blocks_given),
         cmocka_unit_test(near_checks_control_block_and_fences),
         cmocka_unit_test(near_skips_stale_pointers),
