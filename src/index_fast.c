@@ -464,10 +464,11 @@ static inline bool idx_hang(hh_heap *h, uint32_t t, uint32_t pos, uint32_t paren
  * sealed hole of t, pointing at it? A caller's bug or damage. The bytes of
  * a hole not in the index are old payload, so a node only claiming t is
  * not enough: the link back from a node that is one (sealed, so a real
- * hole of t, in t's trie since every such hole is) must say so. Were pos
- * in t with its node damaged, the walk that inserts it would meet it on
- * its key's path and find the link broken; undamaged, it is found here, in
- * O(1), where it used to take a compare at each step of that walk. */
+ * hole of t, in t's trie since every such hole is) must say so. Found
+ * here in O(1) when undamaged; otherwise the walk that inserts it meets it
+ * on its key's path, with its links or with a compare (a review built a
+ * write after free whose links passed every check on the way: the hole was
+ * hung under itself). */
 static inline bool idx_linked(const hh_heap *h, uint32_t pos, uint32_t t)
 {
     const idx_node *n = idx_node_at(h, pos);
@@ -494,6 +495,8 @@ static bool idx_insert_below(hh_heap *h, uint32_t t, uint32_t pos, uint64_t key,
     do {
         if (bit == 0 || !idx_link_ok(h, cur, parent, t))
             return idx_damaged(h, t, link, idx_broken_link);
+        if (cur == pos) /* in it already, its links made to look sound: never hang it under itself */
+            return idx_damaged(h, t, block_at(h, pos), "I10: hole inserted into the index twice");
         bit--;
         link = &idx_node_at(h, cur)->child[(key >> bit) & 1u];
         parent = cur;
@@ -658,14 +661,17 @@ static inline __attribute__((always_inline)) uint32_t idx_fit_in(hh_heap *h, uin
  * block failed its check (I1, recorded). */
 static uint32_t idx_fit_from(hh_heap *h, uint32_t from, uint32_t size_g)
 {
-    uint32_t pos;
-    do {
+    for (;;) {
         from = idx_first_tree_from(h, from);
-        pos = from < IDX_TREES ? idx_fit_in(h, from, size_g, true) : HH_NIL;
-        if (pos == IDX_BAD && !idx_is_broken(h, from))
+        uint32_t pos = from < IDX_TREES ? idx_fit_in(h, from, size_g, true) : HH_NIL;
+        /* not set aside (its set-aside bit, if any, a stray write's): the
+         * control block failed its check (I1, recorded) */
+        if (pos == IDX_BAD && (!idx_is_broken(h, from) || !heap_damage_sound(h)))
             return IDX_BAD;
-    } while (pos == IDX_BAD || pos == IDX_STRAY);
-    return pos;
+        if (pos != IDX_BAD && pos != IDX_STRAY)
+            return pos;
+        from++; /* each tree once: the search ends whatever a stray write set */
+    }
 }
 
 struct tag *idx_best_fit(hh_heap *h, uint32_t size_g)

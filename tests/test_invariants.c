@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h> /* alarm: a hang fails the test instead of the run */
 
 #include <cmocka.h>
 
@@ -384,13 +385,21 @@ static void stray_map_bit_reported_at_the_call(void **state)
  * left the hole out of the index in silence (the table's best fit found
  * nothing from then on), and the removal that followed reported a hole
  * missing from the index and set it aside. */
+/* A heap of n 64-byte blocks (48-byte requests: 4 granules, the fast
+ * index's bin 2), block i filled with i. */
+static hh_heap *heap_of_bin2_blocks(void **p, int n)
+{
+    hh_heap *h = heap_with(SMALL, 0);
+    for (int i = 0; i < n; i++)
+        p[i] = alloc_filled(h, 48, (unsigned char)i);
+    return h;
+}
+
 static void stray_aside_bit_reported_at_the_call(void **state)
 {
     (void)state;
-    hh_heap *h = heap_with(SMALL, 0);
     void *p[8];
-    for (int i = 0; i < 8; i++)
-        p[i] = alloc_filled(h, 48, (unsigned char)i); /* 64-byte blocks: 4 granules, the fast index's bin 2 */
+    hh_heap *h = heap_of_bin2_blocks(p, 8);
 #ifdef HH_INDEX_TABLE
     uint32_t *aside = &((struct hh_heap *)h)->idx.broken;
 #else
@@ -414,6 +423,60 @@ static void stray_aside_bit_reported_at_the_call(void **state)
     assert_int_equal(plog.count, count + 2);
     assert_non_null(strstr(plog.last_what, "I10f"));
     assert_consistent(h);
+}
+
+#ifndef HH_INDEX_TABLE
+/* A write after free turns the links of a hole A (bin 2's root) to a live
+ * block L, whose owner wrote node-like bytes naming X, a block whose owner
+ * wrote bytes like a node of bin 2 too: freeing X walks A -> L -> X with
+ * every link agreeing, and must not hang X under itself (a review's finding
+ * on the O(1) insert check). Reported at that free. */
+static void insert_meets_itself_on_its_path(void **state)
+{
+    (void)state;
+    void *b[12];
+    hh_heap *h = heap_of_bin2_blocks(b, 12);
+    struct hh_heap *c = (struct hh_heap *)h;
+    hh_free(h, b[9]); /* A: bin 2's only hole, its root */
+    uint32_t pos_a = block_pos(c, payload_block(b[9])), pos_l = block_pos(c, payload_block(b[5])),
+             pos_x = block_pos(c, payload_block(b[3]));
+    assert_int_equal(c->idx.root[2], pos_a);
+    uint32_t *a = b[9], *l = b[5], *x = b[3]; /* nodes: child[0], child[1], parent, tree */
+    a[0] = a[1] = pos_l;                      /* the write after free */
+    l[0] = l[1] = pos_x, l[2] = pos_a, l[3] = 2;
+    x[0] = x[1] = HH_NIL, x[2] = pos_l, x[3] = 2;
+    size_t count = plog.count;
+    hh_free(h, b[3]);
+    assert_int_equal(plog.count, count + 1);
+    assert_int_equal(plog.last_code, HH_E_INDEX);
+    assert_non_null(strstr(plog.last_what, "I10"));
+    assert_int_not_equal(x[2], pos_x); /* not its own parent */
+}
+#endif
+
+/* A stray set-aside bit over the trees in service and a stray write over a
+ * key the entry gate does not cover (key2): every damage report is refused
+ * (I1), so no tree is set aside, and the best fit must still end (it looped
+ * on the same tree for ever: a review's finding, older than the set-aside
+ * mark). The call returns NULL; hh_check names the control block. */
+static void best_fit_ends_when_damage_cannot_be_set_aside(void **state)
+{
+    (void)state;
+    void *p[8];
+    hh_heap *h = heap_of_bin2_blocks(p, 8);
+    hh_free(h, p[2]);
+    hh_free(h, p[5]);
+    struct hh_heap *c = (struct hh_heap *)h;
+#ifdef HH_INDEX_TABLE
+    c->idx.broken |= 1u << 2;
+#else
+    c->idx.broken[0] |= c->idx.map[0];
+#endif
+    c->key2 ^= 1u;
+    alarm(10); /* SIGALRM ends the process: a hang fails */
+    assert_null(hh_alloc(h, 48));
+    alarm(0);
+    assert_int_not_equal(hh_check(h, NULL), HH_OK);
 }
 
 /* A stray write that clears HH_POISON (or any flag, callback or bound) in the
@@ -558,6 +621,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(stray_map_bit_reported_at_the_call),
 #endif
         cmocka_unit_test(stray_aside_bit_reported_at_the_call),
+        cmocka_unit_test(best_fit_ends_when_damage_cannot_be_set_aside),
+#ifndef HH_INDEX_TABLE
+        cmocka_unit_test(insert_meets_itself_on_its_path),
+#endif
         cmocka_unit_test(near_finds_damage_beside_the_blocks_given),
         cmocka_unit_test(near_checks_control_block_and_fences),
         cmocka_unit_test(near_skips_stale_pointers),
