@@ -963,6 +963,19 @@ static void bytes_move(unsigned char *dst, const unsigned char *src, size_t n)
     }
 }
 
+/* The bytes b and the holes around it span (left and b verified; right, if
+ * any, too). */
+static size_t slide_span(tag *b, tag *left, tag *right)
+{
+    return tag_size(left) + tag_size(b) + (right ? tag_size(right) : 0);
+}
+
+/* Does a block of `size`, aligned to `align`, fit where b slides to? */
+static bool slide_fits(tag *b, tag *left, tag *right, size_t size, size_t align)
+{
+    return aligned_gap(left, align) + size <= slide_span(b, left, right);
+}
+
 /*
  * Slide the verified block b down into the hole before it, with the hole
  * after it if any, when the block of `size` fits there at an address aligned
@@ -975,10 +988,9 @@ static void bytes_move(unsigned char *dst, const unsigned char *src, size_t n)
  */
 static void *block_slide(hh_heap *h, tag *b, tag *left, tag *right, size_t size, size_t align)
 {
-    size_t cur = tag_size(b), span = tag_size(left) + cur + (right ? tag_size(right) : 0);
-    size_t gap = aligned_gap(left, align);
-    if (gap + size > span)
+    if (!slide_fits(b, left, right, size, align))
         return NULL;
+    size_t cur = tag_size(b), span = slide_span(b, left, right), gap = aligned_gap(left, align);
     if (right && !hole_unlink(h, right))
         return NULL;
     if (!hole_unlink(h, left)) {
@@ -1067,11 +1079,8 @@ static void *realloc_move(hh_heap *h, tag *b, size_t n, size_t align, tag **move
  * under valgrind or ASan: the old and new blocks would overlap. */
 static bool slide_wanted(hh_heap *h, tag *b, tag *left, tag *right, size_t size, size_t keep, bool *stop)
 {
-    if (HH_TOOLS_ACTIVE || !left)
+    if (HH_TOOLS_ACTIVE || !left || !slide_fits(b, left, right, size, keep))
         return false;
-    size_t span = tag_size(left) + tag_size(b) + (right ? tag_size(right) : 0);
-    if (aligned_gap(left, keep) + size > span)
-        return false; /* block_slide would refuse */
     size_t problems = h->problems;
     tag *fit = aligned_fit(h, size, keep);
     *stop = h->problems != problems;
@@ -1214,9 +1223,8 @@ static inline void *front_fast_alloc(hh_heap *h, size_t n)
 {
     if (n > FRONT_MAX_REQUEST)
         return NULL;
-    uint32_t g = (uint32_t)granules(n + HH_OVERHEAD + HH_GRANULE - 1); /* block_size_for(n), at most HH_FRONT_MAX_G */
-    g = g < HH_MIN_BLOCK / HH_GRANULE ? HH_MIN_BLOCK / HH_GRANULE : g;
-    if (g > h->front_max_g || g >= FRONT_LISTS) /* the compile-time bound: front_max_g is a stored word */
+    uint32_t g = (uint32_t)granules(block_size_for(n)); /* at most HH_FRONT_MAX_G */
+    if (g > h->front_max_g || g >= FRONT_LISTS)         /* the compile-time bound: front_max_g is a stored word */
         return NULL;
     g = front_list_for(h, g);
     size_t size = (size_t)g * HH_GRANULE;

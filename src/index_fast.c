@@ -459,30 +459,6 @@ static inline bool idx_hang(hh_heap *h, uint32_t t, uint32_t pos, uint32_t paren
     return true;
 }
 
-/* Is the hole at pos, about to be inserted into tree t, in it already: its
- * node of tree t, and the root link, or a link of its parent, another
- * sealed hole of t, pointing at it? A caller's bug or damage. The bytes of
- * a hole not in the index are old payload, so a node only claiming t is
- * not enough: the link back from a node that is one (sealed, so a real
- * hole of t, in t's trie since every such hole is) must say so. Found
- * here in O(1) when undamaged; otherwise the walk that inserts it meets it
- * on its key's path, with its links or with a compare (a review built a
- * write after free whose links passed every check on the way: the hole was
- * hung under itself). */
-static inline bool idx_linked(const hh_heap *h, uint32_t pos, uint32_t t)
-{
-    const idx_node *n = idx_node_at(h, pos);
-    if (n->tree != t)
-        return false;
-    uint32_t p = n->parent;
-    if (idx_is_mark(p))
-        return h->idx.root[t] == pos;
-    if (p == pos || !heap_pos_ok(h, p))
-        return false;
-    const idx_node *pn = idx_node_at(h, p);
-    return (pn->child[0] == pos || pn->child[1] == pos) && idx_hole_ok(h, p, t);
-}
-
 /* Insert pos, whose key is key, into tree t, which is not empty and whose
  * root parent word is mark: walk the key's path to its end, every link
  * verified, and hang pos under the last node, verified as a sealed hole
@@ -490,12 +466,13 @@ static inline bool idx_linked(const hh_heap *h, uint32_t pos, uint32_t t)
 static bool idx_insert_below(hh_heap *h, uint32_t t, uint32_t pos, uint64_t key, uint32_t mark)
 {
     uint32_t *link = &h->idx.root[t], parent = mark, cur = *link, bit = idx_width(h, t, mark);
-    if (idx_linked(h, pos, t))
-        return idx_damaged(h, t, block_at(h, pos), "I10: hole inserted into the index twice");
     do {
         if (bit == 0 || !idx_link_ok(h, cur, parent, t))
             return idx_damaged(h, t, link, idx_broken_link);
-        if (cur == pos) /* in it already, its links made to look sound: never hang it under itself */
+        /* a hole in t already lies on its own key's path: a caller's bug or
+         * damage, never hung under itself (a review built a write after free
+         * whose links passed every check up to it) */
+        if (cur == pos)
             return idx_damaged(h, t, block_at(h, pos), "I10: hole inserted into the index twice");
         bit--;
         link = &idx_node_at(h, cur)->child[(key >> bit) & 1u];
