@@ -639,6 +639,8 @@ static void op_realloc(trial *t, blk *b, size_t n)
     t->releasing = NULL;
     if (q && q != b->p && b->tainted && hh_problem_count(t->h) == problems)
         release_damaged_payload(t, b); /* moved: its old payload went back, as by a free */
+    if (q == b->p && b->tainted)
+        release_damaged_payload(t, b); /* kept in place: its payload is still the program's (model_add rewrites it) */
     if (!q) {
         if (n == 0)
             model_remove(t, b);                  /* freed (or refused: conservative, as for hh_free) */
