@@ -182,38 +182,77 @@ static void hole_poison_fill(hh_heap *h, tag *hole)
     tool_close(hole_poison_start(hole), hole_poison_bytes(hole));
 }
 
-/* The hole b, its tags written: poison, index, totals. */
-static tag *hole_enter(hh_heap *h, tag *b, size_t size)
+/* A verified hole the index cannot hold or give up (its tree was set aside
+ * after damage, reported then) goes out of service as a lost block does:
+ * marked cached, in no list, so that no call meets it as a hole again (a
+ * merge, growth, a search), and the damage is reported once, not at every
+ * call that comes near it. Nothing changes when the damage seen was the
+ * control block's (I1). */
+static void hole_lose(hh_heap *h, tag *hole)
+{
+    if (!heap_damage_sound(h))
+        return;
+    tag_flip(h, hole, TAG_HOLE, TAG_CACHED);
+    count_hole(h, tag_size(hole), -1);
+    h->lost_blocks++;
+    h->lost_bytes += tag_size(hole);
+}
+
+/* Index the hole b (its tags written) and count it; NULL when its tree is
+ * set aside: it is then out of service (hole_lose). */
+static tag *hole_index(hh_heap *h, tag *b)
+{
+    count_hole(h, tag_size(b), +1);
+    if (idx_insert(h, b))
+        return b;
+    hole_lose(h, b);
+    return NULL;
+}
+
+/* The hole b, its tags written: poison, index, totals; NULL as hole_index. */
+static tag *hole_enter(hh_heap *h, tag *b)
 {
     hole_poison_fill(h, b);
-    idx_insert(h, b); /* on failure (reported) the hole stays out of the index */
-    count_hole(h, size, +1);
-    return b;
+    return hole_index(h, b);
 }
 
 /* Make [b, b+size) a hole: tags, poison, index, totals. */
 static tag *hole_link(hh_heap *h, tag *b, size_t size)
 {
     tag_write(h, b, size, TAG_HOLE);
-    return hole_enter(h, b, size);
+    return hole_enter(h, b);
 }
 
 /* Take a verified hole out of the index and the totals, before its tags
  * change. false (reported by the index) when its index links are damaged:
- * the caller then changes nothing. */
+ * the hole is then out of service (hole_lose) and the caller changes
+ * nothing else. */
 static bool hole_unlink(hh_heap *h, tag *hole)
 {
-    if (!idx_remove(h, hole))
+    if (!idx_remove(h, hole)) {
+        hole_lose(h, hole);
         return false;
+    }
     count_hole(h, tag_size(hole), -1);
     return true;
 }
 
 /* Put back a hole that hole_unlink took out, its tags unchanged. */
-static void hole_relink(hh_heap *h, tag *hole)
+static void hole_relink(hh_heap *h, tag *hole) { hole_index(h, hole); }
+
+/* Take a neighbour hole (or none) out of the index before a merge. When its
+ * tree cannot give it up, it has gone out of service (hole_unlink) and
+ * *hole becomes NULL: the merge goes on without it, so a sound block beside
+ * damage can still be freed. false only when the damage seen was the
+ * control block's (the hole is unchanged): the caller changes nothing. */
+static bool neighbour_unlink(hh_heap *h, tag **hole)
 {
-    idx_insert(h, hole);
-    count_hole(h, tag_size(hole), +1);
+    if (!*hole || hole_unlink(h, *hole))
+        return true;
+    if (tag_is_hole(*hole))
+        return false;
+    *hole = NULL;
+    return true;
 }
 
 static void block_make(hh_heap *h, tag *b, size_t size)
@@ -457,6 +496,50 @@ static size_t heap_grow_call(hh_heap *h, size_t ask, size_t room)
     return align_down(min_size(got, room), HH_GRANULE);
 }
 
+/* Take the last hole out of the index before growth extends it. When its
+ * tree cannot give it up (set aside after damage), it has gone out of
+ * service (hole_unlink) and growth starts a new hole after it: *have
+ * becomes 0. false when the damage seen was the control block's (I1). */
+static bool heap_grow_take_last(hh_heap *h, tag *last, size_t *have)
+{
+    if (hole_unlink(h, last))
+        return true;
+    if (tag_is_hole(last))
+        return false;
+    *have = 0;
+    return true;
+}
+
+/* The hole growth made could not be indexed (its tree set aside after
+ * damage): it is out of service (hole_index), and the heap grows no more, so
+ * that damage cannot make each later call add memory nobody can use. */
+static void growth_stop(hh_heap *h)
+{
+    if (!heap_damage_sound(h))
+        return;
+    h->grow = NULL;
+    control_reseal(h);
+}
+
+/* grow added `added` bytes at the end: the hole there, the last hole (have
+ * bytes, out of the index) extended or a new one after the last span; NULL
+ * when it cannot be indexed (then growth stops). */
+static tag *heap_grown_hole(hh_heap *h, tag *last, size_t have, size_t added)
+{
+    tag *old_end = heap_epilogue(h), *hole;
+    heap_set_end(h, h->end + added);
+    if (!have)
+        hole = hole_link(h, old_end, added);
+    else {
+        tag_erase(h, old_end - 1); /* the hole's old footer and the old fence, now inside it */
+        tag_erase(h, old_end);
+        hole = hole_link(h, last, have + added);
+    }
+    if (!hole)
+        growth_stop(h);
+    return hole;
+}
+
 /*
  * Ask grow for room so that the last hole has at least `need` bytes. Extends the
  * last hole when the heap ends in one, else adds a hole where the epilogue was.
@@ -474,11 +557,13 @@ static tag *heap_grow(hh_heap *h, size_t need)
     size_t have = tag_is_hole(last) ? tag_size(last) : 0;
     if (need <= have)
         return last;
+    size_t room = (size_t)(h->limit_end - h->end);
+    if (have && (need - have > room || !heap_grow_take_last(h, last, &have)))
+        return NULL;
     if (!have && need < HH_MIN_BLOCK)
         need = HH_MIN_BLOCK; /* a new hole is a whole block: a 16-byte one cannot be (I4) */
     size_t missing = need - have;
-    size_t room = (size_t)(h->limit_end - h->end);
-    if (missing > room || (have && !hole_unlink(h, last)))
+    if (missing > room) /* only when the last hole went out of service: nothing to put back */
         return NULL;
     size_t added = heap_grow_call(h, min_size(max_size(missing, HH_GROW_CHUNK), room), room);
     if (added == 0) {
@@ -487,16 +572,7 @@ static tag *heap_grow(hh_heap *h, size_t need)
         return NULL;
     }
     remember_regrowth(h, need, missing);
-    if (!have) {
-        tag *hole = heap_epilogue(h);
-        heap_set_end(h, h->end + added);
-        return hole_link(h, hole, added);
-    }
-    tag *old_end = heap_epilogue(h);
-    heap_set_end(h, h->end + added);
-    tag_erase(h, old_end - 1); /* the hole's old footer and the old fence, now inside it */
-    tag_erase(h, old_end);
-    return hole_link(h, last, have + added);
+    return heap_grown_hole(h, last, have, added);
 }
 
 /* Offer the trailing memory back when the heap ends in a large hole: keep
@@ -554,11 +630,9 @@ static void erase_inner_tags(hh_heap *h, tag *b, tag *left, tag *right)
 static bool free_merge(hh_heap *h, tag *b)
 {
     tag *left, *right;
-    if (!neighbours(h, b, &left, &right))
+    if (!neighbours(h, b, &left, &right) || !neighbour_unlink(h, &right))
         return false;
-    if (right && !hole_unlink(h, right))
-        return false;
-    if (left && !hole_unlink(h, left)) {
+    if (!neighbour_unlink(h, &left)) {
         if (right)
             hole_relink(h, right);
         return false;
@@ -567,7 +641,7 @@ static bool free_merge(hh_heap *h, tag *b)
     count_block(h, tag_size(b), -1);
     if (!left && !right) { /* alone: b's verified seal flips to a hole's, no new mix */
         tag_flip(h, b, TAG_BLOCK, TAG_HOLE);
-        hole_enter(h, b, size);
+        hole_enter(h, b);
         return true;
     }
     erase_inner_tags(h, b, left, right);

@@ -383,6 +383,59 @@ static void corrupt_last_footer_stops_growth_and_trim(void **state)
     assert_int_equal(hh_check(h, NULL), HH_E_CORRUPT);
 }
 
+#ifndef HH_INDEX_TABLE
+/* A write after free over the heap's trailing hole's index node (the fast
+ * index keeps its node in the hole) sets the hole's tree aside. Growth
+ * extends the last hole, which must leave the index first: it could not, so
+ * the heap never grew again, and a free beside it was refused (a review's
+ * reproducer). The hole now goes out of service when met, and growth starts
+ * a new hole after it; the damage is not reported again. */
+static void growth_goes_on_past_a_last_hole_set_aside(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_growing(64 * KiB, 0);
+    void *a = alloc_filled_committed(h, 1000, 1);
+    void *y = alloc_filled_committed(h, 30000, 2);
+    hh_free(h, y);
+    assert_ptr_equal(last_hole_payload(h), y); /* y merged into the trailing hole */
+    memset(y, 'A', 16);                        /* a write after free over its index node */
+    hh_alloc(h, 20000);                        /* meets the damage: reported, the tree set aside */
+    size_t problems = hh_problem_count(h), grows = gb.grow_calls;
+    assert_true(problems > 0);
+    void *big = alloc_filled_committed(h, 100 * KiB, 3); /* needs growth */
+    assert_true(gb.grow_calls > grows);
+    size_t blocks = stats_of(h).blocks;
+    hh_free(h, a); /* a sound block beside the lost hole */
+    assert_int_equal(stats_of(h).blocks, blocks - 1);
+    hh_free(h, big);
+    assert_int_equal(hh_problem_count(h), problems);
+    assert_span_matches_callbacks(h);
+    assert_int_equal(hh_check(h, NULL), HH_E_INDEX); /* the tree set aside, the hole out of service */
+}
+
+/* A hole growth adds whose tree is set aside cannot be indexed: it goes out
+ * of service and the heap stops growing, rather than grow once more at
+ * every later call for memory nobody can use. */
+static void growth_stops_when_its_hole_cannot_be_indexed(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_growing(64 * KiB, 0);
+    alloc_filled_committed(h, 1 * KiB, 1);
+    void *mid = alloc_filled_committed(h, HH_GROW_CHUNK - HH_OVERHEAD, 2); /* the size growth adds */
+    alloc_filled_committed(h, 1 * KiB, 3);
+    alloc_filled_committed(h, stats_of(h).largest_hole - HH_OVERHEAD, 4); /* the heap ends in a block */
+    hh_free(h, mid);
+    memset(mid, 'A', 16);                     /* its node */
+    hh_alloc(h, HH_GROW_CHUNK - HH_OVERHEAD); /* meets it: its tree set aside; the grown hole lost */
+    assert_true(hh_problem_count(h) > 0);
+    size_t grows = gb.grow_calls;
+    assert_null(hh_alloc(h, HH_GROW_CHUNK - HH_OVERHEAD));
+    assert_null(hh_alloc(h, 200 * KiB));
+    assert_int_equal(gb.grow_calls, grows); /* not asked again */
+    assert_span_matches_callbacks(h);
+}
+#endif
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +453,10 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(realloc_of_the_last_block_grows, teardown),
         cmocka_unit_test_teardown(corrupt_last_footer_stops_growth_and_trim, teardown),
         cmocka_unit_test_teardown(refused_shrink_not_asked_again, teardown),
+#ifndef HH_INDEX_TABLE
+        cmocka_unit_test_teardown(growth_goes_on_past_a_last_hole_set_aside, teardown),
+        cmocka_unit_test_teardown(growth_stops_when_its_hole_cannot_be_indexed, teardown),
+#endif
     };
     int status = select_tests(argc, argv, tests, sizeof tests / sizeof tests[0]);
     if (status >= 0)
