@@ -22,13 +22,21 @@ $(FUZZ_LONG_DIR)/cov-ops-fast: fuzz/fuzz_ops.c $(TEST_HDRS) $(CORE_SRCS) $(CORE_
 $(FUZZ_LONG_DIR)/cov-ops-table: fuzz/fuzz_ops.c $(TEST_HDRS) $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(@D)
 	$(CLANG) $(CORE_CFLAGS) -Itests -DHH_INDEX_TABLE $(COV_FLAGS) fuzz/fuzz_ops.c $(CORE_SRCS) -o $@
+$(FUZZ_LONG_DIR)/cov-corrupt-fast: fuzz/fuzz_corrupt.c $(TEST_HDRS) $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(CORE_CFLAGS) -Itests $(COV_FLAGS) fuzz/fuzz_corrupt.c $(CORE_SRCS) -o $@
+$(FUZZ_LONG_DIR)/cov-corrupt-table: fuzz/fuzz_corrupt.c $(TEST_HDRS) $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(CORE_CFLAGS) -Itests -DHH_INDEX_TABLE $(COV_FLAGS) fuzz/fuzz_corrupt.c $(CORE_SRCS) -o $@
 $(FUZZ_LONG_DIR)/cov-trace: tools/fuzz_trace.c tools/trace.c tools/replay.c tools/core_fast.c $(TOOLS_HDRS) $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(@D)
 	$(CLANG) $(TOOLS_CFLAGS) -Isrc -fno-strict-aliasing $(COV_FLAGS) tools/fuzz_trace.c tools/trace.c tools/replay.c \
 	  tools/core_fast.c $(CORE_SRCS) -o $@
 
-FUZZ_LONG_BINS := $(FUZZ_BIN) $(FUZZ_TABLE_BIN) $(TOOLS_FUZZ_BIN) \
-                  $(FUZZ_LONG_DIR)/cov-ops-fast $(FUZZ_LONG_DIR)/cov-ops-table $(FUZZ_LONG_DIR)/cov-trace
+FUZZ_CORRUPT_SEEDS := fuzz/seeds/corrupt
+FUZZ_LONG_BINS := $(FUZZ_BIN) $(FUZZ_TABLE_BIN) $(TOOLS_FUZZ_BIN) $(BUILD)/fuzz/fuzz_corrupt $(BUILD)/fuzz-table/fuzz_corrupt \
+                  $(FUZZ_LONG_DIR)/cov-ops-fast $(FUZZ_LONG_DIR)/cov-ops-table $(FUZZ_LONG_DIR)/cov-trace \
+                  $(FUZZ_LONG_DIR)/cov-corrupt-fast $(FUZZ_LONG_DIR)/cov-corrupt-table
 
 .PHONY: fuzz-long
 fuzz-long:
@@ -37,7 +45,9 @@ fuzz-long:
 	sh fuzz/fuzz_long.sh $(FUZZ_LONG_TIME) $(FUZZ_LONG_DIR) \
 	  ops-fast:$(FUZZ_BIN):$(FUZZ_LONG_DIR)/cov-ops-fast:$(FUZZ_OPS_SEEDS) \
 	  ops-table:$(FUZZ_TABLE_BIN):$(FUZZ_LONG_DIR)/cov-ops-table:$(FUZZ_OPS_SEEDS) \
-	  trace:$(TOOLS_FUZZ_BIN):$(FUZZ_LONG_DIR)/cov-trace:$(FUZZ_TRACE_SEEDS)
+	  trace:$(TOOLS_FUZZ_BIN):$(FUZZ_LONG_DIR)/cov-trace:$(FUZZ_TRACE_SEEDS) \
+	  corrupt-fast:$(BUILD)/fuzz/fuzz_corrupt:$(FUZZ_LONG_DIR)/cov-corrupt-fast:$(FUZZ_CORRUPT_SEEDS) \
+	  corrupt-table:$(BUILD)/fuzz-table/fuzz_corrupt:$(FUZZ_LONG_DIR)/cov-corrupt-table:$(FUZZ_CORRUPT_SEEDS)
 
 # ---- static analysis of src/, port/ and tools/hh-replay.c: no finding, or one suppressed with its reason
 #   check-static  clang's analyzer (scan-build), cppcheck and gcc -fanalyzer; each SKIPs

@@ -168,6 +168,36 @@ check-fuzz-table:
 ## check-fuzz-table: libFuzzer on the ordered-table build for 10 s (ASan+UBSan)
 CHECKS += check-fuzz-table
 
+# The damage target (fuzz/fuzz_corrupt.c, issue 7): heaps overwritten as buggy
+# programs do; no crash, hang, or block handed out outside the heap or over a
+# live block. Both index builds, FUZZ_CORRUPT_SECONDS each.
+FUZZ_CORRUPT_SECONDS ?= 20
+$(BUILD)/fuzz/fuzz_corrupt: fuzz/fuzz_corrupt.c $(TEST_HDRS) $(CORE_HDRS) $(BUILD)/fuzz/libholeheap.a
+	@mkdir -p $(@D)
+	$(CLANG) $(CORE_CFLAGS) -Itests -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  $< $(BUILD)/fuzz/libholeheap.a -o $@
+$(BUILD)/fuzz-table/fuzz_corrupt: fuzz/fuzz_corrupt.c $(TEST_HDRS) $(CORE_HDRS) $(BUILD)/fuzz-table/libholeheap.a
+	@mkdir -p $(@D)
+	$(CLANG) $(CORE_CFLAGS) -DHH_INDEX_TABLE -Itests -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  $< $(BUILD)/fuzz-table/libholeheap.a -o $@
+
+.PHONY: check-fuzz-corrupt
+check-fuzz-corrupt:
+	@if [ "$(FUZZ_OK)" != yes ]; then echo "SKIP: $(CLANG) cannot link -fsanitize=fuzzer (libclang-rt)"; exit 0; fi; \
+	st=0; for v in fuzz fuzz-table; do \
+	  bin=$(BUILD)/$$v/fuzz_corrupt; \
+	  $(MAKE) --no-print-directory $$bin || { echo "FAIL: $$bin does not build"; st=1; continue; }; \
+	  mkdir -p $(BUILD)/$$v/corpus-corrupt $(BUILD)/$$v/artifacts-corrupt; \
+	  $$bin -max_total_time=$(FUZZ_CORRUPT_SECONDS) -timeout=10 -print_final_stats=1 \
+	    -artifact_prefix=$(BUILD)/$$v/artifacts-corrupt/ $(BUILD)/$$v/corpus-corrupt \
+	    fuzz/seeds/corrupt 2>$(BUILD)/$$v/corrupt.log; rc=$$?; \
+	  grep -E '^(stat::number_of_executed_units|Done)' $(BUILD)/$$v/corrupt.log; \
+	  if [ $$rc != 0 ]; then tail -30 $(BUILD)/$$v/corrupt.log; echo "FAIL: fuzz_corrupt ($$v) (log: $(BUILD)/$$v/corrupt.log)"; st=1; fi; \
+	done; exit $$st
+
+## check-fuzz-corrupt: libFuzzer overwrites heaps as buggy programs do (both indexes, ASan+UBSan): no crash, hang, or block outside the heap or over a live one
+CHECKS += check-fuzz-corrupt
+
 fuzz: $(FUZZ_BIN)
 	@mkdir -p fuzz/corpus-ops $(BUILD)/fuzz/artifacts
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_LONG_SECONDS) -print_final_stats=1 \
