@@ -261,6 +261,27 @@ static const char idx_stray_aside[] =
 static const char idx_stray_aside_root[] =
     "I10f: a tree set aside after damage has lost its root's set-aside mark (a stray write?)";
 
+static const char idx_mark_without_bit[] =
+    "I10f: a tree's root holds the set-aside mark, its set-aside bit clear (a stray write?)";
+static const char idx_aside_map_set[] = "I10f: a tree set aside after damage has its map bit set (a stray write?)";
+
+/* Damage met in tree t whose root holds IDX_ASIDE already (a walk meets it
+ * as a link outside the heap): a stray write over the tree's set-aside
+ * record, its bit cleared or its map bit set, named as hh_check names it
+ * (I10f). Any other damage keeps its own name. */
+static void idx_name_aside_stray(const hh_heap *h, uint32_t t, const void **where, const char **what)
+{
+    if (h->idx.root[t] != IDX_ASIDE)
+        return;
+    if (!idx_is_broken(h, t)) {
+        *where = &h->idx.root[t];
+        *what = idx_mark_without_bit;
+    } else if (idx_map_has(h, t)) {
+        *where = &h->idx.map[t / 32u];
+        *what = idx_aside_map_set;
+    }
+}
+
 /* Set tree t aside (nothing in it is handed out or linked again) and report.
  * Both its set-aside bit and its root record it: the root becomes IDX_ASIDE,
  * which no position is, so that a set-aside bit without it shows a stray
@@ -270,6 +291,7 @@ static bool idx_damaged(hh_heap *h, uint32_t t, const void *where, const char *w
     if (!heap_damage_sound(h))
         return false;
     if (t < IDX_TREES) {
+        idx_name_aside_stray(h, t, &where, &what);
         h->idx.broken[t / 32u] |= idx_bit(t);
         h->idx.root[t] = IDX_ASIDE;
         idx_map_update(h, t);
@@ -836,19 +858,18 @@ static int idx_check_node(idx_walk *w, uint32_t pos, uint32_t parent, uint64_t p
 
 /* I10f: tree t's set-aside bit, root and map bit, when they say that the
  * tree was set aside or that a stray write changed one of them: each state
- * named apart, as the calls that meet it tell them apart (idx_aside_met). */
+ * named apart, as the calls that meet it name them (idx_aside_met,
+ * idx_name_aside_stray). */
 static int idx_check_aside(idx_walk *w, uint32_t t)
 {
     const hh_heap *h = w->h;
     bool bit = idx_is_broken(h, t), marked = h->idx.root[t] == IDX_ASIDE;
     if (!bit && marked)
-        return idx_fail(w, &h->idx.root[t],
-                        "I10f: a tree's root holds the set-aside mark, its set-aside bit clear (a stray write?)");
+        return idx_fail(w, &h->idx.root[t], idx_mark_without_bit);
     if (!bit)
         return 0;
     if (marked && idx_map_has(h, t))
-        return idx_fail(w, &h->idx.map[t / 32u],
-                        "I10f: a tree set aside after damage has its map bit set (a stray write?)");
+        return idx_fail(w, &h->idx.map[t / 32u], idx_aside_map_set);
     if (marked)
         return idx_fail(w, &h->idx.root[t], "I10f: an index tree was set aside after damage");
     if (idx_root_lost_mark(h, t))

@@ -548,6 +548,37 @@ static void aside_states_named_apart(void **state)
 #endif
 }
 
+#ifndef HH_INDEX_TABLE
+/* The states of a set-aside tree's record that a call meets as a broken
+ * link (its root, IDX_ASIDE, is no position) are named at that call as
+ * hh_check names them, and the tree is set aside again, whole: a root mark
+ * whose set-aside bit a stray write cleared (met by an insert), a set-aside
+ * tree whose map bit a stray write set (met by a best fit). */
+static void aside_stray_named_at_the_call(void **state)
+{
+    (void)state;
+    void *p[12];
+    struct hh_heap *c = heap_with_bin2_aside(p, 12);
+    c->idx.broken[0] &= ~(1u << 2);
+    size_t count = plog.count;
+    hh_free((hh_heap *)c, p[7]); /* between blocks: its hole goes into bin 2 */
+    assert_int_equal(plog.count, count + 1);
+    assert_string_equal(plog.last_what,
+                        "I10f: a tree's root holds the set-aside mark, its set-aside bit clear (a stray write?)");
+    assert_ptr_equal(plog.last_where, &c->idx.root[2]);
+    assert_index_problem(c, &c->idx.root[2], aside_after_damage);
+    c->idx.map[0] |= 1u << 2;
+    void *q = hh_alloc((hh_heap *)c, 16); /* 2 granules: the search passes by bin 2 */
+    assert_int_equal(plog.count, count + 2);
+    assert_string_equal(plog.last_what, "I10f: a tree set aside after damage has its map bit set (a stray write?)");
+    assert_ptr_equal(plog.last_where, &c->idx.map[0]);
+    assert_non_null(q); /* served by another tree */
+    for (int i = 1; i < 8; i += 2)
+        assert_ptr_not_equal(q, p[i]);
+    assert_index_problem(c, &c->idx.root[2], aside_after_damage);
+}
+#endif
+
 /* A stray write of a common value (0, 0xFF bytes, a bit flipped; in the
  * fast index also a hole's position) over a set-aside index's record (the
  * table's set-aside word, a set-aside tree's root) does not bring it back
@@ -785,6 +816,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(best_fit_ends_when_damage_cannot_be_set_aside),
         cmocka_unit_test(aside_states_named_apart),
         cmocka_unit_test(aside_needs_more_than_one_stray_write),
+#ifndef HH_INDEX_TABLE
+        cmocka_unit_test(aside_stray_named_at_the_call),
+#endif
 #ifndef HH_INDEX_TABLE
         cmocka_unit_test(insert_meets_itself_on_its_path),
 #endif
