@@ -29,11 +29,16 @@ typedef struct idx_node {
 } idx_node;
 
 #ifdef HH_INDEX_TABLE
-#define IDX_TABLE_ASIDE 0x5E7A51DEu /* idx.broken of a table set aside: no stray write of a bit or a byte makes it */
+/* The table's set-aside record: a word holding one of two values keyed from
+ * the heap's keys (in service, set aside), and a mark apart from it that
+ * damage sets to a third (index_table.c), so that no stray write of a common
+ * value (0, 0xFF bytes, a bit) brings a table set aside back into service,
+ * nor one over either word sets a table in service aside (I10f). */
 typedef struct idx_state {
-    uint32_t *slots; /* positions of holes, sorted by (size, position) */
+    uint32_t aside_mark; /* its set-aside value once a slot failed validation, else 0 */
+    uint32_t *slots;     /* positions of holes, sorted by (size, position) */
     size_t count, capacity;
-    uint32_t broken; /* IDX_TABLE_ASIDE once a slot failed validation (no more best fits), else 0 */
+    uint32_t broken; /* the set-aside word: in service or set aside (no more best fits), keyed */
 } idx_state;
 #else
 /* HH_INDEX_BINS exact-size bins (src/config.h), then: */

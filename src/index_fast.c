@@ -256,7 +256,31 @@ static inline bool idx_hole_usable(const hh_heap *h, uint32_t pos, uint32_t t)
     return tag_size_g(b) <= heap_span_g(h) - pos && tags_equal(b, block_footer(b));
 }
 
-static const char idx_stray_aside[] = "I10f: a tree's set-aside bit is set but no damage set it aside (a stray write?)";
+static const char idx_stray_aside[] =
+    "I10f: a tree in service has its set-aside bit set, its root no set-aside mark (a stray write?)";
+static const char idx_stray_aside_root[] =
+    "I10f: a tree set aside after damage has lost its root's set-aside mark (a stray write?)";
+
+static const char idx_mark_without_bit[] =
+    "I10f: a tree's root holds the set-aside mark, its set-aside bit clear (a stray write?)";
+static const char idx_aside_map_set[] = "I10f: a tree set aside after damage has its map bit set (a stray write?)";
+
+/* Damage met in tree t whose root holds IDX_ASIDE already (a walk meets it
+ * as a link outside the heap): a stray write over the tree's set-aside
+ * record, its bit cleared or its map bit set, named as hh_check names it
+ * (I10f). Any other damage keeps its own name. */
+static void idx_name_aside_stray(const hh_heap *h, uint32_t t, const void **where, const char **what)
+{
+    if (h->idx.root[t] != IDX_ASIDE)
+        return;
+    if (!idx_is_broken(h, t)) {
+        *where = &h->idx.root[t];
+        *what = idx_mark_without_bit;
+    } else if (idx_map_has(h, t)) {
+        *where = &h->idx.map[t / 32u];
+        *what = idx_aside_map_set;
+    }
+}
 
 /* Set tree t aside (nothing in it is handed out or linked again) and report.
  * Both its set-aside bit and its root record it: the root becomes IDX_ASIDE,
@@ -267,6 +291,7 @@ static bool idx_damaged(hh_heap *h, uint32_t t, const void *where, const char *w
     if (!heap_damage_sound(h))
         return false;
     if (t < IDX_TREES) {
+        idx_name_aside_stray(h, t, &where, &what);
         h->idx.broken[t / 32u] |= idx_bit(t);
         h->idx.root[t] = IDX_ASIDE;
         idx_map_update(h, t);
@@ -275,14 +300,31 @@ static bool idx_damaged(hh_heap *h, uint32_t t, const void *where, const char *w
     return false;
 }
 
+/* Was tree t, whose set-aside bit is set but whose root is no IDX_ASIDE, set
+ * aside after damage? Its map bit is clear (setting aside cleared it) and its
+ * root holds a value, where a tree in service with a root has its map bit
+ * set. A root of HH_NIL (0xFF bytes) cannot tell the two apart: the tree
+ * serves again, empty; its holes stay out of service (I8 in hh_check). */
+static inline bool idx_root_lost_mark(const hh_heap *h, uint32_t t)
+{
+    return !idx_map_has(h, t) && h->idx.root[t] != HH_NIL;
+}
+
 /* Tree t's set-aside bit is set. true if damage set the tree aside (its
- * root says so too: I10f); else a stray write set the bit: it is reported
- * at this call and cleared, and the tree serves again (false). true when
- * the control block fails its check (I1, recorded): the call does nothing. */
+ * root says so too: I10f). Else a stray write changed the bit or the root;
+ * it is reported at this call and repaired: a root overwritten gets its
+ * mark back and the tree stays aside (true), a stray bit is cleared and the
+ * tree serves again (false). true when the control block fails its check
+ * (I1, recorded): the call does nothing. */
 static __attribute__((noinline, cold)) bool idx_aside_met(hh_heap *h, uint32_t t)
 {
     if (h->idx.root[t] == IDX_ASIDE || !heap_damage_sound(h))
         return true;
+    if (idx_root_lost_mark(h, t)) {
+        h->idx.root[t] = IDX_ASIDE;
+        heap_report(h, HH_E_INDEX, &h->idx.root[t], idx_stray_aside_root);
+        return true;
+    }
     h->idx.broken[t / 32u] &= ~idx_bit(t);
     idx_map_update(h, t);
     heap_report(h, HH_E_INDEX, &h->idx.broken[t / 32u], idx_stray_aside);
@@ -814,15 +856,39 @@ static int idx_check_node(idx_walk *w, uint32_t pos, uint32_t parent, uint64_t p
     return 0;
 }
 
+/* I10f: tree t's set-aside bit, root and map bit, when they say that the
+ * tree was set aside or that a stray write changed one of them: each state
+ * named apart, as the calls that meet it name them (idx_aside_met,
+ * idx_name_aside_stray). */
+static int idx_check_aside(idx_walk *w, uint32_t t)
+{
+    const hh_heap *h = w->h;
+    bool bit = idx_is_broken(h, t), marked = h->idx.root[t] == IDX_ASIDE;
+    if (!bit && marked)
+        return idx_fail(w, &h->idx.root[t], idx_mark_without_bit);
+    if (!bit)
+        return 0;
+    if (marked && idx_map_has(h, t))
+        return idx_fail(w, &h->idx.map[t / 32u], idx_aside_map_set);
+    if (marked)
+        return idx_fail(w, &h->idx.root[t], "I10f: an index tree was set aside after damage");
+    if (idx_root_lost_mark(h, t))
+        return idx_fail(w, &h->idx.root[t], idx_stray_aside_root);
+    if (h->idx.root[t] == HH_NIL)
+        return idx_fail(w, &h->idx.broken[t / 32u],
+                        "I10f: an empty tree's set-aside bit is set (a stray write over the bit, or over a set-aside "
+                        "tree's root?)");
+    return idx_fail(w, &h->idx.broken[t / 32u], idx_stray_aside);
+}
+
 /* I10f: a tree's map bit says whether it holds any node; no tree is set aside. */
 static int idx_check_tree(idx_walk *w, uint32_t t)
 {
     const hh_heap *h = w->h;
     w->tree = t;
-    if (idx_is_broken(h, t) && h->idx.root[t] == IDX_ASIDE)
-        return idx_fail(w, &h->idx.root[t], "I10f: an index tree was set aside after damage");
-    if (idx_is_broken(h, t))
-        return idx_fail(w, &h->idx.broken[t / 32u], idx_stray_aside);
+    int rc = idx_check_aside(w, t);
+    if (rc)
+        return rc;
     if (idx_map_has(h, t) != (h->idx.root[t] != HH_NIL))
         return idx_fail(w, &h->idx.map[t / 32u], "I10f: index bitmap disagrees with its tree");
     if (h->idx.root[t] == HH_NIL)
@@ -846,15 +912,19 @@ static int idx_check_tree(idx_walk *w, uint32_t t)
  *   d. no node is deeper than its key's width;
  *   e. the number of nodes in all trees equals idx.count;
  *   f. a tree's bit in the map is set iff it is not empty; no tree was set aside
- *      (a set-aside bit with no IDX_ASIDE root is a stray write, named apart).
+ *      (a set-aside bit and an IDX_ASIDE root that disagree, or a set-aside
+ *      tree's map bit, are stray writes, each state named apart).
  */
 int idx_verify(const hh_heap *h, hh_problem *out)
 {
     idx_walk w = {h, 0, 0, out};
     if (h->end < h->base)
         return idx_fail(&w, h, "heap bounds wrong");
-    if (IDX_TREES % 32u && (h->idx.map[IDX_MAP_WORDS - 1] | h->idx.broken[IDX_MAP_WORDS - 1]) >> (IDX_TREES % 32u))
+    if (IDX_TREES % 32u && h->idx.map[IDX_MAP_WORDS - 1] >> (IDX_TREES % 32u))
         return idx_fail(&w, &h->idx.map[IDX_MAP_WORDS - 1], "I10f: index bitmap names a tree that does not exist");
+    if (IDX_TREES % 32u && h->idx.broken[IDX_MAP_WORDS - 1] >> (IDX_TREES % 32u))
+        return idx_fail(&w, &h->idx.broken[IDX_MAP_WORDS - 1],
+                        "I10f: a set-aside bit names a tree that does not exist (a stray write?)");
     for (uint32_t t = 0; t < IDX_TREES; t++) {
         int rc = idx_check_tree(&w, t);
         if (rc)

@@ -24,6 +24,29 @@ HH_TOOLS_EXEMPT_BEGIN; /* to HH_TOOLS_EXEMPT_END: under ASan the core's accesses
 /* Slots beyond the bound on holes, for the prologue/epilogue slack. */
 #define IDX_SLACK_SLOTS 8u
 
+/*
+ * The set-aside record (I10f): the word idx.broken says whether the table
+ * serves, and idx.aside_mark, at the other end of idx_state, remembers that
+ * damage set it aside. Each value has 16 bits of the heap's keys between a
+ * fixed first and last byte that differ, so no fill of one byte value (0,
+ * 0xFF), no single bit flipped in another and no constant makes one (a copy
+ * of another heap's control block does with a chance of 2^-16):
+ *
+ *   broken      aside_mark   the table
+ *   in service  not aside    serves
+ *   set aside   (any)        set aside after damage: serves no more
+ *   other       aside        set aside, its word overwritten: stays aside
+ *   other       not aside    in service, its word overwritten: serves again
+ *
+ * So a table set aside needs two stray writes to come back (one of them the
+ * exact keyed value), and one stray write never sets a table in service
+ * aside: each is reported at the call that meets it and repaired.
+ */
+#define IDX_KEYED_BITS 0x00FFFF00u
+static inline uint32_t idx_word_in_service(const hh_heap *h) { return (h->key1 & IDX_KEYED_BITS) ^ 0xA500005Au; }
+static inline uint32_t idx_word_aside(const hh_heap *h) { return (h->key1 & IDX_KEYED_BITS) ^ 0x5E0000A1u; }
+static inline uint32_t idx_mark_aside(const hh_heap *h) { return (h->key3 & IDX_KEYED_BITS) ^ 0x3C0000C3u; }
+
 static inline uint64_t idx_key(uint32_t size_g, uint32_t pos) { return (uint64_t)size_g << 32 | pos; }
 
 /* The key of the hole at pos; a position outside the heap (a damaged slot)
@@ -67,7 +90,8 @@ void idx_init(hh_heap *h, void *storage, size_t storage_bytes)
     h->idx.slots = storage;
     h->idx.capacity = storage ? storage_bytes / sizeof(uint32_t) : 0;
     h->idx.count = 0;
-    h->idx.broken = 0;
+    h->idx.broken = idx_word_in_service(h);
+    h->idx.aside_mark = 0;
 }
 
 size_t idx_storage_more(const hh_heap *h, size_t arena_bytes, uint32_t regions)
@@ -95,27 +119,34 @@ static bool idx_damaged(hh_heap *h, const void *where, const char *what)
 {
     if (!heap_damage_sound(h))
         return false;
-    h->idx.broken = IDX_TABLE_ASIDE;
+    h->idx.broken = idx_word_aside(h);
+    h->idx.aside_mark = idx_mark_aside(h);
     heap_report(h, HH_E_INDEX, where, what);
     return false;
 }
 
-static const char idx_stray_aside[] = "I10f: the index's set-aside word holds no set-aside mark (a stray write?)";
+static const char idx_stray_word_in_service[] =
+    "I10f: the index's set-aside word was overwritten while the table served (a stray write?)";
+static const char idx_stray_word_aside[] =
+    "I10f: the set-aside word of an index set aside after damage was overwritten (a stray write?)";
 
-/* Is the table set aside after damage (idx.broken holds IDX_TABLE_ASIDE)?
- * Any other value than 0 was written by a stray write: it is reported at
- * this call and cleared, and the table serves on (I10f). true when the
- * control block fails its check (I1, recorded): the call does nothing. */
-static bool idx_set_aside(hh_heap *h)
+/* The set-aside word holds neither of its values: a stray write. Reported
+ * and repaired from the set-aside mark (the table above): true if the table
+ * stays aside, false if it serves again. true when the control block fails
+ * its check (I1, recorded): the call does nothing. */
+static __attribute__((noinline, cold)) bool idx_aside_met(hh_heap *h)
 {
-    if (h->idx.broken == 0)
-        return false;
-    if (h->idx.broken == IDX_TABLE_ASIDE || !heap_damage_sound(h))
+    if (h->idx.broken == idx_word_aside(h) || !heap_damage_sound(h))
         return true;
-    h->idx.broken = 0;
-    heap_report(h, HH_E_INDEX, &h->idx.broken, idx_stray_aside);
-    return false;
+    bool aside = h->idx.aside_mark == idx_mark_aside(h);
+    h->idx.broken = aside ? idx_word_aside(h) : idx_word_in_service(h);
+    heap_report(h, HH_E_INDEX, &h->idx.broken, aside ? idx_stray_word_aside : idx_stray_word_in_service);
+    return aside;
 }
+
+/* Is the table set aside after damage? A stray write over its set-aside
+ * word is reported and repaired on the way (I10f). */
+static inline bool idx_set_aside(hh_heap *h) { return h->idx.broken != idx_word_in_service(h) && idx_aside_met(h); }
 
 /* The count, running state outside the control block's seal, bounds every
  * access to the slots: a stray write over it is damage (I10e). */
@@ -220,13 +251,38 @@ static int idx_check_slot(const hh_heap *h, size_t i, hh_problem *out)
     return 0;
 }
 
+/* I10f: the table serves, and its set-aside record says so; else the state
+ * the record is in, each named apart (the table at idx_aside_met). */
+static int idx_check_aside(const hh_heap *h, hh_problem *out)
+{
+    bool word_serves = h->idx.broken == idx_word_in_service(h), word_aside = h->idx.broken == idx_word_aside(h);
+    bool marked = h->idx.aside_mark == idx_mark_aside(h);
+
+    if (word_aside && marked)
+        return idx_fail(out, &h->idx, "I10f: the index was set aside after damage");
+    if (word_aside)
+        return idx_fail(
+            out, &h->idx.aside_mark,
+            "I10f: the index was set aside after damage, and its set-aside mark overwritten (a stray write?)");
+    if (!word_serves)
+        return idx_fail(out, &h->idx.broken, marked ? idx_stray_word_aside : idx_stray_word_in_service);
+    if (marked)
+        return idx_fail(out, &h->idx.aside_mark,
+                        "I10f: the index serves but holds the set-aside mark (a stray write?)");
+    if (h->idx.aside_mark != 0)
+        return idx_fail(out, &h->idx.aside_mark,
+                        "I10f: the index's set-aside mark holds neither 0 nor the mark (a stray write?)");
+    return 0;
+}
+
 /*
  * I10, the ordered table's structure:
  *   a. every used slot names a sealed hole inside the heap (bounds-checked first);
  *   b. keys (size_g, pos) strictly increase from slot to slot (no hole twice);
  *   e. count <= capacity, and a table with slots has storage;
- *   f. the table was not set aside after damage (its set-aside word is 0;
- *      any value but IDX_TABLE_ASIDE is a stray write, named apart).
+ *   f. the table was not set aside after damage: its set-aside word holds
+ *      its in-service value and its set-aside mark 0 (every other state of
+ *      the two is named apart: idx_check_aside).
  */
 int idx_verify(const hh_heap *h, hh_problem *out)
 {
@@ -235,10 +291,8 @@ int idx_verify(const hh_heap *h, hh_problem *out)
 
     if (h->end < h->base)
         return idx_fail(out, h, "heap bounds wrong");
-    if (h->idx.broken == IDX_TABLE_ASIDE)
-        return idx_fail(out, &h->idx, "I10f: the index was set aside after damage");
-    if (h->idx.broken != 0)
-        return idx_fail(out, &h->idx.broken, idx_stray_aside);
+    if ((rc = idx_check_aside(h, out)) != 0) /* I10f */
+        return rc;
     if (h->idx.count > h->idx.capacity || (h->idx.capacity != 0 && h->idx.slots == NULL))
         return idx_fail(out, &h->idx, "I10e: index count exceeds its capacity"); /* I10e */
     for (size_t i = 0; i < h->idx.count; i++) {

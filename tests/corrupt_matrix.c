@@ -472,6 +472,8 @@ typedef struct field {
     { \
 #f, offsetof(hh_heap, f), sizeof(((hh_heap *)0)->f) \
     }
+/* Four a line, as formatted before idx.aside_mark, whose length would make it three. */
+/* clang-format off */
 static const field control_fields[] = {
     FIELD(gate),        FIELD(magic),       FIELD(key),          FIELD(key1),
     FIELD(key2),        FIELD(key3),        FIELD(link_key),     FIELD(state_mask),
@@ -485,11 +487,13 @@ static const field control_fields[] = {
     FIELD(problems),    FIELD(last),
 #ifdef HH_INDEX_TABLE
     FIELD(idx.slots),   FIELD(idx.count),   FIELD(idx.capacity), FIELD(idx.broken),
+    FIELD(idx.aside_mark),
 #else
     FIELD(idx.root),    FIELD(idx.map),     FIELD(idx.broken),  FIELD(idx.pos_bits),
     FIELD(idx.count),
 #endif
 };
+/* clang-format on */
 #define NFIELDS (sizeof control_fields / sizeof control_fields[0])
 
 /* The row of control block byte `off`: its field, or "(padding)". */

@@ -405,14 +405,15 @@ static void stray_aside_bit_reported_at_the_call(void **state)
 #else
     uint32_t *aside = &((struct hh_heap *)h)->idx.broken[0];
 #endif
-    *aside |= 1u << 2; /* a stray write: bin 2 (the table: the whole index) looks set aside */
+    uint32_t serving = *aside; /* the table's in-service value is keyed, the fast index's bits 0 */
+    *aside |= 1u << 2;         /* a stray write: bin 2 (the table: the whole index) looks set aside */
     size_t count = plog.count;
     hh_free(h, p[2]); /* its hole goes into the index: the insert meets the bit */
     assert_int_equal(plog.count, count + 1);
     assert_int_equal(plog.last_code, HH_E_INDEX);
     assert_non_null(strstr(plog.last_what, "I10f"));
-    assert_int_equal(*aside, 0); /* cleared */
-    assert_consistent(h);        /* the hole is in the index */
+    assert_int_equal(*aside, serving); /* cleared */
+    assert_consistent(h);              /* the hole is in the index */
     void *q = hh_alloc(h, 48);
     assert_ptr_equal(q, p[2]); /* served by that hole */
     assert_int_equal(plog.count, count + 1);
@@ -423,6 +424,197 @@ static void stray_aside_bit_reported_at_the_call(void **state)
     assert_int_equal(plog.count, count + 2);
     assert_non_null(strstr(plog.last_what, "I10f"));
     assert_consistent(h);
+}
+
+/* ---- the set-aside state, each of its states named apart (I10f) ---- */
+
+/* hh_check reports HH_E_INDEX at `where`, with exactly `what`. */
+static void assert_index_problem(hh_heap *h, const void *where, const char *what)
+{
+    hh_problem pr = {0};
+    assert_int_equal(hh_check(h, &pr), HH_E_INDEX);
+    if (strcmp(pr.what, what) != 0)
+        fail_msg("hh_check's problem is \"%s\", expected \"%s\"", pr.what, what);
+    assert_ptr_equal(pr.where, where);
+}
+
+/* n 64-byte blocks (bin 2) with holes at p[1], p[3], p[5], and damage that a
+ * best fit in bin 2 meets, reports and sets aside: bin 2 in the fast index
+ * (a write after free over its root's parent word, the bin's mark), the whole table (a stray
+ * write over its first slot: a live block's position). */
+static struct hh_heap *heap_with_bin2_aside(void **p, int n)
+{
+    hh_heap *h = heap_of_bin2_blocks(p, n);
+    struct hh_heap *c = (struct hh_heap *)h;
+    hh_free(h, p[1]);
+    hh_free(h, p[3]);
+    hh_free(h, p[5]);
+#ifdef HH_INDEX_TABLE
+    c->idx.slots[0] = block_pos(c, payload_block(p[0]));
+#else
+    ((idx_node *)block_payload(block_at(c, c->idx.root[2])))->parent = 0x41414141u;
+#endif
+    size_t count = plog.count;
+    hh_alloc(h, 48);
+    assert_int_equal(plog.count, count + 1);
+    assert_int_equal(plog.last_code, HH_E_INDEX);
+    return c;
+}
+
+#ifdef HH_INDEX_TABLE
+static const char aside_after_damage[] = "I10f: the index was set aside after damage";
+static const char aside_word_overwritten[] =
+    "I10f: the set-aside word of an index set aside after damage was overwritten (a stray write?)";
+#define ASIDE_WORD(c) (&(c)->idx.broken)
+#define ASIDE_AT(c) ((const void *)&(c)->idx)
+#else
+static const char aside_after_damage[] = "I10f: an index tree was set aside after damage";
+static const char aside_word_overwritten[] =
+    "I10f: a tree set aside after damage has lost its root's set-aside mark (a stray write?)";
+#define ASIDE_WORD(c) (&(c)->idx.root[2])
+#define ASIDE_AT(c) ASIDE_WORD(c)
+#endif
+
+/* Each state of the set-aside record that damage and stray writes leave,
+ * named apart by hh_check: where it lies and what it is. */
+static void aside_states_named_apart(void **state)
+{
+    (void)state;
+    void *p[8];
+#ifdef HH_INDEX_TABLE
+    uint32_t serving = ((struct hh_heap *)heap_of_bin2_blocks(p, 8))->idx.broken;
+    struct hh_heap *c = heap_with_bin2_aside(p, 8);
+    assert_index_problem(c, &c->idx, aside_after_damage);
+    uint32_t word = c->idx.broken, mark = c->idx.aside_mark;
+    c->idx.aside_mark = 0;
+    assert_index_problem(
+        c, &c->idx.aside_mark,
+        "I10f: the index was set aside after damage, and its set-aside mark overwritten (a stray write?)");
+    c->idx.aside_mark = mark;
+    uint32_t strays[] = {0, ~0u, word ^ 1u, word ^ 0x80000000u};
+    for (size_t i = 0; i < sizeof strays / sizeof strays[0]; i++) {
+        c->idx.broken = strays[i];
+        assert_index_problem(c, &c->idx.broken, aside_word_overwritten);
+        c->idx.aside_mark = 0; /* and a second stray write over the mark */
+        assert_index_problem(
+            c, &c->idx.broken,
+            "I10f: the index's set-aside word was overwritten while the table served (a stray write?)");
+        c->idx.aside_mark = mark;
+    }
+    c->idx.broken = serving; /* the exact keyed value, and the mark still there */
+    assert_index_problem(c, &c->idx.aside_mark, "I10f: the index serves but holds the set-aside mark (a stray write?)");
+    c->idx.aside_mark = 0x41414141u;
+    assert_index_problem(c, &c->idx.aside_mark,
+                         "I10f: the index's set-aside mark holds neither 0 nor the mark (a stray write?)");
+    c->idx.broken = word;
+    c->idx.aside_mark = mark;
+    assert_index_problem(c, &c->idx, aside_after_damage);
+#else
+    struct hh_heap *c = heap_with_bin2_aside(p, 8);
+    assert_index_problem(c, &c->idx.root[2], aside_after_damage);
+    uint32_t root = c->idx.root[2];
+    c->idx.map[0] |= 1u << 2;
+    assert_index_problem(c, &c->idx.map[0], "I10f: a tree set aside after damage has its map bit set (a stray write?)");
+    c->idx.map[0] &= ~(1u << 2);
+    c->idx.broken[0] &= ~(1u << 2);
+    assert_index_problem(c, &c->idx.root[2],
+                         "I10f: a tree's root holds the set-aside mark, its set-aside bit clear (a stray write?)");
+    c->idx.broken[0] |= 1u << 2;
+    uint32_t strays[] = {0, root ^ 1u, block_pos(c, payload_block(p[3]))};
+    for (size_t i = 0; i < sizeof strays / sizeof strays[0]; i++) {
+        c->idx.root[2] = strays[i];
+        assert_index_problem(c, &c->idx.root[2], aside_word_overwritten);
+    }
+    c->idx.root[2] = HH_NIL; /* 0xFF bytes: an empty tree, as a stray bit over one */
+    const char empty_bit[] = "I10f: an empty tree's set-aside bit is set (a stray write over the bit, or over a "
+                             "set-aside tree's root?)";
+    assert_index_problem(c, &c->idx.broken[0], empty_bit);
+    c->idx.root[2] = root;
+    assert_index_problem(c, &c->idx.root[2], aside_after_damage);
+    c->idx.broken[IDX_MAP_WORDS - 1] |= 1u << 31; /* past the last tree (IDX_TREES % 32 != 0) */
+    assert_index_problem(c, &c->idx.broken[IDX_MAP_WORDS - 1],
+                         "I10f: a set-aside bit names a tree that does not exist (a stray write?)");
+
+    /* A tree in service, with holes and without: a stray set-aside bit. */
+    hh_heap *h = heap_of_bin2_blocks(p, 8);
+    c = (struct hh_heap *)h;
+    hh_free(h, p[2]);
+    c->idx.broken[0] |= 1u << 2;
+    assert_index_problem(
+        h, &c->idx.broken[0],
+        "I10f: a tree in service has its set-aside bit set, its root no set-aside mark (a stray write?)");
+    c->idx.broken[0] = 1u << 5;
+    assert_index_problem(h, &c->idx.broken[0], empty_bit);
+#endif
+}
+
+#ifndef HH_INDEX_TABLE
+/* The states of a set-aside tree's record that a call meets as a broken
+ * link (its root, IDX_ASIDE, is no position) are named at that call as
+ * hh_check names them, and the tree is set aside again, whole: a root mark
+ * whose set-aside bit a stray write cleared (met by an insert), a set-aside
+ * tree whose map bit a stray write set (met by a best fit). */
+static void aside_stray_named_at_the_call(void **state)
+{
+    (void)state;
+    void *p[12];
+    struct hh_heap *c = heap_with_bin2_aside(p, 12);
+    c->idx.broken[0] &= ~(1u << 2);
+    size_t count = plog.count;
+    hh_free((hh_heap *)c, p[7]); /* between blocks: its hole goes into bin 2 */
+    assert_int_equal(plog.count, count + 1);
+    assert_string_equal(plog.last_what,
+                        "I10f: a tree's root holds the set-aside mark, its set-aside bit clear (a stray write?)");
+    assert_ptr_equal(plog.last_where, &c->idx.root[2]);
+    assert_index_problem(c, &c->idx.root[2], aside_after_damage);
+    c->idx.map[0] |= 1u << 2;
+    void *q = hh_alloc((hh_heap *)c, 16); /* 2 granules: the search passes by bin 2 */
+    assert_int_equal(plog.count, count + 2);
+    assert_string_equal(plog.last_what, "I10f: a tree set aside after damage has its map bit set (a stray write?)");
+    assert_ptr_equal(plog.last_where, &c->idx.map[0]);
+    assert_non_null(q); /* served by another tree */
+    for (int i = 1; i < 8; i += 2)
+        assert_ptr_not_equal(q, p[i]);
+    assert_index_problem(c, &c->idx.root[2], aside_after_damage);
+}
+#endif
+
+/* A stray write of a common value (0, 0xFF bytes, a bit flipped; in the
+ * fast index also a hole's position) over a set-aside index's record (the
+ * table's set-aside word, a set-aside tree's root) does not bring it back
+ * into service: the call that meets it reports it, repairs the record, and
+ * leaves the index (tree) aside. Before, the table's word of 0 served again
+ * in silence, and the fast index's tree served with the written root. */
+static void aside_needs_more_than_one_stray_write(void **state)
+{
+    (void)state;
+    void *p[16];
+    struct hh_heap *c = heap_with_bin2_aside(p, 16);
+    uint32_t *record = ASIDE_WORD(c), aside = *record;
+#ifdef HH_INDEX_TABLE
+    uint32_t common = ~0u;
+#else
+    uint32_t common = block_pos(c, payload_block(p[3])); /* 0xFF bytes, HH_NIL, cannot be told apart: design.md */
+#endif
+    uint32_t strays[] = {0, common, aside ^ 1u, aside ^ 0x100u};
+    for (size_t i = 0; i < sizeof strays / sizeof strays[0]; i++) {
+        *record = strays[i];
+        size_t count = plog.count;
+        hh_free((hh_heap *)c, p[7 + 2 * (int)i]); /* between blocks: its hole goes into bin 2 (the table) */
+        assert_int_equal(plog.count, count + 1);
+        assert_int_equal(plog.last_code, HH_E_INDEX);
+        assert_string_equal(plog.last_what, aside_word_overwritten);
+        assert_ptr_equal(plog.last_where, record);
+        assert_int_equal(*record, aside); /* repaired */
+        assert_index_problem(c, ASIDE_AT(c), aside_after_damage);
+    }
+    void *q = hh_alloc((hh_heap *)c, 48);
+#ifdef HH_INDEX_TABLE
+    assert_null(q); /* nothing in the table serves */
+#else
+    for (int i = 1; i < 14; i += 2)
+        assert_ptr_not_equal(q, p[i]); /* no hole of bin 2 serves; another tree does */
+#endif
 }
 
 #ifndef HH_INDEX_TABLE
@@ -622,6 +814,11 @@ int main(int argc, char **argv)
 #endif
         cmocka_unit_test(stray_aside_bit_reported_at_the_call),
         cmocka_unit_test(best_fit_ends_when_damage_cannot_be_set_aside),
+        cmocka_unit_test(aside_states_named_apart),
+        cmocka_unit_test(aside_needs_more_than_one_stray_write),
+#ifndef HH_INDEX_TABLE
+        cmocka_unit_test(aside_stray_named_at_the_call),
+#endif
 #ifndef HH_INDEX_TABLE
         cmocka_unit_test(insert_meets_itself_on_its_path),
 #endif
