@@ -149,6 +149,15 @@ size_t hhp_usable_size_locked(hhp_arena *a, const void *p)
     return usable;
 }
 
+size_t hhp_usable_size_locked_header(hhp_arena *a, const void *p, uint64_t *header)
+{
+    hhp_arena_hold(a); /* no free into the core between the proof and the read */
+    size_t usable = hhp_usable_size_locked(a, p);
+    *header = __atomic_load_n((const uint64_t *)p - 1, __ATOMIC_RELAXED);
+    hhp_arena_release(a);
+    return usable;
+}
+
 /* ---- arenas ---- */
 
 static bool arena_start_heap(hhp_arena *a)
