@@ -176,8 +176,10 @@ static bool arena_start_heap(hhp_arena *a)
         .key = heap_key,
         .flags = hhp_cfg.check_every == 1 ? HH_CHECK_ALWAYS : 0u,
     };
-    a->heap = hh_init(a->start, HHP_COMMIT_CHUNK, &opt);
-    return a->heap != NULL;
+    hh_heap *heap = hh_init(a->start, HHP_COMMIT_CHUNK, &opt);
+    /* published: other threads read it without the init lock (hhp_arena_of) */
+    __atomic_store_n(&a->heap, heap, __ATOMIC_RELEASE);
+    return heap != NULL;
 }
 
 /* The arena's heap starts on first use, under the init lock. */
