@@ -216,11 +216,15 @@ static void hole_relink(hh_heap *h, tag *hole)
     count_hole(h, tag_size(hole), +1);
 }
 
-static void block_make(hh_heap *h, tag *b, size_t size)
+/* A span counted as a block, its tags of this state (TAG_BLOCK, or
+ * TAG_CACHED for one that must never read as live: free_merge). */
+static void block_make_as(hh_heap *h, tag *b, size_t size, uint32_t state)
 {
-    tag_write(h, b, size, TAG_BLOCK);
+    tag_write(h, b, size, state);
     count_block(h, size, +1);
 }
+
+static void block_make(hh_heap *h, tag *b, size_t size) { block_make_as(h, b, size, TAG_BLOCK); }
 
 /*
  * Place a block of `size` at the start of the free span [b, b+span), which
@@ -561,7 +565,7 @@ static void erase_inner_tags(hh_heap *h, tag *b, tag *left, tag *right)
  * this call runs (a shrink's tail, a flushed front block): a free of a stale
  * pointer to it, checked without the lock (hh_usable_size_peek), would pass.
  */
-static bool free_merge(hh_heap *h, tag *b, uint32_t state)
+static inline __attribute__((always_inline)) bool free_merge(hh_heap *h, tag *b, uint32_t state)
 {
     tag *left, *right;
     if (!neighbours(h, b, &left, &right))
@@ -939,8 +943,7 @@ static void block_shrink(hh_heap *h, tag *b, size_t size)
     count_block(h, cur, -1);
     block_make(h, b, size);
     tag *tail = block_next(b);
-    tag_write(h, tail, cur - size, TAG_CACHED); /* never a live block: free_merge */
-    count_block(h, cur - size, +1);
+    block_make_as(h, tail, cur - size, TAG_CACHED); /* never a live block: free_merge */
     free_or_lose(h, tail, TAG_CACHED);
 }
 
