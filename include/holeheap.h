@@ -341,8 +341,21 @@ size_t hh_usable_size(hh_heap *h, const void *p);
  * bound of the first region, flags, the front's size), nothing else: safe while other threads use h
  * when [h, limit) stays readable meanwhile (the caller keeps it mapped) and
  * p is not being freed by another thread. Of the control block it compares
- * the entry gate (liveness, bounds, flags), as every call does. O(1). */
+ * the entry gate (liveness, bounds, flags), as every call does. The fields
+ * and tags another thread may be writing are read by relaxed atomic loads
+ * (no data race in C11 terms; a torn read gives 0). A block's header, the 8
+ * bytes before p, changes whenever the block stops being live (freed,
+ * merged, cached in the front, trimmed away), and a block is never live for
+ * a moment only (a shrinking realloc's tail is never one): a caller that
+ * read them before this call and finds them unchanged after it knows p was
+ * live all along. O(1). */
 size_t hh_usable_size_peek(const hh_heap *h, const void *p, const void *limit);
+
+/* hh_usable_size_peek, and, when it returns more than 0, the 8 bytes of p's
+ * header that it proved in *header (not NULL), as one value (the header read
+ * as a uint64_t): read again later, the same value says that the block
+ * stayed live in between (above). O(1). */
+size_t hh_usable_size_peek_header(const hh_heap *h, const void *p, const void *limit, uint64_t *header);
 
 /* Walk the whole heap and verify every invariant of docs/design.md.
  * Returns 0 (HH_OK) if consistent; else the first problem's HH_E_* code, and

@@ -1,7 +1,7 @@
 # The hosted port: holeheap as the C library's malloc (port/, docs/trace-format.md).
 #   make malloc        build/port/libholeheap-malloc.so and .a, and the replayer of their traces
 #                      (build/tools/hh-replay, mk/tools.mk)
-#   make check-port-unit check-port-threads check-port-programs check-port-corrupt check-port-checkmode
+#   make check-port-unit check-port-threads check-port-race check-port-tsan check-port-programs check-port-corrupt check-port-checkmode
 #   make bench-port    the side-by-side tables: holeheap, glibc, jemalloc, mimalloc
 #   make bench-port-server  only the server-like workloads on 1, 2 and 4 threads
 #   make bench-check   what HOLEHEAP_CHECK=N costs python3, sqlite3 and git log (ratios to glibc)
@@ -19,7 +19,7 @@ PORT_CFLAGS := $(WARN) -Iinclude -O2 -g -fPIC -fvisibility=hidden -fno-strict-al
                -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc
 PORT_TEST_CFLAGS := $(WARN) -D_GNU_SOURCE -Iinclude -O2 -g
 
-.PHONY: malloc check-port-unit check-port-threads check-port-programs check-port-corrupt check-port-checkmode bench-port \
+.PHONY: malloc check-port-unit check-port-threads check-port-race check-port-tsan check-port-programs check-port-corrupt check-port-checkmode bench-port \
         bench-port-server bench-check
 malloc: $(PORT_SO) $(PORT_A) hh-replay
 
@@ -46,6 +46,8 @@ $(PORT_DIR)/test-unit: tests/port/unit.c tests/port/rss.h
 	$(CC) $(PORT_TEST_CFLAGS) $< -lpthread -o $@
 $(PORT_DIR)/test-threads: tests/port/threads.c tests/port/rss.h $(PORT_A)
 	$(CC) $(PORT_TEST_CFLAGS) $< $(PORT_A) -lpthread -o $@
+$(PORT_DIR)/test-race: tests/port/race.c $(PORT_A)
+	$(CC) $(PORT_TEST_CFLAGS) $< $(PORT_A) -lpthread -o $@
 $(PORT_DIR)/test-threads-plain: tests/port/threads.c tests/port/rss.h
 	@mkdir -p $(@D)
 	$(CC) $(PORT_TEST_CFLAGS) $< -lpthread -o $@
@@ -56,10 +58,12 @@ $(PORT_DIR)/test-corrupt: tests/port/corrupt.c $(PORT_A)
 
 ## check-port-unit: the drop-in malloc's unit test, linked with the archive and preloaded over glibc
 ## check-port-threads: the drop-in malloc under threads: archive, preloaded, without the cache, checking every call and every 64 calls
+## check-port-race: two threads free the same block at the same instant, by every free path (cache, remote chain, core), and a stale free races a shrinking realloc: one free is accepted, the other aborts naming free(), never both
+## check-port-tsan: the thread stress (no RSS bounds, no forks) on the core and the port built with ThreadSanitizer, entry points renamed: no data race reported
 ## check-port-programs: real programs (python3, perl, sqlite3, sort, ...) under LD_PRELOAD, and their traces replayed; perl, python3 and sqlite3 under HOLEHEAP_CHECK=1, 64 and 1000
 ## check-port-corrupt: forked trials corrupt the drop-in malloc as bugs do; each exits cleanly or aborts with a holeheap: line
 ## check-port-checkmode: HOLEHEAP_CHECK=N: damage (overflow onto a live or freed block's tags, a write after free into a hole's index node) aborts with one line within N calls, damage beside a recently touched block within 32 (quick check); none without it; a bad value is said and means 1000
-CHECKS += check-port-unit check-port-threads check-port-programs check-port-corrupt check-port-checkmode
+CHECKS += check-port-unit check-port-threads check-port-race check-port-tsan check-port-programs check-port-corrupt check-port-checkmode
 
 # The unit test twice: linked with the archive, and preloaded over glibc.
 check-port-unit: $(PORT_DIR)/test-unit-static $(PORT_DIR)/test-unit $(PORT_SO) hh-replay
@@ -75,6 +79,32 @@ check-port-threads: $(PORT_DIR)/test-threads $(PORT_DIR)/test-threads-plain $(PO
 	HOLEHEAP_TCACHE=0 $(PORT_DIR)/test-threads 8 10000
 	HOLEHEAP_CHECK=1 $(PORT_DIR)/test-threads 8 600
 	HOLEHEAP_CHECK=64 $(PORT_DIR)/test-threads 8 3000
+
+# Each scenario's rounds in forked children (tests/port/race.c).
+RACE_ROUNDS ?= 150
+check-port-race: $(PORT_DIR)/test-race
+	$(PORT_DIR)/test-race $(RACE_ROUNDS)
+
+# ThreadSanitizer over the thread stress (tests/port/threads.c without its RSS
+# bounds and forks, which TSan's shadow memory and runtime do not allow): the
+# core and the port built with -fsanitize=thread, the port's entry points
+# renamed (tests/port/tsan_names.h) since TSan's runtime is the process's
+# malloc. The test's blocks all come from the port; what the C library
+# allocates comes from TSan.
+TSAN_DIR    := $(BUILD)/tsan
+TSAN_CFLAGS := $(WARN) -Iinclude -O1 -g -fsanitize=thread -fno-strict-aliasing -include tests/port/tsan_names.h
+TSAN_OBJS   := $(patsubst src/%.c,$(TSAN_DIR)/core/%.o,$(CORE_SRCS)) $(patsubst port/%.c,$(TSAN_DIR)/port/%.o,$(PORT_SRCS))
+$(TSAN_DIR)/core/%.o: src/%.c $(wildcard src/*.h) include/holeheap.h tests/port/tsan_names.h
+	@mkdir -p $(@D)
+	$(CC) $(TSAN_CFLAGS) -Isrc -c $< -o $@
+$(TSAN_DIR)/port/%.o: port/%.c port/port.h include/holeheap.h tests/port/tsan_names.h
+	@mkdir -p $(@D)
+	$(CC) $(TSAN_CFLAGS) -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc -c $< -o $@
+$(TSAN_DIR)/test-threads: tests/port/threads.c tests/port/rss.h $(TSAN_OBJS)
+	$(CC) $(TSAN_CFLAGS) -D_GNU_SOURCE $< $(TSAN_OBJS) -lpthread -o $@
+TSAN_THREADS ?= 6 2000
+check-port-tsan: $(TSAN_DIR)/test-threads
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TSAN_DIR)/test-threads $(TSAN_THREADS) tsan
 
 # Randomized corruption (overflows, tags, writes after free, stale pointers),
 # each trial in a process of its own: an abort with a holeheap: line or a

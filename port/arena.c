@@ -149,6 +149,15 @@ size_t hhp_usable_size_locked(hhp_arena *a, const void *p)
     return usable;
 }
 
+size_t hhp_usable_size_locked_header(hhp_arena *a, const void *p, uint64_t *header)
+{
+    hhp_arena_hold(a); /* no free into the core between the proof and the read */
+    size_t usable = hhp_usable_size_locked(a, p);
+    *header = __atomic_load_n((const uint64_t *)p - 1, __ATOMIC_RELAXED);
+    hhp_arena_release(a);
+    return usable;
+}
+
 /* ---- arenas ---- */
 
 static bool arena_start_heap(hhp_arena *a)
@@ -167,8 +176,10 @@ static bool arena_start_heap(hhp_arena *a)
         .key = heap_key,
         .flags = hhp_cfg.check_every == 1 ? HH_CHECK_ALWAYS : 0u,
     };
-    a->heap = hh_init(a->start, HHP_COMMIT_CHUNK, &opt);
-    return a->heap != NULL;
+    hh_heap *heap = hh_init(a->start, HHP_COMMIT_CHUNK, &opt);
+    /* published: other threads read it without the init lock (hhp_arena_of) */
+    __atomic_store_n(&a->heap, heap, __ATOMIC_RELEASE);
+    return heap != NULL;
 }
 
 /* The arena's heap starts on first use, under the init lock. */

@@ -78,7 +78,9 @@ void hhp_free(void *p)
         return;
     hhp_arena *a = hhp_arena_of(p);
     if (a != NULL) {
-        if (!hhp_cfg.tcache || !hhp_tcache_put(a, p))
+        if (hhp_cfg.tcache)
+            hhp_tcache_put(a, p);
+        else
             hh_free(a->heap, p);
     } else if (!hhp_large_free(p)) {
         invalid_pointer("free", p);

@@ -178,6 +178,14 @@ static inline size_t hhp_usable_size(hhp_arena *a, const void *p)
     size_t usable = hh_usable_size_peek(a->heap, p, __atomic_load_n(&a->readable_end, __ATOMIC_ACQUIRE));
     return __builtin_expect(usable != 0, 1) ? usable : hhp_usable_size_locked(a, p);
 }
+/* hhp_usable_size, and p's core header as proved live (by the peek, or
+ * read under the lock after hh_usable_size): unchanged later, p stayed live. */
+size_t hhp_usable_size_locked_header(hhp_arena *a, const void *p, uint64_t *header);
+static inline size_t hhp_usable_size_header(hhp_arena *a, const void *p, uint64_t *header)
+{
+    size_t usable = hh_usable_size_peek_header(a->heap, p, __atomic_load_n(&a->readable_end, __ATOMIC_ACQUIRE), header);
+    return __builtin_expect(usable != 0, 1) ? usable : hhp_usable_size_locked_header(a, p, header);
+}
 void hhp_arenas_stats(hh_stats *sum, unsigned *used);
 extern HHP_TLS const char *hhp_current_call; /* for error messages */
 
@@ -218,7 +226,11 @@ void hhp_large_reset(void);
 /* ---- tcache.c ---- */
 
 void *hhp_tcache_take(size_t size);
-bool hhp_tcache_put(hhp_arena *owner, void *p);
+/* free(p), p a block of owner, with the cache on: cached, chained for owner
+ * or freed into the core; claimed first in every case (one compare-and-swap
+ * on its marker word), so that of two frees of p at the same instant one
+ * wins and the other aborts as a double free. */
+void hhp_tcache_put(hhp_arena *owner, void *p);
 /* p, a live block of the core (of any size), must not be in any cache,
  * remote chain or pending list: realloc and malloc_usable_size of a freed
  * block abort. */

@@ -57,7 +57,12 @@
  * a signal. The marker also says the block is held: a free, realloc or
  * malloc_usable_size of a block carrying either kind of marker is a double
  * free / "pointer already freed", whichever thread's cache or pending list
- * holds it. Every free of a block the cache could hold is validated by the
+ * holds it. A free claims the block in one step, whatever path it takes
+ * (a bin, a remote chain, the core): a compare-and-swap of the marker word
+ * from the value it found (tc_claim), so that of two frees of one block at
+ * the same instant one wins and the other aborts as a double free; and a
+ * block moves between lists, or into the core, without ever being unmarked
+ * in between. Every free of a block the cache could hold is validated by the
  * core first, without the arena's lock (hh_usable_size_peek: the entry gate,
  * the block's sealed header of a live block and its footer, read below the
  * arena's readable end, which a shrink never lowers, so nothing can fault);
@@ -208,32 +213,68 @@ static uintptr_t tc_seal(const tc_block *b, uintptr_t link)
     return hhp_mix64(link ^ tc_key.seal ^ (where << 32 | where >> 32));
 }
 
-/* b joins a list of this kind with next after it. */
-static void tc_set_link(tc_block *b, const tc_block *next, tc_kind kind)
+/* A block's two words are read and written with atomic operations: a free
+ * in another thread may read them (tc_held) or claim the block (tc_claim)
+ * at any moment. */
+static uintptr_t tc_marker_of(const tc_block *b) { return __atomic_load_n(&b->marker, __ATOMIC_ACQUIRE); }
+static uintptr_t tc_link_of(const tc_block *b) { return __atomic_load_n(&b->link, __ATOMIC_RELAXED); }
+
+/* The core's header of b, the 8 bytes before it: it changes whenever the
+ * block stops being live (holeheap.h, hh_usable_size_peek). */
+static uint64_t tc_header_of(const tc_block *b)
+{
+    return __atomic_load_n((const uint64_t *)(const void *)b - 1, __ATOMIC_RELAXED);
+}
+
+/* The one step from "not held" to "held" by a list of this kind, with next
+ * after it: a compare-and-swap of b's marker from the value seen when b was
+ * found not held (or held by the caller), so that of two frees of b at the
+ * same instant exactly one claims it; the other is a double free. header
+ * is b's core header as the core proved it live: unchanged after the claim,
+ * b was live all along (a free into the core claims it first too), so no
+ * free racing this one can have made it a hole in between. */
+static inline __attribute__((always_inline)) void tc_claim(tc_block *b, uintptr_t seen, uint64_t header,
+                                                           const tc_block *next, tc_kind kind)
 {
     uintptr_t link = tc_encode(b, next);
-    b->link = link;
-    b->marker = tc_seal(b, link) ^ tc_key.kind[kind];
+    __atomic_store_n(&b->link, link, __ATOMIC_RELAXED);
+    uintptr_t marker = tc_seal(b, link) ^ tc_key.kind[kind];
+    if (__builtin_expect(
+            !__atomic_compare_exchange_n(&b->marker, &seen, marker, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED) ||
+                tc_header_of(b) != header,
+            0))
+        hhp_die(hhp_current_call, "double free", b, HH_E_DOUBLE_FREE);
+}
+
+/* b, held by the caller's list, moves to a list of this kind with next
+ * after it: claimed again from its marker, so that a stale free racing the
+ * move cannot claim it in between. */
+static void tc_set_link(tc_block *b, const tc_block *next, tc_kind kind)
+{
+    tc_claim(b, tc_marker_of(b), tc_header_of(b), next, kind);
 }
 
 /* b leaves every list: no marker is left in a block the program holds. */
 static void tc_clear(tc_block *b)
 {
-    b->link = 0;
-    b->marker = 0;
+    __atomic_store_n(&b->link, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&b->marker, 0, __ATOMIC_RELEASE);
 }
 
-static bool tc_carries(const tc_block *b, tc_kind kind)
-{
-    return b->marker == (tc_seal(b, b->link) ^ tc_key.kind[kind]);
-}
+/* The kind key that marker names with b's link word (a key: b is held). */
+static uintptr_t tc_kind_of(const tc_block *b, uintptr_t marker) { return marker ^ tc_seal(b, tc_link_of(b)); }
 
-/* Does b (readable: a live block of the core) carry either kind's marker? */
-static bool tc_held(const tc_block *b)
+static bool tc_carries(const tc_block *b, tc_kind kind) { return tc_kind_of(b, tc_marker_of(b)) == tc_key.kind[kind]; }
+
+/* Does b (readable: a live block of the core) carry either kind's marker,
+ * its marker word being seen? */
+static bool tc_held_seen(const tc_block *b, uintptr_t seen)
 {
-    uintptr_t kind = b->marker ^ tc_seal(b, b->link);
+    uintptr_t kind = tc_kind_of(b, seen);
     return kind == tc_key.kind[TC_LOCAL] || kind == tc_key.kind[TC_AWAY];
 }
+
+static bool tc_held(const tc_block *b) { return tc_held_seen(b, tc_marker_of(b)); }
 
 /* May a list's link name b: 16-aligned, its two words in a's committed heap? */
 static bool tc_in_heap(const hhp_arena *a, const tc_block *b)
@@ -252,15 +293,29 @@ static tc_block *tc_open(const hhp_arena *a, const tc_block *b, tc_kind kind)
         hhp_die(hhp_current_call, "corrupted cache link (write after free?)", b, HH_E_POISON);
     if (__builtin_expect(!tc_carries(b, kind), 0))
         hhp_die(hhp_current_call, "cached block overwritten (write after free?)", b, HH_E_POISON);
-    return tc_decode(b, b->link);
+    return tc_decode(b, tc_link_of(b));
 }
 
-static void tc_push(size_t c, tc_block *b)
+/* Claim b for bin c (tc_claim: seen and header as read before b was
+ * validated). */
+static void tc_push(size_t c, tc_block *b, uintptr_t seen, uint64_t header)
 {
-    tc_set_link(b, tc.bin[c], TC_LOCAL);
+    tc_claim(b, seen, header, tc.bin[c], TC_LOCAL);
     tc.bin[c] = b;
     tc.count[c]++;
     tc.bytes += tc_class_bytes(c);
+}
+
+/* b went into the core still claimed, so that no free racing the step could
+ * claim it in between; where the core left both words as they were (b
+ * merged with the hole before it: nothing of the core's lies there), they
+ * are cleared under the lock, so that no block the core hands out at b later
+ * carries a marker. Where the core wrote (a hole's index node, its front's
+ * link), the marker no longer matches. */
+static void tc_forget(tc_block *b, uintptr_t link, uintptr_t marker)
+{
+    if (tc_link_of(b) == link && tc_marker_of(b) == marker)
+        tc_clear(b);
 }
 
 /* Free a list of a's blocks of this kind into the core under one hold of its
@@ -272,10 +327,11 @@ static size_t tc_free_list(hhp_arena *a, tc_block *list, tc_kind kind, bool coun
     while (list != NULL) {
         tc_block *b = list;
         list = tc_open(a, b, kind);
-        tc_clear(b);
+        uintptr_t link = tc_link_of(b), marker = tc_marker_of(b);
         if (count)
             bytes += hhp_usable_size(a, b);
         hh_free(a->heap, b);
+        tc_forget(b, link, marker);
     }
     hhp_arena_release(a);
     return bytes;
@@ -356,14 +412,15 @@ static void tc_remote_flush(void)
 
 /* A small block of another thread's arena, already validated: chained,
  * handed over with others. */
-static __attribute__((noinline, cold)) void tc_remote_put(hhp_arena *owner, tc_block *b, size_t usable)
+static __attribute__((noinline, cold)) void tc_remote_put(hhp_arena *owner, tc_block *b, size_t usable, uintptr_t seen,
+                                                          uint64_t header)
 {
     if (owner != tc.remote_arena)
         tc_remote_flush();
     if (__builtin_expect(tc.remote_head == b, 0)) /* as in tc_cache */
         hhp_die(hhp_current_call, "double free", b, HH_E_DOUBLE_FREE);
     tc.remote_arena = owner;
-    tc_set_link(b, tc.remote_head, TC_AWAY);
+    tc_claim(b, seen, header, tc.remote_head, TC_AWAY);
     if (tc.remote_head == NULL)
         tc.remote_tail = b;
     tc.remote_head = b;
@@ -373,8 +430,8 @@ static __attribute__((noinline, cold)) void tc_remote_put(hhp_arena *owner, tc_b
 }
 
 /* Cache b, a valid block of the thread's arena, if its size and the budget
- * allow; false: the caller frees it. */
-static bool tc_cache(tc_block *b, size_t usable)
+ * allow (claimed: tc_push); false: the caller frees it. */
+static bool tc_cache(tc_block *b, size_t usable, uintptr_t seen, uint64_t header)
 {
     size_t c = tc_class_down(usable);
     if (c >= TC_BINS || c == 0 || tc.count[c] >= tc_class_cap[c] || !tc_has_room(usable))
@@ -383,7 +440,7 @@ static bool tc_cache(tc_block *b, size_t usable)
      * block is recognised, instead of a bin that hands it out for ever. */
     if (__builtin_expect(tc.bin[c] == b, 0))
         hhp_die(hhp_current_call, "double free", b, HH_E_DOUBLE_FREE);
-    tc_push(c, b);
+    tc_push(c, b, seen, header);
     return true;
 }
 
@@ -422,12 +479,13 @@ static __attribute__((noinline, cold)) bool tc_pending_drain(void)
     while (list != NULL) {
         tc_block *b = list;
         list = tc_open(a, b, TC_AWAY);
-        tc_clear(b);
-        size_t usable = hhp_usable_size(a, b); /* validates b */
+        uintptr_t seen = tc_marker_of(b); /* held by this list: moved by claims */
+        uint64_t header;
+        size_t usable = hhp_usable_size_header(a, b, &header); /* validates b */
         bytes += usable;
         large |= usable > TC_MAX_CACHED;
-        if (!tc_cache(b, usable)) {
-            tc_set_link(b, rest, TC_AWAY);
+        if (!tc_cache(b, usable, seen, header)) {
+            tc_claim(b, seen, header, rest, TC_AWAY);
             rest = b;
         }
     }
@@ -475,7 +533,8 @@ void hhp_tcache_check_live(const void *p)
 /* Cache p (a block of owner) if it is small, or queue it with other remote
  * frees if owner is not this thread's arena; false: the caller frees it now.
  * p is validated by the core before anything here reads it. */
-static __attribute__((noinline)) bool tc_put_slow(hhp_arena *owner, tc_block *b, size_t usable)
+static __attribute__((noinline)) bool tc_put_slow(hhp_arena *owner, tc_block *b, size_t usable, uintptr_t seen,
+                                                  uint64_t header)
 {
     if (usable > TC_MAX_CACHED && owner == hhp_thread_arena()) {
         tc_flush_mid();
@@ -487,17 +546,27 @@ static __attribute__((noinline)) bool tc_put_slow(hhp_arena *owner, tc_block *b,
         tc_register_exit();
     }
     if (owner != hhp_thread_arena()) {
-        tc_remote_put(owner, b, usable);
+        tc_remote_put(owner, b, usable, seen, header);
         return true;
     }
-    return tc_cache(b, usable);
+    return tc_cache(b, usable, seen, header);
 }
 
-bool hhp_tcache_put(hhp_arena *owner, void *p)
+/* b goes to the core: claimed first, like a block the cache keeps, so that
+ * a free of it racing this one cannot cache it meanwhile. */
+static __attribute__((noinline)) void tc_free_now(hhp_arena *owner, tc_block *b, uintptr_t seen, uint64_t header)
 {
-    size_t usable = hhp_usable_size(owner, p); /* reports a bad pointer */
+    tc_claim(b, seen, header, NULL, TC_AWAY);
+    (void)tc_free_list(owner, b, TC_AWAY, false);
+}
+
+void hhp_tcache_put(hhp_arena *owner, void *p)
+{
     tc_block *b = p;
-    if (__builtin_expect(tc_held(b), 0)) /* any size: remote chains hold all */
+    uint64_t header;                                           /* as proved live: tc_claim */
+    size_t usable = hhp_usable_size_header(owner, p, &header); /* reports a bad pointer */
+    uintptr_t seen = tc_marker_of(b);
+    if (__builtin_expect(tc_held_seen(b, seen), 0)) /* any size: remote chains hold all */
         hhp_die(hhp_current_call, "double free", b, HH_E_DOUBLE_FREE);
     /* The common case, a block of this thread's arena with room in its bin
      * (tc_cache's conditions): pushed at once. */
@@ -505,10 +574,11 @@ bool hhp_tcache_put(hhp_arena *owner, void *p)
     if (__builtin_expect(owner == hhp_bound_arena && tc.state == 1 && c < TC_BINS && tc.bin[c] != b &&
                              tc.count[c] < tc_class_cap[c] && tc.bytes + usable <= tc.limit,
                          1)) {
-        tc_push(c, b);
-        return true;
+        tc_push(c, b, seen, header);
+        return;
     }
-    return tc_put_slow(owner, b, usable);
+    if (!tc_put_slow(owner, b, usable, seen, header))
+        tc_free_now(owner, b, seen, header);
 }
 
 void hhp_tcache_flush(void)

@@ -255,11 +255,15 @@ static bool neighbour_unlink(hh_heap *h, tag **hole)
     return true;
 }
 
-static void block_make(hh_heap *h, tag *b, size_t size)
+/* A span counted as a block, its tags of this state (TAG_BLOCK, or
+ * TAG_CACHED for one that must never read as live: free_merge). */
+static void block_make_as(hh_heap *h, tag *b, size_t size, uint32_t state)
 {
-    tag_write(h, b, size, TAG_BLOCK);
+    tag_write(h, b, size, state);
     count_block(h, size, +1);
 }
+
+static void block_make(hh_heap *h, tag *b, size_t size) { block_make_as(h, b, size, TAG_BLOCK); }
 
 /*
  * Place a block of `size` at the start of the free span [b, b+span), which
@@ -300,7 +304,7 @@ static inline void *hole_take(hh_heap *h, tag *hole, size_t size)
 /* What is wrong with p as the payload of a live block, the first failing
  * check in this order; reads nothing at or past `lim` (the epilogue, or a
  * caller's readable end) and nothing in a gap between regions; a sound
- * block's size in *sound_size. */
+ * block's header, as read, in *sound. */
 typedef enum {
     BLOCK_SOUND,
     BLOCK_OUTSIDE,
@@ -312,7 +316,12 @@ typedef enum {
     BLOCK_BAD_FOOTER /* I5 */
 } block_fault;
 
-static inline block_fault block_fault_at(const hh_heap *h, const void *p, const char *lim, size_t *sound_size)
+/* What is wrong with p as a live block's payload, reading below lim and at
+ * positions below pos_fast (or beyond it in a later region). The caller
+ * holds the lock, or passes the bounds it read atomically (the peek): the
+ * tags are read once, by relaxed atomic loads (tag_load). */
+static inline block_fault block_fault_at(const hh_heap *h, const void *p, const char *lim, uint32_t pos_fast,
+                                         tag *sound)
 {
     const char *c = p;
     if (c < h->base + HH_TAG_BYTES || c >= lim)
@@ -321,9 +330,9 @@ static inline block_fault block_fault_at(const hh_heap *h, const void *p, const 
         return BLOCK_MISALIGNED;
     tag *b = payload_block(p);
     uint32_t pos = block_pos(h, b);
-    if (!heap_pos_ok(h, pos))
+    if (!heap_pos_below(h, pos, pos_fast))
         return BLOCK_IN_GAP;
-    tag t = *b; /* read once: hh_usable_size_peek runs without the lock */
+    tag t = tag_load(b); /* read once: hh_usable_size_peek runs without the lock */
     if (!tag_sealed(h, &t, pos))
         return BLOCK_UNSEALED;
     size_t size = tag_size(&t);
@@ -331,9 +340,10 @@ static inline block_fault block_fault_at(const hh_heap *h, const void *p, const 
         return BLOCK_BAD_SIZE;
     if (tag_state(&t) != TAG_BLOCK)
         return BLOCK_NOT_LIVE;
-    if (!tags_equal(&t, (tag *)(void *)((char *)b + size - HH_TAG_BYTES)))
+    tag footer = tag_load((tag *)(void *)((char *)b + size - HH_TAG_BYTES));
+    if (!tags_equal(&t, &footer))
         return BLOCK_BAD_FOOTER;
-    *sound_size = size;
+    *sound = t;
     return BLOCK_SOUND;
 }
 
@@ -352,8 +362,8 @@ static tag *block_from_user(hh_heap *h, const void *p)
         [BLOCK_NOT_LIVE] = {HH_E_DOUBLE_FREE, "block is already free (double free)"},
         [BLOCK_BAD_FOOTER] = {HH_E_CORRUPT, "footer overwritten: write past the end of the block"},
     };
-    size_t size;
-    block_fault f = block_fault_at(h, p, h->end, &size);
+    tag sound;
+    block_fault f = block_fault_at(h, p, h->end, h->pos_fast, &sound);
     tag *b = payload_block(p);
     if (f == BLOCK_SOUND)
         return b;
@@ -444,7 +454,7 @@ static void heap_move_end(hh_heap *h, char *new_end)
 {
     if (h->end)
         stats_close_span(h);
-    h->end = new_end;
+    __atomic_store_n(&h->end, new_end, __ATOMIC_RELAXED); /* read by hh_usable_size_peek, without the lock */
     heap_pos_fast_update(h);
     fence_write(h, heap_epilogue(h), block_pos(h, heap_epilogue(h)));
     control_reseal(h);
@@ -626,8 +636,12 @@ static void erase_inner_tags(hh_heap *h, tag *b, tag *left, tag *right)
  *   | left hole | b | right hole |   ->   | one hole |
  *
  * Does nothing (the block stays allocated) when a neighbour is damaged.
+ * state is b's tags' state: TAG_BLOCK, or TAG_CACHED for a span that is
+ * counted as a block but must never read as a live one, not even while
+ * this call runs (a shrink's tail, a flushed front block): a free of a stale
+ * pointer to it, checked without the lock (hh_usable_size_peek), would pass.
  */
-static bool free_merge(hh_heap *h, tag *b)
+static inline __attribute__((always_inline)) bool free_merge(hh_heap *h, tag *b, uint32_t state)
 {
     tag *left, *right;
     if (!neighbours(h, b, &left, &right) || !neighbour_unlink(h, &right))
@@ -640,7 +654,7 @@ static bool free_merge(hh_heap *h, tag *b)
     size_t size = tag_size(b) + (left ? tag_size(left) : 0) + (right ? tag_size(right) : 0);
     count_block(h, tag_size(b), -1);
     if (!left && !right) { /* alone: b's verified seal flips to a hole's, no new mix */
-        tag_flip(h, b, TAG_BLOCK, TAG_HOLE);
+        tag_flip(h, b, state, TAG_HOLE);
         hole_enter(h, b);
         return true;
     }
@@ -649,17 +663,18 @@ static bool free_merge(hh_heap *h, tag *b)
     return true;
 }
 
-static void block_lose(hh_heap *h, tag *b);
+static void block_lose(hh_heap *h, tag *b, uint32_t state);
 
 /* Free b, which the program no longer owns (the old block of a moving
- * realloc, the tail of a shrink): if it cannot merge, it goes out of
- * service instead of staying an allocated block that nobody owns. */
-static void free_or_lose(hh_heap *h, tag *b)
+ * realloc, the tail of a shrink; its state as free_merge's): if it cannot
+ * merge, it goes out of service instead of staying an allocated block that
+ * nobody owns. */
+static void free_or_lose(hh_heap *h, tag *b, uint32_t state)
 {
-    if (free_merge(h, b))
+    if (free_merge(h, b, state))
         heap_trim(h, h->trim_keep, HH_TRIM_THRESHOLD - HH_TRIM_KEEP);
     else
-        block_lose(h, b);
+        block_lose(h, b, state);
 }
 
 /* ---- the front ---- */
@@ -690,12 +705,15 @@ static inline bool front_takes(const hh_heap *h, tag *b)
 
 /* A block that cannot be freed (a neighbour or list is damaged) is marked
  * cached outside any list: out of service for good, never handed out again,
- * and a second free of it is still seen as a double free. */
-static void block_lose(hh_heap *h, tag *b)
+ * and a second free of it is still seen as a double free. state: b's tags'
+ * state, as free_merge's. */
+static void block_lose(hh_heap *h, tag *b, uint32_t state)
 {
-    if (!heap_damage_sound(h))
-        return; /* the damage seen was the control block's (I1): b stays as it is */
-    tag_flip(h, b, TAG_BLOCK, TAG_CACHED);
+    if (!heap_damage_sound(h)) { /* the damage seen was the control block's (I1): b stays a block */
+        tag_flip(h, b, state, TAG_BLOCK);
+        return;
+    }
+    tag_flip(h, b, state, TAG_CACHED);
     count_block(h, tag_size(b), -1);
     h->lost_blocks++;
     h->lost_bytes += tag_size(b);
@@ -796,10 +814,9 @@ static void front_flush(hh_heap *h)
     for (uint32_t g = 0; g < FRONT_LISTS && h->front_bytes; g++) {
         tag *b;
         while ((b = front_pop(h, g)) != NULL) {
-            tag_flip(h, b, TAG_CACHED, TAG_BLOCK);
             count_block(h, tag_size(b), +1);
-            if (!free_merge(h, b))
-                block_lose(h, b);
+            if (!free_merge(h, b, TAG_CACHED))
+                block_lose(h, b, TAG_CACHED);
         }
     }
 }
@@ -977,7 +994,7 @@ static void free_verified(hh_heap *h, tag *b, void *p)
     if (front_takes(h, b)) {
         front_push(h, b);
         tool_block_taken(p, bytes);
-    } else if (free_merge(h, b)) {
+    } else if (free_merge(h, b, TAG_BLOCK)) {
         tool_block_taken(p, bytes); /* before a trim gives its memory back */
         heap_trim(h, h->trim_keep, HH_TRIM_THRESHOLD - HH_TRIM_KEEP);
     }
@@ -1000,8 +1017,8 @@ static void block_shrink(hh_heap *h, tag *b, size_t size)
     count_block(h, cur, -1);
     block_make(h, b, size);
     tag *tail = block_next(b);
-    block_make(h, tail, cur - size);
-    free_or_lose(h, tail);
+    block_make_as(h, tail, cur - size, TAG_CACHED); /* never a live block: free_merge */
+    free_or_lose(h, tail, TAG_CACHED);
 }
 
 /* Grow b in place to `size` into the verified hole `right` after it, which
@@ -1135,7 +1152,7 @@ static void *realloc_move(hh_heap *h, tag *b, size_t n, size_t align, tag **move
     if (moved_from)
         *moved_from = b;
     else
-        free_or_lose(h, b);
+        free_or_lose(h, b, TAG_BLOCK);
     return q;
 }
 
@@ -1406,7 +1423,7 @@ static void *realloc_dressed(hh_heap *h, void *p, size_t size, size_t align)
     canary_set(h, q, size);
     block_announce_realloc(h, p, old, q);
     if (moved_from)
-        free_or_lose(h, moved_from);
+        free_or_lose(h, moved_from, TAG_BLOCK);
     announce_trimmed(h, end);
     return q;
 }
@@ -1639,17 +1656,32 @@ size_t hh_usable_size(hh_heap *h, const void *p)
     return n;
 }
 
-size_t hh_usable_size_peek(const hh_heap *h, const void *p, const void *limit)
+size_t hh_usable_size_peek_header(const hh_heap *h, const void *p, const void *limit, uint64_t *header)
 {
     /* The entry gate, as an open call compares it (liveness, bounds, flags:
      * the lock's bit included): another thread may be growing the heap, and
      * a gate read in the middle of that fails, which only sends the caller
-     * to hh_usable_size. */
-    if (HH_TOOLS_ACTIVE || !h || !p || (h->flags & HH_SLOW_FLAGS) || h->gap_count != 0 ||
-        h->gate != (control_gate_open(h) ^ control_slow_bits(h)))
+     * to hh_usable_size. The fields a growth rewrites (end, pos_fast, the
+     * gate) are read once each, by relaxed atomic loads, as heap_move_end
+     * stores them: no data race, and the position bound is the one the gate
+     * proved. The others never change after hh_init in a heap of one region. */
+    if (HH_TOOLS_ACTIVE || !h || !p || (h->flags & HH_SLOW_FLAGS) || h->gap_count != 0)
         return 0;
-    size_t size = 0;
-    return block_fault_at(h, p, limit, &size) == BLOCK_SOUND ? size - HH_OVERHEAD : 0;
+    char *end = __atomic_load_n(&h->end, __ATOMIC_RELAXED);
+    uint32_t pos_fast = __atomic_load_n(&h->pos_fast, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&h->gate, __ATOMIC_RELAXED) != (control_gate_of(h, end, pos_fast) ^ control_slow_bits(h)))
+        return 0;
+    tag sound;
+    if (block_fault_at(h, p, limit, pos_fast, &sound) != BLOCK_SOUND)
+        return 0;
+    __builtin_memcpy(header, &sound, sizeof *header);
+    return tag_size(&sound) - HH_OVERHEAD;
+}
+
+size_t hh_usable_size_peek(const hh_heap *h, const void *p, const void *limit)
+{
+    uint64_t header;
+    return hh_usable_size_peek_header(h, p, limit, &header);
 }
 
 /* scale - scale * part / whole, the quotient rounded down; 0 when whole is 0.

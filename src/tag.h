@@ -114,15 +114,22 @@ static __attribute__((noinline, cold, unused)) bool heap_pos_beyond_ok(const hh_
     return h->gap_count != 0 && pos < heap_span_g(h) && !pos_in_gap(h, pos);
 }
 
-/* A position the heap may read a tag at: below the epilogue, in no gap. One
- * compare on a heap of one region, and for the first region of any heap. */
-static inline bool heap_pos_ok(const hh_heap *h, uint32_t pos)
+/* heap_pos_ok with pos_fast as given (read by the caller). */
+static inline bool heap_pos_below(const hh_heap *h, uint32_t pos, uint32_t pos_fast)
 {
-    return __builtin_expect(pos < h->pos_fast, 1) || heap_pos_beyond_ok(h, pos);
+    return __builtin_expect(pos < pos_fast, 1) || heap_pos_beyond_ok(h, pos);
 }
 
-/* pos_fast after the end or the gaps changed (then reseal: the gate covers it). */
-static inline void heap_pos_fast_update(hh_heap *h) { h->pos_fast = h->gap_count ? h->gap_lo[0] : heap_span_g(h); }
+/* A position the heap may read a tag at: below the epilogue, in no gap. One
+ * compare on a heap of one region, and for the first region of any heap. */
+static inline bool heap_pos_ok(const hh_heap *h, uint32_t pos) { return heap_pos_below(h, pos, h->pos_fast); }
+
+/* pos_fast after the end or the gaps changed (then reseal: the gate covers
+ * it). Stored atomically: hh_usable_size_peek reads it without the lock. */
+static inline void heap_pos_fast_update(hh_heap *h)
+{
+    __atomic_store_n(&h->pos_fast, h->gap_count ? h->gap_lo[0] : heap_span_g(h), __ATOMIC_RELAXED);
+}
 
 /* Bytes of blocks, holes and cached blocks: from base to the epilogue, less the gaps. */
 static inline size_t heap_arena_bytes(const hh_heap *h) { return (size_t)(h->end - h->base) - h->gap_bytes; }
@@ -264,6 +271,23 @@ static inline bool tag_sealed(const hh_heap *h, const tag *t, uint32_t pos)
 
 static inline bool tags_equal(const tag *a, const tag *b) { return a->word == b->word && a->seal == b->seal; }
 
+/* A tag read by relaxed atomic loads, for the reads that may run without
+ * the lock (hh_usable_size_peek) while another thread writes the tag under
+ * it (a double free, a stale pointer): a torn read fails the seal, and the
+ * caller takes the locked path. One 8-byte load on 64-bit targets, as a
+ * plain read of the tag. */
+static inline tag tag_load(const tag *t)
+{
+#if UINTPTR_MAX > 0xFFFFFFFFu
+    uint64_t v = __atomic_load_n((const uint64_t *)(const void *)t, __ATOMIC_RELAXED);
+    tag r;
+    __builtin_memcpy(&r, &v, sizeof r);
+    return r;
+#else
+    return (tag){__atomic_load_n(&t->word, __ATOMIC_RELAXED), __atomic_load_n(&t->seal, __ATOMIC_RELAXED)};
+#endif
+}
+
 /* I3-I6 for the span at pos, trusting nothing: pos inside the heap, the
  * header sealed, a size of at least HH_MIN_BLOCK that ends inside the heap,
  * and a footer equal to the header. Reads only inside [base, end). */
@@ -379,15 +403,17 @@ static inline uintptr_t control_gate_index(const hh_heap *h)
 }
 
 /* The gate's expected value: liveness, the bounds and the front's size limit
- * that every call reads (whole pointers, on 64-bit too). */
-static inline uint32_t control_gate_open(const hh_heap *h)
+ * that every call reads (whole pointers, on 64-bit too), end and pos_fast as
+ * the caller read them. */
+static inline uint32_t control_gate_of(const hh_heap *h, const char *end, uint32_t pos_fast)
 {
-    uintptr_t bounds =
-        (uintptr_t)h->base ^ (uintptr_t)h->end * 3u ^ (uintptr_t)h->pos_fast * 9u ^ control_gate_index(h);
+    uintptr_t bounds = (uintptr_t)h->base ^ (uintptr_t)end * 3u ^ (uintptr_t)pos_fast * 9u ^ control_gate_index(h);
     /* the odd multiple keeps every bit of front_max_g; the constant keeps a
      * zeroed control block (gate 0, magic 0, bounds 0) from passing */
     return h->magic ^ gate_fold(bounds) ^ h->front_max_g * 0x85EBCA6Bu ^ 0x6C8E9CF5u;
 }
+
+static inline uint32_t control_gate_open(const hh_heap *h) { return control_gate_of(h, h->end, h->pos_fast); }
 
 /* The flags that send every call through the slow entry. */
 #define HH_SLOW_FLAGS ((uint32_t)(HH_CHECK_ALWAYS | HH_POISON | HH_CANARY | HH_HOOKED))
@@ -411,7 +437,8 @@ static inline bool control_fast_open(const hh_heap *h)
 static inline void control_reseal(hh_heap *h)
 {
     h->control_seal = control_seal_of(h);
-    h->gate = control_gate_open(h) ^ control_slow_bits(h);
+    /* read by hh_usable_size_peek without the lock */
+    __atomic_store_n(&h->gate, control_gate_open(h) ^ control_slow_bits(h), __ATOMIC_RELAXED);
 }
 
 /* Take the lock, if the heap has one, only while its fields are sound: the

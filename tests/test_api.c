@@ -822,6 +822,70 @@ static void usable_size_peek_proves_live_blocks_only(void **state)
     assert_int_equal(hh_check(h, NULL), 0);
 }
 
+/* hh_usable_size_peek_header: the header it proved, which changes as the
+ * block stops being live (freed into a hole, merged with the hole before
+ * it, cached in the front). */
+static void usable_size_peek_header_changes_when_freed(void **state)
+{
+    (void)state;
+    if (HH_TOOLS_ACTIVE)
+        skip(); /* the peek gives 0 there (tags unreadable between calls) */
+    hh_heap *h = heap_small();
+    const void *limit = region + SMALL;
+    unsigned char *a = hh_alloc(h, 600), *b = hh_alloc(h, 600), *g = hh_alloc(h, 50);
+    assert_non_null(g);
+    uint64_t ha = 0, hb = 0, now;
+    assert_int_equal(hh_usable_size_peek_header(h, a, limit, &ha), hh_usable_size(h, a));
+    assert_int_equal(hh_usable_size_peek_header(h, b, limit, &hb), hh_usable_size(h, b));
+    memcpy(&now, a - 8, sizeof now);
+    assert_true(now == ha && ha != hb);
+    hh_free(h, a); /* a hole */
+    memcpy(&now, a - 8, sizeof now);
+    assert_true(now != ha);
+    hh_free(h, b); /* merged with a's hole: its header erased */
+    memcpy(&now, b - 8, sizeof now);
+    assert_true(now != hb);
+    assert_int_equal(hh_usable_size_peek_header(h, b, limit, &now), 0);
+}
+
+/* A block the front gives back to the index is never live again, not even
+ * while the flush runs (nor is a shrinking realloc's tail, which no callback
+ * can see): a free of a stale pointer to it, checked without the lock by
+ * another thread (the drop-in malloc's peek), must not find a live block.
+ * Seen from on_error, called in the middle of the flush when the hole after
+ * the block is damaged. */
+static const hh_heap *flush_heap;
+static const void *flush_peeked;
+static size_t flush_peek;
+static void peek_on_error(void *ctx, const hh_problem *p)
+{
+    problem_log_record(ctx, p);
+    flush_peek = hh_usable_size_peek(flush_heap, flush_peeked, region + SMALL);
+}
+
+static void front_flush_never_reads_live(void **state)
+{
+    (void)state;
+    if (HH_TOOLS_ACTIVE)
+        skip(); /* the peek gives 0 there whatever the tags say */
+    problem_log_reset(&plog);
+    hh_options o = {.on_error = peek_on_error, .ctx = &plog};
+    hh_heap *h = hh_init(region, SMALL, &o);
+    assert_non_null(h);
+    flush_heap = h;
+    unsigned char *x = hh_alloc(h, 100), *y = hh_alloc(h, 1000), *g = hh_alloc(h, 50);
+    assert_non_null(g);
+    hh_free(h, x); /* both neighbours blocks: into the front */
+    hh_free(h, y); /* too large for the front: a hole */
+    y[-1] ^= 0x10; /* that hole's header: damaged */
+    flush_peeked = x;
+    flush_peek = 1;
+    hh_trim(h); /* the front's flush meets it when x merges */
+    assert_int_equal(plog.count, 1);
+    assert_int_equal(flush_peek, 0);
+    assert_int_equal(hh_usable_size_peek(h, x, region + SMALL), 0);
+}
+
 /* ================================================================ stats */
 
 static void stats_exact_after_known_sequence(void **state)
@@ -1843,6 +1907,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(write_past_end_caught_at_realloc),
         cmocka_unit_test(usable_size_cases),
         cmocka_unit_test(usable_size_peek_proves_live_blocks_only),
+        cmocka_unit_test(usable_size_peek_header_changes_when_freed),
+        cmocka_unit_test(front_flush_never_reads_live),
         cmocka_unit_test(stats_exact_after_known_sequence),
         cmocka_unit_test(walk_lists_spans_in_order),
         cmocka_unit_test(problems_recorded_without_on_error),

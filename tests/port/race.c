@@ -1,0 +1,226 @@
+/*
+ * Two threads free the same block at the same instant (issue 12 item 5): one
+ * free must be accepted and the other aborted with the one-line "holeheap:
+ * free(): double free" message; the block must never be accepted twice (and
+ * so handed out twice). Each round runs in a forked child, since the loser
+ * aborts the process: the child allocates the block, two threads meet at a
+ * spinning barrier and both call free on it. A child that returns from both
+ * frees has accepted the block twice (exit 4; 3 when it then handed it out to
+ * both threads too). The free paths are raced against each other by scenario,
+ * each in a process of its own with the arena count that binds the threads
+ * as it needs (the main thread is bound to arena 0, then each thread to the
+ * arena with the fewest threads):
+ *
+ *   local   HOLEHEAP_ARENAS=1: both threads own the block: their caches
+ *   remote  HOLEHEAP_ARENAS=4: neither owns it: their remote chains
+ *   mixed   HOLEHEAP_ARENAS=2: one owns it (cache), the other not (chain)
+ *   core    HOLEHEAP_ARENAS=1, a 12 KiB block: one thread's bin of that
+ *           class is full, so its free goes to the core under the lock; the
+ *           other's to its cache
+ *   large   HOLEHEAP_ARENAS=1, a 32 KiB block: too large to cache, both
+ *           into the core
+ *   shrink  one thread shrinks a block in place by realloc while the other
+ *           frees a stale pointer to the block's old tail (a block that was
+ *           there before the first grew over it): the free must be named
+ *           (double free or invalid pointer), the tail never cached
+ *
+ *   usage: test-race [ROUNDS]        (each scenario ROUNDS times its weight; 150)
+ *          test-race scenario NAME ROUNDS    (the per-scenario process)
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct scenario {
+    const char *name;
+    const char *arenas; /* HOLEHEAP_ARENAS */
+    size_t size;        /* of the raced block */
+    unsigned weight;    /* rounds: this many times ROUNDS (its window is narrow) */
+} scenario;
+
+static const scenario scenarios[] = {
+    {"local", "1", 64, 1},   {"remote", "4", 64, 1},   {"mixed", "2", 64, 1},
+    {"core", "1", 12288, 1}, {"large", "1", 32768, 1}, {"shrink", "1", 4096, 4},
+};
+#define SCENARIOS (sizeof scenarios / sizeof scenarios[0])
+#define FILL_BIN 12 /* more blocks than a 12 KiB bin holds (8) */
+
+static const scenario *current;
+static void *volatile raced;     /* the block both threads free */
+static void *volatile stale;     /* shrink: the old tail's pointer */
+static _Atomic unsigned arrived; /* at the barrier */
+static _Atomic unsigned freed;   /* frees (or the realloc) that returned */
+static void *volatile got[2];    /* what each thread's malloc gave after both frees */
+
+/* Both threads leave together: each spins until the other has come
+ * (yielding now and then, in case the other waits for the CPU). */
+static void meet(_Atomic unsigned *count, unsigned of)
+{
+    atomic_fetch_add(count, 1u);
+    for (unsigned spins = 1; atomic_load(count) < of; spins++)
+        if (spins % 4096 == 0)
+            sched_yield();
+}
+
+/* Thread 0's bin of the raced block's class, filled so that its free of
+ * the raced block goes to the core. */
+static void fill_bin(void)
+{
+    void *b[FILL_BIN];
+    for (int i = 0; i < FILL_BIN; i++)
+        b[i] = malloc(current->size);
+    for (int i = 0; i < FILL_BIN; i++)
+        free(b[i]);
+}
+
+static void *racer(void *arg)
+{
+    unsigned me = (unsigned)(uintptr_t)arg;
+    free(malloc(16)); /* bound to its arena now, not in the race */
+    if (me == 0 && strcmp(current->name, "core") == 0)
+        fill_bin();
+    meet(&arrived, 2);
+    if (strcmp(current->name, "shrink") == 0 && me == 0) {
+        if (realloc(raced, 64) != raced)
+            _exit(5); /* the shrink did not stay in place: not the raced case */
+    } else {
+        free(me == 0 || stale == NULL ? raced : stale);
+    }
+    meet(&freed, 2);
+    got[me] = malloc(stale != NULL ? 4000 : current->size);
+    meet(&freed, 4);
+    return NULL;
+}
+
+static void *free_and_exit(void *p)
+{
+    free(p); /* cached; the thread's exit gives it to the core */
+    return NULL;
+}
+
+/* shrink: p (64 bytes), then q (4000), then a guard block; q freed into the
+ * core (by a thread that exits), and p grown in place over it. The raced
+ * realloc shrinks p to 64 bytes again: the tail it frees starts where q's
+ * block did, so q is the stale pointer. */
+static void shrink_setup(void)
+{
+    char *p = malloc(64), *q = malloc(4000);
+    void *guard = malloc(64);
+    pthread_t t;
+    if (guard == NULL || q != p + 80 || pthread_create(&t, NULL, free_and_exit, q) != 0)
+        _exit(0); /* not laid out as the round needs: nothing raced */
+    pthread_join(t, NULL);
+    char *grown = realloc(p, 4080);
+    if (grown != p)
+        _exit(0);
+    free(raced);
+    raced = grown;
+    stale = q;
+}
+
+/* One round in this (forked) process: never returns. */
+static _Noreturn void round_child(void)
+{
+    raced = malloc(current->size);
+    if (strcmp(current->name, "shrink") == 0)
+        shrink_setup();
+    pthread_t t[2];
+    for (unsigned i = 0; i < 2; i++)
+        if (pthread_create(&t[i], NULL, racer, (void *)(uintptr_t)i) != 0)
+            _exit(6);
+    for (unsigned i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    _exit(got[0] == raced && got[1] == raced ? 3 : 4);
+}
+
+/* The child's stderr must be one line naming free and a double free (or, for
+ * a stale pointer, an invalid one), and it must have aborted. */
+static bool round_passes(int status, const char *err, bool *raced_out)
+{
+    *raced_out = true;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        *raced_out = false; /* the layout the round needs did not come */
+        return true;
+    }
+    if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT)
+        return false;
+    /* a block the first free merged with a hole before it has no header
+     * any more: the second is an invalid pointer */
+    static const char *const named[] = {"holeheap: free(): double free 0x",
+                                        "holeheap: free(): pointer already freed 0x",
+                                        "holeheap: free(): invalid pointer 0x"};
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
+        if (strncmp(err, named[i], strlen(named[i])) == 0 && strchr(err, '\n') == err + strlen(err) - 1)
+            return true;
+    return false;
+}
+
+static int run_scenario(const char *name, unsigned rounds)
+{
+    for (size_t i = 0; i < SCENARIOS; i++)
+        if (strcmp(scenarios[i].name, name) == 0)
+            current = &scenarios[i];
+    if (current == NULL)
+        return 2;
+    unsigned failures = 0, raced_rounds = 0;
+    for (unsigned r = 0; r < rounds; r++) {
+        int err[2];
+        if (pipe(err) != 0)
+            return 2;
+        pid_t pid = fork();
+        if (pid == 0) {
+            dup2(err[1], 2);
+            round_child();
+        }
+        close(err[1]);
+        char text[512];
+        ssize_t n = read(err[0], text, sizeof text - 1);
+        text[n > 0 ? n : 0] = '\0';
+        close(err[0]);
+        int status;
+        waitpid(pid, &status, 0);
+        bool raced_round;
+        if (!round_passes(status, text, &raced_round)) {
+            if (failures++ < 5)
+                fprintf(stderr, "FAIL race %s round %u: status %#x (%s) stderr: %s\n", name, r, (unsigned)status,
+                        WIFEXITED(status) && WEXITSTATUS(status) == 3   ? "both frees accepted, handed out twice"
+                        : WIFEXITED(status) && WEXITSTATUS(status) == 4 ? "both frees accepted"
+                                                                        : "not the double free's one line",
+                        text);
+        }
+        raced_rounds += raced_round;
+    }
+    printf("race %s: %u rounds raced, %u failed\n", name, raced_rounds, failures);
+    return failures != 0 || raced_rounds * 2 < rounds;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 4 && strcmp(argv[1], "scenario") == 0)
+        return run_scenario(argv[2], (unsigned)atoi(argv[3]));
+    unsigned rounds = argc > 1 ? (unsigned)atoi(argv[1]) : 150;
+    int failed = 0;
+    for (size_t i = 0; i < SCENARIOS; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            char count[16];
+            snprintf(count, sizeof count, "%u", rounds * scenarios[i].weight);
+            setenv("HOLEHEAP_ARENAS", scenarios[i].arenas, 1);
+            execl(argv[0], argv[0], "scenario", scenarios[i].name, count, (char *)NULL);
+            _exit(127);
+        }
+        int status;
+        waitpid(pid, &status, 0);
+        failed |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+    }
+    puts(failed ? "race: FAILED" : "race: all passed");
+    return failed;
+}
