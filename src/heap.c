@@ -531,6 +531,31 @@ static void growth_stop(hh_heap *h)
     control_reseal(h);
 }
 
+/* The heap ends in the hole last: true if its tree takes it (it stays the
+ * hole growth extends), else it goes out of service at once (its tree was
+ * set aside after damage, reported then: hole_lose) and growth starts a new
+ * hole after it. false only when the control block fails its check (I1). */
+static bool heap_last_in_service(hh_heap *h, tag *last)
+{
+    if (idx_size_in_service(h, tag_size_g(last)) == tag_size_g(last))
+        return true;
+    hole_lose(h, last);
+    return !tag_is_hole(last);
+}
+
+/* What to ask grow for so that the hole at the end (have bytes now, out of
+ * the index) holds `missing` more: at least HH_GROW_CHUNK, and enough for a
+ * size whose index tree takes holes (idx_size_in_service), within room; 0
+ * when no size within room would be taken. */
+static size_t heap_grow_ask(hh_heap *h, size_t have, size_t missing, size_t room)
+{
+    if (missing > room) /* only when the last hole went out of service */
+        return 0;
+    size_t ask = min_size(max_size(missing, HH_GROW_CHUNK), room);
+    size_t taken = (size_t)idx_size_in_service(h, (uint32_t)granules(have + ask)) * HH_GRANULE;
+    return taken != 0 && taken - have <= room ? taken - have : 0;
+}
+
 /* grow added `added` bytes at the end: the hole there, the last hole (have
  * bytes, out of the index) extended or a new one after the last span; NULL
  * when it cannot be indexed (then growth stops). */
@@ -562,7 +587,7 @@ static tag *heap_grow(hh_heap *h, size_t need)
     if (h->grow && h->front_bytes)
         front_flush(h); /* the front is given back before the heap grows */
     tag *last = h->grow ? heap_last(h) : NULL;
-    if (!last || (tag_is_hole(last) && !hole_clean(h, last)))
+    if (!last || (tag_is_hole(last) && (!hole_clean(h, last) || !heap_last_in_service(h, last))))
         return NULL;
     size_t have = tag_is_hole(last) ? tag_size(last) : 0;
     if (need <= have)
@@ -572,10 +597,8 @@ static tag *heap_grow(hh_heap *h, size_t need)
         return NULL;
     if (!have && need < HH_MIN_BLOCK)
         need = HH_MIN_BLOCK; /* a new hole is a whole block: a 16-byte one cannot be (I4) */
-    size_t missing = need - have;
-    if (missing > room) /* only when the last hole went out of service: nothing to put back */
-        return NULL;
-    size_t added = heap_grow_call(h, min_size(max_size(missing, HH_GROW_CHUNK), room), room);
+    size_t missing = need - have, ask = heap_grow_ask(h, have, missing, room);
+    size_t added = ask ? heap_grow_call(h, ask, room) : 0;
     if (added == 0) {
         if (have)
             hole_relink(h, last);
@@ -1111,24 +1134,38 @@ static size_t payload_alignment(const void *p)
 
 static bool align_valid(size_t align) { return align != 0 && (align & (align - 1)) == 0 && align <= HH_MAX_ALIGN; }
 
+/* Grow b in place into the hole after it, `right` (verified) or the one
+ * growth extends or makes at b's end. NULL, *done false, when there is none
+ * after b: growth's hole lies after a hole that went out of service (its
+ * tree set aside, hole_lose), or `right` itself went out of service when
+ * taken from the index; the caller then slides or moves. *done stays true
+ * (NULL: refused) only when the damage was the control block's (I1). */
+static void *realloc_extend(hh_heap *h, tag *b, tag *right, size_t size, bool *done)
+{
+    tag *after = right;
+    if (!right || tag_size(b) + tag_size(right) < size)
+        after = (char *)block_next(right ? right : b) == h->end ? heap_grow(h, size - tag_size(b)) : NULL;
+    if (after != block_next(b)) { /* none, or not b's neighbour (after a lost hole) */
+        *done = false;
+        return NULL;
+    }
+    if (block_extend(h, b, after, size))
+        return block_payload(b);
+    *done = tag_is_hole(after); /* still a hole: the control block's damage (I1) */
+    return NULL;
+}
+
 /* Resize b in place when it is aligned as asked: shrink, grow into the hole
  * after it, or grow the heap at its end and then the block. NULL when none
  * of these applies (or the index refused); *done then false. */
 static void *realloc_in_place(hh_heap *h, tag *b, tag *right, size_t size, bool *done)
 {
-    void *p = block_payload(b);
     *done = true;
     if (size <= tag_size(b)) {
         block_shrink(h, b, size);
-        return p;
+        return block_payload(b);
     }
-    if (right && tag_size(b) + tag_size(right) >= size)
-        return block_extend(h, b, right, size) ? p : NULL;
-    tag *grown = (char *)block_next(right ? right : b) == h->end ? heap_grow(h, size - tag_size(b)) : NULL;
-    if (grown)
-        return block_extend(h, b, grown, size) ? p : NULL;
-    *done = false;
-    return NULL;
+    return realloc_extend(h, b, right, size, done);
 }
 
 /* Move b to a new block aligned to `align`, copy, free b; or, with

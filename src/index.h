@@ -80,6 +80,11 @@ bool idx_remove(hh_heap *h, struct tag *hole);
  * checks its tags before using it. */
 struct tag *idx_best_fit(hh_heap *h, uint32_t size_g);
 
+/* The least size, at least size_g granules, that a hole could be indexed
+ * with now (its tree not set aside after damage; a stray set-aside mark met
+ * on the way is reported and repaired, I10f); 0 when none. Growth asks for
+ * that much, so that the hole it adds is not lost at once. */
+uint32_t idx_size_in_service(hh_heap *h, uint32_t size_g);
 size_t idx_count(const hh_heap *h);
 uint32_t idx_largest_g(const hh_heap *h); /* granules of the largest hole, 0 if none */
 bool idx_contains(const hh_heap *h, const struct tag *hole);

@@ -772,6 +772,18 @@ void idx_extend(hh_heap *h, void *storage, size_t storage_bytes)
     }
 }
 
+/* The smallest hole tree t holds. */
+static inline uint32_t idx_tree_lo(uint32_t t) { return idx_is_bin(t) ? t + IDX_MIN_G : idx_class_lo(t); }
+
+uint32_t idx_size_in_service(hh_heap *h, uint32_t size_g)
+{
+    uint32_t t = idx_tree_of(size_g);
+    while (t < IDX_TREES && idx_set_aside(h, t))
+        if (++t < IDX_TREES)
+            size_g = idx_tree_lo(t);
+    return t < IDX_TREES ? size_g : 0;
+}
+
 size_t idx_count(const hh_heap *h) { return h->idx.count; }
 
 /* O(key bits): the last tree in use says the size, or its largest key does. */

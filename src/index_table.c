@@ -33,10 +33,13 @@ HH_TOOLS_EXEMPT_BEGIN; /* to HH_TOOLS_EXEMPT_END: under ASan the core's accesses
  * of another heap's control block does with a chance of 2^-16):
  *
  *   broken      aside_mark   the table
- *   in service  not aside    serves
+ *   in service  0            serves
  *   set aside   (any)        set aside after damage: serves no more
  *   other       aside        set aside, its word overwritten: stays aside
+ *               (the in-service value included: a call reads the mark
+ *               whenever it is not 0)
  *   other       not aside    in service, its word overwritten: serves again
+ *   in service  other        in service, its mark overwritten: serves again
  *
  * So a table set aside needs two stray writes to come back (one of them the
  * exact keyed value), and one stray write never sets a table in service
@@ -127,6 +130,7 @@ static bool idx_damaged(hh_heap *h, const void *where, const char *what)
 
 static const char idx_stray_word_in_service[] =
     "I10f: the index's set-aside word was overwritten while the table served (a stray write?)";
+static const char idx_stray_mark[] = "I10f: the index's set-aside mark holds neither 0 nor the mark (a stray write?)";
 static const char idx_stray_word_aside[] =
     "I10f: the set-aside word of an index set aside after damage was overwritten (a stray write?)";
 
@@ -139,14 +143,26 @@ static __attribute__((noinline, cold)) bool idx_aside_met(hh_heap *h)
     if (h->idx.broken == idx_word_aside(h) || !heap_damage_sound(h))
         return true;
     bool aside = h->idx.aside_mark == idx_mark_aside(h);
+    bool mark_hit = !aside && h->idx.broken == idx_word_in_service(h); /* the word serves: the mark was written */
     h->idx.broken = aside ? idx_word_aside(h) : idx_word_in_service(h);
-    heap_report(h, HH_E_INDEX, &h->idx.broken, aside ? idx_stray_word_aside : idx_stray_word_in_service);
+    if (!aside)
+        h->idx.aside_mark = 0;
+    heap_report(h, HH_E_INDEX, mark_hit ? (const void *)&h->idx.aside_mark : &h->idx.broken,
+                aside      ? idx_stray_word_aside
+                : mark_hit ? idx_stray_mark
+                           : idx_stray_word_in_service);
     return aside;
 }
 
 /* Is the table set aside after damage? A stray write over its set-aside
- * word is reported and repaired on the way (I10f). */
-static inline bool idx_set_aside(hh_heap *h) { return h->idx.broken != idx_word_in_service(h) && idx_aside_met(h); }
+ * word or mark is reported and repaired on the way (I10f). The mark is read
+ * whenever it is not 0, so a set-aside table whose word a stray write put
+ * back to the in-service value stays aside (two stray writes, one of them
+ * the keyed mark's 0, bring it back). */
+static inline bool idx_set_aside(hh_heap *h)
+{
+    return (h->idx.broken != idx_word_in_service(h) || h->idx.aside_mark != 0) && idx_aside_met(h);
+}
 
 /* The count, running state outside the control block's seal, bounds every
  * access to the slots: a stray write over it is damage (I10e). */
@@ -205,11 +221,15 @@ struct tag *idx_best_fit(hh_heap *h, uint32_t size_g)
     return block_at(h, pos);
 }
 
+uint32_t idx_size_in_service(hh_heap *h, uint32_t size_g) { return idx_set_aside(h) ? 0 : size_g; }
+
 size_t idx_count(const hh_heap *h) { return h->idx.count; }
 
 uint32_t idx_largest_g(const hh_heap *h)
 {
-    if (h->idx.count == 0 || h->idx.count > h->idx.capacity)
+    /* a table set aside (or its record overwritten) serves nothing: none */
+    if (h->idx.count == 0 || h->idx.count > h->idx.capacity || h->idx.broken != idx_word_in_service(h) ||
+        h->idx.aside_mark != 0)
         return 0;
     uint32_t pos = h->idx.slots[h->idx.count - 1];
     return heap_pos_ok(h, pos) ? tag_size_g(block_at(h, pos)) : 0;
@@ -266,12 +286,10 @@ static int idx_check_aside(const hh_heap *h, hh_problem *out)
             "I10f: the index was set aside after damage, and its set-aside mark overwritten (a stray write?)");
     if (!word_serves)
         return idx_fail(out, &h->idx.broken, marked ? idx_stray_word_aside : idx_stray_word_in_service);
-    if (marked)
-        return idx_fail(out, &h->idx.aside_mark,
-                        "I10f: the index serves but holds the set-aside mark (a stray write?)");
+    if (marked) /* calls take it as set aside (idx_set_aside) */
+        return idx_fail(out, &h->idx.broken, idx_stray_word_aside);
     if (h->idx.aside_mark != 0)
-        return idx_fail(out, &h->idx.aside_mark,
-                        "I10f: the index's set-aside mark holds neither 0 nor the mark (a stray write?)");
+        return idx_fail(out, &h->idx.aside_mark, idx_stray_mark);
     return 0;
 }
 

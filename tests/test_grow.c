@@ -383,6 +383,21 @@ static void corrupt_last_footer_stops_growth_and_trim(void **state)
     assert_int_equal(hh_check(h, NULL), HH_E_CORRUPT);
 }
 
+static hh_span walk_spans[4096];
+
+/* The heap's tags chain from end to end (the walk reaches the epilogue),
+ * and the spans cover exactly the bytes the statistics count. */
+static void assert_walk_matches_stats(hh_heap *h)
+{
+    span_list l = {walk_spans, 0, sizeof walk_spans / sizeof walk_spans[0]};
+    assert_int_equal(hh_walk(h, span_list_visit, &l), 0);
+    size_t sum = 0;
+    for (size_t i = 0; i < l.count; i++)
+        sum += l.spans[i].size;
+    hh_stats st = stats_of(h);
+    assert_int_equal(sum, st.used_bytes + st.free_bytes);
+}
+
 #ifndef HH_INDEX_TABLE
 /* A write after free over the heap's trailing hole's index node (the fast
  * index keeps its node in the hole) sets the hole's tree aside. Growth
@@ -410,28 +425,75 @@ static void growth_goes_on_past_a_last_hole_set_aside(void **state)
     hh_free(h, big);
     assert_int_equal(hh_problem_count(h), problems);
     assert_span_matches_callbacks(h);
+    assert_walk_matches_stats(h);
     assert_int_equal(hh_check(h, NULL), HH_E_INDEX); /* the tree set aside, the hole out of service */
 }
 
-/* A hole growth adds whose tree is set aside cannot be indexed: it goes out
- * of service and the heap stops growing, rather than grow once more at
- * every later call for memory nobody can use. */
-static void growth_stops_when_its_hole_cannot_be_indexed(void **state)
+/* Growth that would add a hole of a size whose tree is set aside asks for a
+ * size a tree in service takes instead, so that one write after free over a
+ * hole's node does not make every request of that size class fail (a
+ * review's reproducer, with the trailing hole and the grown one in one
+ * class); and when the callback gives more than asked and the hole lands in
+ * a tree set aside all the same, it goes out of service and the heap stops
+ * growing, rather than grow at every later call for memory nobody can use. */
+static void growth_asks_for_a_size_in_service(void **state)
 {
     (void)state;
     hh_heap *h = heap_growing(64 * KiB, 0);
     alloc_filled_committed(h, 1 * KiB, 1);
-    void *mid = alloc_filled_committed(h, HH_GROW_CHUNK - HH_OVERHEAD, 2); /* the size growth adds */
+    void *m1 = alloc_filled_committed(h, HH_GROW_CHUNK - HH_OVERHEAD, 2); /* the size growth adds */
     alloc_filled_committed(h, 1 * KiB, 3);
-    alloc_filled_committed(h, stats_of(h).largest_hole - HH_OVERHEAD, 4); /* the heap ends in a block */
-    hh_free(h, mid);
-    memset(mid, 'A', 16);                     /* its node */
-    hh_alloc(h, HH_GROW_CHUNK - HH_OVERHEAD); /* meets it: its tree set aside; the grown hole lost */
-    assert_true(hh_problem_count(h) > 0);
+    void *m2 = alloc_filled_committed(h, HH_GROW_CHUNK * 3 / 2 - HH_OVERHEAD, 4); /* two classes above */
+    alloc_filled_committed(h, 1 * KiB, 5);
+    alloc_filled_committed(h, stats_of(h).largest_hole - HH_OVERHEAD, 6); /* the heap ends in a block */
+    hh_free(h, m1);
+    hh_free(h, m2);
+    memset(m1, 'A', 16); /* their nodes */
+    memset(m2, 'A', 16);
     size_t grows = gb.grow_calls;
+    void *p = hh_alloc(h, HH_GROW_CHUNK - HH_OVERHEAD); /* both trees met and set aside; growth asks more */
+    assert_non_null(p);
+    assert_int_equal(gb.grow_calls, grows + 1);
+    assert_true(hh_problem_count(h) >= 2);
+    assert_walk_matches_stats(h);
+
+    hh_free(h, p); /* merges into the trailing hole: 80 KiB, its class in service */
+    hh_trim(h);
+    alloc_filled_committed(h, stats_of(h).largest_hole - HH_OVERHEAD, 7); /* ends in a block again */
+    gb.mode = GROW_MORE; /* the callback gives 16 KiB more: the hole lands in m2's class, set aside */
+    gb.extra = 16 * KiB;
+    grows = gb.grow_calls;
+    assert_null(hh_alloc(h, HH_GROW_CHUNK - HH_OVERHEAD));
+    assert_int_equal(gb.grow_calls, grows + 1);
     assert_null(hh_alloc(h, HH_GROW_CHUNK - HH_OVERHEAD));
     assert_null(hh_alloc(h, 200 * KiB));
-    assert_int_equal(gb.grow_calls, grows); /* not asked again */
+    assert_int_equal(gb.grow_calls, grows + 1); /* not asked again */
+    assert_span_matches_callbacks(h);
+}
+
+/* A growing realloc at the heap's end whose last hole's tree is set aside:
+ * growth makes a new hole after that hole, not after the block, so the
+ * block must not be extended into it (it was, over the lost span, and the
+ * heap's tags no longer chained: a review's reproducer); it moves instead. */
+static void realloc_grows_only_into_its_neighbour(void **state)
+{
+    (void)state;
+    growbuf_start(&gb, buf, BUF_BYTES, 32 * KiB + ((idx_storage_bytes(BUF_BYTES) + 4095) & ~(size_t)4095));
+    hh_options o = {
+        .grow = growbuf_grow, .shrink = growbuf_shrink, .ctx = &gb, .max_size = BUF_BYTES, .flags = HH_STRICT};
+    hh_heap *h = hh_init(buf, gb.committed, &o);
+    assert_non_null(h);
+    unsigned char *b = alloc_filled_committed(h, 1000, 1), *c = alloc_filled_committed(h, 1000, 2);
+    hh_free(h, c);      /* merges into the trailing hole */
+    memset(c, 'A', 16); /* a write after free over that hole's node */
+    unsigned char *q = hh_realloc(h, b, 60000);
+    assert_non_null(q);
+    assert_ptr_not_equal(q, b); /* moved */
+    assert_pattern(q, 1000, 1);
+    memset(q, 0x5A, 60000);
+    unsigned char *d = alloc_filled_committed(h, 20000, 3);
+    assert_true(d + 20000 <= q || q + 60000 <= d);
+    assert_walk_matches_stats(h);
     assert_span_matches_callbacks(h);
 }
 #endif
@@ -455,7 +517,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(refused_shrink_not_asked_again, teardown),
 #ifndef HH_INDEX_TABLE
         cmocka_unit_test_teardown(growth_goes_on_past_a_last_hole_set_aside, teardown),
-        cmocka_unit_test_teardown(growth_stops_when_its_hole_cannot_be_indexed, teardown),
+        cmocka_unit_test_teardown(growth_asks_for_a_size_in_service, teardown),
+        cmocka_unit_test_teardown(realloc_grows_only_into_its_neighbour, teardown),
 #endif
     };
     int status = select_tests(argc, argv, tests, sizeof tests / sizeof tests[0]);
