@@ -5,8 +5,11 @@
  * the heap or overlaps a block the program still holds.
  *
  * The input configures a heap (fixed or growing; default, strict or with
- * HH_POISON) in a region with an inaccessible page on either side, so that
- * any read or write outside it faults, and then drives calls on it. Some
+ * HH_POISON) with an inaccessible page right after it (a fixed heap ends
+ * at the page; a growing one's uncommitted bytes are poisoned for ASan) and
+ * one before the region, so that a read or write past the heap faults, and
+ * then drives calls on it. The region is cleared before each input, so
+ * that a run depends on its input alone. Some
  * calls damage the heap as ordinary bugs do: a write of 1-64 bytes past the
  * end of what a block's owner asked for, a write into the 8 bytes before a
  * block, a write of 1-16 bytes into the first 48 bytes of a freed block. The
@@ -58,6 +61,7 @@ typedef struct session {
     growbuf gb;
     hh_heap *h;
     bool growing, damaged;
+    unsigned char *base; /* the heap's memory: [base, committed_end()) */
     live_block live[MAX_LIVE];
     size_t nlive;
     unsigned char *freed[MAX_FREED];
@@ -77,7 +81,7 @@ static void die(const char *what, const void *p)
 
 /* ---- the model: what the program holds ---- */
 
-static unsigned char *committed_end(void) { return region + (S.growing ? S.gb.committed : REGION_BYTES); }
+static unsigned char *committed_end(void) { return S.growing ? region + S.gb.committed : region + REGION_BYTES; }
 
 static bool spans_overlap(const unsigned char *a, size_t an, const unsigned char *b, size_t bn)
 {
@@ -89,7 +93,7 @@ static void check_new(const unsigned char *p, size_t n, size_t align, const unsi
 {
     if (((uintptr_t)p & 15u) || ((uintptr_t)p & (align - 1)))
         die("misaligned block handed out", p);
-    if (p < region || n > (size_t)(committed_end() - p))
+    if (p < S.base || p > committed_end() || n > (size_t)(committed_end() - p))
         die("block handed out outside the heap", p);
     for (size_t i = 0; i < S.nlive; i++)
         if (S.live[i].p != except && spans_overlap(p, n, S.live[i].p, S.live[i].size))
@@ -221,7 +225,7 @@ static void damage_bytes(input *in, unsigned char *out, size_t n)
         break;
     }
     case 5: { /* an address in the heap, repeated */
-        uintptr_t a = (uintptr_t)(S.nlive ? S.live[next_byte(in) % S.nlive].p : region) - 8u * (kind >> 3 & 1);
+        uintptr_t a = (uintptr_t)(S.nlive ? S.live[next_byte(in) % S.nlive].p : S.base) - 8u * (kind >> 3 & 1);
         for (size_t j = 0; j < n; j++)
             out[j] = (unsigned char)(a >> (8 * (j % sizeof a)));
         break;
@@ -237,7 +241,7 @@ static void damage_bytes(input *in, unsigned char *out, size_t n)
 static void damage_at(input *in, unsigned char *at, size_t n)
 {
     unsigned char bytes[64];
-    if (at < region || at >= committed_end())
+    if (at < S.base || at >= committed_end())
         return;
     if (n > (size_t)(committed_end() - at))
         n = (size_t)(committed_end() - at);
@@ -334,6 +338,7 @@ static void start(input *in)
     static const size_t sizes[] = {8 << 10, 32 << 10, 128 << 10, 1 << 20};
     size_t initial = sizes[(cfg >> 3) & 3];
     region_map();
+    memset(region, 0, REGION_BYTES); /* nothing of an earlier input's heap stays */
     memset(&S, 0, sizeof S);
     S.growing = cfg & 1;
     hh_options o = {.on_error = session_on_error, .ctx = &S, .key = (uint32_t)cfg * 0x01000193u + 7u};
@@ -345,13 +350,15 @@ static void start(input *in)
         initial += (idx_storage_bytes(REGION_BYTES) + 4095) & ~(size_t)4095;
 #endif
         growbuf_start(&S.gb, region, REGION_BYTES, initial);
+        S.base = region;
         o.grow = growbuf_grow;
         o.shrink = growbuf_shrink;
         o.max_size = REGION_BYTES;
-    }
-    S.h = hh_init(region, initial, &o);
+    } else
+        S.base = region + REGION_BYTES - initial; /* ends at the guard page */
+    S.h = hh_init(S.base, initial, &o);
     if (!S.h)
-        die("hh_init refused a valid configuration", region);
+        die("hh_init refused a valid configuration", S.base);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
