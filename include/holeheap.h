@@ -343,7 +343,9 @@ size_t hh_usable_size(hh_heap *h, const void *p);
  * p is not being freed by another thread. Of the control block it compares
  * the entry gate (liveness, bounds, flags), as every call does. The fields
  * and tags another thread may be writing are read by relaxed atomic loads
- * (no data race in C11 terms; a torn read gives 0). A block's header, the 8
+ * (the control block's fields are also written by relaxed atomic stores;
+ * the tags are written by plain stores, which race with these loads only
+ * when a program frees a block it does not own; a torn read gives 0). A block's header, the 8
  * bytes before p, changes whenever the block stops being live (freed,
  * merged, cached in the front, trimmed away), and a block is never live for
  * a moment only (a shrinking realloc's tail is never one): a caller that
@@ -353,8 +355,11 @@ size_t hh_usable_size_peek(const hh_heap *h, const void *p, const void *limit);
 
 /* hh_usable_size_peek, and, when it returns more than 0, the 8 bytes of p's
  * header that it proved in *header (not NULL), as one value (the header read
- * as a uint64_t): read again later, the same value says that the block
- * stayed live in between (above). O(1). */
+ * as a uint64_t): read again later, a different value says that the block
+ * stopped being live in between (above). The same value does not prove
+ * the contrary in every case: a block freed and handed out again at the
+ * same place and size (the front's lists are last in, first out) has the
+ * same header again. O(1). */
 size_t hh_usable_size_peek_header(const hh_heap *h, const void *p, const void *limit, uint64_t *header);
 
 /* Walk the whole heap and verify every invariant of docs/design.md.

@@ -179,7 +179,9 @@ static inline size_t hhp_usable_size(hhp_arena *a, const void *p)
     return __builtin_expect(usable != 0, 1) ? usable : hhp_usable_size_locked(a, p);
 }
 /* hhp_usable_size, and p's core header as proved live (by the peek, or
- * read under the lock after hh_usable_size): unchanged later, p stayed live. */
+ * read under the lock after hh_usable_size): changed later, p stopped being
+ * live in between; unchanged, p stayed live or was freed and handed out
+ * again at the same place and size (holeheap.h). */
 size_t hhp_usable_size_locked_header(hhp_arena *a, const void *p, uint64_t *header);
 static inline size_t hhp_usable_size_header(hhp_arena *a, const void *p, uint64_t *header)
 {
