@@ -135,6 +135,22 @@ static size_t realloc_target(size_t size, size_t usable)
     return is_large(more) ? size : more;
 }
 
+/* The core's realloc of p, a block of arena a, to size bytes; NULL leaves
+ * p as it was. With the cache on, p is held against a free racing the call
+ * (hhp_tcache_hold), under one hold of a's lock. */
+static void *realloc_in_arena(hhp_arena *a, void *p, size_t size)
+{
+    if (!hhp_cfg.tcache)
+        return hh_realloc_aligned(a->heap, p, size, SMALL_ALIGN);
+    hhp_hold hold;
+    hhp_arena_hold(a);
+    hhp_tcache_hold(a, p, &hold);
+    void *q = hh_realloc_aligned(a->heap, p, size, SMALL_ALIGN);
+    hhp_tcache_unhold(p, q, &hold);
+    hhp_arena_release(a);
+    return q;
+}
+
 static void *port_realloc(void *p, size_t size)
 {
     if (p == NULL)
@@ -157,7 +173,7 @@ static void *port_realloc(void *p, size_t size)
          * realloc: 50.8 MiB resident with it, 45.4 without, glibc 36.6; the rest
          * was the slide, see slide_wanted in src/heap.c). A block from
          * memalign keeps no more than 16 either, as with glibc. */
-        void *q = hh_realloc_aligned(a->heap, p, realloc_target(size, usable), SMALL_ALIGN);
+        void *q = realloc_in_arena(a, p, realloc_target(size, usable));
         return q != NULL ? q : realloc_by_moving(p, size);
     }
     if (!hhp_large_owns(p, NULL))

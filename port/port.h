@@ -237,6 +237,19 @@ void hhp_tcache_put(hhp_arena *owner, void *p);
  * remote chain or pending list: realloc and malloc_usable_size of a freed
  * block abort. */
 void hhp_tcache_check_live(const void *p);
+/* realloc holds p, a live block of a (the caller holds a's lock), against a
+ * free racing it: claimed as a free claims it, so that a free of p by
+ * another thread meanwhile aborts as a double free (before, it could cache p
+ * while the core moved or shrank it: two blocks handed out over one); its
+ * first two words, the program's, are kept. hhp_tcache_unhold, after the
+ * core's realloc returned q (NULL: p stays), puts them back where p's bytes
+ * are now and clears the claim the core left at p. */
+typedef struct hhp_hold {
+    uintptr_t words[2];     /* p's link and marker words as the program left them */
+    uintptr_t link, marker; /* the claim */
+} hhp_hold;
+void hhp_tcache_hold(hhp_arena *a, void *p, hhp_hold *hold);
+void hhp_tcache_unhold(void *p, void *q, const hhp_hold *hold);
 void hhp_tcache_keys(void);  /* draw the secrets (hhp_init, before the first block) */
 void hhp_tcache_setup(void); /* the budget and the thread-exit hook (constructor) */
 void hhp_tcache_flush(void);

@@ -521,6 +521,30 @@ void *hhp_tcache_take(size_t size)
     return b;
 }
 
+void hhp_tcache_hold(hhp_arena *a, void *p, hhp_hold *hold)
+{
+    tc_block *b = p;
+    uint64_t header;
+    (void)hhp_usable_size_header(a, p, &header); /* reports a pointer that is no live block */
+    uintptr_t seen = tc_marker_of(b);
+    if (__builtin_expect(tc_held_seen(b, seen), 0))
+        hhp_die(hhp_current_call, "pointer already freed", p, HH_E_DOUBLE_FREE);
+    hold->words[0] = tc_link_of(b);
+    hold->words[1] = seen;
+    tc_claim(b, seen, header, NULL, TC_AWAY); /* a free that won meanwhile: double free */
+    hold->link = tc_link_of(b);
+    hold->marker = tc_marker_of(b);
+}
+
+void hhp_tcache_unhold(void *p, void *q, const hhp_hold *hold)
+{
+    tc_block *to = q != NULL ? q : p;
+    if (to != p)
+        tc_forget(p, hold->link, hold->marker); /* as tc_free_list: the lock is held */
+    __atomic_store_n(&to->link, hold->words[0], __ATOMIC_RELAXED);
+    __atomic_store_n(&to->marker, hold->words[1], __ATOMIC_RELEASE);
+}
+
 /* A block in a cache or on a pending list carries a marker: freed again
  * (or reallocated, or asked its size), it is a double free. p must have been
  * validated by the core. */
