@@ -1145,7 +1145,7 @@ static void *realloc_extend(hh_heap *h, tag *b, tag *right, size_t size, bool *d
     tag *after = right;
     if (!right || tag_size(b) + tag_size(right) < size)
         after = (char *)block_next(right ? right : b) == h->end ? heap_grow(h, size - tag_size(b)) : NULL;
-    if (after != block_next(b)) { /* none, or not b's neighbour (after a lost hole) */
+    if (!after || after != block_next(b)) { /* none, or not b's neighbour (after a lost hole) */
         *done = false;
         return NULL;
     }
