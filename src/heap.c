@@ -188,7 +188,7 @@ static void hole_poison_fill(hh_heap *h, tag *hole)
  * merge, growth, a search), and the damage is reported once, not at every
  * call that comes near it. Nothing changes when the damage seen was the
  * control block's (I1). */
-static void hole_lose(hh_heap *h, tag *hole)
+static __attribute__((noinline, cold)) void hole_lose(hh_heap *h, tag *hole)
 {
     if (!heap_damage_sound(h))
         return;
@@ -200,17 +200,17 @@ static void hole_lose(hh_heap *h, tag *hole)
 
 /* Index the hole b (its tags written) and count it; NULL when its tree is
  * set aside: it is then out of service (hole_lose). */
-static tag *hole_index(hh_heap *h, tag *b)
+static inline __attribute__((always_inline)) tag *hole_index(hh_heap *h, tag *b)
 {
     count_hole(h, tag_size(b), +1);
-    if (idx_insert(h, b))
+    if (__builtin_expect(idx_insert(h, b), 1))
         return b;
     hole_lose(h, b);
     return NULL;
 }
 
 /* The hole b, its tags written: poison, index, totals; NULL as hole_index. */
-static tag *hole_enter(hh_heap *h, tag *b)
+static inline __attribute__((always_inline)) tag *hole_enter(hh_heap *h, tag *b)
 {
     hole_poison_fill(h, b);
     return hole_index(h, b);
@@ -227,9 +227,9 @@ static tag *hole_link(hh_heap *h, tag *b, size_t size)
  * change. false (reported by the index) when its index links are damaged:
  * the hole is then out of service (hole_lose) and the caller changes
  * nothing else. */
-static bool hole_unlink(hh_heap *h, tag *hole)
+static inline __attribute__((always_inline)) bool hole_unlink(hh_heap *h, tag *hole)
 {
-    if (!idx_remove(h, hole)) {
+    if (__builtin_expect(!idx_remove(h, hole), 0)) {
         hole_lose(h, hole);
         return false;
     }
@@ -245,7 +245,7 @@ static void hole_relink(hh_heap *h, tag *hole) { hole_index(h, hole); }
  * *hole becomes NULL: the merge goes on without it, so a sound block beside
  * damage can still be freed. false only when the damage seen was the
  * control block's (the hole is unchanged): the caller changes nothing. */
-static bool neighbour_unlink(hh_heap *h, tag **hole)
+static inline __attribute__((always_inline)) bool neighbour_unlink(hh_heap *h, tag **hole)
 {
     if (!*hole || hole_unlink(h, *hole))
         return true;
