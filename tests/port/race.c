@@ -138,6 +138,7 @@ static void shrink_setup(void)
 /* One round in this (forked) process: never returns. */
 static _Noreturn void round_child(void)
 {
+    alarm(30); /* a round takes milliseconds: a deadlock fails it (SIGALRM) instead of hanging the test */
     raced = malloc(current->size);
     if (strcmp(current->name, "shrink") == 0)
         shrink_setup();
