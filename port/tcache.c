@@ -521,14 +521,26 @@ void *hhp_tcache_take(size_t size)
     return b;
 }
 
+/* b, a block of a, validated by the core (which reports a pointer that is
+ * no live block; its header as proved in *header, its usable size in
+ * *usable) and held by no list (else the one-line abort, `what`): the
+ * marker word seen, from which a claim swaps. */
+static inline __attribute__((always_inline)) uintptr_t tc_unheld(hhp_arena *a, tc_block *b, uint64_t *header,
+                                                                 size_t *usable, const char *what)
+{
+    *usable = hhp_usable_size_header(a, b, header);
+    uintptr_t seen = tc_marker_of(b);
+    if (__builtin_expect(tc_held_seen(b, seen), 0)) /* any size: remote chains hold all */
+        hhp_die(hhp_current_call, what, b, HH_E_DOUBLE_FREE);
+    return seen;
+}
+
 void hhp_tcache_hold(hhp_arena *a, void *p, hhp_hold *hold)
 {
     tc_block *b = p;
     uint64_t header;
-    (void)hhp_usable_size_header(a, p, &header); /* reports a pointer that is no live block */
-    uintptr_t seen = tc_marker_of(b);
-    if (__builtin_expect(tc_held_seen(b, seen), 0))
-        hhp_die(hhp_current_call, "pointer already freed", p, HH_E_DOUBLE_FREE);
+    size_t usable;
+    uintptr_t seen = tc_unheld(a, b, &header, &usable, "pointer already freed");
     hold->words[0] = tc_link_of(b);
     hold->words[1] = seen;
     tc_claim(b, seen, header, NULL, TC_AWAY); /* a free that won meanwhile: double free */
@@ -587,11 +599,9 @@ static __attribute__((noinline)) void tc_free_now(hhp_arena *owner, tc_block *b,
 void hhp_tcache_put(hhp_arena *owner, void *p)
 {
     tc_block *b = p;
-    uint64_t header;                                           /* as proved live: tc_claim */
-    size_t usable = hhp_usable_size_header(owner, p, &header); /* reports a bad pointer */
-    uintptr_t seen = tc_marker_of(b);
-    if (__builtin_expect(tc_held_seen(b, seen), 0)) /* any size: remote chains hold all */
-        hhp_die(hhp_current_call, "double free", b, HH_E_DOUBLE_FREE);
+    uint64_t header; /* as proved live: tc_claim */
+    size_t usable;
+    uintptr_t seen = tc_unheld(owner, b, &header, &usable, "double free");
     /* The common case, a block of this thread's arena with room in its bin
      * (tc_cache's conditions): pushed at once. */
     size_t c = tc_class_down(usable);
