@@ -1,9 +1,22 @@
 /*
  * Large requests (>= the mmap threshold) each get a mapping of their own,
  * returned at its start. A registry (an open-addressing hash set of
- * {start, length}, in its own mapping) records them, so that free and realloc
- * tell a large block from a bad pointer without reading memory around it, and
- * a double free of a large block is caught instead of crashing.
+ * {start, length, held}, in its own mapping) records them, so that free and
+ * realloc tell a large block from a bad pointer without reading memory
+ * around it, and a double free of a large block is caught instead of
+ * crashing: the starts of the last LARGE_FREED_SLOTS blocks freed are
+ * remembered, so that a second free of one is named a double free (an
+ * older one, or an address never handed out, is an invalid pointer).
+ *
+ * A free and a realloc both claim the block before anything unmaps or reads
+ * it, in one step under the registry's lock, so that of two calls racing on
+ * one block (the program's bug) one goes on and the other aborts with one
+ * line, never a signal inside the allocator: a free takes the entry out of
+ * the registry; a realloc marks it held (hhp_large_hold) for as long as it
+ * copies the block, and a free or realloc meeting a held entry is a double
+ * free / "pointer already freed". The claim needs no word in the block: a
+ * large block has no header (it starts at its mapping's start, page
+ * aligned or more), and every large call takes the lock anyway.
  *
  * Freed mappings are kept for reuse in a small cache (issue 12), because a
  * fresh mapping costs a page fault for every page the program touches (about
@@ -46,9 +59,13 @@
 typedef struct large_entry {
     uintptr_t start; /* 0: empty, 1: deleted */
     size_t length;
+    bool held; /* claimed by a realloc that copies it (hhp_large_hold) */
 } large_entry;
 
 #define LARGE_DELETED ((uintptr_t)1)
+#ifndef LARGE_FREED_SLOTS
+#define LARGE_FREED_SLOTS 64u /* starts of freed blocks remembered, to name a double free */
+#endif
 
 static hhp_lock large_lock;
 static large_entry *table;
@@ -75,16 +92,17 @@ static large_entry *table_find(uintptr_t start)
     }
 }
 
-static void table_put(uintptr_t start, size_t length)
+static large_entry *table_put(uintptr_t start, size_t length)
 {
     size_t i = slot_of(start);
     while (table[i].start > LARGE_DELETED)
         i = (i + 1) & (capacity - 1);
     if (table[i].start == LARGE_DELETED)
         deleted--;
-    table[i] = (large_entry){start, length};
+    table[i] = (large_entry){start, length, false};
     live++;
     live_bytes += length;
+    return &table[i];
 }
 
 /* Keep the table at most half full (counting deleted slots): rebuild it. */
@@ -103,7 +121,7 @@ static bool table_make_room(void)
     live = deleted = live_bytes = 0;
     for (size_t i = 0; i < old_capacity; i++)
         if (old[i].start > LARGE_DELETED)
-            table_put(old[i].start, old[i].length);
+            table_put(old[i].start, old[i].length)->held = old[i].held; /* a realloc's claim survives */
     if (old != NULL)
         hhp_unmap(old, old_capacity * sizeof *old);
     return true;
@@ -115,6 +133,46 @@ static void table_remove(large_entry *e)
     live_bytes -= e->length;
     deleted++;
     e->start = LARGE_DELETED;
+}
+
+/* ---- freed starts, remembered to name a double free (under large_lock) ---- */
+
+static uintptr_t freed_start[LARGE_FREED_SLOTS];
+static unsigned freed_next;
+
+static void freed_note(uintptr_t start) { freed_start[freed_next++ % LARGE_FREED_SLOTS] = start; }
+
+static bool freed_lately(uintptr_t start)
+{
+    for (unsigned i = 0; i < LARGE_FREED_SLOTS; i++)
+        if (freed_start[i] == start)
+            return true;
+    return false;
+}
+
+/* p's entry, a live block that no realloc holds, with large_lock taken;
+ * else the lock is given back and the call aborts with one line: freed_text
+ * ("double free", "pointer already freed") for a block freed lately or held
+ * by a realloc racing this call, "invalid pointer" for anything else. */
+static large_entry *entry_claimable(const void *p, const char *freed_text)
+{
+    large_entry *e = table_find((uintptr_t)p);
+    if (__builtin_expect(e != NULL && !e->held, 1))
+        return e;
+    bool freed = e != NULL || freed_lately((uintptr_t)p);
+    hhp_lock_give(&large_lock);
+    if (freed)
+        hhp_die(hhp_current_call, freed_text, p, HH_E_DOUBLE_FREE);
+    hhp_die(hhp_current_call, "invalid pointer", p, HH_E_BAD_POINTER);
+}
+
+/* p's entry, held by the caller (hhp_large_hold), with large_lock taken. */
+static large_entry *entry_held(const void *p)
+{
+    large_entry *e = table_find((uintptr_t)p);
+    if (__builtin_expect(e == NULL || !e->held, 0)) /* the hold keeps every other call off it */
+        hhp_die(hhp_current_call, "large block lost while held", p, HH_E_BAD_POINTER);
+    return e;
 }
 
 /* ---- the cache of freed mappings (under large_lock) ---- */
@@ -336,33 +394,51 @@ void *hhp_large_alloc(size_t size, size_t align, bool zero)
     return start != NULL && large_register(start, length) ? start : NULL;
 }
 
-bool hhp_large_owns(const void *p, size_t *usable)
+size_t hhp_large_usable(const void *p)
 {
     hhp_lock_take(&large_lock);
-    large_entry *e = table_find((uintptr_t)p);
-    if (e != NULL && usable != NULL)
-        *usable = e->length;
+    size_t usable = entry_claimable(p, "pointer already freed")->length;
     hhp_lock_give(&large_lock);
-    return e != NULL;
+    return usable;
 }
 
-/* The freed mapping joins the cache, or is unmapped. */
-bool hhp_large_free(void *p)
+size_t hhp_large_hold(void *p)
+{
+    hhp_lock_take(&large_lock);
+    large_entry *e = entry_claimable(p, "pointer already freed");
+    e->held = true;
+    size_t usable = e->length;
+    hhp_lock_give(&large_lock);
+    return usable;
+}
+
+void hhp_large_unhold(void *p)
+{
+    hhp_lock_take(&large_lock);
+    entry_held(p)->held = false;
+    hhp_lock_give(&large_lock);
+}
+
+/* p leaves the registry, its start noted (a second free is named), claimed
+ * in the same step (held: by the caller's realloc); the mapping joins the
+ * cache, or is unmapped once the lock is given back. */
+static void large_release(void *p, bool held)
 {
     large_unmaps u = {.count = 0};
     hhp_lock_take(&large_lock);
-    large_entry *e = table_find((uintptr_t)p);
-    if (e != NULL) {
-        size_t length = e->length;
-        table_remove(e);
-        uint64_t now = hhp_now_ms();
-        cache_expire(now, &u);
-        cache_put(p, length, now, &u);
-    }
+    large_entry *e = held ? entry_held(p) : entry_claimable(p, "double free");
+    size_t length = e->length;
+    table_remove(e);
+    freed_note((uintptr_t)p);
+    uint64_t now = hhp_now_ms();
+    cache_expire(now, &u);
+    cache_put(p, length, now, &u);
     hhp_lock_give(&large_lock);
     unmaps_run(&u);
-    return e != NULL;
 }
+
+void hhp_large_free(void *p) { large_release(p, false); }
+void hhp_large_free_held(void *p) { large_release(p, true); }
 
 /* Grow e in place over the cached range right after it, if that range holds
  * all it lacks: no system call, and those pages are resident already. */
@@ -403,32 +479,35 @@ static bool cache_fits(size_t length)
     return c != NULL && c->length >= length;
 }
 
-/* Resize in place (over a cached range after it, or giving the tail to the
- * cache) or by mremap, which may move it. NULL leaves p untouched: the caller
- * moves the block itself. It does so when the cache holds a mapping that fits
- * (copying into resident pages costs less than faulting in fresh ones: about
- * 0.5 us against 30 us a page on the build machine), or when mremap failed
- * (p's range may span mappings that merged in the cache). */
-void *hhp_large_realloc(void *p, size_t size)
+/* Resize p, held by the caller, in place (over a cached range after it, or
+ * giving the tail to the cache) or by mremap, which may move it; the block
+ * returned is no longer held. NULL leaves p as it was, still held: the
+ * caller moves the block itself. It does so when the cache holds a mapping
+ * that fits (copying into resident pages costs less than faulting in fresh
+ * ones: about 0.5 us against 30 us a page on the build machine), or when
+ * mremap failed (p's range may span mappings that merged in the cache). */
+void *hhp_large_resize(void *p, size_t size)
 {
     size_t length = round_up(size, hhp_page_size());
     if (length < size || length == 0)
         return NULL;
     large_unmaps u = {.count = 0};
     hhp_lock_take(&large_lock);
-    large_entry *e = table_find((uintptr_t)p);
+    large_entry *e = entry_held(p);
     void *moved = NULL;
-    if (e == NULL) {
-        moved = NULL;
-    } else if (e->length == length || (e->length < length && cache_extend(e, length))) {
+    if (e->length == length || (e->length < length && cache_extend(e, length))) {
         moved = p;
     } else if (e->length > length) {
         large_shrink(e, length, &u);
         moved = p;
     } else if (!cache_fits(length) && (moved = hhp_remap(p, e->length, length)) != NULL) {
         table_remove(e);
-        table_put((uintptr_t)moved, length); /* the slot just freed makes room */
+        e = table_put((uintptr_t)moved, length); /* the slot just freed makes room */
+        if (moved != p)
+            freed_note((uintptr_t)p); /* a free of the old start is a double free */
     }
+    if (moved != NULL)
+        e->held = false; /* the realloc is done with it */
     hhp_lock_give(&large_lock);
     unmaps_run(&u);
     return moved;

@@ -67,11 +67,6 @@ static void *port_aligned(size_t align, size_t size)
     return arena_alloc(size, align);
 }
 
-static _Noreturn void invalid_pointer(const char *call, const void *p)
-{
-    hhp_die(call, "invalid pointer", p, HH_E_BAD_POINTER);
-}
-
 void hhp_free(void *p)
 {
     if (p == NULL)
@@ -82,8 +77,8 @@ void hhp_free(void *p)
             hhp_tcache_put(a, p);
         else
             hh_free(a->heap, p);
-    } else if (!hhp_large_free(p)) {
-        invalid_pointer("free", p);
+    } else {
+        hhp_large_free(p); /* or the one-line abort */
     }
 }
 
@@ -102,23 +97,37 @@ static size_t port_usable(const void *p)
     if (p == NULL)
         return 0;
     hhp_arena *a = hhp_arena_of(p);
-    if (a != NULL)
-        return live_usable(a, p);
-    size_t usable;
-    if (!hhp_large_owns(p, &usable))
-        invalid_pointer(hhp_current_call, p);
-    return usable;
+    return a != NULL ? live_usable(a, p) : hhp_large_usable(p);
+}
+
+/* A fresh block of size bytes holding p's first old bytes (size, if fewer);
+ * NULL: none. */
+static void *copy_to_fresh(const void *p, size_t old, size_t size)
+{
+    void *q = hhp_malloc(size);
+    if (q != NULL)
+        memcpy(q, p, old < size ? old : size);
+    return q;
 }
 
 /* Move p's contents to a fresh block of size bytes; NULL leaves p alone. */
 static void *realloc_by_moving(void *p, size_t size)
 {
-    void *q = hhp_malloc(size);
-    if (q == NULL)
-        return NULL;
-    size_t old = port_usable(p);
-    memcpy(q, p, old < size ? old : size);
-    hhp_free(p);
+    void *q = copy_to_fresh(p, port_usable(p), size);
+    if (q != NULL)
+        hhp_free(p);
+    return q;
+}
+
+/* The same for p, a large block of usable bytes that this call holds
+ * (hhp_large_hold): freed, or given back unchanged. */
+static void *large_realloc_by_moving(void *p, size_t usable, size_t size)
+{
+    void *q = copy_to_fresh(p, usable, size);
+    if (q != NULL)
+        hhp_large_free_held(p);
+    else
+        hhp_large_unhold(p);
     return q;
 }
 
@@ -176,12 +185,11 @@ static void *port_realloc(void *p, size_t size)
         void *q = realloc_in_arena(a, p, realloc_target(size, usable));
         return q != NULL ? q : realloc_by_moving(p, size);
     }
-    if (!hhp_large_owns(p, NULL))
-        invalid_pointer("realloc", p);
-    if (size < hhp_cfg.mmap_threshold / 2) /* shrunk well below: back to an arena */
-        return realloc_by_moving(p, size);
-    void *q = hhp_large_realloc(p, size);
-    return q != NULL ? q : realloc_by_moving(p, size);
+    /* claimed until it is resized or copied: a free racing it cannot unmap it */
+    size_t usable = hhp_large_hold(p);
+    bool back_to_arena = size < hhp_cfg.mmap_threshold / 2; /* shrunk well below */
+    void *q = back_to_arena ? NULL : hhp_large_resize(p, size);
+    return q != NULL ? q : large_realloc_by_moving(p, usable, size);
 }
 
 static void *port_calloc(size_t n, size_t size)

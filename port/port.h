@@ -217,9 +217,21 @@ static inline void hhp_check_note(const void *p)
 
 /* zero: the block must read as zeros (calloc); a reused mapping is cleared. */
 void *hhp_large_alloc(size_t size, size_t align, bool zero);
-bool hhp_large_owns(const void *p, size_t *usable); /* usable may be NULL */
-bool hhp_large_free(void *p);                       /* false: not a large block */
-void *hhp_large_realloc(void *p, size_t size);      /* p must be large */
+/* p, a pointer no arena owns, must be a live large block that no realloc
+ * holds: else the one-line abort (a block freed lately or held: "double
+ * free" from free, "pointer already freed" from the others; anything else:
+ * "invalid pointer"). */
+size_t hhp_large_usable(const void *p);
+void hhp_large_free(void *p);
+/* realloc claims p (as a free does, in one step under the registry's lock)
+ * for as long as it copies or resizes it: a free or realloc of p racing it
+ * aborts instead of unmapping the block under the copy. Returns its usable
+ * size. Then exactly one of: hhp_large_resize (non-NULL: done, no longer
+ * held), hhp_large_free_held (copied elsewhere), hhp_large_unhold (p stays). */
+size_t hhp_large_hold(void *p);
+void *hhp_large_resize(void *p, size_t size); /* NULL: p unchanged, still held */
+void hhp_large_free_held(void *p);
+void hhp_large_unhold(void *p);
 void hhp_large_stats(size_t *count, size_t *bytes, size_t *cached);
 void hhp_large_lock(void);
 void hhp_large_unlock(void);

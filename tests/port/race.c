@@ -29,6 +29,14 @@
  *           bytes must be whole and apart (before realloc claimed its block,
  *           the free could cache it by its old size while the core shrank
  *           it: a review saw overlapping blocks handed out)
+ *   large-realloc  HOLEHEAP_LARGE_CACHE=0, a 4 MiB mapping: one thread
+ *           reallocs it to 500,000 bytes (moved into the arena: a copy)
+ *           while the other frees it, a little later each round: one of the
+ *           two aborts naming its call (before large blocks were claimed,
+ *           the free could unmap the block under realloc's copy: SIGSEGV)
+ *   large-realloc-cached  the same with the large cache on (the freed
+ *           mapping stayed readable for the copy; realloc then freed a
+ *           mapping no longer its own, "invalid pointer")
  *
  *   usage: test-race [ROUNDS]        (each scenario ROUNDS times its weight; 150)
  *          test-race scenario NAME ROUNDS    (the per-scenario process)
@@ -49,14 +57,27 @@
 
 typedef struct scenario {
     const char *name;
-    const char *arenas; /* HOLEHEAP_ARENAS */
-    size_t size;        /* of the raced block */
-    unsigned weight;    /* rounds: this many times ROUNDS (its window is narrow) */
+    const char *arenas;      /* HOLEHEAP_ARENAS */
+    size_t size;             /* of the raced block */
+    unsigned weight;         /* rounds: this many times ROUNDS (its window is narrow) */
+    size_t resize;           /* thread 0 reallocs the block to this size (0: it frees it) */
+    bool in_place;           /* ... and the round needs the realloc to keep it in place */
+    const char *large_cache; /* HOLEHEAP_LARGE_CACHE, or NULL for the default */
+    unsigned spread;         /* thread 1 spins (round % 32) x this many times before its free */
 } scenario;
 
+#define LARGE_BLOCK ((size_t)4 << 20)
+
 static const scenario scenarios[] = {
-    {"local", "1", 64, 1},    {"remote", "4", 64, 1},   {"mixed", "2", 64, 1},     {"core", "1", 12288, 1},
-    {"large", "1", 32768, 1}, {"shrink", "1", 4096, 4}, {"realloc", "1", 4096, 2},
+    {"local", "1", 64, 1, 0, false, NULL, 0},
+    {"remote", "4", 64, 1, 0, false, NULL, 0},
+    {"mixed", "2", 64, 1, 0, false, NULL, 0},
+    {"core", "1", 12288, 1, 0, false, NULL, 0},
+    {"large", "1", 32768, 1, 0, false, NULL, 0},
+    {"shrink", "1", 4096, 4, 64, true, NULL, 0},
+    {"realloc", "1", 4096, 2, 64, true, NULL, 0},
+    {"large-realloc", "1", LARGE_BLOCK, 1, 500000, false, "0", 60000},
+    {"large-realloc-cached", "1", LARGE_BLOCK, 1, 500000, false, NULL, 60000},
 };
 #define SCENARIOS (sizeof scenarios / sizeof scenarios[0])
 #define FILL_BIN 12 /* more blocks than a 12 KiB bin holds (8) */
@@ -67,6 +88,7 @@ static void *volatile stale;     /* shrink: the old tail's pointer */
 static _Atomic unsigned arrived; /* at the barrier */
 static _Atomic unsigned freed;   /* frees (or the realloc) that returned */
 static void *volatile got[2];    /* what each thread's malloc gave after both frees */
+static unsigned free_delay;      /* thread 1's spins before its free, this round */
 
 /* Both threads leave together: each spins until the other has come
  * (yielding now and then, in case the other waits for the CPU). */
@@ -96,11 +118,13 @@ static void *racer(void *arg)
     if (me == 0 && strcmp(current->name, "core") == 0)
         fill_bin();
     meet(&arrived, 2);
-    bool resized = strcmp(current->name, "shrink") == 0 || strcmp(current->name, "realloc") == 0;
+    bool resized = current->resize != 0;
     if (resized && me == 0) {
-        if (realloc(raced, 64) != raced)
+        if (realloc(raced, current->resize) != raced && current->in_place)
             _exit(5); /* the shrink did not stay in place: not the raced case */
     } else {
+        for (volatile unsigned spins = 0; spins < free_delay; spins++)
+            ;
         free(me == 0 || stale == NULL ? raced : stale);
     }
     meet(&freed, 2);
@@ -140,6 +164,8 @@ static _Noreturn void round_child(void)
 {
     alarm(30); /* a round takes milliseconds: a deadlock fails it (SIGALRM) instead of hanging the test */
     raced = malloc(current->size);
+    if (current->size >= LARGE_BLOCK) /* resident, as a program's data would be */
+        memset(raced, 1, current->size);
     if (strcmp(current->name, "shrink") == 0)
         shrink_setup();
     pthread_t t[2];
@@ -187,11 +213,12 @@ static int run_scenario(const char *name, unsigned rounds)
             current = &scenarios[i];
     if (current == NULL)
         return 2;
-    unsigned failures = 0, raced_rounds = 0;
+    unsigned failures = 0, raced_rounds = 0, crashes = 0;
     for (unsigned r = 0; r < rounds; r++) {
         int err[2];
         if (pipe(err) != 0)
             return 2;
+        free_delay = r % 32 * current->spread;
         pid_t pid = fork();
         if (pid == 0) {
             dup2(err[1], 2);
@@ -214,8 +241,10 @@ static int run_scenario(const char *name, unsigned rounds)
                         text);
         }
         raced_rounds += raced_round;
+        crashes += WIFSIGNALED(status) && WTERMSIG(status) != SIGABRT;
     }
-    printf("race %s: %u rounds raced, %u failed\n", name, raced_rounds, failures);
+    printf("race %s: %u rounds raced, %u failed (%u by a signal other than the abort)\n", name, raced_rounds, failures,
+           crashes);
     return failures != 0 || raced_rounds * 2 < rounds;
 }
 
@@ -231,6 +260,8 @@ int main(int argc, char **argv)
             char count[16];
             snprintf(count, sizeof count, "%u", rounds * scenarios[i].weight);
             setenv("HOLEHEAP_ARENAS", scenarios[i].arenas, 1);
+            if (scenarios[i].large_cache != NULL)
+                setenv("HOLEHEAP_LARGE_CACHE", scenarios[i].large_cache, 1);
             execl(argv[0], argv[0], "scenario", scenarios[i].name, count, (char *)NULL);
             _exit(127);
         }

@@ -231,6 +231,8 @@ static void free_remote_then_here(void *p, bool here_too)
 #include "rss.h"
 
 enum { RETAIN_BLOCKS = 100, RETAIN_SIZE = 400000, SMALL_REMOTE = 20000, SMALL_REMOTE_SIZE = 500 };
+/* Past the mmap threshold (1 MiB): a mapping of its own. */
+#define LARGE_TEST_SIZE ((size_t)2 << 20)
 static void *retained[SMALL_REMOTE];
 
 static void *allocate_retained(void *size)
@@ -382,6 +384,34 @@ static int child_main(const char *what)
         print_address(p);
         free_v(p);
         free_v(p);
+    } else if (strcmp(what, "large-double-free") == 0) {
+        void *p = malloc_v(LARGE_TEST_SIZE);
+        print_address(p);
+        free_v(p);
+        free_v(p);
+    } else if (strcmp(what, "large-realloc-freed") == 0) {
+        void *p = malloc_v(LARGE_TEST_SIZE);
+        print_address(p);
+        free_v(p);
+        p = realloc_v(p, 100); /* would move it into an arena: a copy */
+    } else if (strcmp(what, "large-usable-freed") == 0) {
+        void *p = malloc_v(LARGE_TEST_SIZE);
+        print_address(p);
+        free_v(p);
+        dprintf(STDOUT_FILENO, "%zu\n", malloc_usable_size(p));
+    } else if (strcmp(what, "large-moved-double-free") == 0) {
+        /* realloc moved it into an arena and freed the mapping: freed again */
+        void *p = malloc_v(LARGE_TEST_SIZE);
+        print_address(p);
+        void *q = realloc_v(p, 100);
+        if (q == p)
+            return 1;
+        free_v(p);
+    } else if (strcmp(what, "large-interior") == 0) {
+        char *p = malloc_v(LARGE_TEST_SIZE);
+        print_address(p + 4096);
+        free_v(p);
+        free_v(p + 4096); /* inside a block freed lately: no block's start */
     } else if (strcmp(what, "bad-pointer") == 0) {
         char *p = malloc_v(64);
         print_address(p + 16);
@@ -760,6 +790,15 @@ static void test_misuse(void)
     expect_abort("pending-mid-overwritten", "HOLEHEAP_ARENAS=2", "malloc",
                  "cached block overwritten (write after free?)", "HH_E_POISON");
     expect_abort("realloc-pending-mid", "HOLEHEAP_ARENAS=2", "realloc", "pointer already freed", "HH_E_DOUBLE_FREE");
+    /* a large block freed twice is named as a small one is (it was "invalid pointer") */
+    expect_abort("large-double-free", NULL, "free", "double free", "HH_E_DOUBLE_FREE");
+    expect_abort("large-double-free", "HOLEHEAP_LARGE_CACHE=0", "free", "double free", "HH_E_DOUBLE_FREE");
+    expect_abort("large-realloc-freed", NULL, "realloc", "pointer already freed", "HH_E_DOUBLE_FREE");
+    expect_abort("large-realloc-freed", "HOLEHEAP_LARGE_CACHE=0", "realloc", "pointer already freed",
+                 "HH_E_DOUBLE_FREE");
+    expect_abort("large-usable-freed", NULL, "malloc_usable_size", "pointer already freed", "HH_E_DOUBLE_FREE");
+    expect_abort("large-moved-double-free", NULL, "free", "double free", "HH_E_DOUBLE_FREE");
+    expect_abort("large-interior", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
     expect_abort("bad-pointer", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
     expect_abort("foreign-pointer", NULL, "free", "invalid pointer", "HH_E_BAD_POINTER");
 }
