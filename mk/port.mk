@@ -15,7 +15,9 @@ PORT_OBJS   := $(patsubst port/%.c,$(PORT_DIR)/obj/%.o,$(PORT_SRCS))
 # entry points inline into each other: -5 % instructions on bench `small`); the
 # objects are fat, so the archive links without -flto too.
 PORT_LTO    := -flto=auto -ffat-lto-objects
-PORT_CFLAGS := $(WARN) -Iinclude -O2 -g -fPIC -fvisibility=hidden -fno-strict-aliasing $(PORT_LTO) \
+# -mcx16: the cache claims a block by a 16-byte compare-and-swap (port/tcache.c).
+PORT_ARCH   := -mcx16
+PORT_CFLAGS := $(WARN) -Iinclude -O2 -g -fPIC -fvisibility=hidden -fno-strict-aliasing $(PORT_LTO) $(PORT_ARCH) \
                -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc
 PORT_TEST_CFLAGS := $(WARN) -D_GNU_SOURCE -Iinclude -O2 -g
 
@@ -58,7 +60,7 @@ $(PORT_DIR)/test-corrupt: tests/port/corrupt.c $(PORT_A)
 
 ## check-port-unit: the drop-in malloc's unit test, linked with the archive and preloaded over glibc
 ## check-port-threads: the drop-in malloc under threads: archive, preloaded, without the cache, checking every call and every 64 calls
-## check-port-race: two threads free the same block at the same instant, by every free path (cache, remote chain, core), a stale free races a shrinking realloc, and a free races the realloc of a large mapping (cache on and off): one call is accepted, the other aborts naming its call, never both, never a signal
+## check-port-race: two threads free the same block at the same instant, by every free path (cache, remote chain, core), a stale free races a shrinking realloc, a free races the realloc of a large mapping (cache on and off), and a stale free races a block's move from a pending list into a bin (a build that pauses the move): one call is accepted, the other aborts naming its call, never both, never a signal
 ## check-port-tsan: the thread stress (no RSS bounds, no forks) on the core and the port built with ThreadSanitizer, entry points renamed: no data race reported
 ## check-port-programs: real programs (python3, perl, sqlite3, sort, ...) under LD_PRELOAD, and their traces replayed; perl, python3 and sqlite3 under HOLEHEAP_CHECK=1, 64 and 1000
 ## check-port-corrupt: forked trials corrupt the drop-in malloc as bugs do; each exits cleanly or aborts with a holeheap: line
@@ -80,10 +82,21 @@ check-port-threads: $(PORT_DIR)/test-threads $(PORT_DIR)/test-threads-plain $(PO
 	HOLEHEAP_CHECK=1 $(PORT_DIR)/test-threads 8 600
 	HOLEHEAP_CHECK=64 $(PORT_DIR)/test-threads 8 3000
 
-# Each scenario's rounds in forked children (tests/port/race.c).
+# Each scenario's rounds in forked children (tests/port/race.c). The mover
+# scenario's window is a few instructions: test-race-paused links the port
+# built with TC_RACE_PAUSE, a spin inside each claim that moves a block from a
+# pending list into a bin (a preemption there), and runs only that scenario.
 RACE_ROUNDS ?= 150
-check-port-race: $(PORT_DIR)/test-race
+RACE_PAUSE  := 3000000
+PORT_PAUSED_OBJS := $(patsubst port/%.c,$(PORT_DIR)/paused/%.o,$(PORT_SRCS))
+$(PORT_DIR)/paused/%.o: port/%.c port/port.h include/holeheap.h mk/port.mk
+	@mkdir -p $(@D)
+	$(CC) $(PORT_CFLAGS) -DTC_RACE_PAUSE=$(RACE_PAUSE) -c $< -o $@
+$(PORT_DIR)/test-race-paused: tests/port/race.c $(PORT_PAUSED_OBJS) $(LIB_A)
+	$(CC) $(PORT_TEST_CFLAGS) -DRACE_PAUSED $< $(PORT_PAUSED_OBJS) $(LIB_A) -lpthread -o $@
+check-port-race: $(PORT_DIR)/test-race $(PORT_DIR)/test-race-paused
 	$(PORT_DIR)/test-race $(RACE_ROUNDS)
+	$(PORT_DIR)/test-race-paused $(RACE_ROUNDS)
 
 # ThreadSanitizer over the thread stress (tests/port/threads.c without its RSS
 # bounds and forks, which TSan's shadow memory and runtime do not allow): the
@@ -99,7 +112,7 @@ $(TSAN_DIR)/core/%.o: src/%.c $(wildcard src/*.h) include/holeheap.h tests/port/
 	$(CC) $(TSAN_CFLAGS) -Isrc -c $< -o $@
 $(TSAN_DIR)/port/%.o: port/%.c port/port.h include/holeheap.h tests/port/tsan_names.h
 	@mkdir -p $(@D)
-	$(CC) $(TSAN_CFLAGS) -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc -c $< -o $@
+	$(CC) $(TSAN_CFLAGS) $(PORT_ARCH) -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc -c $< -o $@
 $(TSAN_DIR)/test-threads: tests/port/threads.c tests/port/rss.h $(TSAN_OBJS)
 	$(CC) $(TSAN_CFLAGS) -D_GNU_SOURCE $< $(TSAN_OBJS) -lpthread -o $@
 TSAN_THREADS ?= 6 2000

@@ -56,7 +56,7 @@ fuzz-long:
 # traces, tools/hh-replay.c) with the port's flags.
 STATIC_PORT_SRCS := $(wildcard port/*.c) tools/hh-replay.c
 STATIC_CORE_FLAGS := $(CORE_CFLAGS) -O1
-STATIC_PORT_FLAGS := $(WARN) -D_DEFAULT_SOURCE -Iinclude -O1 -fno-strict-aliasing
+STATIC_PORT_FLAGS := $(WARN) -D_DEFAULT_SOURCE -Iinclude -O1 -fno-strict-aliasing -mcx16
 CPPCHECK_FLAGS := --std=c11 --enable=warning,style,performance,portability --quiet --error-exitcode=1 \
   -UHH_CONFIG_HEADER -Iinclude -Isrc -Iport --suppressions-list=tests/static/cppcheck.supp \
   --template='{file}:{line}: {severity} ({id}): {message}'

@@ -58,8 +58,8 @@
  * malloc_usable_size of a block carrying either kind of marker is a double
  * free / "pointer already freed", whichever thread's cache or pending list
  * holds it. A free claims the block in one step, whatever path it takes
- * (a bin, a remote chain, the core): a compare-and-swap of the marker word
- * from the value it found (tc_claim), so that of two frees of one block at
+ * (a bin, a remote chain, the core): a compare-and-swap of both words at
+ * once (cmpxchg16b) from the values it found (tc_claim), so that of two frees of one block at
  * the same instant one wins and the other aborts as a double free; and a
  * block moves between lists, or into the core, without ever being unmarked
  * in between. Every free of a block the cache could hold is validated by the
@@ -159,9 +159,16 @@ static size_t tc_class_up(size_t size)
 }
 
 typedef struct tc_block {
-    uintptr_t link;   /* the next block (or NULL), encoded: tc_encode */
-    uintptr_t marker; /* tc_seal(block, link) ^ the list's kind key */
+    _Alignas(16) uintptr_t link; /* the next block (or NULL), encoded: tc_encode */
+    uintptr_t marker;            /* tc_seal(block, link) ^ the list's kind key */
 } tc_block;
+
+/* A block's two words as one value (link in the low half: x86-64 is little
+ * endian), the unit a claim compares and swaps (cmpxchg16b, -mcx16). */
+__extension__ typedef unsigned __int128 tc_words;
+static tc_words tc_words_make(uintptr_t link, uintptr_t marker) { return (tc_words)marker << 64 | link; }
+static uintptr_t tc_words_link(tc_words w) { return (uintptr_t)w; }
+static uintptr_t tc_words_marker(tc_words w) { return (uintptr_t)(w >> 64); }
 
 /* Which lists a block is on: a bin (TC_LOCAL), or a remote chain or pending
  * list, away from its freeing thread (TC_AWAY). */
@@ -218,6 +225,19 @@ static uintptr_t tc_seal(const tc_block *b, uintptr_t link)
  * at any moment. */
 static uintptr_t tc_marker_of(const tc_block *b) { return __atomic_load_n(&b->marker, __ATOMIC_ACQUIRE); }
 static uintptr_t tc_link_of(const tc_block *b) { return __atomic_load_n(&b->link, __ATOMIC_RELAXED); }
+/* Both words, each read atomically (a pair torn by a claim in between only
+ * makes the reader's own claim fail). */
+static tc_words tc_words_of(const tc_block *b)
+{
+    uintptr_t marker = tc_marker_of(b);
+    return tc_words_make(tc_link_of(b), marker);
+}
+
+/* The kind key that b's words, as seen, name (a key: b is held). */
+static uintptr_t tc_kind_seen(const tc_block *b, tc_words seen)
+{
+    return tc_words_marker(seen) ^ tc_seal(b, tc_words_link(seen));
+}
 
 /* The core's header of b, the 8 bytes before it: it changes whenever the
  * block stops being live (holeheap.h, hh_usable_size_peek). */
@@ -227,22 +247,39 @@ static uint64_t tc_header_of(const tc_block *b)
 }
 
 /* The one step from "not held" to "held" by a list of this kind, with next
- * after it: a compare-and-swap of b's marker from the value seen when b was
- * found not held (or held by the caller), so that of two frees of b at the
- * same instant exactly one claims it; the other is a double free. header
- * is b's core header as the core proved it live: unchanged after the claim,
- * b was live all along (a free into the core claims it first too), so no
- * free racing this one can have made it a hole in between. */
-static inline __attribute__((always_inline)) void tc_claim(tc_block *b, uintptr_t seen, uint64_t header,
+ * after it: a compare-and-swap of b's two words, link and marker together,
+ * from the values seen when b was found not held (or held by the caller), so
+ * that of two frees of b at the same instant exactly one claims it; the
+ * other is a double free. Both words at once: a block moving between lists
+ * never shows its new link beside its old marker, which a stale free could
+ * take for "not held" and swap to the same marker (a review found a block
+ * put on two lists so, when a claim stored the link and then swapped the
+ * marker alone). header is b's core header as the core proved it live:
+ * unchanged after the claim, b was live all along (a free into the core
+ * claims it first too), so no free racing this one can have made it a hole
+ * in between. */
+#ifdef TC_RACE_PAUSE
+/* tests only (check-port-race's mover scenario, test-race-paused): a claim
+ * that moves a block from a pending list into a bin waits before its swap,
+ * as a preemption there would */
+static void tc_race_pause(const tc_block *b, tc_words seen, tc_kind kind)
+{
+    if (kind == TC_LOCAL && tc_kind_seen(b, seen) == tc_key.kind[TC_AWAY])
+        for (volatile unsigned spin = 0; spin < TC_RACE_PAUSE; spin++)
+            ;
+}
+#else
+#define tc_race_pause(b, seen, kind) ((void)0)
+#endif
+
+static inline __attribute__((always_inline)) void tc_claim(tc_block *b, tc_words seen, uint64_t header,
                                                            const tc_block *next, tc_kind kind)
 {
     uintptr_t link = tc_encode(b, next);
-    __atomic_store_n(&b->link, link, __ATOMIC_RELAXED);
-    uintptr_t marker = tc_seal(b, link) ^ tc_key.kind[kind];
-    if (__builtin_expect(
-            !__atomic_compare_exchange_n(&b->marker, &seen, marker, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED) ||
-                tc_header_of(b) != header,
-            0))
+    tc_words claim = tc_words_make(link, tc_seal(b, link) ^ tc_key.kind[kind]);
+    tc_race_pause(b, seen, kind);
+    if (__builtin_expect(!__sync_bool_compare_and_swap((tc_words *)(void *)b, seen, claim) || tc_header_of(b) != header,
+                         0))
         hhp_die(hhp_current_call, "double free", b, HH_E_DOUBLE_FREE);
 }
 
@@ -251,7 +288,7 @@ static inline __attribute__((always_inline)) void tc_claim(tc_block *b, uintptr_
  * move cannot claim it in between. */
 static void tc_set_link(tc_block *b, const tc_block *next, tc_kind kind)
 {
-    tc_claim(b, tc_marker_of(b), tc_header_of(b), next, kind);
+    tc_claim(b, tc_words_of(b), tc_header_of(b), next, kind);
 }
 
 /* b leaves every list: no marker is left in a block the program holds. */
@@ -261,20 +298,17 @@ static void tc_clear(tc_block *b)
     __atomic_store_n(&b->marker, 0, __ATOMIC_RELEASE);
 }
 
-/* The kind key that marker names with b's link word (a key: b is held). */
-static uintptr_t tc_kind_of(const tc_block *b, uintptr_t marker) { return marker ^ tc_seal(b, tc_link_of(b)); }
+static bool tc_carries(const tc_block *b, tc_kind kind) { return tc_kind_seen(b, tc_words_of(b)) == tc_key.kind[kind]; }
 
-static bool tc_carries(const tc_block *b, tc_kind kind) { return tc_kind_of(b, tc_marker_of(b)) == tc_key.kind[kind]; }
-
-/* Does b (readable: a live block of the core) carry either kind's marker,
- * its marker word being seen? */
-static bool tc_held_seen(const tc_block *b, uintptr_t seen)
+/* Do b's two words, as seen (b readable: a live block of the core), carry
+ * either kind's marker? */
+static bool tc_held_seen(const tc_block *b, tc_words seen)
 {
-    uintptr_t kind = tc_kind_of(b, seen);
+    uintptr_t kind = tc_kind_seen(b, seen);
     return kind == tc_key.kind[TC_LOCAL] || kind == tc_key.kind[TC_AWAY];
 }
 
-static bool tc_held(const tc_block *b) { return tc_held_seen(b, tc_marker_of(b)); }
+static bool tc_held(const tc_block *b) { return tc_held_seen(b, tc_words_of(b)); }
 
 /* May a list's link name b: 16-aligned, its two words in a's committed heap? */
 static bool tc_in_heap(const hhp_arena *a, const tc_block *b)
@@ -298,7 +332,7 @@ static tc_block *tc_open(const hhp_arena *a, const tc_block *b, tc_kind kind)
 
 /* Claim b for bin c (tc_claim: seen and header as read before b was
  * validated). */
-static void tc_push(size_t c, tc_block *b, uintptr_t seen, uint64_t header)
+static void tc_push(size_t c, tc_block *b, tc_words seen, uint64_t header)
 {
     tc_claim(b, seen, header, tc.bin[c], TC_LOCAL);
     tc.bin[c] = b;
@@ -412,7 +446,7 @@ static void tc_remote_flush(void)
 
 /* A small block of another thread's arena, already validated: chained,
  * handed over with others. */
-static __attribute__((noinline, cold)) void tc_remote_put(hhp_arena *owner, tc_block *b, size_t usable, uintptr_t seen,
+static __attribute__((noinline, cold)) void tc_remote_put(hhp_arena *owner, tc_block *b, size_t usable, tc_words seen,
                                                           uint64_t header)
 {
     if (owner != tc.remote_arena)
@@ -431,7 +465,7 @@ static __attribute__((noinline, cold)) void tc_remote_put(hhp_arena *owner, tc_b
 
 /* Cache b, a valid block of the thread's arena, if its size and the budget
  * allow (claimed: tc_push); false: the caller frees it. */
-static bool tc_cache(tc_block *b, size_t usable, uintptr_t seen, uint64_t header)
+static bool tc_cache(tc_block *b, size_t usable, tc_words seen, uint64_t header)
 {
     size_t c = tc_class_down(usable);
     if (c >= TC_BINS || c == 0 || tc.count[c] >= tc_class_cap[c] || !tc_has_room(usable))
@@ -479,7 +513,7 @@ static __attribute__((noinline, cold)) bool tc_pending_drain(void)
     while (list != NULL) {
         tc_block *b = list;
         list = tc_open(a, b, TC_AWAY);
-        uintptr_t seen = tc_marker_of(b); /* held by this list: moved by claims */
+        tc_words seen = tc_words_of(b); /* held by this list: moved by claims */
         uint64_t header;
         size_t usable = hhp_usable_size_header(a, b, &header); /* validates b */
         bytes += usable;
@@ -525,11 +559,11 @@ void *hhp_tcache_take(size_t size)
  * no live block; its header as proved in *header, its usable size in
  * *usable) and held by no list (else the one-line abort, `what`): the
  * marker word seen, from which a claim swaps. */
-static inline __attribute__((always_inline)) uintptr_t tc_unheld(hhp_arena *a, tc_block *b, uint64_t *header,
-                                                                 size_t *usable, const char *what)
+static inline __attribute__((always_inline)) tc_words tc_unheld(hhp_arena *a, tc_block *b, uint64_t *header,
+                                                                size_t *usable, const char *what)
 {
     *usable = hhp_usable_size_header(a, b, header);
-    uintptr_t seen = tc_marker_of(b);
+    tc_words seen = tc_words_of(b);
     if (__builtin_expect(tc_held_seen(b, seen), 0)) /* any size: remote chains hold all */
         hhp_die(hhp_current_call, what, b, HH_E_DOUBLE_FREE);
     return seen;
@@ -540,9 +574,9 @@ void hhp_tcache_hold(hhp_arena *a, void *p, hhp_hold *hold)
     tc_block *b = p;
     uint64_t header;
     size_t usable;
-    uintptr_t seen = tc_unheld(a, b, &header, &usable, "pointer already freed");
-    hold->words[0] = tc_link_of(b);
-    hold->words[1] = seen;
+    tc_words seen = tc_unheld(a, b, &header, &usable, "pointer already freed");
+    hold->words[0] = tc_words_link(seen);
+    hold->words[1] = tc_words_marker(seen);
     tc_claim(b, seen, header, NULL, TC_AWAY); /* a free that won meanwhile: double free */
     hold->link = tc_link_of(b);
     hold->marker = tc_marker_of(b);
@@ -569,7 +603,7 @@ void hhp_tcache_check_live(const void *p)
 /* Cache p (a block of owner) if it is small, or queue it with other remote
  * frees if owner is not this thread's arena; false: the caller frees it now.
  * p is validated by the core before anything here reads it. */
-static __attribute__((noinline)) bool tc_put_slow(hhp_arena *owner, tc_block *b, size_t usable, uintptr_t seen,
+static __attribute__((noinline)) bool tc_put_slow(hhp_arena *owner, tc_block *b, size_t usable, tc_words seen,
                                                   uint64_t header)
 {
     if (usable > TC_MAX_CACHED && owner == hhp_thread_arena()) {
@@ -590,7 +624,7 @@ static __attribute__((noinline)) bool tc_put_slow(hhp_arena *owner, tc_block *b,
 
 /* b goes to the core: claimed first, like a block the cache keeps, so that
  * a free of it racing this one cannot cache it meanwhile. */
-static __attribute__((noinline)) void tc_free_now(hhp_arena *owner, tc_block *b, uintptr_t seen, uint64_t header)
+static __attribute__((noinline)) void tc_free_now(hhp_arena *owner, tc_block *b, tc_words seen, uint64_t header)
 {
     tc_claim(b, seen, header, NULL, TC_AWAY);
     (void)tc_free_list(owner, b, TC_AWAY, false);
@@ -601,7 +635,7 @@ void hhp_tcache_put(hhp_arena *owner, void *p)
     tc_block *b = p;
     uint64_t header; /* as proved live: tc_claim */
     size_t usable;
-    uintptr_t seen = tc_unheld(owner, b, &header, &usable, "double free");
+    tc_words seen = tc_unheld(owner, b, &header, &usable, "double free");
     /* The common case, a block of this thread's arena with room in its bin
      * (tc_cache's conditions): pushed at once. */
     size_t c = tc_class_down(usable);

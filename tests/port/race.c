@@ -37,6 +37,17 @@
  *   large-realloc-cached  the same with the large cache on (the freed
  *           mapping stayed readable for the copy; realloc then freed a
  *           mapping no longer its own, "invalid pointer")
+ *   mover   (test-race-paused only: the port built with TC_RACE_PAUSE, a
+ *           spin inside each claim that moves a block from a pending list
+ *           into a bin, standing for a preemption there) HOLEHEAP_ARENAS=3:
+ *           thread A's block, freed by a thread of another arena, waits on
+ *           A's pending list; A drains it into its bin while a third thread
+ *           frees it again (the program's double free): the stale free
+ *           must abort. Before claims swapped both words at once, the
+ *           mover stored the new link before it swapped the marker, and a
+ *           stale free that read the old marker with the new link took the
+ *           block for not held, and its swap (old marker to the same
+ *           marker) succeeded: the block on two lists
  *
  *   usage: test-race [ROUNDS]        (each scenario ROUNDS times its weight; 150)
  *          test-race scenario NAME ROUNDS    (the per-scenario process)
@@ -64,21 +75,28 @@ typedef struct scenario {
     bool in_place;           /* ... and the round needs the realloc to keep it in place */
     const char *large_cache; /* HOLEHEAP_LARGE_CACHE, or NULL for the default */
     unsigned spread;         /* thread 1 spins (round % 32) x this many times before its free */
+    bool paused;             /* needs the port built with TC_RACE_PAUSE (test-race-paused) */
 } scenario;
 
 #define LARGE_BLOCK ((size_t)4 << 20)
 
 static const scenario scenarios[] = {
-    {"local", "1", 64, 1, 0, false, NULL, 0},
-    {"remote", "4", 64, 1, 0, false, NULL, 0},
-    {"mixed", "2", 64, 1, 0, false, NULL, 0},
-    {"core", "1", 12288, 1, 0, false, NULL, 0},
-    {"large", "1", 32768, 1, 0, false, NULL, 0},
-    {"shrink", "1", 4096, 4, 64, true, NULL, 0},
-    {"realloc", "1", 4096, 2, 64, true, NULL, 0},
-    {"large-realloc", "1", LARGE_BLOCK, 1, 500000, false, "0", 60000},
-    {"large-realloc-cached", "1", LARGE_BLOCK, 1, 500000, false, NULL, 60000},
+    {"local", "1", 64, 1, 0, false, NULL, 0, false},
+    {"remote", "4", 64, 1, 0, false, NULL, 0, false},
+    {"mixed", "2", 64, 1, 0, false, NULL, 0, false},
+    {"core", "1", 12288, 1, 0, false, NULL, 0, false},
+    {"large", "1", 32768, 1, 0, false, NULL, 0, false},
+    {"shrink", "1", 4096, 4, 64, true, NULL, 0, false},
+    {"realloc", "1", 4096, 2, 64, true, NULL, 0, false},
+    {"large-realloc", "1", LARGE_BLOCK, 1, 500000, false, "0", 60000, false},
+    {"large-realloc-cached", "1", LARGE_BLOCK, 1, 500000, false, NULL, 60000, false},
+    {"mover", "3", 128, 1, 0, false, NULL, 3000, true},
 };
+#ifdef RACE_PAUSED
+#define PAUSED_BUILD true
+#else
+#define PAUSED_BUILD false
+#endif
 #define SCENARIOS (sizeof scenarios / sizeof scenarios[0])
 #define FILL_BIN 12 /* more blocks than a 12 KiB bin holds (8) */
 
@@ -159,10 +177,68 @@ static void shrink_setup(void)
     stale = q;
 }
 
+static _Atomic unsigned mover_step;
+
+/* mover: thread A (arena 1) allocates the raced block and another of its
+ * size, lets the remote thread free the raced one (onto A's pending list),
+ * frees the other into its bin (so that the raced block's link changes when
+ * it moves there), then drains the pending list by a malloc its bin cannot
+ * serve, while the stale thread frees the raced block again. */
+static void *mover_owner(void *unused)
+{
+    (void)unused;
+    raced = malloc(current->size);
+    got[1] = malloc(current->size); /* volatile: the compiler may not drop the pair */
+    atomic_store(&mover_step, 1);
+    while (atomic_load(&mover_step) < 2)
+        sched_yield();
+    free(got[1]);
+    meet(&arrived, 2);
+    got[0] = malloc(64); /* its bin empty: the pending list is drained first */
+    return NULL;
+}
+
+static void *mover_remote(void *unused)
+{
+    (void)unused;
+    free(raced); /* chained; handed to A's pending list at this thread's exit */
+    return NULL;
+}
+
+static void *mover_stale(void *unused)
+{
+    (void)unused;
+    free(malloc(16)); /* bound to the remote thread's arena, now free */
+    meet(&arrived, 2);
+    for (volatile unsigned spins = 0; spins < free_delay; spins++)
+        ;
+    free(raced); /* the program's double free: must abort */
+    _exit(4);    /* accepted: the block is on two lists (the process may abort later, naming another call) */
+}
+
+static _Noreturn void mover_child(void)
+{
+    pthread_t owner, remote, stale_free;
+    free(malloc(16)); /* the main thread on arena 0 */
+    if (pthread_create(&owner, NULL, mover_owner, NULL) != 0)
+        _exit(6);
+    while (atomic_load(&mover_step) < 1)
+        sched_yield();
+    if (pthread_create(&remote, NULL, mover_remote, NULL) != 0 || pthread_join(remote, NULL) != 0 ||
+        pthread_create(&stale_free, NULL, mover_stale, NULL) != 0)
+        _exit(6);
+    atomic_store(&mover_step, 2);
+    pthread_join(owner, NULL);
+    pthread_join(stale_free, NULL);
+    _exit(6); /* not reached: the stale free aborts or exits */
+}
+
 /* One round in this (forked) process: never returns. */
 static _Noreturn void round_child(void)
 {
     alarm(30); /* a round takes milliseconds: a deadlock fails it (SIGALRM) instead of hanging the test */
+    if (strcmp(current->name, "mover") == 0)
+        mover_child();
     raced = malloc(current->size);
     if (current->size >= LARGE_BLOCK) /* resident, as a program's data would be */
         memset(raced, 1, current->size);
@@ -255,6 +331,8 @@ int main(int argc, char **argv)
     unsigned rounds = argc > 1 ? (unsigned)atoi(argv[1]) : 150;
     int failed = 0;
     for (size_t i = 0; i < SCENARIOS; i++) {
+        if (scenarios[i].paused != PAUSED_BUILD)
+            continue;
         pid_t pid = fork();
         if (pid == 0) {
             char count[16];
