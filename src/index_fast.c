@@ -209,8 +209,10 @@ static inline bool idx_link_ok(const hh_heap *h, uint32_t pos, uint32_t from, ui
 {
     if (!heap_pos_ok(h, pos))
         return false;
-    const idx_node *n = idx_node_at(h, pos);
-    return n->tree == t && n->parent == from;
+    /* parent and tree are adjacent words: one 64-bit compare (little-endian) */
+    typedef uint64_t __attribute__((may_alias)) idx_pair;
+    _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the pair compare reads parent low, tree high");
+    return *(const idx_pair *)(const void *)&idx_node_at(h, pos)->parent == ((uint64_t)t << 32 | from);
 }
 
 /* Is word the header word of a hole that tree t holds (in a bin, exactly
