@@ -219,7 +219,7 @@ hhp_arena *hhp_thread_arena_bind(void)
     hhp_bound_arena = a;
     if (a != NULL && !thread_unbound) {
         atomic_fetch_add_explicit(&a->bound, 1u, memory_order_relaxed);
-        hhp_tcache_bound(); /* its exit hook gives the binding back */
+        hhp_tcache_bound(a); /* its exit hook gives the binding back */
     }
     return a;
 }

@@ -268,12 +268,14 @@ void hhp_tcache_flush(void);
 /* Take the blocks other threads freed for this thread's arena (its pending
  * list), before an allocation the cache cannot serve. */
 void hhp_tcache_drain(void);
-void hhp_tcache_bound(void); /* the thread was bound to an arena: hook its exit */
+/* The thread was bound to a for the first time: hook its exit, and take the
+ * bins a thread that exited left at a. */
+void hhp_tcache_bound(hhp_arena *a);
 /* True while this thread caches more than a little (256 KiB) and a is its
  * arena: a must not grow. */
 bool hhp_tcache_blocks_growth(const hhp_arena *a);
-/* Give every cached block and the arena's pending blocks back to the core;
- * false if there was none. */
+/* Give every cached block, the arena's pending blocks and the bins parked
+ * there by an exited thread back to the core; false if there was none. */
 bool hhp_tcache_give_back(void);
 
 /* ---- trace.c ---- */

@@ -17,10 +17,13 @@
  *
  * Memory held: at most HOLEHEAP_TCACHE_BYTES (default 32 MiB) of usable
  * bytes over all threads, split evenly among the threads that cache (each
- * thread's share is re-read when it reaches it). And the cache never makes
- * a heap grow: while a thread holds cached blocks its arena refuses to grow
- * for it (hhp_tcache_blocks_growth); the caller then gives the whole cache back
- * (hhp_tcache_give_back) and tries again.
+ * thread's share is re-read when it reaches it), and TC_PARK_BYTES an arena:
+ * a thread that exits with little cached (TC_GROWTH_SLACK) leaves whole bins,
+ * up to that, to the next thread bound to its arena (tc_parked), still held
+ * and sealed; the rest goes to the core. And the cache never makes a heap
+ * grow: while a thread holds cached blocks its arena refuses to grow for it
+ * (hhp_tcache_blocks_growth); the caller then gives the whole cache back, and
+ * the bins parked at its arena (hhp_tcache_give_back), and tries again.
  *
  * Only blocks of the thread's own arena are cached. A free of another arena's
  * block (a remote free), of any size below the mmap threshold, is validated
@@ -78,6 +81,7 @@
 #include "port.h"
 
 #include <pthread.h>
+#include <string.h>
 
 #define TC_GRANULE 16u
 #define TC_SMALL_BINS 33u /* one per 16 bytes of usable size, up to 512 */
@@ -98,6 +102,9 @@
 #define TC_BYTES_DEFAULT ((size_t)32 << 20)
 #ifndef TC_GROWTH_SLACK
 #define TC_GROWTH_SLACK ((size_t)256 << 10) /* cached bytes that do not stop growth */
+#endif
+#ifndef TC_PARK_BYTES
+#define TC_PARK_BYTES ((size_t)64 << 10) /* an exiting thread's bins left to the next thread, at most */
 #endif
 #define TC_REMOTE 32u /* remote frees chained, then handed over together */
 #ifndef TC_REMOTE_BYTES
@@ -194,6 +201,23 @@ typedef struct tc_secrets {
 } tc_secrets;
 
 static HHP_TLS tc_state tc;
+
+/* The bins a thread left at exit for the next thread bound to its arena (one
+ * set an arena): a short-lived thread's cache then serves its successor's
+ * first calls, instead of every block going back to the core at exit and
+ * coming out of it again (bench-server `threads`: two core calls a block).
+ * Its blocks stay claimed and sealed as in a bin (their markers do not name
+ * a thread), so a free of one meanwhile is a double free. The slot is taken
+ * with one compare-and-swap, never waited for: park and adopt may run under
+ * an arena's lock (a first call that binds inside the core's grow). */
+typedef enum tc_park_state { TC_PARK_EMPTY, TC_PARK_BUSY, TC_PARK_FULL } tc_park_state;
+typedef struct tc_parked {
+    _Atomic int state; /* tc_park_state */
+    size_t bytes;
+    tc_block *bin[TC_BINS];
+    uint32_t count[TC_BINS];
+} tc_parked;
+static tc_parked tc_parking[HHP_MAX_ARENAS];
 static pthread_key_t tc_exit_key;
 static _Atomic int tc_exit_key_made;
 static tc_secrets tc_key;
@@ -491,6 +515,72 @@ static void tc_flush_bins(size_t from)
     }
 }
 
+/* ---- the bins of exited threads (tc_parked) ---- */
+
+static bool tc_slot_take(tc_parked *slot, tc_park_state from)
+{
+    int seen = (int)from;
+    return atomic_compare_exchange_strong_explicit(&slot->state, &seen, TC_PARK_BUSY, memory_order_acquire,
+                                                   memory_order_relaxed);
+}
+
+static void tc_slot_give(tc_parked *slot, tc_park_state to)
+{
+    atomic_store_explicit(&slot->state, (int)to, memory_order_release);
+}
+
+/* At exit: leave the thread's bins to the next thread bound to a, whole
+ * bins, the smallest classes first, up to TC_PARK_BYTES in all (the slot
+ * free); what is left in the bins the caller gives to the core. */
+static void tc_park(hhp_arena *a)
+{
+    tc_parked *slot = &tc_parking[a->index];
+    if (tc.bytes == 0 || !tc_slot_take(slot, TC_PARK_EMPTY))
+        return;
+    slot->bytes = 0;
+    for (size_t c = 0; c < TC_BINS; c++) {
+        size_t bytes = tc.count[c] * tc_class_bytes(c);
+        slot->bin[c] = NULL;
+        slot->count[c] = 0;
+        if (tc.bin[c] == NULL || slot->bytes + bytes > TC_PARK_BYTES)
+            continue;
+        slot->bin[c] = tc.bin[c];
+        slot->count[c] = tc.count[c];
+        slot->bytes += bytes;
+        tc.bytes -= bytes;
+        tc.bin[c] = NULL;
+        tc.count[c] = 0;
+    }
+    tc_slot_give(slot, slot->bytes != 0 ? TC_PARK_FULL : TC_PARK_EMPTY);
+}
+
+/* At a thread's first binding to a, its bins still empty: take the bins an
+ * exited thread left there, if any. */
+static void tc_adopt(hhp_arena *a)
+{
+    tc_parked *slot = &tc_parking[a->index];
+    if (atomic_load_explicit(&slot->state, memory_order_relaxed) != TC_PARK_FULL || tc.bytes != 0 ||
+        !tc_slot_take(slot, TC_PARK_FULL))
+        return;
+    memcpy(tc.bin, slot->bin, sizeof tc.bin);
+    memcpy(tc.count, slot->count, sizeof tc.count);
+    tc.bytes = slot->bytes;
+    tc_slot_give(slot, TC_PARK_EMPTY);
+}
+
+/* Free the bins parked at a into the core (a cannot grow); false if none. */
+static bool tc_parked_free(hhp_arena *a)
+{
+    tc_parked *slot = &tc_parking[a->index];
+    if (atomic_load_explicit(&slot->state, memory_order_relaxed) != TC_PARK_FULL || !tc_slot_take(slot, TC_PARK_FULL))
+        return false;
+    for (size_t c = 0; c < TC_BINS; c++)
+        if (slot->bin[c] != NULL)
+            (void)tc_free_list(a, slot->bin[c], TC_LOCAL, false);
+    tc_slot_give(slot, TC_PARK_EMPTY);
+    return true;
+}
+
 /* A block too large for the cache goes back to the arena: the mid-size bins
  * go with it, so that the few blocks they hold do not keep the freed space
  * from merging and the heap from shrinking (a producer of 4-256 KiB blocks
@@ -545,7 +635,8 @@ void *hhp_tcache_take(size_t size)
         return NULL;
     tc_block *b = tc.bin[c];
     if (b == NULL) {
-        if (!tc_pending_drain() || (b = tc.bin[c]) == NULL)
+        (void)tc_pending_drain(); /* binds a new thread first: it may adopt bins (tc_adopt) */
+        if ((b = tc.bin[c]) == NULL)
             return NULL;
     }
     tc.bin[c] = tc_open(hhp_thread_arena(), b, TC_LOCAL);
@@ -664,6 +755,8 @@ bool hhp_tcache_give_back(void)
     bool pending = a != NULL && atomic_load_explicit(&a->pending, memory_order_relaxed) != NULL;
     if (pending)
         tc_pending_free(a);
+    if (a != NULL && tc_parked_free(a))
+        pending = true;
     if (tc.bytes == 0)
         return pending;
     hhp_tcache_flush();
@@ -673,14 +766,21 @@ bool hhp_tcache_give_back(void)
 static void tc_thread_exit(void *unused)
 {
     (void)unused;
-    hhp_tcache_flush();
+    tc_remote_flush();
     hhp_arena *a = hhp_thread_arena();
     if (a != NULL) {
+        /* A thread that cached a large share gives it all back and trims,
+         * so that it leaves no large hole behind it (the flushed bins merge
+         * into holes that the core's own front may keep from the heap's end;
+         * a few parked blocks would pin them). One that cached little leaves
+         * some bins to the next thread and the pages committed: trimming
+         * after every thread made the next fault them in again. */
+        bool large = tc.bytes > TC_GROWTH_SLACK;
+        if (!large)
+            tc_park(a);
+        hhp_tcache_flush();
         tc_pending_free(a); /* nobody else may come to take them */
-        /* The flushed bins merge into holes that the core's own front may keep
-         * from the heap's end: give them back, so that a thread that cached a
-         * large share leaves no large hole behind it. */
-        if (a->heap != NULL)
+        if (large && a->heap != NULL)
             hh_trim(a->heap);
     }
     tc.state = 2; /* frees after this point go straight to the arenas */
@@ -688,10 +788,11 @@ static void tc_thread_exit(void *unused)
     hhp_arena_unbind();
 }
 
-void hhp_tcache_bound(void)
+void hhp_tcache_bound(hhp_arena *a)
 {
     if (tc.state == 0)
         tc_register_exit();
+    tc_adopt(a);
 }
 
 void hhp_tcache_keys(void)

@@ -151,14 +151,23 @@ static void *racer(void *arg)
     return NULL;
 }
 
-static void *free_and_exit(void *p)
+#define SHRINK_FILL 40 /* more blocks of 4000 bytes than their bin holds (16) */
+
+/* p (4000 bytes) freed into the core: the bin of its class filled first (an
+ * exiting thread leaves its bins to the next thread, not to the core). */
+static void *free_into_core(void *p)
 {
-    free(p); /* cached; the thread's exit gives it to the core */
+    void *fill[SHRINK_FILL];
+    for (int i = 0; i < SHRINK_FILL; i++)
+        fill[i] = malloc(4000);
+    for (int i = 0; i < SHRINK_FILL; i++)
+        free(fill[i]);
+    free(p);
     return NULL;
 }
 
 /* shrink: p (64 bytes), then q (4000), then a guard block; q freed into the
- * core (by a thread that exits), and p grown in place over it. The raced
+ * core (free_into_core), and p grown in place over it. The raced
  * realloc shrinks p to 64 bytes again: the tail it frees starts where q's
  * block did, so q is the stale pointer. */
 static void shrink_setup(void)
@@ -166,7 +175,7 @@ static void shrink_setup(void)
     char *p = malloc(64), *q = malloc(4000);
     void *guard = malloc(64);
     pthread_t t;
-    if (guard == NULL || q != p + 80 || pthread_create(&t, NULL, free_and_exit, q) != 0)
+    if (guard == NULL || q != p + 80 || pthread_create(&t, NULL, free_into_core, q) != 0)
         _exit(0); /* not laid out as the round needs: nothing raced */
     pthread_join(t, NULL);
     char *grown = realloc(p, 4080);

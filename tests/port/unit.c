@@ -302,6 +302,15 @@ static void large_cache_bound(void)
     dprintf(STDOUT_FILENO, "%ld %ld %ld\n", base, freed, rss_kib());
 }
 
+/* Allocate n blocks of size bytes (written), then free them in order. */
+static void allocate_and_free(void **blocks, unsigned n, size_t size)
+{
+    for (unsigned i = 0; i < n; i++)
+        memset(blocks[i] = malloc_v(size), 1, size);
+    for (unsigned i = 0; i < n; i++)
+        free_v(blocks[i]);
+}
+
 /* Allocate 120000 blocks of 256 bytes, free them all (the cache keeps its
  * share, the core the rest), exit. */
 static void *cache_and_exit(void *unused)
@@ -309,10 +318,33 @@ static void *cache_and_exit(void *unused)
     enum { N = 120000 };
     static void *blocks[N];
     (void)unused;
-    for (unsigned i = 0; i < N; i++)
-        memset(blocks[i] = malloc_v(256), 1, 256);
-    for (unsigned i = 0; i < N; i++)
-        free_v(blocks[i]);
+    allocate_and_free(blocks, N, 256);
+    return NULL;
+}
+
+/* Allocate 1000 blocks of 200 bytes, free them (all cached), exit. */
+static void *cache_some_and_exit(void *unused)
+{
+    static void *blocks[1000];
+    (void)unused;
+    allocate_and_free(blocks, 1000, 200);
+    return NULL;
+}
+
+/* Allocate INHERIT_BLOCKS blocks of 48 bytes, free them in order, exit. */
+enum { INHERIT_BLOCKS = 16 };
+static void *inherited[INHERIT_BLOCKS];
+static void *cache_few_and_exit(void *unused)
+{
+    (void)unused;
+    allocate_and_free(inherited, INHERIT_BLOCKS, 48);
+    return NULL;
+}
+
+/* The first block of 48 bytes the next thread gets; in *out. */
+static void *malloc_48(void *out)
+{
+    *(void **)out = malloc_v(48);
     return NULL;
 }
 
@@ -614,6 +646,29 @@ static int child_main(const char *what)
         pthread_create(&t, NULL, cache_and_exit, NULL);
         pthread_join(t, NULL);
         return resident_bytes() < ((size_t)8 << 20) ? 0 : 5;
+    } else if (strcmp(what, "thread-exit-keeps") == 0) {
+        /* A thread caches 200 KB and exits: the next thread would fault the
+         * pages in again if the exit gave them back. */
+        pthread_t t;
+        pthread_create(&t, NULL, cache_some_and_exit, NULL);
+        pthread_join(t, NULL);
+        return 0;
+    } else if (strcmp(what, "cache-inherited") == 0) {
+        /* A thread caches a few blocks and exits; the next thread bound to
+         * its arena takes them first, the last freed first (from the core,
+         * after the exit's trim, it would get the lowest address). Then a
+         * free of one it was not handed is still a double free. */
+        pthread_t t;
+        void *first = NULL;
+        pthread_create(&t, NULL, cache_few_and_exit, NULL);
+        pthread_join(t, NULL);
+        pthread_create(&t, NULL, malloc_48, &first);
+        pthread_join(t, NULL);
+        if (first != inherited[INHERIT_BLOCKS - 1])
+            return 6;
+        print_address(inherited[0]);
+        free_v(inherited[0]); /* still held by the cache that took the bins */
+        return 0;
     } else if (strcmp(what, "workload") == 0) {
         void *blocks[64] = {0};
         unsigned calls = 0; /* free(NULL) is not traced */
@@ -726,15 +781,40 @@ static void test_realloc_interleaved(void)
 /* Freed large mappings are reused (calloc gets zeros), split and merged
  * again, and a block grows in place over the cached rest of its mapping
  * (child large-cache-reuse); the cache's bytes and age are bounded. */
+static unsigned long stats_field(const char *err, const char *name)
+{
+    const char *line = strstr(err, "holeheap: stats: ");
+    const char *at = line != NULL ? strstr(line, name) : NULL;
+    return at != NULL ? strtoul(at + strlen(name), NULL, 10) : 0;
+}
+
 /* A thread that cached a large share and exited leaves no large hole: the
- * process's resident memory falls back under 8 MB (child thread-exit-trims). */
+ * process's resident memory falls back under 8 MB (child thread-exit-trims).
+ * One that cached little (200 KB) leaves its pages committed for the next
+ * thread: the arenas span more than the 128 KiB each starts with (child
+ * thread-exit-keeps; trimming after every thread cost short-lived threads
+ * 3x glibc's time). */
 static void test_thread_exit_trims(void)
 {
     child_result res;
     run_child("thread-exit-trims", NULL, &res);
     EXPECT(WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0);
+    run_child("thread-exit-keeps", "HOLEHEAP_STATS=1", &res);
+    unsigned long arenas = stats_field(res.err, "arenas "), region = stats_field(res.err, ", region ");
+    if (!(WIFEXITED(res.status) && arenas > 0 && region >= arenas * (128ul << 10) + (64ul << 10))) {
+        fprintf(stderr, "FAIL thread-exit-keeps: %lu arenas span %lu bytes at exit: %s", arenas, region, res.err);
+        failures++;
+    }
     run_child("write-after-shrink", NULL, &res); /* memory the heap gave back is not writable */
     EXPECT(WIFSIGNALED(res.status) && WTERMSIG(res.status) == SIGSEGV);
+}
+
+/* A thread that cached a few blocks and exited leaves them to the next
+ * thread bound to its arena, still held: freed again, they are a double free
+ * (child cache-inherited). */
+static void test_cache_inherited(void)
+{
+    expect_abort("cache-inherited", NULL, "free", "double free", "HH_E_DOUBLE_FREE");
 }
 
 static void test_large_cache(void)
@@ -821,13 +901,6 @@ static void test_grow_shrink(void)
         fprintf(stderr, "FAIL grow-shrink: peak used %lu, region at exit %lu: %s\n", peak, region, r.err);
         failures++;
     }
-}
-
-static unsigned long stats_field(const char *err, const char *name)
-{
-    const char *line = strstr(err, "holeheap: stats: ");
-    const char *at = line != NULL ? strstr(line, name) : NULL;
-    return at != NULL ? strtoul(at + strlen(name), NULL, 10) : 0;
 }
 
 /* Blocks held by the per-thread cache never make an arena grow: the peak of
@@ -954,6 +1027,7 @@ int main(int argc, char **argv)
     test_large();
     test_large_cache();
     test_thread_exit_trims();
+    test_cache_inherited();
     test_fork();
     test_misuse();
     test_stats();
