@@ -110,7 +110,9 @@
 #ifndef TC_REMOTE_BYTES
 #define TC_REMOTE_BYTES ((size_t)64 << 10) /* ... or once their usable bytes reach this */
 #endif
-#define TC_MAX_CACHED (tc_class_bytes_of(TC_BINS) - 1u) /* the largest usable size cached */
+/* The largest usable size cached: tc_class_bytes_of(TC_BINS) - 1, the
+ * least size of the class after the last (k = TC_MID_GROUPS, j = 1). */
+#define TC_MAX_CACHED (((size_t)512 << TC_MID_GROUPS) + ((size_t)1 << (9u - TC_MID_SPLIT_LOG + TC_MID_GROUPS)) - 1u)
 #ifndef TC_PENDING_BYTES
 #define TC_PENDING_BYTES ((long)256 << 10) /* usable bytes on one arena's pending list, at most */
 #endif
@@ -142,9 +144,11 @@ static size_t tc_class_size[TC_BINS + 1];
  * the budget allows (tc_has_room), a mid-size one TC_MID_BIN_BYTES' worth. */
 static uint32_t tc_class_cap[TC_BINS];
 static size_t tc_class_bytes(size_t c) { return tc_class_size[c]; }
-#define TC_LARGEST_CLASS (tc_class_bytes_of(TC_BINS - 1u))
+#define TC_LARGEST_CLASS ((size_t)512 << TC_MID_GROUPS) /* tc_class_bytes_of(TC_BINS - 1u) */
 
-static size_t tc_class_down(size_t usable)
+/* The class of a freed block of this usable size (TC_BINS: not cached),
+ * computed; tc_class_down reads it from a table. */
+static size_t tc_class_down_of(size_t usable)
 {
     if (usable <= 512)
         return usable / TC_GRANULE;
@@ -154,7 +158,9 @@ static size_t tc_class_down(size_t usable)
     return TC_SMALL_BINS - 1u + TC_MID_SPLIT * k + ((usable - ((size_t)512 << k)) >> (9u - TC_MID_SPLIT_LOG + k));
 }
 
-static size_t tc_class_up(size_t size)
+/* The class that serves a request of size bytes (TC_BINS: none), computed;
+ * tc_class_up reads it from a table. */
+static size_t tc_class_up_of(size_t size)
 {
     if (size <= 512)
         return size == 0 ? 1 : (size + TC_GRANULE - 1u) / TC_GRANULE;
@@ -163,6 +169,29 @@ static size_t tc_class_up(size_t size)
     unsigned k = tc_log2(size - 1u) - 9u;
     size_t step = (size_t)1 << (9u - TC_MID_SPLIT_LOG + k);
     return TC_SMALL_BINS - 1u + TC_MID_SPLIT * k + (size - ((size_t)512 << k) + step - 1u) / step;
+}
+
+/* The same by table, one entry per 16 bytes (a branch and a load on the
+ * fast paths instead of a logarithm and shifts): every class boundary is a
+ * multiple of 16, so a freed size rounds down and a request up to one. */
+static uint8_t tc_down_table[(TC_MAX_CACHED >> 4) + 1];
+static uint8_t tc_up_table[(TC_LARGEST_CLASS >> 4) + 1];
+_Static_assert(TC_BINS <= UINT8_MAX, "a class fits a table entry");
+
+static size_t tc_class_down(size_t usable) { return usable <= TC_MAX_CACHED ? tc_down_table[usable >> 4] : TC_BINS; }
+
+static size_t tc_class_up(size_t size)
+{
+    return size <= TC_LARGEST_CLASS ? tc_up_table[(size + TC_GRANULE - 1u) >> 4] : TC_BINS;
+}
+
+static void tc_class_tables_fill(void)
+{
+    for (size_t i = 0; i < sizeof tc_down_table; i++)
+        tc_down_table[i] = (uint8_t)tc_class_down_of(i << 4);
+    tc_up_table[0] = (uint8_t)tc_class_up_of(0);
+    for (size_t i = 1; i < sizeof tc_up_table; i++)
+        tc_up_table[i] = (uint8_t)tc_class_up_of(i << 4);
 }
 
 typedef struct tc_block {
@@ -345,7 +374,7 @@ static bool tc_in_heap(const hhp_arena *a, const tc_block *b)
 /* Open b, a block of a's list of this kind, before anything else reads it:
  * it must lie in a's heap and carry the list's marker, else the one-line
  * abort. Returns the block after it (NULL at the end). */
-static tc_block *tc_open(const hhp_arena *a, const tc_block *b, tc_kind kind)
+static inline __attribute__((always_inline)) tc_block *tc_open(const hhp_arena *a, const tc_block *b, tc_kind kind)
 {
     if (__builtin_expect(!tc_in_heap(a, b), 0))
         hhp_die(hhp_current_call, "corrupted cache link (write after free?)", b, HH_E_POISON);
@@ -356,7 +385,7 @@ static tc_block *tc_open(const hhp_arena *a, const tc_block *b, tc_kind kind)
 
 /* Claim b for bin c (tc_claim: seen and header as read before b was
  * validated). */
-static void tc_push(size_t c, tc_block *b, tc_words seen, uint64_t header)
+static inline __attribute__((always_inline)) void tc_push(size_t c, tc_block *b, tc_words seen, uint64_t header)
 {
     tc_claim(b, seen, header, tc.bin[c], TC_LOCAL);
     tc.bin[c] = b;
@@ -799,6 +828,7 @@ void hhp_tcache_keys(void)
 {
     for (size_t c = 0; c <= TC_BINS; c++)
         tc_class_size[c] = tc_class_bytes_of(c);
+    tc_class_tables_fill();
     for (size_t c = 0; c < TC_BINS; c++) {
         size_t by_bytes = TC_MID_BIN_BYTES / tc_class_size[c + 1];
         tc_class_cap[c] = (uint32_t)(c < TC_SMALL_BINS           ? UINT32_MAX
