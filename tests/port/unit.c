@@ -646,6 +646,15 @@ static int child_main(const char *what)
         pthread_create(&t, NULL, cache_and_exit, NULL);
         pthread_join(t, NULL);
         return resident_bytes() < ((size_t)8 << 20) ? 0 : 5;
+    } else if (strcmp(what, "take-near") == 0) {
+        /* A request whose bin is empty takes a cached block of the next
+         * class or the one after (at most 32 bytes more), not further. */
+        void *p = malloc_v(440), *far = malloc_v(480); /* classes 28 and 30 */
+        free_v(p);
+        free_v(far);
+        void *q = malloc_v(420); /* class 27: empty; 28 holds p */
+        void *r = malloc_v(420); /* 27 to 29 empty now: from the core */
+        return q == p && r != far ? 0 : 7;
     } else if (strcmp(what, "thread-exit-keeps") == 0) {
         /* A thread caches 200 KB and exits: the next thread would fault the
          * pages in again if the exit gave them back. */
@@ -807,6 +816,15 @@ static void test_thread_exit_trims(void)
     }
     run_child("write-after-shrink", NULL, &res); /* memory the heap gave back is not writable */
     EXPECT(WIFSIGNALED(res.status) && WTERMSIG(res.status) == SIGSEGV);
+}
+
+/* A cached block serves a request of a class up to two below its own
+ * (child take-near). */
+static void test_take_near(void)
+{
+    child_result res;
+    run_child("take-near", NULL, &res);
+    EXPECT(WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0);
 }
 
 /* A thread that cached a few blocks and exited leaves them to the next
@@ -1028,6 +1046,7 @@ int main(int argc, char **argv)
     test_large_cache();
     test_thread_exit_trims();
     test_cache_inherited();
+    test_take_near();
     test_fork();
     test_misuse();
     test_stats();
