@@ -12,17 +12,8 @@
 #include <stdint.h>
 #include <string.h>
 
-/* A fuzzer's coverage hooks on each word's compare made these loops three
- * quarters of fuzz_corrupt's time; they guide nothing (the heap's code is
- * what the fuzzer explores), so clang leaves them out. */
-#if defined(__clang__)
-#define PATTERN64_UNTRACED __attribute__((no_sanitize("coverage")))
-#else
-#define PATTERN64_UNTRACED
-#endif
-
 /* The splitmix64 finalizer: a bijection in which every bit depends on all. */
-PATTERN64_UNTRACED static inline uint64_t mix64(uint64_t z)
+static inline uint64_t mix64(uint64_t z)
 {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
@@ -33,7 +24,7 @@ PATTERN64_UNTRACED static inline uint64_t mix64(uint64_t z)
  * (an odd step: the words of one block never repeat). */
 #define PATTERN64_STEP 0x9E3779B97F4A7C15u
 
-PATTERN64_UNTRACED static inline void pattern64_fill(unsigned char *p, size_t n, uint64_t seed)
+static inline void pattern64_fill(unsigned char *p, size_t n, uint64_t seed)
 {
     uint64_t w = seed;
     size_t i = 0;
@@ -43,10 +34,17 @@ PATTERN64_UNTRACED static inline void pattern64_fill(unsigned char *p, size_t n,
 }
 
 /* The offset of the first byte that differs from the pattern, or n. */
-PATTERN64_UNTRACED static inline size_t pattern64_diff(const unsigned char *p, size_t n, uint64_t seed)
+static inline size_t pattern64_diff(const unsigned char *p, size_t n, uint64_t seed)
 {
     uint64_t w = seed, got;
     size_t i = 0;
+    for (; i + 32 <= n; i += 32, w += 4 * PATTERN64_STEP) { /* four words a compare */
+        uint64_t g[4];
+        memcpy(g, p + i, 32);
+        if ((g[0] ^ w) | (g[1] ^ (w + PATTERN64_STEP)) | (g[2] ^ (w + 2 * PATTERN64_STEP)) |
+            (g[3] ^ (w + 3 * PATTERN64_STEP)))
+            break;
+    }
     for (; i + 8 <= n; i += 8, w += PATTERN64_STEP) {
         memcpy(&got, p + i, 8);
         if (got != w)
