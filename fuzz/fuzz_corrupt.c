@@ -19,10 +19,28 @@
  *
  * After every call: each pointer handed out is aligned, inside the heap and
  * clear of every block the program holds (requested bytes); before the first
- * damage, no call reports anything. A run that faults, trips ASan or UBSan,
- * or outlasts libFuzzer's -timeout is a failure. Contents are not checked
- * (fuzz_ops does that on undamaged heaps; tests/test_corrupt.c follows the
- * damaged bytes).
+ * damage, no call reports anything.
+ *
+ * Contents, by test_corrupt's rules (tests/test_corrupt.c): every block
+ * handed out is filled with a pattern of its own (tests/pattern64.h); a
+ * block the damage lands in is tainted, not checked, until the program
+ * rewrites it (after a realloc). Every other block must hold its pattern:
+ * all of it before its free or realloc and every CONTENTS_EVERY calls, its
+ * first and last EDGE_BYTES after every call; a realloc must keep the first
+ * min(old, new) bytes, calloc's bytes must be zero. So a heap that writes a
+ * tag, link, node or split into a live block, or moves one wrong, is caught.
+ *
+ * The tags' chain, every LAYOUT_EVERY calls and at the end: the walk
+ * (hh_walk) must reach the heap's end unless some damage reached a tag or
+ * fence (damage to payloads, index nodes and list links is met by losing
+ * the hole or cached block, never by breaking the chain); where it does,
+ * its spans must run from the first span to the epilogue fence at the
+ * region's end and agree with hh_stats_get (walk_stats_disagree,
+ * tests/testutil.h), and every block the program holds must be one of its
+ * blocks (exactly those, before any report).
+ *
+ * A run that faults, trips ASan or UBSan, or outlasts libFuzzer's -timeout
+ * is a failure.
  *
  *   clang -fsanitize=fuzzer,address,undefined fuzz/fuzz_corrupt.c build/fuzz/libholeheap.a
  */
@@ -35,12 +53,25 @@
 #include "growbuf.h"
 #include "holeheap.h"
 #include "index.h" /* idx_storage_bytes, for the table build */
+#include "pattern64.h"
 #include "testutil.h"
 
 #define REGION_BYTES ((size_t)2 << 20)
 #define GUARD_BYTES ((size_t)4096)
 #define MAX_LIVE 96
 #define MAX_FREED 32
+/* After every call the first and last EDGE_BYTES of every live block are
+ * checked (where a misplaced tag, node or split lands first), every
+ * LAYOUT_EVERY calls the walk, every CONTENTS_EVERY calls all of every live
+ * block: both after every call cost 4.7 times the instructions of the
+ * target without them on the seeds, these 1.4 times (docs/reliability.md). */
+#define EDGE_BYTES 64
+#ifndef LAYOUT_EVERY
+#define LAYOUT_EVERY 8
+#endif
+#ifndef CONTENTS_EVERY
+#define CONTENTS_EVERY 32
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -54,6 +85,8 @@ static uint8_t next_byte(input *in) { return in->pos < in->n ? in->d[in->pos++] 
 typedef struct live_block {
     unsigned char *p;
     size_t size;
+    uint64_t seed; /* its pattern (pattern64_fill) */
+    bool tainted;  /* the damage landed in [p, p+size): not checked until rewritten */
 } live_block;
 
 /* The growbuf comes first, so that its callbacks can take the session as ctx. */
@@ -61,11 +94,14 @@ typedef struct session {
     growbuf gb;
     hh_heap *h;
     bool growing, damaged;
+    bool tags_hit;       /* some damage met a tag or fence (or landed when the walk could not say) */
     unsigned char *base; /* the heap's memory: [base, committed_end()) */
     live_block live[MAX_LIVE];
     size_t nlive;
     unsigned char *freed[MAX_FREED];
     size_t nfreed;
+    uint32_t next_id;       /* blocks handed out: each one's pattern is seeded by its number */
+    const void *first_span; /* the walk's first span, fixed for the heap's life */
     problem_log log;
     size_t op;
 } session;
@@ -108,10 +144,56 @@ static void expect_quiet(void)
 
 static void remember_freed(unsigned char *p) { S.freed[S.nfreed++ % MAX_FREED] = p; }
 
+/* The program writes its pattern over all of a block it was handed (or one
+ * a realloc resized): every byte of it is the program's again. */
+static void fill(live_block *b)
+{
+    pattern64_fill(b->p, b->size, b->seed);
+    b->tainted = false;
+}
+
 static void add(unsigned char *p, size_t size)
 {
-    S.live[S.nlive++] = (live_block){p, size};
-    memset(p, 0x5A, size); /* the program uses its block */
+    live_block *b = &S.live[S.nlive++];
+    *b = (live_block){p, size, mix64(++S.next_id), false};
+    fill(b);
+}
+
+/* The heap wrote nothing into bytes [from, from+n) of a block the program
+ * holds; from is a multiple of 8 (the pattern's word k is its seed plus k
+ * steps). */
+static void verify_span(const live_block *b, size_t from, size_t n)
+{
+    size_t d = pattern64_diff(b->p + from, n, b->seed + from / 8 * PATTERN64_STEP);
+    if (d < n)
+        die("a live block's bytes changed", b->p + from + d);
+}
+
+/* All of a live block, unless the damage landed there first. */
+static void verify_block(const live_block *b)
+{
+    if (!b->tainted)
+        verify_span(b, 0, b->size);
+}
+
+/* Its first and last EDGE_BYTES (or so: the tail starts on a word). */
+static void verify_edges(const live_block *b)
+{
+    if (b->tainted || b->size <= 2 * EDGE_BYTES) {
+        verify_block(b);
+        return;
+    }
+    size_t tail = (b->size - EDGE_BYTES) & ~(size_t)7;
+    verify_span(b, 0, EDGE_BYTES);
+    verify_span(b, tail, b->size - tail);
+}
+
+/* Damage written over [at, at+n) taints every live block it lands in. */
+static void taint(const unsigned char *at, size_t n)
+{
+    for (size_t i = 0; i < S.nlive; i++)
+        if (S.live[i].size && spans_overlap(at, n, S.live[i].p, S.live[i].size))
+            S.live[i].tainted = true;
 }
 
 /* Gone from the program's hands, whether the heap took it or refused it
@@ -152,32 +234,41 @@ static void op_alloc(input *in, int how)
         size *= n;
     }
     expect_quiet();
-    if (p) {
-        check_new(p, size, align, NULL);
-        add(p, size);
-    }
+    if (!p)
+        return;
+    check_new(p, size, align, NULL);
+    if (how == 2 && !all_bytes_are(p, size, 0))
+        die("calloc's block is not all zeros", p);
+    add(p, size);
 }
 
 static void op_realloc(input *in, size_t i)
 {
     size_t size = read_size(in);
-    unsigned char *old = S.live[i].p, *q = hh_realloc(S.h, old, size);
+    live_block *b = &S.live[i];
+    verify_block(b);
+    unsigned char *old = b->p, *q = hh_realloc(S.h, old, size);
     expect_quiet();
     if (size == 0) {
         drop(i); /* freed, or refused (then left to the heap) */
         return;
     }
     if (!q)
-        return; /* the block stays the program's */
+        return; /* the block stays the program's, untouched */
     check_new(q, size, 16, old);
+    size_t keep = size < b->size ? size : b->size;
+    if (!b->tainted && pattern64_diff(q, keep, b->seed) < keep)
+        die("realloc did not keep the block's bytes", q + pattern64_diff(q, keep, b->seed));
     if (q != old)
         remember_freed(old);
-    S.live[i] = (live_block){q, size};
-    memset(q, 0x5A, size);
+    b->p = q;
+    b->size = size;
+    fill(b);
 }
 
 static void op_free(size_t i)
 {
+    verify_block(&S.live[i]);
     hh_free(S.h, S.live[i].p);
     expect_quiet();
     drop(i);
@@ -237,6 +328,30 @@ static void damage_bytes(input *in, unsigned char *out, size_t n)
     }
 }
 
+/* The span [at, at+n) of a damaging write, and whether it meets a tag. */
+typedef struct damage_span {
+    const unsigned char *at;
+    size_t n;
+    bool meets_tag;
+} damage_span;
+
+static int meets_tag(void *ctx, const hh_span *s)
+{
+    damage_span *d = ctx;
+    const unsigned char *start = s->start;
+    if (spans_overlap(d->at, d->n, start - 8, 16) || spans_overlap(d->at, d->n, start + s->size - 8, 16))
+        d->meets_tag = true; /* the header (or the footer or fence before it), the footer (or what follows) */
+    return d->meets_tag;
+}
+
+/* Damage over [at, at+n) about to be written: does it reach a tag or a
+ * fence? (A walk that cannot reach the heap's end cannot say: yes.) */
+static bool damage_meets_tag(const unsigned char *at, size_t n)
+{
+    damage_span d = {at, n, false};
+    return hh_walk(S.h, meets_tag, &d) != 0;
+}
+
 /* Write n damaging bytes at at, as far as the committed heap goes. */
 static void damage_at(input *in, unsigned char *at, size_t n)
 {
@@ -246,7 +361,10 @@ static void damage_at(input *in, unsigned char *at, size_t n)
     if (n > (size_t)(committed_end() - at))
         n = (size_t)(committed_end() - at);
     damage_bytes(in, bytes, n);
+    if (!S.tags_hit && memcmp(at, bytes, n) != 0)
+        S.tags_hit = damage_meets_tag(at, n);
     memcpy(at, bytes, n);
+    taint(at, n);
     S.damaged = true;
 }
 
@@ -316,6 +434,67 @@ static void run_op(input *in)
     }
 }
 
+/* ---- the whole heap: contents and the tags' chain ---- */
+
+typedef struct held_count {
+    size_t found; /* block spans that are blocks the program holds */
+} held_count;
+
+static int count_held(void *ctx, const hh_span *s)
+{
+    for (size_t i = 0; !s->is_hole && i < S.nlive; i++)
+        if (S.live[i].p == s->payload && S.live[i].size + HH_OVERHEAD <= s->size)
+            ((held_count *)ctx)->found++;
+    return 0;
+}
+
+/* The walk reaches the heap's end unless damage reached a tag (a heap that
+ * loses a damaged hole or cached block keeps their tags whole). Where it
+ * does, it covers the region and agrees with the statistics, and every block the
+ * program holds is one of its blocks (one it could not give back, refused
+ * after damage, may be there too; before any report, none is). */
+static void verify_layout(void)
+{
+    walk_summary w;
+    if (walk_summarise(S.h, &w) != 0) {
+        if (!S.tags_hit) /* only payloads, index nodes and links were damaged */
+            die("the tags' chain broke, though no damage reached a tag", S.first_span);
+        return; /* a damaged tag on the way: hh_check's to report */
+    }
+    const char *why = walk_stats_disagree(S.h, S.base, S.first_span);
+    if (why)
+        die(why, S.first_span);
+    held_count held = {0};
+    hh_walk(S.h, count_held, &held);
+    if (held.found != S.nlive || (S.log.count == 0 && w.blocks != S.nlive))
+        die("the walk's blocks are not the blocks the program holds", S.base);
+}
+
+/* Every live block, whole and still inside the committed heap (a shrink
+ * must not give back a block the program holds). */
+static void verify_all(void)
+{
+    for (size_t i = 0; i < S.nlive; i++) {
+        if (S.live[i].size > (size_t)(committed_end() - S.live[i].p))
+            die("a live block reaches past the heap's end", S.live[i].p);
+        verify_block(&S.live[i]);
+    }
+    verify_layout();
+}
+
+/* The checks after call number S.op. */
+static void verify_after_call(void)
+{
+    if (S.op % CONTENTS_EVERY == 0) {
+        verify_all();
+        return;
+    }
+    for (size_t i = 0; i < S.nlive; i++)
+        verify_edges(&S.live[i]);
+    if (S.op % LAYOUT_EVERY == 0)
+        verify_layout();
+}
+
 /* ---- setup ---- */
 
 static void session_on_error(void *ctx, const hh_problem *p) { problem_log_record(&((session *)ctx)->log, p); }
@@ -359,6 +538,9 @@ static void start(input *in)
     S.h = hh_init(S.base, initial, &o);
     if (!S.h)
         die("hh_init refused a valid configuration", S.base);
+    walk_summary w;
+    walk_summarise(S.h, &w);
+    S.first_span = w.first_start;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -368,13 +550,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (in.pos < in.n) {
         S.op++;
         run_op(&in);
+        verify_after_call();
     }
-    /* Give everything back: still no crash, nothing handed out. */
+    verify_layout();
+    /* Give everything back (each block's contents checked before its free):
+     * still no crash, nothing handed out. */
     while (S.nlive)
         op_free(S.nlive - 1);
     hh_trim(S.h);
     hh_check(S.h, NULL);
     expect_quiet();
+    verify_layout();
     if (S.growing)
         growbuf_finish(&S.gb);
     return 0;

@@ -19,7 +19,7 @@ CORRUPT_TRIALS_m32-table ?= 100
 CORRUPT_SEED   ?= 1
 
 define corrupt_rule
-$(BUILD)/$(1)/tests/test_corrupt: tests/test_corrupt.c $(CORE_HDRS) $(BUILD)/$(1)/libholeheap.a
+$(BUILD)/$(1)/tests/test_corrupt: tests/test_corrupt.c $(TEST_HDRS) $(CORE_HDRS) $(BUILD)/$(1)/libholeheap.a
 	@mkdir -p $$(@D)
 	$$(VCC_$(1)) $$(CORE_CFLAGS) $$(VFLAGS_$(1)) $$< $(BUILD)/$(1)/libholeheap.a -o $$@
 endef

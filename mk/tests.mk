@@ -170,7 +170,8 @@ CHECKS += check-fuzz-table
 
 # The damage target (fuzz/fuzz_corrupt.c, issue 7): heaps overwritten as buggy
 # programs do; no crash, hang, or block handed out outside the heap or over a
-# live block. Both index builds, FUZZ_CORRUPT_SECONDS each.
+# live block; live blocks keep their bytes; the tags chain. Both index builds,
+# FUZZ_CORRUPT_SECONDS each.
 FUZZ_CORRUPT_SECONDS ?= 20
 $(BUILD)/fuzz/fuzz_corrupt: fuzz/fuzz_corrupt.c $(TEST_HDRS) $(CORE_HDRS) $(BUILD)/fuzz/libholeheap.a
 	@mkdir -p $(@D)
@@ -195,7 +196,7 @@ check-fuzz-corrupt:
 	  if [ $$rc != 0 ]; then tail -30 $(BUILD)/$$v/corrupt.log; echo "FAIL: fuzz_corrupt ($$v) (log: $(BUILD)/$$v/corrupt.log)"; st=1; fi; \
 	done; exit $$st
 
-## check-fuzz-corrupt: libFuzzer overwrites heaps as buggy programs do (both indexes, ASan+UBSan): no crash, hang, or block outside the heap or over a live one
+## check-fuzz-corrupt: libFuzzer overwrites heaps as buggy programs do (both indexes, ASan+UBSan): no crash, hang, block outside the heap or over a live one, live bytes changed, or tags' chain broken
 CHECKS += check-fuzz-corrupt
 
 fuzz: $(FUZZ_BIN)

@@ -46,6 +46,7 @@
 
 #include "forkrun.h"
 #include "holeheap.h"
+#include "pattern64.h"
 
 /* ---- verdicts: the child's exit status ---- */
 
@@ -133,13 +134,6 @@ static bool g_print_failure = true;
 
 /* ---- a seeded generator (splitmix64) ---- */
 
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-    return z ^ (z >> 31);
-}
-
 typedef struct rng {
     uint64_t s;
 } rng;
@@ -154,41 +148,6 @@ static size_t rbelow(rng *r, size_t n) { return n ? (size_t)(rnext(r) % n) : 0; 
 static size_t rrange(rng *r, size_t lo, size_t hi) { return lo + rbelow(r, hi - lo + 1); }
 static bool rpct(rng *r, unsigned pct) { return rbelow(r, 100) < pct; }
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
-
-/* ---- per-block byte patterns ---- */
-
-static void pattern_fill(unsigned char *p, size_t n, uint64_t seed)
-{
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w = mix64(seed + i / 8);
-        memcpy(p + i, &w, 8);
-    }
-    if (i < n) {
-        uint64_t w = mix64(seed + i / 8);
-        memcpy(p + i, &w, n - i);
-    }
-}
-
-/* The offset of the first byte that differs from the pattern, or n. */
-static size_t pattern_diff(const unsigned char *p, size_t n, uint64_t seed)
-{
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w = mix64(seed + i / 8), got;
-        memcpy(&got, p + i, 8);
-        if (got != w)
-            break;
-    }
-    if (i < n) {
-        uint64_t w = mix64(seed + i / 8);
-        const unsigned char *e = (const unsigned char *)&w;
-        for (size_t k = 0; k < 8 && i + k < n; k++)
-            if (p[i + k] != e[k])
-                return i + k;
-    }
-    return n;
-}
 
 /* ---- one trial's state ---- */
 
@@ -409,7 +368,7 @@ static blk *model_add(trial *t, unsigned char *p, size_t req)
     b->id = t->next_id++;
     b->seed = mix64(t->seed ^ (0xD1B54A32D192ED03u * (b->id + 1u)));
     b->tainted = false;
-    pattern_fill(p, req, b->seed);
+    pattern64_fill(p, req, b->seed);
     release_damaged_payload(t, b);
     if (t->verbose)
         printf("    -> b%u [%p, +%zu)\n", b->id, (void *)p, req);
@@ -420,7 +379,7 @@ static void verify_block(const blk *b, const char *when)
 {
     if (b->tainted)
         return;
-    size_t d = pattern_diff(b->p, b->n, b->seed);
+    size_t d = pattern64_diff(b->p, b->n, b->seed);
     if (d < b->n)
         fail(V_CONTENTS, "live block b%u [%p, +%zu): byte %zu changed (seen %s)", b->id, (void *)b->p, b->n, d, when);
 }
@@ -660,7 +619,7 @@ static void op_realloc(trial *t, blk *b, size_t n)
     }
     check_new(t, q, n, 16, b, "hh_realloc");
     size_t keep = min_sz(b->req, n);
-    size_t d = b->tainted ? keep : pattern_diff(q, keep, b->seed);
+    size_t d = b->tainted ? keep : pattern64_diff(q, keep, b->seed);
     if (d < keep)
         fail(V_CONTENTS, "hh_realloc(b%u %p, %zu) moved it to %p but byte %zu of %zu kept bytes differs", b->id,
              (void *)b->p, n, (void *)q, d, keep);
@@ -700,7 +659,7 @@ static void op_usable(trial *t, blk *b)
     if (u > b->n && rpct(&t->r, 50)) { /* the program now uses all of it */
         b->n = u;
         b->tainted = false;
-        pattern_fill(b->p, u, b->seed);
+        pattern64_fill(b->p, u, b->seed);
     }
 }
 

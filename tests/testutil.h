@@ -173,4 +173,33 @@ static inline const char *heap_first_span(hh_heap *h)
     return w.first_start;
 }
 
+/* ---- the walk against the statistics ---- */
+
+/* Why a walk of h and hh_stats_get disagree, or NULL when they agree: the
+ * walk reaches the heap's end (every tag sound, the tags' chain unbroken);
+ * its spans follow each other from `first` (NULL: not checked) to the
+ * epilogue fence, whose 8 bytes end the region [mem, mem + region_bytes)
+ * (mem NULL: not checked; one region only); its blocks are the heap's
+ * blocks and used bytes; its holes (the front's cached blocks among them)
+ * hold the free bytes, and are at least the heap's holes. */
+static inline const char *walk_stats_disagree(hh_heap *h, const void *mem, const void *first)
+{
+    walk_summary w;
+    hh_stats st;
+    if (walk_summarise(h, &w) != 0)
+        return "the walk stopped before the heap's end";
+    hh_stats_get(h, &st);
+    if (!w.contiguous || w.spans == 0)
+        return "the walk's spans do not follow each other";
+    if (first && w.first_start != first)
+        return "the walk does not start at the heap's first span";
+    if (mem && w.end + HH_OVERHEAD / 2 != (const char *)mem + st.region_bytes)
+        return "the walk does not end at the epilogue fence, 8 bytes before the region's end";
+    if (w.blocks != st.blocks || w.block_bytes != st.used_bytes)
+        return "the walk's blocks are not the statistics' blocks and used bytes";
+    if (w.hole_bytes != st.free_bytes || w.holes < st.holes || w.largest_hole < st.largest_hole)
+        return "the walk's holes are not the statistics' free bytes and holes";
+    return NULL;
+}
+
 #endif /* HH_TESTUTIL_H */

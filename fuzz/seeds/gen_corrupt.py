@@ -12,6 +12,9 @@ free, with each kind of bytes) between further calls, on each kind of heap:
   damage: a kind byte (kind % 3: overflow, underflow, write after free; kind >> 2: length),
           a block byte, then for a write after free an offset byte, then the bytes' kind (% 7) and its bytes
 
+One more seed is a scenario written by hand (lost-last-hole-realloc): the
+calls that met a defect the random seeds did not.
+
 Deterministic: the same seeds every time (python3 gen_corrupt.py DIR).
 """
 import os
@@ -63,12 +66,29 @@ def seed(cfg):
     return bytes(out)
 
 
+def lost_last_hole_then_growing_realloc():
+    """A growing heap (32 KiB) whose trailing hole's index node a write after
+    free damages, then a realloc of the block before it that needs growth:
+    the heap must move the block, not extend it over the hole put out of
+    service (the defect a572328 fixed; the tags no longer chained)."""
+    return bytes([1 | 1 << 3,
+                  ALLOC, 2 | 8 << 2, 31,  # b: 1000 bytes
+                  ALLOC, 2 | 8 << 2, 31,  # c: 1000 bytes
+                  FREE, 1,  # c merges into the trailing hole
+                  DAMAGE, 2 | 15 << 2, 0, 0, 0,  # 16 'A's at c: the hole's index node
+                  REALLOC, 0, 3, 59,  # b to 60,416 bytes: growth
+                  ALLOC, 3, 20,  # 20,480 bytes
+                  INSPECT, 0, 0])
+
+
 def main():
     d = sys.argv[1]
     os.makedirs(d, exist_ok=True)
     for cfg in range(32):
         with open(os.path.join(d, "seed-%02d" % cfg), "wb") as f:
             f.write(seed(cfg))
+    with open(os.path.join(d, "lost-last-hole-realloc"), "wb") as f:
+        f.write(lost_last_hole_then_growing_realloc())
 
 
 if __name__ == "__main__":
