@@ -63,10 +63,13 @@ void hhp_lock_reset(hhp_lock *l) { atomic_store_explicit(&l->state, 0, memory_or
 
 size_t hhp_page_size(void)
 {
-    static size_t page;
-    if (page == 0)
-        page = (size_t)sysconf(_SC_PAGESIZE);
-    return page;
+    static size_t page; /* set lazily by whichever thread asks first: relaxed atomics (TSan) */
+    size_t known = __atomic_load_n(&page, __ATOMIC_RELAXED);
+    if (known == 0) {
+        known = (size_t)sysconf(_SC_PAGESIZE);
+        __atomic_store_n(&page, known, __ATOMIC_RELAXED);
+    }
+    return known;
 }
 
 /* Reserve bytes of address space aligned to align (a power of two): map

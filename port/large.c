@@ -79,17 +79,18 @@ static size_t slot_of(uintptr_t start)
     return (size_t)(h >> 32) & (capacity - 1);
 }
 
-/* The slot holding start, or NULL. */
+/* The slot holding start, or NULL. Every put is preceded by
+ * table_make_room, so an empty slot ends the probe; it is bounded by the
+ * capacity all the same, so that a table without one can never spin. */
 static large_entry *table_find(uintptr_t start)
 {
-    if (capacity == 0)
-        return NULL;
-    for (size_t i = slot_of(start);; i = (i + 1) & (capacity - 1)) {
+    for (size_t i = capacity != 0 ? slot_of(start) : 0, n = 0; n < capacity; i = (i + 1) & (capacity - 1), n++) {
         if (table[i].start == start)
             return &table[i];
         if (table[i].start == 0)
             return NULL;
     }
+    return NULL;
 }
 
 static large_entry *table_put(uintptr_t start, size_t length)
@@ -334,15 +335,18 @@ static char *cache_reuse(size_t *length, bool zero)
     if (got.start == NULL)
         return NULL;
     size_t old = got.length;
-    if (old < *length && (got.start = hhp_remap(got.start, old, *length)) == NULL) {
+    char *start = got.start;
+    if (old < *length && (start = hhp_remap(got.start, old, *length)) == NULL) {
+        /* the range may span mappings the cache merged: mremap refuses it
+         * (EFAULT); it goes back to the system, and the caller maps afresh */
         hhp_unmap(got.start, old);
         return NULL;
     }
     if (zero)
-        memset(got.start, 0, old < *length ? old : *length); /* grown pages are fresh */
+        memset(start, 0, old < *length ? old : *length); /* grown pages are fresh */
     if (old > *length)
         *length = old;
-    return got.start;
+    return start;
 }
 
 /* A mapping of length bytes at an align boundary: over-map, cut the ends. */
@@ -493,6 +497,7 @@ void *hhp_large_resize(void *p, size_t size)
         return NULL;
     large_unmaps u = {.count = 0};
     hhp_lock_take(&large_lock);
+    bool room = table_make_room(); /* before e is found: a rebuild moves the entries */
     large_entry *e = entry_held(p);
     void *moved = NULL;
     if (e->length == length || (e->length < length && cache_extend(e, length))) {
@@ -500,9 +505,9 @@ void *hhp_large_resize(void *p, size_t size)
     } else if (e->length > length) {
         large_shrink(e, length, &u);
         moved = p;
-    } else if (!cache_fits(length) && (moved = hhp_remap(p, e->length, length)) != NULL) {
+    } else if (room && !cache_fits(length) && (moved = hhp_remap(p, e->length, length)) != NULL) {
         table_remove(e);
-        e = table_put((uintptr_t)moved, length); /* the slot just freed makes room */
+        e = table_put((uintptr_t)moved, length); /* into the room made above: the removed slot stays deleted */
         if (moved != p)
             freed_note((uintptr_t)p); /* a free of the old start is a double free */
     }

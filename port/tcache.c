@@ -100,6 +100,9 @@
 #define TC_MID_BIN_BYTES ((size_t)64 << 10) /* ... or as many as hold this many bytes (2.8 MiB in all) */
 #endif
 #define TC_BYTES_DEFAULT ((size_t)32 << 20)
+#ifndef TC_PARK_FREE_MAX
+#define TC_PARK_FREE_MAX ((size_t)1 << 20) /* free bytes of its heap past which an exiting thread parks nothing */
+#endif
 #ifndef TC_GROWTH_SLACK
 #define TC_GROWTH_SLACK ((size_t)256 << 10) /* cached bytes that do not stop growth */
 #endif
@@ -122,8 +125,8 @@
  * Bins 1 .. 32 hold blocks of usable size 16 c exactly. Above 512 bytes a
  * bin holds a range: bin 32 + 8 k + j (k = 0 .. TC_MID_GROUPS - 1, j = 1 .. 8)
  * holds usable sizes from lo = 2^(9+k) + j 2^(6+k) up to the next bin's lo, so
- * every block in it can serve any request up to lo (at most 1/8 more than
- * asked is handed out). A freed block goes to the bin whose range holds its
+ * every block in it can serve any request up to lo (a block up to two steps
+ * of 2^(6+k), about 1/4, larger than asked is handed out). A freed block goes to the bin whose range holds its
  * usable size (tc_class_down), a request to the first bin whose lo covers it
  * (tc_class_up). */
 
@@ -665,15 +668,20 @@ void hhp_tcache_drain(void)
 #endif
 
 /* Bin c is empty: the first of the next bins that holds a block, at most
- * TC_TAKE_UP above a small class (32 bytes more) and TC_TAKE_UP_MID above a
- * mid-size one (1/8 more), so that freed blocks of the sizes around a request
+ * TC_TAKE_UP above a small class and never past the small ones (32 bytes
+ * more at most), and TC_TAKE_UP_MID above a mid-size one (a mid-size bin
+ * holds a class's range of sizes, so a request may get up to 3/8 more than
+ * it asked, 1/4 from its own bin; review: a small class reached into the
+ * mid-size bins, 497 bytes got 688), so that freed blocks of the sizes around a request
  * serve it before the core does: without this, a thread freeing random sizes
  * kept blocks of every class (bench-server prodcons 1: 424 blocks held for
  * at most 64 live, 254 with this) and sent the rest of its misses to the
  * core. TC_BINS if none. */
 static size_t tc_class_near(size_t c)
 {
-    size_t last = c + (c < TC_SMALL_BINS ? TC_TAKE_UP : TC_TAKE_UP_MID);
+    size_t last = c < TC_SMALL_BINS ? c + TC_TAKE_UP : c + TC_TAKE_UP_MID;
+    if (c < TC_SMALL_BINS && last >= TC_SMALL_BINS)
+        last = TC_SMALL_BINS - 1u;
     for (size_t up = c + 1; up <= last && up < TC_BINS; up++)
         if (tc.bin[up] != NULL)
             return up;
@@ -816,19 +824,33 @@ bool hhp_tcache_give_back(void)
     return true;
 }
 
+/* Does a's heap hold more free memory than parked blocks may keep from the
+ * system (TC_PARK_FREE_MAX)? Blocks parked at its end would pin it until
+ * another thread binds there (review: 20 MB pinned by 100 parked blocks of
+ * 48 bytes): the exit gives everything back and trims instead. */
+static bool tc_heap_roomy(hhp_arena *a)
+{
+    if (a->heap == NULL)
+        return false;
+    hh_stats s;
+    hh_stats_get(a->heap, &s);
+    return s.free_bytes > TC_PARK_FREE_MAX;
+}
+
 static void tc_thread_exit(void *unused)
 {
     (void)unused;
     tc_remote_flush();
     hhp_arena *a = hhp_thread_arena();
     if (a != NULL) {
-        /* A thread that cached a large share gives it all back and trims,
+        /* A thread that cached a large share, or whose heap holds much free
+         * memory, gives it all back and trims,
          * so that it leaves no large hole behind it (the flushed bins merge
          * into holes that the core's own front may keep from the heap's end;
          * a few parked blocks would pin them). One that cached little leaves
          * some bins to the next thread and the pages committed: trimming
          * after every thread made the next fault them in again. */
-        bool large = tc.bytes > TC_GROWTH_SLACK;
+        bool large = tc.bytes > TC_GROWTH_SLACK || tc_heap_roomy(a);
         if (!large)
             tc_park(a);
         hhp_tcache_flush();
