@@ -335,8 +335,8 @@ static char *cache_reuse(size_t *length, bool zero)
     if (got.start == NULL)
         return NULL;
     size_t old = got.length;
-    char *start = got.start;
-    if (old < *length && (start = hhp_remap(got.start, old, *length)) == NULL) {
+    char *start = old < *length ? hhp_remap(got.start, old, *length) : got.start;
+    if (start == NULL) {
         /* the range may span mappings the cache merged: mremap refuses it
          * (EFAULT); it goes back to the system, and the caller maps afresh */
         hhp_unmap(got.start, old);

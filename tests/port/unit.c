@@ -806,7 +806,12 @@ static int child_main(const char *what)
         free_v(far);
         void *q = malloc_v(420); /* class 27: empty; 28 holds p */
         void *r = malloc_v(420); /* 27 to 29 empty now: from the core */
-        return q == p && r != far ? 0 : 7;
+        /* a small request never takes a mid-size block (review: 497 bytes
+         * got a freed block of 688) */
+        void *mid = malloc_v(688);
+        free_v(mid);
+        void *small = malloc_v(497);
+        return q == p && r != far && small != mid ? 0 : 7;
     } else if (strcmp(what, "thread-exit-keeps") == 0) {
         /* A thread caches 200 KB and exits: the next thread would fault the
          * pages in again if the exit gave them back. */
