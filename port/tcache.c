@@ -556,6 +556,12 @@ static bool tc_slot_take(tc_parked *slot, tc_park_state from)
                                                    memory_order_relaxed);
 }
 
+/* Take a slot that holds parked bins (a relaxed look first: most are empty). */
+static bool tc_slot_take_full(tc_parked *slot)
+{
+    return atomic_load_explicit(&slot->state, memory_order_relaxed) == TC_PARK_FULL && tc_slot_take(slot, TC_PARK_FULL);
+}
+
 static void tc_slot_give(tc_parked *slot, tc_park_state to)
 {
     atomic_store_explicit(&slot->state, (int)to, memory_order_release);
@@ -591,8 +597,7 @@ static void tc_park(hhp_arena *a)
 static void tc_adopt(hhp_arena *a)
 {
     tc_parked *slot = &tc_parking[a->index];
-    if (atomic_load_explicit(&slot->state, memory_order_relaxed) != TC_PARK_FULL || tc.bytes != 0 ||
-        !tc_slot_take(slot, TC_PARK_FULL))
+    if (tc.bytes != 0 || !tc_slot_take_full(slot))
         return;
     memcpy(tc.bin, slot->bin, sizeof tc.bin);
     memcpy(tc.count, slot->count, sizeof tc.count);
@@ -604,7 +609,7 @@ static void tc_adopt(hhp_arena *a)
 static bool tc_parked_free(hhp_arena *a)
 {
     tc_parked *slot = &tc_parking[a->index];
-    if (atomic_load_explicit(&slot->state, memory_order_relaxed) != TC_PARK_FULL || !tc_slot_take(slot, TC_PARK_FULL))
+    if (!tc_slot_take_full(slot))
         return false;
     for (size_t c = 0; c < TC_BINS; c++)
         if (slot->bin[c] != NULL)
@@ -872,6 +877,9 @@ void hhp_tcache_bound(hhp_arena *a)
 
 void hhp_tcache_keys(void)
 {
+    /* the tables' sizes are written out as constants: they must be the classes' */
+    if (tc_class_bytes_of(TC_BINS) - 1u != TC_MAX_CACHED || tc_class_bytes_of(TC_BINS - 1u) != TC_LARGEST_CLASS)
+        hhp_die("malloc", "size-class table bounds disagree with the classes (a build error)", NULL, HH_E_CORRUPT);
     for (size_t c = 0; c <= TC_BINS; c++)
         tc_class_size[c] = tc_class_bytes_of(c);
     tc_class_tables_fill();
