@@ -16,7 +16,9 @@
  * copies the block, and a free or realloc meeting a held entry is a double
  * free / "pointer already freed". The claim needs no word in the block: a
  * large block has no header (it starts at its mapping's start, page
- * aligned or more), and every large call takes the lock anyway.
+ * aligned or more), and every large call takes the lock anyway. The one
+ * system call made under a claim but not under the lock is a realloc's
+ * mremap (remap_unlocked): its entry stays held, keyed apart meanwhile.
  *
  * Freed mappings are kept for reuse in a small cache (issue 12), because a
  * fresh mapping costs a page fault for every page the program touches (about
@@ -63,6 +65,7 @@ typedef struct large_entry {
 } large_entry;
 
 #define LARGE_DELETED ((uintptr_t)1)
+#define LARGE_MOVING ((uintptr_t)8) /* added to the start of an entry being remapped (remap_unlocked) */
 #ifndef LARGE_FREED_SLOTS
 #define LARGE_FREED_SLOTS 64u /* starts of freed blocks remembered, to name a double free */
 #endif
@@ -160,7 +163,7 @@ static large_entry *entry_claimable(const void *p, const char *freed_text)
     large_entry *e = table_find((uintptr_t)p);
     if (__builtin_expect(e != NULL && !e->held, 1))
         return e;
-    bool freed = e != NULL || freed_lately((uintptr_t)p);
+    bool freed = e != NULL || freed_lately((uintptr_t)p) || table_find((uintptr_t)p + LARGE_MOVING) != NULL;
     hhp_lock_give(&large_lock);
     if (freed)
         hhp_die(hhp_current_call, freed_text, p, HH_E_DOUBLE_FREE);
@@ -483,6 +486,34 @@ static bool cache_fits(size_t length)
     return c != NULL && c->length >= length;
 }
 
+/* Resize e, p's held entry, by mremap without the registry's lock (the
+ * call may take a millisecond, and every other thread's large calls would
+ * wait for it): the entry is keyed p + LARGE_MOVING meanwhile, so that a
+ * new mapping the system places at p (once mremap has moved the block
+ * away) registers under its own start, while a free or realloc of p is
+ * still named a double free (entry_claimable). Called and returns with the
+ * lock taken; the moved block's entry, or NULL (p unchanged, still held). */
+static large_entry *remap_unlocked(large_entry *e, void *p, size_t length, void **moved)
+{
+    size_t old = e->length;
+    e->start = (uintptr_t)p + LARGE_MOVING; /* the same probe sequence: slot_of ignores the page offset */
+    hhp_lock_give(&large_lock);
+    *moved = hhp_remap(p, old, length);
+    hhp_lock_take(&large_lock);
+    (void)table_make_room(); /* may move the entries; a failure leaves e's slot for the put below */
+    e = entry_held((char *)p + LARGE_MOVING);
+    if (*moved == NULL) {
+        e->start = (uintptr_t)p; /* nothing else can lie at p: its mapping is still there */
+        return NULL;
+    }
+    table_remove(e);
+    e = table_put((uintptr_t)*moved, length); /* finds e's slot at least */
+    e->held = true;
+    if (*moved != p)
+        freed_note((uintptr_t)p); /* a free of the old start is a double free */
+    return e;
+}
+
 /* Resize p, held by the caller, in place (over a cached range after it, or
  * giving the tail to the cache) or by mremap, which may move it; the block
  * returned is no longer held. NULL leaves p as it was, still held: the
@@ -505,11 +536,8 @@ void *hhp_large_resize(void *p, size_t size)
     } else if (e->length > length) {
         large_shrink(e, length, &u);
         moved = p;
-    } else if (room && !cache_fits(length) && (moved = hhp_remap(p, e->length, length)) != NULL) {
-        table_remove(e);
-        e = table_put((uintptr_t)moved, length); /* into the room made above: the removed slot stays deleted */
-        if (moved != p)
-            freed_note((uintptr_t)p); /* a free of the old start is a double free */
+    } else if (room && !cache_fits(length)) {
+        e = remap_unlocked(e, p, length, &moved);
     }
     if (moved != NULL)
         e->held = false; /* the realloc is done with it */

@@ -37,6 +37,11 @@
  *   large-realloc-cached  the same with the large cache on (the freed
  *           mapping stayed readable for the copy; realloc then freed a
  *           mapping no longer its own, "invalid pointer")
+ *   large-remap  HOLEHEAP_LARGE_CACHE=0, the 4 MiB mapping grown to 64 MiB:
+ *           by mremap, which runs without the registry's lock (the entry
+ *           re-keyed meanwhile), while the other thread frees it: one of
+ *           the two aborts naming its call (a round where mremap left the
+ *           block where it was is not raced: the free may have come after)
  *   mover   (test-race-paused only: the port built with TC_RACE_PAUSE, a
  *           spin inside each claim that moves a block from a pending list
  *           into a bin, standing for a preemption there) HOLEHEAP_ARENAS=3:
@@ -73,24 +78,27 @@ typedef struct scenario {
     unsigned weight;         /* rounds: this many times ROUNDS (its window is narrow) */
     size_t resize;           /* thread 0 reallocs the block to this size (0: it frees it) */
     bool in_place;           /* ... and the round needs the realloc to keep it in place */
+    bool moves;              /* ... or to move it (grown by mremap, which may leave it where it is) */
     const char *large_cache; /* HOLEHEAP_LARGE_CACHE, or NULL for the default */
     unsigned spread;         /* thread 1 spins (round % 32) x this many times before its free */
     bool paused;             /* needs the port built with TC_RACE_PAUSE (test-race-paused) */
 } scenario;
 
 #define LARGE_BLOCK ((size_t)4 << 20)
+#define LARGE_REMAP ((size_t)64 << 20) /* grown to: by mremap, outside the registry's lock */
 
 static const scenario scenarios[] = {
-    {"local", "1", 64, 1, 0, false, NULL, 0, false},
-    {"remote", "4", 64, 1, 0, false, NULL, 0, false},
-    {"mixed", "2", 64, 1, 0, false, NULL, 0, false},
-    {"core", "1", 12288, 1, 0, false, NULL, 0, false},
-    {"large", "1", 32768, 1, 0, false, NULL, 0, false},
-    {"shrink", "1", 4096, 4, 64, true, NULL, 0, false},
-    {"realloc", "1", 4096, 2, 64, true, NULL, 0, false},
-    {"large-realloc", "1", LARGE_BLOCK, 1, 500000, false, "0", 60000, false},
-    {"large-realloc-cached", "1", LARGE_BLOCK, 1, 500000, false, NULL, 60000, false},
-    {"mover", "3", 128, 1, 0, false, NULL, 3000, true},
+    {"local", "1", 64, 1, 0, false, false, NULL, 0, false},
+    {"remote", "4", 64, 1, 0, false, false, NULL, 0, false},
+    {"mixed", "2", 64, 1, 0, false, false, NULL, 0, false},
+    {"core", "1", 12288, 1, 0, false, false, NULL, 0, false},
+    {"large", "1", 32768, 1, 0, false, false, NULL, 0, false},
+    {"shrink", "1", 4096, 4, 64, true, false, NULL, 0, false},
+    {"realloc", "1", 4096, 2, 64, true, false, NULL, 0, false},
+    {"large-realloc", "1", LARGE_BLOCK, 1, 500000, false, false, "0", 60000, false},
+    {"large-realloc-cached", "1", LARGE_BLOCK, 1, 500000, false, false, NULL, 60000, false},
+    {"large-remap", "1", LARGE_BLOCK, 1, LARGE_REMAP, false, true, "0", 60000, false},
+    {"mover", "3", 128, 1, 0, false, false, NULL, 3000, true},
 };
 #ifdef RACE_PAUSED
 #define PAUSED_BUILD true
@@ -138,8 +146,11 @@ static void *racer(void *arg)
     meet(&arrived, 2);
     bool resized = current->resize != 0;
     if (resized && me == 0) {
-        if (realloc(raced, current->resize) != raced && current->in_place)
+        void *moved = realloc(raced, current->resize);
+        if (moved != raced && current->in_place)
             _exit(5); /* the shrink did not stay in place: not the raced case */
+        if (moved == raced && current->moves)
+            _exit(0); /* grown where it was: the free after it frees the new block, no race */
     } else {
         for (volatile unsigned spins = 0; spins < free_delay; spins++)
             ;
