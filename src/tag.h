@@ -433,6 +433,14 @@ static inline bool control_fast_open(const hh_heap *h)
     return h->lock == NULL && (h->flags & HH_SLOW_FLAGS) == 0 && h->gate == control_gate_open(h);
 }
 
+/* A heap with a lock and no slow flag: its calls may take the open path's
+ * fast paths once the lock is held and the gate compared under it
+ * (heap_enter_slow), the gate covering the flags and the lock's presence. */
+static inline bool control_locked_open(const hh_heap *h)
+{
+    return !HH_TOOLS_ACTIVE && h->lock != NULL && (h->flags & HH_SLOW_FLAGS) == 0;
+}
+
 /* Re-seal the control block after a configuration field changed. */
 static inline void control_reseal(hh_heap *h)
 {

@@ -60,7 +60,8 @@ enum {
     V_USABLE = 14,     /* hh_usable_size promised bytes below the request, outside, or of a live block */
     V_STRAY = 15,      /* the heap wrote outside the memory it was given */
     V_HEALTHY = 16,    /* a problem was reported before the test corrupted anything */
-    V_DAMAGED = 17     /* with --damaged-fails: damaged bytes handed out after a report */
+    V_DAMAGED = 17,    /* with --damaged-fails: damaged bytes handed out after a report */
+    V_LOCK = 18        /* a heap with a lock: a call left it taken, or took or gave it twice */
 };
 
 /* Failure classes the parent counts: the verdicts above plus crash and hang. */
@@ -75,6 +76,7 @@ enum {
     F_STRAY,
     F_HEALTHY,
     F_DAMAGED,
+    F_LOCK_PAIRS,
     F_SETUP,
     F_OTHER,
     F_COUNT
@@ -82,7 +84,7 @@ enum {
 static const char *const fail_name[F_COUNT] = {
     "crash",    "hang",        "overlap",     "out-of-heap",         "misaligned",
     "contents", "usable-size", "stray-write", "healthy-heap-report", "damaged-handed-out",
-    "setup",    "other"};
+    "lock",     "setup",       "other"};
 
 /* ---- the corruptions ---- */
 
@@ -192,6 +194,8 @@ typedef struct trial {
     size_t size, reserve, committed;
     bool growable;
     uint32_t flags, key;
+    bool locked;    /* with lock callbacks (every third trial): the locked entry's fast paths */
+    int lock_depth; /* taken minus given */
     size_t grow_calls, shrink_calls, odd_callbacks;
     hh_heap *h;
     /* the model */
@@ -433,6 +437,21 @@ static void on_error(void *ctx, const hh_problem *pr)
         fail(V_HEALTHY, "%s at %p: %s", hh_code_name(pr->code), pr->where, pr->what ? pr->what : "");
 }
 
+/* The lock of a locked trial: taken once, given once, never held between calls. */
+static void cb_lock(void *ctx)
+{
+    trial *t = ctx;
+    if (t->lock_depth++ != 0)
+        fail(V_LOCK, "the lock was taken while held");
+}
+
+static void cb_unlock(void *ctx)
+{
+    trial *t = ctx;
+    if (--t->lock_depth != 0)
+        fail(V_LOCK, "the lock was given while not held");
+}
+
 /* Grow: commit [end, end+n) from the reserve; the bytes must still be untouched. */
 static size_t cb_grow(void *ctx, void *end, size_t min_bytes)
 {
@@ -494,6 +513,11 @@ static void heap_setup(trial *t)
     if (!t->flags && rpct(&t->r, 30))
         t->flags = HH_STRICT; /* no front: every call through the index */
     o.flags = t->flags;
+    t->locked = t->index % 3 == 2; /* not from the trial's random stream: the other trials stay as they were */
+    if (t->locked) {
+        o.lock = cb_lock;
+        o.unlock = cb_unlock;
+    }
     if (t->growable) {
         o.grow = cb_grow;
         o.shrink = cb_shrink;
@@ -512,10 +536,10 @@ static void heap_setup(trial *t)
         fail(V_SETUP, "hh_walk of a new heap failed");
     t->lo = (unsigned char *)(uintptr_t)first;
     if (t->verbose)
-        printf("  heap: mem %p size %zu%s reserve %zu, first span %p, key %08x%s%s%s\n", (void *)t->mem, t->size,
+        printf("  heap: mem %p size %zu%s reserve %zu, first span %p, key %08x%s%s%s%s\n", (void *)t->mem, t->size,
                t->growable ? " growable" : "", t->reserve, (void *)t->lo, t->key,
                t->flags & HH_POISON ? " HH_POISON" : "", t->flags & HH_CHECK_ALWAYS ? " HH_CHECK_ALWAYS" : "",
-               t->flags & HH_STRICT ? " HH_STRICT" : "");
+               t->flags & HH_STRICT ? " HH_STRICT" : "", t->locked ? " locked" : "");
 }
 
 /* ---- the calls ---- */
@@ -1011,6 +1035,8 @@ static void run_after(trial *t, unsigned long ops)
     for (unsigned long i = 0; i < ops; i++, t->opno++) {
         run_events(t, i);
         random_op(t);
+        if (t->lock_depth != 0)
+            fail(V_LOCK, "a call returned with the lock taken");
         if (i % VERIFY_EVERY == VERIFY_EVERY - 1) {
             verify_all(t, "in a periodic check");
             verify_outside(t);
@@ -1100,7 +1126,7 @@ static int classify(int st)
         return -1;
     if (code == V_SETUP)
         return F_SETUP;
-    if (code >= V_OVERLAP && code <= V_DAMAGED)
+    if (code >= V_OVERLAP && code <= V_LOCK)
         return code - V_OVERLAP + F_OVERLAP;
     return F_OTHER;
 }
