@@ -48,6 +48,15 @@
  *           stale free that read the old marker with the new link took the
  *           block for not held, and its swap (old marker to the same
  *           marker) succeeded: the block on two lists
+ *   small-move  HOLEHEAP_ARENAS=1, a 4096-byte block grown by realloc to
+ *           2 MiB (past the mmap threshold: moved to a mapping, a copy,
+ *           then realloc frees the old block) while the other thread frees
+ *           it and mallocs 4096 bytes (its bin hands the same block back),
+ *           in the middle of the move (the test's mmap holds the move's
+ *           mapping until they returned): one of the calls aborts naming
+ *           its call. Before realloc held a small block for its move, both
+ *           returned: realloc then freed the other thread's live block, and
+ *           the next malloc handed it out a second time (exit 3)
  *
  *   usage: test-race [ROUNDS]        (each scenario ROUNDS times its weight; 150)
  *          test-race scenario NAME ROUNDS    (the per-scenario process)
@@ -61,6 +70,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -79,6 +90,7 @@ typedef struct scenario {
 } scenario;
 
 #define LARGE_BLOCK ((size_t)4 << 20)
+#define SMALL_MOVE_TO ((size_t)2 << 20) /* past the mmap threshold (1 MiB): the block moves */
 
 static const scenario scenarios[] = {
     {"local", "1", 64, 1, 0, false, NULL, 0, false},
@@ -91,6 +103,7 @@ static const scenario scenarios[] = {
     {"large-realloc", "1", LARGE_BLOCK, 1, 500000, false, "0", 60000, false},
     {"large-realloc-cached", "1", LARGE_BLOCK, 1, 500000, false, NULL, 60000, false},
     {"mover", "3", 128, 1, 0, false, NULL, 3000, true},
+    {"small-move", "1", 4096, 2, SMALL_MOVE_TO, false, NULL, 0, false},
 };
 #ifdef RACE_PAUSED
 #define PAUSED_BUILD true
@@ -242,12 +255,76 @@ static _Noreturn void mover_child(void)
     _exit(6); /* not reached: the stale free aborts or exits */
 }
 
+/* small-move: the port's mmap calls come here (the test links the port's
+ * archive, so this definition is the one its references bind to). The
+ * mapping thread 0's realloc asks for to move the block waits until thread 1
+ * has freed the block and malloc has handed it back, as a preemption of
+ * realloc's move there would (the window is otherwise a few microseconds,
+ * or about 100 with a transparent huge page to clear: rounds of a natural
+ * race missed it or came before realloc's check by turns). Both builds meet
+ * the same order: realloc has checked the block, and has not freed it. */
+static _Atomic unsigned move_step; /* 1 realloc begun, 2 its mapping asked for, 3 thread 1's free and malloc done */
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
+{
+    if (len >= SMALL_MOVE_TO && atomic_load(&move_step) == 1) {
+        atomic_store(&move_step, 2);
+        while (atomic_load(&move_step) != 3)
+            sched_yield();
+    }
+    return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
+}
+
+static void *small_move_grower(void *unused)
+{
+    (void)unused;
+    free(malloc(16)); /* bound to arena 0 now, not in the race */
+    meet(&arrived, 2);
+    atomic_store(&move_step, 1);
+    void *moved = realloc(raced, current->resize);
+    if (moved == NULL || moved == raced)
+        _exit(moved == NULL ? 6 : 0); /* not moved: not the raced case */
+    meet(&freed, 2); /* after thread 1's malloc: else it would free the block this one took, legitimately */
+    got[0] = malloc(current->size); /* realloc freed the old block into this thread's bin */
+    return NULL;
+}
+
+static void *small_move_freer(void *unused)
+{
+    (void)unused;
+    free(malloc(16));
+    meet(&arrived, 2);
+    while (atomic_load(&move_step) != 2)
+        sched_yield();
+    free(raced);
+    got[1] = malloc(current->size); /* the same block, from this thread's bin */
+    atomic_store(&move_step, 3);
+    meet(&freed, 2);
+    return NULL;
+}
+
+static _Noreturn void small_move_child(void)
+{
+    raced = malloc(current->size);
+    memset(raced, 1, current->size);
+    pthread_t grower, freer;
+    if (pthread_create(&grower, NULL, small_move_grower, NULL) != 0 ||
+        pthread_create(&freer, NULL, small_move_freer, NULL) != 0)
+        _exit(6);
+    pthread_join(grower, NULL);
+    pthread_join(freer, NULL);
+    /* both calls accepted: 3 when the block was handed out to both threads */
+    _exit(got[0] == got[1] ? 3 : 4);
+}
+
 /* One round in this (forked) process: never returns. */
 static _Noreturn void round_child(void)
 {
     alarm(30); /* a round takes milliseconds: a deadlock fails it (SIGALRM) instead of hanging the test */
     if (strcmp(current->name, "mover") == 0)
         mover_child();
+    if (strcmp(current->name, "small-move") == 0)
+        small_move_child();
     raced = malloc(current->size);
     if (current->size >= LARGE_BLOCK) /* resident, as a program's data would be */
         memset(raced, 1, current->size);
