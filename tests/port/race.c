@@ -57,6 +57,11 @@
  *           its call. Before realloc held a small block for its move, both
  *           returned: realloc then freed the other thread's live block, and
  *           the next malloc handed it out a second time (exit 3)
+ *   small-move-arena  the same grown to 900,000 bytes by a thread that
+ *           caches over 256 KiB: its arena may not grow, so the core's
+ *           realloc fails and realloc moves the block within the arena
+ *           (the pause at the arena's first mprotect: a growth after the
+ *           cache was given back)
  *
  *   usage: test-race [ROUNDS]        (each scenario ROUNDS times its weight; 150)
  *          test-race scenario NAME ROUNDS    (the per-scenario process)
@@ -90,7 +95,8 @@ typedef struct scenario {
 } scenario;
 
 #define LARGE_BLOCK ((size_t)4 << 20)
-#define SMALL_MOVE_TO ((size_t)2 << 20) /* past the mmap threshold (1 MiB): the block moves */
+#define SMALL_MOVE_TO ((size_t)2 << 20)   /* past the mmap threshold (1 MiB): the block moves */
+#define SMALL_MOVE_ARENA ((size_t)900000) /* below it: the move stays in the arena */
 
 static const scenario scenarios[] = {
     {"local", "1", 64, 1, 0, false, NULL, 0, false},
@@ -104,6 +110,7 @@ static const scenario scenarios[] = {
     {"large-realloc-cached", "1", LARGE_BLOCK, 1, 500000, false, NULL, 60000, false},
     {"mover", "3", 128, 1, 0, false, NULL, 3000, true},
     {"small-move", "1", 4096, 2, SMALL_MOVE_TO, false, NULL, 0, false},
+    {"small-move-arena", "1", 4096, 2, SMALL_MOVE_ARENA, false, NULL, 0, false},
 };
 #ifdef RACE_PAUSED
 #define PAUSED_BUILD true
@@ -263,22 +270,45 @@ static _Noreturn void mover_child(void)
  * or about 100 with a transparent huge page to clear: rounds of a natural
  * race missed it or came before realloc's check by turns). Both builds meet
  * the same order: realloc has checked the block, and has not freed it. */
-static _Atomic unsigned move_step; /* 1 realloc begun, 2 its mapping asked for, 3 thread 1's free and malloc done */
+static _Atomic unsigned move_step; /* 1 realloc begun, 2 its memory asked for, 3 thread 1's free and malloc done */
+
+/* Thread 0's first mapping or commit inside its realloc (the other threads
+ * make none meanwhile) waits for thread 1. */
+static void move_pause(void)
+{
+    unsigned begun = 1;
+    if (atomic_compare_exchange_strong(&move_step, &begun, 2))
+        while (atomic_load(&move_step) != 3)
+            sched_yield();
+}
 
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 {
-    if (len >= SMALL_MOVE_TO && atomic_load(&move_step) == 1) {
-        atomic_store(&move_step, 2);
-        while (atomic_load(&move_step) != 3)
-            sched_yield();
-    }
+    move_pause();
     return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
 }
+
+/* small-move-arena: the move's block comes from the arena, which grows
+ * (hhp_commit) or gives pages back (hhp_discard) by mprotect. */
+int mprotect(void *addr, size_t len, int prot)
+{
+    move_pause();
+    return (int)syscall(SYS_mprotect, addr, len, prot);
+}
+
+#define MOVE_CACHED 2000 /* blocks of 400 bytes: the thread caches over 256 KiB, its arena cannot grow */
 
 static void *small_move_grower(void *unused)
 {
     (void)unused;
-    free(malloc(16)); /* bound to arena 0 now, not in the race */
+    free(malloc(16));                      /* bound to arena 0 now, not in the race */
+    if (current->resize < SMALL_MOVE_TO) { /* small-move-arena: the core's realloc fails for want of growth */
+        static void *cached[MOVE_CACHED];
+        for (int i = 0; i < MOVE_CACHED; i++)
+            cached[i] = malloc(400);
+        for (int i = 0; i < MOVE_CACHED; i++)
+            free(cached[i]);
+    }
     meet(&arrived, 2);
     atomic_store(&move_step, 1);
     void *moved = realloc(raced, current->resize);
@@ -323,7 +353,7 @@ static _Noreturn void round_child(void)
     alarm(30); /* a round takes milliseconds: a deadlock fails it (SIGALRM) instead of hanging the test */
     if (strcmp(current->name, "mover") == 0)
         mover_child();
-    if (strcmp(current->name, "small-move") == 0)
+    if (strncmp(current->name, "small-move", 10) == 0)
         small_move_child();
     raced = malloc(current->size);
     if (current->size >= LARGE_BLOCK) /* resident, as a program's data would be */
