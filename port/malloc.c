@@ -114,13 +114,50 @@ static void *copy_to_fresh(const void *p, size_t old, size_t size)
     return q;
 }
 
-/* Move p's contents to a fresh block of size bytes; NULL leaves p alone. */
+/* Move p's contents to a fresh block of size bytes; NULL leaves p alone.
+ * Unclaimed: for an arena's block only with the cache off (HOLEHEAP_CHECK,
+ * HOLEHEAP_TCACHE=0), where nothing claims blocks. The core validates p again
+ * at its hh_free, so a free of p by another thread during the copy makes
+ * realloc's own free abort (a double free, or an invalid pointer once p
+ * merged into a hole), after the copy may have read memory the core reused
+ * (an arena's pages stay readable: no signal). But a block freed during the
+ * copy and handed out again by a third call is live again, at the same
+ * place and size: nothing tells it from p, and realloc frees that call's
+ * block, having perhaps copied its data (docs/design.md, "Threads"). */
 static void *realloc_by_moving(void *p, size_t size)
 {
     void *q = copy_to_fresh(p, port_usable(p), size);
     if (q != NULL)
         hhp_free(p);
     return q;
+}
+
+/* The same for p, a block of arena a that this call holds (hhp_tcache_hold):
+ * copied, its first two words from the hold (the claim covers them), then
+ * freed as held; or given back unchanged when no fresh block could be had.
+ * A free or realloc of p meanwhile meets the claim and aborts. */
+static void *held_realloc_by_moving(hhp_arena *a, void *p, size_t size, const hhp_hold *hold)
+{
+    void *q = copy_to_fresh(p, hold->usable, size);
+    if (q == NULL) {
+        hhp_tcache_release(p, hold);
+        return NULL;
+    }
+    size_t copied = hold->usable < size ? hold->usable : size;
+    memcpy(q, hold->words, copied < sizeof hold->words ? copied : sizeof hold->words);
+    hhp_tcache_free_held(a, p, hold);
+    return q;
+}
+
+/* Move p, a block of arena a: held from before its size is read until it is
+ * freed when the cache is on. */
+static void *arena_realloc_by_moving(hhp_arena *a, void *p, size_t size)
+{
+    if (!hhp_cfg.tcache)
+        return realloc_by_moving(p, size);
+    hhp_hold hold;
+    hhp_tcache_hold(a, p, &hold);
+    return held_realloc_by_moving(a, p, size, &hold);
 }
 
 /* The same for p, a large block of usable bytes that this call holds
@@ -148,20 +185,25 @@ static size_t realloc_target(size_t size, size_t usable)
     return is_large(more) ? size : more;
 }
 
-/* The core's realloc of p, a block of arena a, to size bytes; NULL leaves
- * p as it was. With the cache on, p is held against a free racing the call
- * (hhp_tcache_hold), under one hold of a's lock. */
-static void *realloc_in_arena(hhp_arena *a, void *p, size_t size)
+/* The core's realloc of p, a block of arena a, to target bytes, else a
+ * move to a fresh block of size bytes; NULL leaves p as it was. With the
+ * cache on, p is held against a free racing the call (hhp_tcache_hold),
+ * under one hold of a's lock, and stays held into the move, so that no free
+ * slips in between. */
+static void *realloc_in_arena(hhp_arena *a, void *p, size_t target, size_t size)
 {
-    if (!hhp_cfg.tcache)
-        return hh_realloc_aligned(a->heap, p, size, SMALL_ALIGN);
+    if (!hhp_cfg.tcache) {
+        void *q = hh_realloc_aligned(a->heap, p, target, SMALL_ALIGN);
+        return q != NULL ? q : realloc_by_moving(p, size);
+    }
     hhp_hold hold;
     hhp_arena_hold(a);
     hhp_tcache_hold(a, p, &hold);
-    void *q = hh_realloc_aligned(a->heap, p, size, SMALL_ALIGN);
-    hhp_tcache_unhold(p, q, &hold);
+    void *q = hh_realloc_aligned(a->heap, p, target, SMALL_ALIGN);
+    if (q != NULL)
+        hhp_tcache_unhold(p, q, &hold);
     hhp_arena_release(a);
-    return q;
+    return q != NULL ? q : held_realloc_by_moving(a, p, size, &hold);
 }
 
 static void *port_realloc(void *p, size_t size)
@@ -174,9 +216,9 @@ static void *port_realloc(void *p, size_t size)
     }
     hhp_arena *a = hhp_arena_of(p);
     if (a != NULL) {
-        size_t usable = live_usable(a, p);
         if (is_large(size))
-            return realloc_by_moving(p, size);
+            return arena_realloc_by_moving(a, p, size); /* validates p */
+        size_t usable = live_usable(a, p);
         if (size <= usable && size >= usable / 2)
             return p; /* keeps any headroom for the next growth */
         /* C's realloc owes only malloc's alignment. hh_realloc would keep
@@ -186,8 +228,7 @@ static void *port_realloc(void *p, size_t size)
          * realloc: 50.8 MiB resident with it, 45.4 without, glibc 36.6; the rest
          * was the slide, see slide_wanted in src/heap.c). A block from
          * memalign keeps no more than 16 either, as with glibc. */
-        void *q = realloc_in_arena(a, p, realloc_target(size, usable));
-        return q != NULL ? q : realloc_by_moving(p, size);
+        return realloc_in_arena(a, p, realloc_target(size, usable), size);
     }
     /* claimed until it is resized or copied: a free racing it cannot unmap it */
     size_t usable = hhp_large_hold(p);

@@ -249,19 +249,27 @@ void hhp_tcache_put(hhp_arena *owner, void *p);
  * remote chain or pending list: realloc and malloc_usable_size of a freed
  * block abort. */
 void hhp_tcache_check_live(const void *p);
-/* realloc holds p, a live block of a (the caller holds a's lock), against a
- * free racing it: claimed as a free claims it, so that a free of p by
- * another thread meanwhile aborts as a double free (before, it could cache p
- * while the core moved or shrank it: two blocks handed out over one); its
- * first two words, the program's, are kept. hhp_tcache_unhold, after the
- * core's realloc returned q (NULL: p stays), puts them back where p's bytes
- * are now and clears the claim the core left at p. */
+/* realloc holds p, a live block of a, against a free racing it: claimed as
+ * a free claims it, so that a free or realloc of p by another thread
+ * meanwhile aborts as a double free (before, it could cache p while the core
+ * moved or shrank it: two blocks handed out over one); its first two words,
+ * the program's, are kept, with p's usable size and its core header as
+ * proved live. Then exactly one of: hhp_tcache_unhold, with a's lock held
+ * since the hold, after the core's realloc returned q (NULL: p stays): puts
+ * the words back where p's bytes are now and clears the claim the core left
+ * at p; hhp_tcache_free_held: p was copied elsewhere (its first two words
+ * from the hold), it goes to a bin, a remote chain or the core, as a free
+ * sends it; hhp_tcache_release: p stays the program's, unchanged. */
 typedef struct hhp_hold {
     uintptr_t words[2];     /* p's link and marker words as the program left them */
     uintptr_t link, marker; /* the claim */
+    size_t usable;          /* p's usable size */
+    uint64_t header;        /* p's core header, as proved live */
 } hhp_hold;
 void hhp_tcache_hold(hhp_arena *a, void *p, hhp_hold *hold);
 void hhp_tcache_unhold(void *p, void *q, const hhp_hold *hold);
+void hhp_tcache_free_held(hhp_arena *owner, void *p, const hhp_hold *hold);
+void hhp_tcache_release(void *p, const hhp_hold *hold);
 void hhp_tcache_keys(void);  /* draw the secrets (hhp_init, before the first block) */
 void hhp_tcache_setup(void); /* the budget and the thread-exit hook (constructor) */
 void hhp_tcache_flush(void);

@@ -302,6 +302,12 @@ static uint64_t tc_header_of(const tc_block *b)
     return __atomic_load_n((const uint64_t *)(const void *)b - 1, __ATOMIC_RELAXED);
 }
 
+/* b's two words from `from` to `to` in one step, if they still are `from`. */
+static inline __attribute__((always_inline)) bool tc_words_swap(tc_block *b, tc_words from, tc_words to)
+{
+    return __sync_bool_compare_and_swap((tc_words *)(void *)b, from, to);
+}
+
 /* The one step from "not held" to "held" by a list of this kind, with next
  * after it: a compare-and-swap of b's two words, link and marker together,
  * from the values seen when b was found not held (or held by the caller), so
@@ -334,8 +340,7 @@ static inline __attribute__((always_inline)) void tc_claim(tc_block *b, tc_words
     uintptr_t link = tc_encode(b, next);
     tc_words claim = tc_words_make(link, tc_seal(b, link) ^ tc_key.kind[kind]);
     tc_race_pause(b, seen, kind);
-    if (__builtin_expect(!__sync_bool_compare_and_swap((tc_words *)(void *)b, seen, claim) || tc_header_of(b) != header,
-                         0))
+    if (__builtin_expect(!tc_words_swap(b, seen, claim) || tc_header_of(b) != header, 0))
         hhp_die(hhp_current_call, "double free", b, HH_E_DOUBLE_FREE);
 }
 
@@ -729,12 +734,10 @@ static inline __attribute__((always_inline)) tc_words tc_unheld(hhp_arena *a, tc
 void hhp_tcache_hold(hhp_arena *a, void *p, hhp_hold *hold)
 {
     tc_block *b = p;
-    uint64_t header;
-    size_t usable;
-    tc_words seen = tc_unheld(a, b, &header, &usable, "pointer already freed");
+    tc_words seen = tc_unheld(a, b, &hold->header, &hold->usable, "pointer already freed");
     hold->words[0] = tc_words_link(seen);
     hold->words[1] = tc_words_marker(seen);
-    tc_claim(b, seen, header, NULL, TC_AWAY); /* a free that won meanwhile: double free */
+    tc_claim(b, seen, hold->header, NULL, TC_AWAY); /* a free that won meanwhile: double free */
     hold->link = tc_link_of(b);
     hold->marker = tc_marker_of(b);
 }
@@ -746,6 +749,19 @@ void hhp_tcache_unhold(void *p, void *q, const hhp_hold *hold)
         tc_forget(p, hold->link, hold->marker); /* as tc_free_list: the lock is held */
     __atomic_store_n(&to->link, hold->words[0], __ATOMIC_RELAXED);
     __atomic_store_n(&to->marker, hold->words[1], __ATOMIC_RELEASE);
+}
+
+/* The claim as hhp_tcache_hold made it. */
+static tc_words tc_hold_claim(const hhp_hold *hold) { return tc_words_make(hold->link, hold->marker); }
+
+void hhp_tcache_release(void *p, const hhp_hold *hold)
+{
+    /* One swap, as a claim: a free racing this meets the claim or p as the
+     * program left it, never half of each (two stores would let its swap in
+     * between). It fails only if p's first words were written while held
+     * (the program wrote the block it was reallocating, or a stray write). */
+    if (!tc_words_swap(p, tc_hold_claim(hold), tc_words_make(hold->words[0], hold->words[1])))
+        hhp_die(hhp_current_call, "block written while realloc held it", p, HH_E_POISON);
 }
 
 /* A block in a cache or on a pending list carries a marker: freed again
@@ -787,12 +803,12 @@ static __attribute__((noinline)) void tc_free_now(hhp_arena *owner, tc_block *b,
     (void)tc_free_list(owner, b, TC_AWAY, false);
 }
 
-void hhp_tcache_put(hhp_arena *owner, void *p)
+/* b, a block of owner found not held as seen (or held by the caller: the
+ * claim is then swapped from its own), header as proved live: into a bin,
+ * a remote chain or the core, claimed in each case. */
+static inline __attribute__((always_inline)) void tc_put_seen(hhp_arena *owner, tc_block *b, size_t usable,
+                                                              tc_words seen, uint64_t header)
 {
-    tc_block *b = p;
-    uint64_t header; /* as proved live: tc_claim */
-    size_t usable;
-    tc_words seen = tc_unheld(owner, b, &header, &usable, "double free");
     /* The common case, a block of this thread's arena with room in its bin
      * (tc_cache's conditions): pushed at once. */
     size_t c = tc_class_down(usable);
@@ -804,6 +820,22 @@ void hhp_tcache_put(hhp_arena *owner, void *p)
     }
     if (!tc_put_slow(owner, b, usable, seen, header))
         tc_free_now(owner, b, seen, header);
+}
+
+void hhp_tcache_put(hhp_arena *owner, void *p)
+{
+    tc_block *b = p;
+    uint64_t header; /* as proved live: tc_claim */
+    size_t usable;
+    tc_words seen = tc_unheld(owner, b, &header, &usable, "double free");
+    tc_put_seen(owner, b, usable, seen, header);
+}
+
+void hhp_tcache_free_held(hhp_arena *owner, void *p, const hhp_hold *hold)
+{
+    /* held all along: the header the hold proved is still p's (tc_claim
+     * compares it again) */
+    tc_put_seen(owner, p, hold->usable, tc_hold_claim(hold), hold->header);
 }
 
 void hhp_tcache_flush(void)

@@ -53,6 +53,20 @@
  *           stale free that read the old marker with the new link took the
  *           block for not held, and its swap (old marker to the same
  *           marker) succeeded: the block on two lists
+ *   small-move  HOLEHEAP_ARENAS=1, a 4096-byte block grown by realloc to
+ *           2 MiB (past the mmap threshold: moved to a mapping, a copy,
+ *           then realloc frees the old block) while the other thread frees
+ *           it and mallocs 4096 bytes (its bin hands the same block back),
+ *           in the middle of the move (the test's mmap holds the move's
+ *           mapping until they returned): one of the calls aborts naming
+ *           its call. Before realloc held a small block for its move, both
+ *           returned: realloc then freed the other thread's live block, and
+ *           the next malloc handed it out a second time (exit 3)
+ *   small-move-arena  the same grown to 900,000 bytes by a thread that
+ *           caches over 256 KiB: its arena may not grow, so the core's
+ *           realloc fails and realloc moves the block within the arena
+ *           (the pause at the arena's first mprotect: a growth after the
+ *           cache was given back)
  *
  *   usage: test-race [ROUNDS]        (each scenario ROUNDS times its weight; 150)
  *          test-race scenario NAME ROUNDS    (the per-scenario process)
@@ -66,6 +80,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -85,7 +101,9 @@ typedef struct scenario {
 } scenario;
 
 #define LARGE_BLOCK ((size_t)4 << 20)
-#define LARGE_REMAP ((size_t)64 << 20) /* grown to: by mremap, outside the registry's lock */
+#define LARGE_REMAP ((size_t)64 << 20)    /* grown to: by mremap, outside the registry's lock */
+#define SMALL_MOVE_TO ((size_t)2 << 20)   /* past the mmap threshold (1 MiB): the block moves */
+#define SMALL_MOVE_ARENA ((size_t)900000) /* below it: the move stays in the arena */
 
 static const scenario scenarios[] = {
     {"local", "1", 64, 1, 0, false, false, NULL, 0, false},
@@ -99,6 +117,8 @@ static const scenario scenarios[] = {
     {"large-realloc-cached", "1", LARGE_BLOCK, 1, 500000, false, false, NULL, 60000, false},
     {"large-remap", "1", LARGE_BLOCK, 1, LARGE_REMAP, false, true, "0", 60000, false},
     {"mover", "3", 128, 1, 0, false, false, NULL, 3000, true},
+    {"small-move", "1", 4096, 2, SMALL_MOVE_TO, false, false, NULL, 0, false},
+    {"small-move-arena", "1", 4096, 2, SMALL_MOVE_ARENA, false, false, NULL, 0, false},
 };
 #ifdef RACE_PAUSED
 #define PAUSED_BUILD true
@@ -253,12 +273,99 @@ static _Noreturn void mover_child(void)
     _exit(6); /* not reached: the stale free aborts or exits */
 }
 
+/* small-move: the port's mmap calls come here (the test links the port's
+ * archive, so this definition is the one its references bind to). The
+ * mapping thread 0's realloc asks for to move the block waits until thread 1
+ * has freed the block and malloc has handed it back, as a preemption of
+ * realloc's move there would (the window is otherwise a few microseconds,
+ * or about 100 with a transparent huge page to clear: rounds of a natural
+ * race missed it or came before realloc's check by turns). Both builds meet
+ * the same order: realloc has checked the block, and has not freed it. */
+static _Atomic unsigned move_step; /* 1 realloc begun, 2 its memory asked for, 3 thread 1's free and malloc done */
+
+/* Thread 0's first mapping or commit inside its realloc (the other threads
+ * make none meanwhile) waits for thread 1. */
+static void move_pause(void)
+{
+    unsigned begun = 1;
+    if (atomic_compare_exchange_strong(&move_step, &begun, 2))
+        while (atomic_load(&move_step) != 3)
+            sched_yield();
+}
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
+{
+    move_pause();
+    return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
+}
+
+/* small-move-arena: the move's block comes from the arena, which grows
+ * (hhp_commit) or gives pages back (hhp_discard) by mprotect. */
+int mprotect(void *addr, size_t len, int prot)
+{
+    move_pause();
+    return (int)syscall(SYS_mprotect, addr, len, prot);
+}
+
+#define MOVE_CACHED 2000 /* blocks of 400 bytes: the thread caches over 256 KiB, its arena cannot grow */
+
+static void *small_move_grower(void *unused)
+{
+    (void)unused;
+    free(malloc(16));                      /* bound to arena 0 now, not in the race */
+    if (current->resize < SMALL_MOVE_TO) { /* small-move-arena: the core's realloc fails for want of growth */
+        static void *cached[MOVE_CACHED];
+        for (int i = 0; i < MOVE_CACHED; i++)
+            cached[i] = malloc(400);
+        for (int i = 0; i < MOVE_CACHED; i++)
+            free(cached[i]);
+    }
+    meet(&arrived, 2);
+    atomic_store(&move_step, 1);
+    void *moved = realloc(raced, current->resize);
+    if (moved == NULL || moved == raced)
+        _exit(moved == NULL ? 6 : 0); /* not moved: not the raced case */
+    meet(&freed, 2); /* after thread 1's malloc: else it would free the block this one took, legitimately */
+    got[0] = malloc(current->size); /* realloc freed the old block into this thread's bin */
+    return NULL;
+}
+
+static void *small_move_freer(void *unused)
+{
+    (void)unused;
+    free(malloc(16));
+    meet(&arrived, 2);
+    while (atomic_load(&move_step) != 2)
+        sched_yield();
+    free(raced);
+    got[1] = malloc(current->size); /* the same block, from this thread's bin */
+    atomic_store(&move_step, 3);
+    meet(&freed, 2);
+    return NULL;
+}
+
+static _Noreturn void small_move_child(void)
+{
+    raced = malloc(current->size);
+    memset(raced, 1, current->size);
+    pthread_t grower, freer;
+    if (pthread_create(&grower, NULL, small_move_grower, NULL) != 0 ||
+        pthread_create(&freer, NULL, small_move_freer, NULL) != 0)
+        _exit(6);
+    pthread_join(grower, NULL);
+    pthread_join(freer, NULL);
+    /* both calls accepted: 3 when the block was handed out to both threads */
+    _exit(got[0] == got[1] ? 3 : 4);
+}
+
 /* One round in this (forked) process: never returns. */
 static _Noreturn void round_child(void)
 {
     alarm(30); /* a round takes milliseconds: a deadlock fails it (SIGALRM) instead of hanging the test */
     if (strcmp(current->name, "mover") == 0)
         mover_child();
+    if (strncmp(current->name, "small-move", 10) == 0)
+        small_move_child();
     raced = malloc(current->size);
     if (current->size >= LARGE_BLOCK) /* resident, as a program's data would be */
         memset(raced, 1, current->size);
