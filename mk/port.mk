@@ -60,7 +60,7 @@ $(PORT_DIR)/test-corrupt: tests/port/corrupt.c $(PORT_A)
 
 ## check-port-unit: the drop-in malloc's unit test, linked with the archive and preloaded over glibc
 ## check-port-threads: the drop-in malloc under threads: archive, preloaded, without the cache, checking every call and every 64 calls
-## check-port-race: two threads free the same block at the same instant, by every free path (cache, remote chain, core), a stale free races a shrinking realloc, a free races the realloc of a large mapping (cache on and off), and a stale free races a block's move from a pending list into a bin (a build that pauses the move): one call is accepted, the other aborts naming its call, never both, never a signal
+## check-port-race: two threads free the same block at the same instant, by every free path (cache, remote chain, core), a stale free races a shrinking realloc, a free races the realloc of a large mapping (cache on and off, and grown by mremap outside the registry's lock), a free and malloc race a realloc that moves a small block (out of its arena, and within it), and a stale free races a block's move from a pending list into a bin (a build that pauses the move): one call is accepted, the other aborts naming its call, never both, never a signal
 ## check-port-tsan: the thread stress (no RSS bounds, no forks) on the core and the port built with ThreadSanitizer, entry points renamed: no data race reported
 ## check-port-programs: real programs (python3, perl, sqlite3, sort, ...) under LD_PRELOAD, and their traces replayed; perl, python3 and sqlite3 under HOLEHEAP_CHECK=1, 64 and 1000
 ## check-port-corrupt: forked trials corrupt the drop-in malloc as bugs do; each exits cleanly or aborts with a holeheap: line
