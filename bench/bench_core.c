@@ -1,18 +1,26 @@
 /*
  * holeheap core benchmark (`make bench-core`, `make bench-callgrind`).
  *
- * One source, three programs: linked with build/fast/libholeheap.a ("fast"),
- * with build/table/libholeheap.a and -DHH_INDEX_TABLE ("table"), or with
- * -DBENCH_GLIBC against glibc malloc ("glibc"). The workload code is the same
- * in all three; only the impl_* shim below differs.
+ * One source, five programs: linked with build/fast/libholeheap.a ("fast"),
+ * with build/table/libholeheap.a and -DHH_INDEX_TABLE ("table"), with
+ * -DBENCH_GLIBC against glibc malloc ("glibc"), the fast index with
+ * -DBENCH_STRICT (HH_STRICT: no front, "strict"), and the fast index with
+ * -DBENCH_LOCKED ("locked"): a heap given lock/unlock callbacks, as the demo
+ * kernel's heap and the drop-in malloc's arenas are. Its lock is a C11
+ * atomic_flag spin lock, a kernel spinlock's work without its interrupt
+ * masking: test-and-set (an atomic exchange) to take it, clear (a release
+ * store) to give it back. One thread runs, so it is never contended; what the
+ * column adds to "fast" is the lock's own price on every call. The workload
+ * code is the same in all five; only the impl_* shim below differs.
  *
  *   bench_core_X run <workload>             one workload, one RESULT line
  *   bench_core_X callgrind <workload>       a short fixed run for callgrind
- *   bench_core_X compare F T G              run every workload in F, T and G
- *                                           (interleaved) and print one table
- *   bench_core_X callgrind-compare DIR F T G
+ *   bench_core_X compare F T G S L          run every workload in the five
+ *                                           programs (interleaved), one table
+ *   bench_core_X callgrind-compare DIR F T G S L
  *                                           the same under valgrind --tool=callgrind,
  *                                           printing instructions per call
+ *   bench_core_X latency-compare F T G S L  every call timed on its own
  *
  * Every workload is a deterministic trace (a seeded PRNG of our own) made
  * before anything is timed. A run has two passes over the same trace:
@@ -39,6 +47,9 @@
 #include <malloc.h>
 #else
 #include "holeheap.h"
+#endif
+#ifdef BENCH_LOCKED
+#include <stdatomic.h>
 #endif
 
 #define REPS 5
@@ -155,6 +166,8 @@ static int impl_check(void) { return 0; }
 
 #if defined(BENCH_STRICT)
 #define IMPL_NAME "strict"
+#elif defined(BENCH_LOCKED)
+#define IMPL_NAME "locked"
 #elif defined(HH_INDEX_TABLE)
 #define IMPL_NAME "table"
 #else
@@ -180,6 +193,50 @@ static int first_span(void *ctx, const hh_span *span)
 
 static void impl_start(void) { region = map_bytes(REGION_BYTES); }
 
+#ifdef BENCH_LOCKED
+#define SPIN_LIMIT 100000000u /* one thread: a lock still held after this many tries was taken twice */
+
+static atomic_flag heap_spin = ATOMIC_FLAG_INIT;
+
+/* The uncontended path is one test-and-set; the loop runs only if the heap
+ * took its lock twice (a core bug), which here would spin for ever. */
+static void spin_acquire(void *spin)
+{
+    unsigned tries = 0;
+    while (atomic_flag_test_and_set_explicit((atomic_flag *)spin, memory_order_acquire))
+        if (++tries == SPIN_LIMIT)
+            die("the heap took its lock twice");
+}
+
+static void spin_release(void *spin) { atomic_flag_clear_explicit((atomic_flag *)spin, memory_order_release); }
+
+/* After a run: every call gave the lock back (one that kept it would leave
+ * the flag set). */
+static void spin_verify_released(void)
+{
+    if (atomic_flag_test_and_set_explicit(&heap_spin, memory_order_acquire))
+        die("a call returned holding the heap's lock");
+    atomic_flag_clear_explicit(&heap_spin, memory_order_release);
+}
+#else
+static void spin_verify_released(void) {}
+#endif
+
+/* The program's heap options: none for fast and table. */
+static hh_options heap_options(void)
+{
+    hh_options opt = {0};
+#ifdef BENCH_STRICT
+    opt.flags = HH_STRICT; /* no front: exact best fit for every request */
+#endif
+#ifdef BENCH_LOCKED
+    opt.lock = spin_acquire;
+    opt.unlock = spin_release;
+    opt.ctx = &heap_spin;
+#endif
+    return opt;
+}
+
 /* A fresh heap on the region. Before the timed pass, the region up to the
  * highest end pass 1 reached (plus a margin) is written, so that its pages are
  * mapped before any timing. */
@@ -190,12 +247,8 @@ static void impl_reset(bool timed_pass)
         size_t touch = (size_t)(peak_end - region) + TOUCH_MARGIN;
         memset(region, 0, touch < REGION_BYTES ? touch : REGION_BYTES);
     }
-#ifdef BENCH_STRICT
-    hh_options strict = {.flags = HH_STRICT}; /* no front: exact best fit for every request */
-    heap = hh_init(region, REGION_BYTES, &strict);
-#else
-    heap = hh_init(region, REGION_BYTES, NULL);
-#endif
+    hh_options opt = heap_options();
+    heap = hh_init(region, REGION_BYTES, &opt);
     if (heap == NULL)
         die("hh_init refused the region");
     hh_walk(heap, first_span, &first);
@@ -213,7 +266,12 @@ static void impl_note_block(void *p, size_t n)
 }
 static size_t impl_peak_span(void) { return (size_t)(peak_end - heap_base); }
 static size_t impl_control_bytes(void) { return (size_t)(heap_base - region); }
-static int impl_check(void) { return hh_check(heap, NULL); }
+static int impl_check(void)
+{
+    int code = hh_check(heap, NULL);
+    spin_verify_released();
+    return code;
+}
 
 #endif
 
@@ -707,10 +765,10 @@ static int cmd_callgrind(const char *name)
     return 0;
 }
 
-/* ---- the drivers: run the three programs and print one table ---- */
+/* ---- the drivers: run the five programs and print one table ---- */
 
-enum { IMPLS = 4 };
-static const char *const impl_label[IMPLS] = {"fast", "table", "glibc", "strict"};
+enum { IMPLS = 5 };
+static const char *const impl_label[IMPLS] = {"fast", "table", "glibc", "strict", "locked"};
 
 typedef struct row {
     bool ok;
@@ -746,14 +804,14 @@ static void print_cell(const row *r)
 static void print_header(void)
 {
     static const char *const title[IMPLS] = {"holeheap fast index", "holeheap ordered table", "glibc malloc",
-                                             "holeheap fast, HH_STRICT"};
+                                             "holeheap fast, HH_STRICT", "holeheap fast, locked"};
     printf("%-13s %9s", "", "");
     for (int i = 0; i < IMPLS; i++)
         printf(" | %-25s", title[i]);
     printf(" | median ratio\n%-13s %9s", "workload", "calls/rep");
     for (int i = 0; i < IMPLS; i++)
         printf(" | %7s %8s %5s", "ns/op", "worst", "frag");
-    printf(" | table/fast glibc/fast\n");
+    printf(" | table/fast glibc/fast locked/fast\n");
 }
 
 static void print_notes(const row rows[][IMPLS], size_t nrows)
@@ -782,6 +840,8 @@ static void print_notes(const row rows[][IMPLS], size_t nrows)
            "  OS. Trim and per-block mmap are off (mallopt) so that no page fault lands in a timed rep; the\n"
            "  holeheap region is written before the timed pass for the same reason.\n",
            rows[nrows - 1][1].control);
+    printf("locked: the fast index with lock/unlock callbacks, an atomic_flag spin lock (one thread: never\n"
+           "  contended); locked/fast is the lock's price in time.\n");
     printf("N holes: an untimed setup allocates 2N+1 blocks (holes-to-be 16..4095 B, log-uniform; others\n"
            "  16..64 B) and frees every other one, smallest first; then an untimed warm-up of the steady loop\n"
            "  (free the block allocated %u steps ago, allocate 16..4095 B) precedes the timed reps.\n",
@@ -833,7 +893,7 @@ static int cmd_compare(char *const bins[IMPLS])
         printf("%-13s %9zu", workloads[w].name, rows[w][0].ops);
         for (int i = 0; i < IMPLS; i++)
             print_cell(&rows[w][i]);
-        printf(" | %9.1fx %9.2fx\n", fast_over(rows[w], 1), fast_over(rows[w], 2));
+        printf(" | %9.1fx %9.2fx %10.2fx\n", fast_over(rows[w], 1), fast_over(rows[w], 2), fast_over(rows[w], 4));
         fflush(stdout);
     }
     print_notes((const row(*)[IMPLS])rows, WORKLOADS);
@@ -924,7 +984,8 @@ static int cmd_callgrind_compare(const char *dir, char *const bins[IMPLS])
     static double ir[NAMES][IMPLS];
     bool failed = false;
     printf("instructions per call inside the measured loop (callgrind; short fixed runs; callees included)\n");
-    printf("%-13s %10s %10s %10s %10s %11s\n", "workload", "fast", "table", "glibc", "strict", "table/fast");
+    printf("%-13s %10s %10s %10s %10s %10s %11s %12s\n", "workload", "fast", "table", "glibc", "strict", "locked",
+           "table/fast", "locked-fast");
     for (size_t w = 0; w < NAMES; w++) {
         printf("%-13s", names[w]);
         for (int i = 0; i < IMPLS; i++) {
@@ -936,10 +997,12 @@ static int cmd_callgrind_compare(const char *dir, char *const bins[IMPLS])
             else
                 printf(" %10.0f", ir[w][i]);
         }
-        printf(" %10.1fx\n", ir[w][0] > 0 ? ir[w][1] / ir[w][0] : 0.0);
+        printf(" %10.1fx %12.0f\n", ir[w][0] > 0 ? ir[w][1] / ir[w][0] : 0.0,
+               ir[w][0] > 0 && ir[w][4] > 0 ? ir[w][4] - ir[w][0] : 0.0);
         fflush(stdout);
     }
-    printf("(included in every column: the loop's own work, a 16-byte write per new block and the trace reads)\n");
+    printf("(included in every column: the loop's own work, a 16-byte write per new block and the trace reads;\n"
+           " locked-fast: what the lock costs a call, its callbacks' own instructions included)\n");
     print_callgrind_targets(names, (const double(*)[IMPLS])ir, NAMES);
     return failed ? 1 : 0;
 }
@@ -1000,6 +1063,8 @@ static int cmd_latency_compare(char *const bins[IMPLS])
         double fast = median_of(p999[0], rounds), glibc = median_of(p999[2], rounds);
         printf("  target p99.9 fast <= glibc, median of %d rounds: %.1f vs %.1f  %s\n", rounds, fast, glibc,
                fast <= glibc ? "MET" : "MISSED");
+        if (got[4] == rounds)
+            printf("  p99.9 locked, median of %d rounds: %.1f (no target)\n", rounds, median_of(p999[4], rounds));
     }
     return 0; /* a benchmark: the verdicts are read, not a test */
 }
@@ -1008,9 +1073,9 @@ static int usage(void)
 {
     fprintf(stderr, "usage: bench_core run|callgrind WORKLOAD\n"
                     "       bench_core latency WORKLOAD\n"
-                    "       bench_core latency-compare FAST TABLE GLIBC STRICT\n"
-                    "       bench_core compare FAST TABLE GLIBC STRICT\n"
-                    "       bench_core callgrind-compare OUTDIR FAST TABLE GLIBC STRICT\nworkloads:\n");
+                    "       bench_core latency-compare FAST TABLE GLIBC STRICT LOCKED\n"
+                    "       bench_core compare FAST TABLE GLIBC STRICT LOCKED\n"
+                    "       bench_core callgrind-compare OUTDIR FAST TABLE GLIBC STRICT LOCKED\nworkloads:\n");
     for (size_t i = 0; i < WORKLOADS; i++)
         fprintf(stderr, "  %-13s %s\n", workloads[i].name, workloads[i].what);
     return 2;
@@ -1024,11 +1089,11 @@ int main(int argc, char **argv)
         return cmd_callgrind(argv[2]);
     if (argc == 3 && strcmp(argv[1], "latency") == 0)
         return cmd_latency(argv[2]);
-    if (argc == 6 && strcmp(argv[1], "latency-compare") == 0)
+    if (argc == 2 + IMPLS && strcmp(argv[1], "latency-compare") == 0)
         return cmd_latency_compare(argv + 2);
-    if (argc == 6 && strcmp(argv[1], "compare") == 0)
+    if (argc == 2 + IMPLS && strcmp(argv[1], "compare") == 0)
         return cmd_compare(argv + 2);
-    if (argc == 7 && strcmp(argv[1], "callgrind-compare") == 0)
+    if (argc == 3 + IMPLS && strcmp(argv[1], "callgrind-compare") == 0)
         return cmd_callgrind_compare(argv[2], argv + 3);
     return usage();
 }

@@ -1,7 +1,8 @@
-# The core benchmark (bench/bench_core.c): one source built four ways, against
+# The core benchmark (bench/bench_core.c): one source built five ways, against
 # the fast index, against the ordered table (-DHH_INDEX_TABLE), against glibc
-# malloc (-DBENCH_GLIBC), and the fast index in strict mode (-DBENCH_STRICT:
-# HH_STRICT, no front), then run side by side into one table.
+# malloc (-DBENCH_GLIBC), the fast index in strict mode (-DBENCH_STRICT:
+# HH_STRICT, no front), and the fast index with lock/unlock callbacks
+# (-DBENCH_LOCKED: an uncontended spin lock), then run side by side into one table.
 #   make bench-core        wall-clock ns/op and fragmentation, all workloads
 #   make bench-callgrind   instructions per call under valgrind --tool=callgrind
 #   make bench-latency     every call timed on its own: p50, p99, p99.9, worst; LATENCY_ROUNDS
@@ -11,7 +12,7 @@
 BENCH_DIR    := $(BUILD)/bench
 BENCH_CFLAGS := $(WARN) -Iinclude -O2 -g
 BENCH_CORE_BINS := $(BENCH_DIR)/bench_core_fast $(BENCH_DIR)/bench_core_table $(BENCH_DIR)/bench_core_glibc \
-                   $(BENCH_DIR)/bench_core_strict
+                   $(BENCH_DIR)/bench_core_strict $(BENCH_DIR)/bench_core_locked
 
 $(BENCH_DIR)/bench_core_fast: bench/bench_core.c include/holeheap.h $(BUILD)/fast/libholeheap.a
 	@mkdir -p $(@D)
@@ -24,6 +25,10 @@ $(BENCH_DIR)/bench_core_table: bench/bench_core.c include/holeheap.h $(BUILD)/ta
 $(BENCH_DIR)/bench_core_strict: bench/bench_core.c include/holeheap.h $(BUILD)/fast/libholeheap.a
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) -DBENCH_STRICT $< $(BUILD)/fast/libholeheap.a -o $@
+
+$(BENCH_DIR)/bench_core_locked: bench/bench_core.c include/holeheap.h $(BUILD)/fast/libholeheap.a
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -DBENCH_LOCKED $< $(BUILD)/fast/libholeheap.a -o $@
 
 $(BENCH_DIR)/bench_core_glibc: bench/bench_core.c include/holeheap.h
 	@mkdir -p $(@D)
