@@ -198,8 +198,9 @@ typedef struct hh_options {
      * calls took effect; it must not call this heap. hh_trace_format
      * formats an event as a line of the holeheap tool's text trace format. */
     void (*on_trace)(void *ctx, const struct hh_trace_event *event);
-    /* Setting either hook sends every call through the general (locked) path,
-     * as a lock does; with both NULL (the default) they cost nothing. */
+    /* Setting either hook sends every call through the general path (a lock
+     * alone no longer does: malloc and free of a heap with a lock take the
+     * fast paths under it); with both NULL (the default) they cost nothing. */
 } hh_options;
 
 /* hh_options.flags */
