@@ -50,6 +50,8 @@ $(PORT_DIR)/test-threads: tests/port/threads.c tests/port/rss.h $(PORT_A)
 	$(CC) $(PORT_TEST_CFLAGS) $< $(PORT_A) -lpthread -o $@
 $(PORT_DIR)/test-race: tests/port/race.c $(PORT_A)
 	$(CC) $(PORT_TEST_CFLAGS) $< $(PORT_A) -lpthread -o $@
+$(PORT_DIR)/test-remap: tests/port/remap.c $(PORT_A)
+	$(CC) $(PORT_TEST_CFLAGS) $< $(PORT_A) -lpthread -o $@
 $(PORT_DIR)/test-threads-plain: tests/port/threads.c tests/port/rss.h
 	@mkdir -p $(@D)
 	$(CC) $(PORT_TEST_CFLAGS) $< -lpthread -o $@
@@ -60,7 +62,7 @@ $(PORT_DIR)/test-corrupt: tests/port/corrupt.c $(PORT_A)
 
 ## check-port-unit: the drop-in malloc's unit test, linked with the archive and preloaded over glibc
 ## check-port-threads: the drop-in malloc under threads: archive, preloaded, without the cache, checking every call and every 64 calls
-## check-port-race: two threads free the same block at the same instant, by every free path (cache, remote chain, core), a stale free races a shrinking realloc, a free races the realloc of a large mapping (cache on and off, and grown by mremap outside the registry's lock), a free and malloc race a realloc that moves a small block (out of its arena, and within it), and a stale free races a block's move from a pending list into a bin (a build that pauses the move): one call is accepted, the other aborts naming its call, never both, never a signal
+## check-port-race: two threads free the same block at the same instant, by every free path (cache, remote chain, core), a stale free races a shrinking realloc, a free races the realloc of a large mapping (cache on and off, and grown by mremap outside the registry's lock; a block mapped at the old start meanwhile keeps its own length), a free and malloc race a realloc that moves a small block (out of its arena, and within it), and a stale free races a block's move from a pending list into a bin (a build that pauses the move): one call is accepted, the other aborts naming its call, never both, never a signal
 ## check-port-tsan: the thread stress (no RSS bounds, no forks) on the core and the port built with ThreadSanitizer, entry points renamed: no data race reported
 ## check-port-programs: real programs (python3, perl, sqlite3, sort, ...) under LD_PRELOAD, and their traces replayed; perl, python3 and sqlite3 under HOLEHEAP_CHECK=1, 64 and 1000
 ## check-port-corrupt: forked trials corrupt the drop-in malloc as bugs do; each exits cleanly or aborts with a holeheap: line
@@ -94,9 +96,10 @@ $(PORT_DIR)/paused/%.o: port/%.c port/port.h include/holeheap.h mk/port.mk
 	$(CC) $(PORT_CFLAGS) -DTC_RACE_PAUSE=$(RACE_PAUSE) -c $< -o $@
 $(PORT_DIR)/test-race-paused: tests/port/race.c $(PORT_PAUSED_OBJS) $(LIB_A)
 	$(CC) $(PORT_TEST_CFLAGS) -DRACE_PAUSED $< $(PORT_PAUSED_OBJS) $(LIB_A) -lpthread -o $@
-check-port-race: $(PORT_DIR)/test-race $(PORT_DIR)/test-race-paused
+check-port-race: $(PORT_DIR)/test-race $(PORT_DIR)/test-race-paused $(PORT_DIR)/test-remap
 	$(PORT_DIR)/test-race $(RACE_ROUNDS)
 	$(PORT_DIR)/test-race-paused $(RACE_ROUNDS)
+	HOLEHEAP_LARGE_CACHE=0 $(PORT_DIR)/test-remap
 
 # ThreadSanitizer over the thread stress (tests/port/threads.c without its RSS
 # bounds and forks, which TSan's shadow memory and runtime do not allow): the

@@ -160,6 +160,10 @@ static bool freed_lately(uintptr_t start)
  * by a realloc racing this call, "invalid pointer" for anything else. */
 static large_entry *entry_claimable(const void *p, const char *freed_text)
 {
+    if ((uintptr_t)p % hhp_page_size() != 0) { /* no large block starts there, nor a moving entry's key */
+        hhp_lock_give(&large_lock);
+        hhp_die(hhp_current_call, "invalid pointer", p, HH_E_BAD_POINTER);
+    }
     large_entry *e = table_find((uintptr_t)p);
     if (__builtin_expect(e != NULL && !e->held, 1))
         return e;
@@ -486,32 +490,49 @@ static bool cache_fits(size_t length)
     return c != NULL && c->length >= length;
 }
 
+/* e, p's held entry, now describes the block mremap moved to `moved`
+ * (perhaps p itself), still held; the lock is taken. */
+static large_entry *entry_moved(large_entry *e, void *p, void *moved, size_t length)
+{
+    table_remove(e);
+    e = table_put((uintptr_t)moved, length); /* finds e's slot at least */
+    e->held = true;
+    if (moved != p)
+        freed_note((uintptr_t)p); /* a free of the old start is a double free */
+    return e;
+}
+
 /* Resize e, p's held entry, by mremap without the registry's lock (the
  * call may take a millisecond, and every other thread's large calls would
  * wait for it): the entry is keyed p + LARGE_MOVING meanwhile, so that a
  * new mapping the system places at p (once mremap has moved the block
  * away) registers under its own start, while a free or realloc of p is
- * still named a double free (entry_claimable). Called and returns with the
- * lock taken; the moved block's entry, or NULL (p unchanged, still held). */
+ * still named a double free (entry_claimable). That key must be unique: if
+ * an entry holds it already (a block mapped at p since and being remapped
+ * too, or one a fork's child inherited mid-remap), the mremap runs under
+ * the lock, as it always did (a review: two entries keyed alike, the wrong
+ * one restored when one mremap failed, gave a block another's length).
+ * Called and returns with the lock taken; the moved block's entry, or NULL
+ * (p unchanged, still held). */
 static large_entry *remap_unlocked(large_entry *e, void *p, size_t length, void **moved)
 {
     size_t old = e->length;
-    e->start = (uintptr_t)p + LARGE_MOVING; /* the same probe sequence: slot_of ignores the page offset */
+    uintptr_t moving = (uintptr_t)p + LARGE_MOVING;
+    if (table_find(moving) != NULL) {
+        *moved = hhp_remap(p, old, length);
+        return *moved != NULL ? entry_moved(e, p, *moved, length) : NULL;
+    }
+    e->start = moving; /* the same probe sequence: slot_of ignores the page offset */
     hhp_lock_give(&large_lock);
     *moved = hhp_remap(p, old, length);
     hhp_lock_take(&large_lock);
     (void)table_make_room(); /* may move the entries; a failure leaves e's slot for the put below */
-    e = entry_held((char *)p + LARGE_MOVING);
+    e = entry_held((void *)moving);
     if (*moved == NULL) {
         e->start = (uintptr_t)p; /* nothing else can lie at p: its mapping is still there */
         return NULL;
     }
-    table_remove(e);
-    e = table_put((uintptr_t)*moved, length); /* finds e's slot at least */
-    e->held = true;
-    if (*moved != p)
-        freed_note((uintptr_t)p); /* a free of the old start is a double free */
-    return e;
+    return entry_moved(e, p, *moved, length);
 }
 
 /* Resize p, held by the caller, in place (over a cached range after it, or

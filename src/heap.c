@@ -615,14 +615,7 @@ static tag *heap_grow(hh_heap *h, size_t need)
  * hh_trim: everything above the initial size. */
 static void heap_trim(hh_heap *h, size_t keep, size_t threshold)
 {
-    /* Read unverified only to decide not to act: the last footer must name
-     * a hole of keep + threshold bytes or more (a damaged one that does is
-     * caught by heap_last below, before anything is trusted). Most frees of
-     * a heap with a shrink callback stop here, without a seal's mix. */
-    const tag *last_footer = heap_epilogue(h) - 1;
-    if (!h->shrink || !tag_is_hole(last_footer) || tag_size(last_footer) < keep + threshold)
-        return;
-    tag *last = heap_last(h);
+    tag *last = h->shrink ? heap_last(h) : NULL;
     if (!last || !tag_is_hole(last) || !span_sound(h, block_pos(h, last)))
         return;
     size_t size = tag_size(last);
@@ -643,6 +636,19 @@ static void heap_trim(hh_heap *h, size_t keep, size_t threshold)
     h->last_trim = released;
     if (released == 0) /* refused: do not ask again until the hole has grown */
         h->trim_keep = max_size(h->trim_keep, size);
+}
+
+/* heap_trim after a free that merged (or a realloc that freed a tail): the
+ * last footer is read unverified only to decide not to act, when it names
+ * no hole of the trim threshold's size (a damaged one that does is caught
+ * by heap_last before anything is trusted; hh_trim always verifies). Most
+ * frees of a heap with a shrink callback stop here, without a seal's mix. */
+static void heap_trim_after_free(hh_heap *h)
+{
+    const tag *last_footer = heap_epilogue(h) - 1;
+    if (h->shrink && tag_is_hole(last_footer) &&
+        tag_size(last_footer) >= h->trim_keep + HH_TRIM_THRESHOLD - HH_TRIM_KEEP)
+        heap_trim(h, h->trim_keep, HH_TRIM_THRESHOLD - HH_TRIM_KEEP);
 }
 
 /* ---- free: merge with the neighbours ---- */
@@ -702,7 +708,7 @@ static void block_lose(hh_heap *h, tag *b, uint32_t state);
 static void free_or_lose(hh_heap *h, tag *b, uint32_t state)
 {
     if (free_merge(h, b, state))
-        heap_trim(h, h->trim_keep, HH_TRIM_THRESHOLD - HH_TRIM_KEEP);
+        heap_trim_after_free(h);
     else
         block_lose(h, b, state);
 }
@@ -1026,7 +1032,7 @@ static void free_verified(hh_heap *h, tag *b, void *p)
         tool_block_taken(p, bytes);
     } else if (free_merge(h, b, TAG_BLOCK)) {
         tool_block_taken(p, bytes); /* before a trim gives its memory back */
-        heap_trim(h, h->trim_keep, HH_TRIM_THRESHOLD - HH_TRIM_KEEP);
+        heap_trim_after_free(h);
     }
 }
 
@@ -1252,7 +1258,7 @@ static void *realloc_unlocked(hh_heap *h, void *p, size_t n, size_t align, size_
     bool stop = false;
     if (slide_wanted(h, b, left, right, size, keep, &stop) &&
         (q = block_slide(h, b, left, right, size, keep)) != NULL) {
-        heap_trim(h, h->trim_keep, HH_TRIM_THRESHOLD - HH_TRIM_KEEP); /* the rest may end the heap */
+        heap_trim_after_free(h); /* the rest may end the heap */
         return q;
     }
     return stop ? NULL : realloc_move(h, b, n, keep, moved_from);

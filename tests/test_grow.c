@@ -383,6 +383,23 @@ static void corrupt_last_footer_stops_growth_and_trim(void **state)
     assert_int_equal(hh_check(h, NULL), HH_E_CORRUPT);
 }
 
+/* hh_trim always verifies the heap's end (only a free's own trim reads the
+ * last footer unverified, to decide that there is nothing to trim): a write
+ * over the last block's footer is reported by it (a review: the unverified
+ * read made hh_trim return in silence). */
+static void trim_reports_a_damaged_last_footer(void **state)
+{
+    (void)state;
+    hh_heap *h = heap_growing(64 * KiB, 0);
+    alloc_filled_committed(h, 1 * KiB, 1);
+    void *last = alloc_filled_committed(h, stats_of(h).largest_hole - HH_OVERHEAD, 2);
+    size_t shrinks = gb.shrink_calls;
+    memset((unsigned char *)last + hh_usable_size(h, last), 0, 8); /* its footer */
+    hh_trim(h);
+    assert_int_equal(hh_last_problem(h, NULL), HH_E_CORRUPT);
+    assert_int_equal(gb.shrink_calls, shrinks);
+}
+
 /* The heap's tags chain from end to end (the walk reaches the epilogue),
  * and the spans cover exactly the region and the bytes the statistics count. */
 static void assert_walk_matches_stats(hh_heap *h)
@@ -508,6 +525,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(no_thrash_with_a_block_beyond_the_trim_threshold, teardown),
         cmocka_unit_test_teardown(realloc_of_the_last_block_grows, teardown),
         cmocka_unit_test_teardown(corrupt_last_footer_stops_growth_and_trim, teardown),
+        cmocka_unit_test_teardown(trim_reports_a_damaged_last_footer, teardown),
         cmocka_unit_test_teardown(refused_shrink_not_asked_again, teardown),
 #ifndef HH_INDEX_TABLE
         cmocka_unit_test_teardown(growth_goes_on_past_a_last_hole_set_aside, teardown),
