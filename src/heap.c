@@ -641,7 +641,7 @@ static void heap_trim(hh_heap *h, size_t keep, size_t threshold)
 /* heap_trim after a free that merged (or a realloc that freed a tail): the
  * last footer is read unverified only to decide not to act, when it names
  * no hole of the trim threshold's size (a damaged one that does is caught
- * by heap_last before anything is trusted; hh_trim always verifies). Most
+ * by heap_last before anything is trusted; hh_trim verifies before it trims). Most
  * frees of a heap with a shrink callback stop here, without a seal's mix. */
 static void heap_trim_after_free(hh_heap *h)
 {
@@ -1629,7 +1629,8 @@ static __attribute__((noinline)) void *alloc_open(hh_heap *h, size_t size)
  * has taken the lock and compared the gate (I1), nothing is left for the
  * general entry to do, and the open path's fused front paths serve the
  * call under the lock (a heap with a lock took the general path for every
- * call before: +157 instructions a call on a small-random loop, +67 now). */
+ * call before: a small-random loop with no-op lock callbacks took 370
+ * instructions a call, 280 now, 212 without a lock). */
 static void *alloc_locked(hh_heap *h, size_t size)
 {
     if (!heap_enter_slow(h))
