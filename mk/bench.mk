@@ -14,21 +14,18 @@ BENCH_CFLAGS := $(WARN) -Iinclude -O2 -g
 BENCH_CORE_BINS := $(BENCH_DIR)/bench_core_fast $(BENCH_DIR)/bench_core_table $(BENCH_DIR)/bench_core_glibc \
                    $(BENCH_DIR)/bench_core_strict $(BENCH_DIR)/bench_core_locked
 
-$(BENCH_DIR)/bench_core_fast: bench/bench_core.c include/holeheap.h $(BUILD)/fast/libholeheap.a
+# The programs linked with the fast index: their one difference is a flag.
+BENCH_FLAGS_fast   :=
+BENCH_FLAGS_strict := -DBENCH_STRICT
+BENCH_FLAGS_locked := -DBENCH_LOCKED
+$(BENCH_DIR)/bench_core_fast $(BENCH_DIR)/bench_core_strict $(BENCH_DIR)/bench_core_locked: \
+  $(BENCH_DIR)/bench_core_%: bench/bench_core.c include/holeheap.h $(BUILD)/fast/libholeheap.a
 	@mkdir -p $(@D)
-	$(CC) $(BENCH_CFLAGS) $< $(BUILD)/fast/libholeheap.a -o $@
+	$(CC) $(BENCH_CFLAGS) $(BENCH_FLAGS_$*) $< $(BUILD)/fast/libholeheap.a -o $@
 
 $(BENCH_DIR)/bench_core_table: bench/bench_core.c include/holeheap.h $(BUILD)/table/libholeheap.a
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) -DHH_INDEX_TABLE $< $(BUILD)/table/libholeheap.a -o $@
-
-$(BENCH_DIR)/bench_core_strict: bench/bench_core.c include/holeheap.h $(BUILD)/fast/libholeheap.a
-	@mkdir -p $(@D)
-	$(CC) $(BENCH_CFLAGS) -DBENCH_STRICT $< $(BUILD)/fast/libholeheap.a -o $@
-
-$(BENCH_DIR)/bench_core_locked: bench/bench_core.c include/holeheap.h $(BUILD)/fast/libholeheap.a
-	@mkdir -p $(@D)
-	$(CC) $(BENCH_CFLAGS) -DBENCH_LOCKED $< $(BUILD)/fast/libholeheap.a -o $@
 
 $(BENCH_DIR)/bench_core_glibc: bench/bench_core.c include/holeheap.h
 	@mkdir -p $(@D)
